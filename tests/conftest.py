@@ -1,0 +1,66 @@
+"""Fixtures shared by every test tier: the async backend and the loopback cluster's profile."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """asyncssh only runs on asyncio, so every async test does too."""
+    return "asyncio"
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    """What tests/cluster/up wrote: how to reach the loopback cluster."""
+
+    host: str
+    port: int
+    user: str
+    key_path: Path
+    known_hosts: Path
+    work_root: Path
+    slurm_conf: Path
+    cluster_dir: Path
+
+
+def _profile_path() -> Path:
+    default = REPO / ".cluster" / "profile.json"
+    return Path(os.environ.get("ASPIDER_CLUSTER_PROFILE", default))
+
+
+def load_cluster_profile() -> ClusterProfile | None:
+    path = _profile_path()
+    if not path.exists():
+        return None
+    raw = json.loads(path.read_text())
+    return ClusterProfile(
+        host=raw["host"],
+        port=int(raw["port"]),
+        user=raw["user"],
+        key_path=Path(raw["key_path"]),
+        known_hosts=Path(raw["known_hosts"]),
+        work_root=Path(raw["work_root"]),
+        slurm_conf=Path(raw["slurm_conf"]),
+        cluster_dir=Path(raw["cluster_dir"]),
+    )
+
+
+@pytest.fixture(scope="session")
+def cluster() -> ClusterProfile:
+    """The loopback cluster; skips without one, except under CI where a missing cluster fails."""
+    profile = load_cluster_profile()
+    if profile is None:
+        reason = f"no loopback cluster: run `sudo tests/cluster/up` (looked for {_profile_path()})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and {reason}")
+        pytest.skip(reason)
+    return profile

@@ -1,0 +1,118 @@
+"""
+Typed views of what XNAT stores, as the rest of the world sees them.
+
+XNAT's listings give every value as a string, nulls as "", and one row per join; all of that is
+undone once, in `_rows.py`, so these models hold plain Python values: `None` for a missing
+number, "" for a missing string, tuples for children. They are frozen: a snapshot is a fact about
+one moment and is never edited in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+PROC_XSI_TYPE = "proc:genProcData"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Project(_Frozen):
+    id: str
+    name: str = ""
+    description: str = ""
+
+
+class Subject(_Frozen):
+    id: str
+    label: str
+    project: str
+
+
+class Resource(_Frozen):
+    """A folder of files on a scan, session or assessor (XNAT's abstractResource)."""
+
+    label: str
+    id: str = ""  # xnat_abstractresource_id; "" when the listing did not say
+    format: str = ""
+    file_count: int | None = None
+    file_size: int | None = None
+
+
+class FileEntry(_Frozen):
+    name: str  # the path relative to its resource, e.g. "sub/dir/file.nii.gz"
+    size: int | None
+    uri: str
+    resource: str = ""  # the resource label (XNAT's "collection")
+
+
+class Scan(_Frozen):
+    id: str
+    type: str = ""
+    series_description: str = ""
+    quality: str = ""
+    note: str = ""
+    frames: int | None = None
+    xsi_type: str = ""
+    resources: tuple[Resource, ...] = ()
+
+    def resource(self, label: str) -> Resource | None:
+        return next((r for r in self.resources if r.label == label), None)
+
+
+class Assessor(_Frozen):
+    """A `proc:genProcData` assessor: the state of record of one processing task."""
+
+    id: str
+    label: str
+    project: str
+    session_id: str
+    xsi_type: str = PROC_XSI_TYPE
+    session_label: str = ""
+    proctype: str = ""
+    procversion: str = ""
+    procstatus: str = ""
+    qcstatus: str = ""  # validation/status
+    note: str = ""  # the human-readable reason of a blocked or failed task
+    inputs: dict[str, Any] | None = None  # parsed `inputs` JSON; None when empty or not JSON
+    inputs_raw: str = ""
+    jobid: str = ""
+    jobnode: str = ""
+    jobstartdate: str = ""
+    memused: str = ""
+    walltimeused: str = ""
+    last_modified: str = ""
+    resources: tuple[str, ...] = ()  # labels of its output resources (out/file)
+
+
+class Session(_Frozen):
+    """An image session (MR, PET, CT, ...) with its scans and its processing assessors."""
+
+    id: str
+    label: str
+    project: str
+    subject_id: str
+    subject_label: str = ""
+    xsi_type: str = ""
+    date: str = ""
+    last_modified: str = ""
+    scans: tuple[Scan, ...] = ()
+    assessors: tuple[Assessor, ...] = ()
+
+    def scan(self, scan_id: str) -> Scan | None:
+        return next((s for s in self.scans if s.id == scan_id), None)
+
+
+class ProjectSnapshot(_Frozen):
+    """Everything the planner needs about a project, read in a constant number of requests."""
+
+    project: str
+    subjects: tuple[Subject, ...] = ()
+    sessions: tuple[Session, ...] = ()
+    requests: int = 0  # how many HTTP requests it took to read this snapshot
+
+    def session(self, label: str) -> Session | None:
+        return next((s for s in self.sessions if s.label == label), None)
