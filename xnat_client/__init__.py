@@ -2,5 +2,72 @@
 xnat_client: an async XNAT REST client, and an XNAT-compatible server for tests and the demo.
 
 The client reads whole projects in a constant number of requests and writes assessors, resources
-and files. A library on its own: it never imports `aspider` or `pbs`.
+and files. A library on its own: it never imports `aspider` or `pbs`. The server lives in the
+`xnat_client.server` subpackage and is not imported here.
 """
+
+from ._assessors import AssessorFields
+from ._auth import Credentials
+from ._client import USER_AGENT, XnatClient
+from ._exceptions import (
+    AuthFailed,
+    BadResponse,
+    ClientClosed,
+    Conflict,
+    Forbidden,
+    InvalidName,
+    NotFound,
+    RequestRejected,
+    ServerError,
+    Unavailable,
+    XnatError,
+)
+from ._files import Sink, UploadSource
+from ._models import (
+    PROC_XSI_TYPE,
+    Assessor,
+    FileEntry,
+    Project,
+    ProjectSnapshot,
+    Resource,
+    Scan,
+    Session,
+    Subject,
+)
+from ._paths import ResourceRef
+from ._settings import RetryPolicy, Timeouts, XnatSettings
+from ._version import __version__
+
+__all__ = [
+    "PROC_XSI_TYPE",
+    "USER_AGENT",
+    "Assessor",
+    "AssessorFields",
+    "AuthFailed",
+    "BadResponse",
+    "ClientClosed",
+    "Conflict",
+    "Credentials",
+    "FileEntry",
+    "Forbidden",
+    "InvalidName",
+    "NotFound",
+    "Project",
+    "ProjectSnapshot",
+    "RequestRejected",
+    "Resource",
+    "ResourceRef",
+    "RetryPolicy",
+    "Scan",
+    "ServerError",
+    "Session",
+    "Sink",
+    "Subject",
+    "Timeouts",
+    "Unavailable",
+    "UploadSource",
+    "XnatClient",
+    "XnatError",
+    "XnatSettings",
+    "__version__",
+]

@@ -1,0 +1,203 @@
+"""
+`XnatClient`: the public face of the package, one object per XNAT connection.
+
+It owns one HTTP connection pool and one login session; every method is a thin call into the
+module that does the work (`_snapshot`, `_assessors`, `_files`). Use it as `async with
+XnatClient(...) as xnat:`, or call `aclose()` yourself; afterwards every call raises
+`ClientClosed`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from . import _assessors, _files, _snapshot
+from ._assessors import AssessorFields
+from ._auth import Credentials
+from ._files import Sink, UploadSource
+from ._http import HttpCore
+from ._models import FileEntry, Project, ProjectSnapshot, Session
+from ._paths import ResourceRef
+from ._settings import DEFAULT_CONCURRENCY, RetryPolicy, Timeouts, XnatSettings
+from ._version import __version__
+
+USER_AGENT = f"aspider-xnat/{__version__}"
+
+
+class XnatClient:
+    """
+    An async XNAT REST client.
+
+    Args:
+        url: the server root, with its context path if any (`https://host/xnat`).
+        credentials: `Credentials.password(...)` or `Credentials.alias_token(...)`. When None,
+            the host is looked up in `netrc` (default `~/.netrc`); when that fails too, requests
+            go out anonymously (fine for public data on open sites).
+        transport: an `httpx.AsyncBaseTransport` to use instead of the network, e.g.
+            `httpx.ASGITransport(app=...)` in tests.
+        concurrency: the most requests in flight at once.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        credentials: Credentials | None = None,
+        netrc: Path | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if credentials is None:
+            credentials = Credentials.from_netrc(url, netrc)
+        self._core = HttpCore(
+            url,
+            credentials=credentials,
+            transport=transport,
+            concurrency=concurrency,
+            timeouts=timeouts or Timeouts(),
+            retry=retry or RetryPolicy(),
+            user_agent=user_agent,
+        )
+        self._user = credentials.user if credentials else None
+
+    @classmethod
+    def from_settings(
+        cls, settings: XnatSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> XnatClient:
+        return cls(
+            settings.url,
+            credentials=_settings_credentials(settings),
+            netrc=settings.netrc,
+            transport=transport,
+            concurrency=settings.concurrency,
+            timeouts=settings.timeouts,
+            retry=settings.retry,
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._core.closed else "open"
+        return f"<XnatClient {self._core.base} user={self._user!r} {state}>"
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests that reached the transport so far, logins and retries included."""
+        return self._core.requests_sent
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    async def __aenter__(self) -> Self:
+        self._core.check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Log out and close the connections; safe to call twice."""
+        await self._core.aclose()
+
+    # reads
+
+    async def list_projects(self) -> list[Project]:
+        return await _snapshot.list_projects(self._core)
+
+    async def project_snapshot(self, project: str) -> ProjectSnapshot:
+        """Every subject, session, scan, scan resource and assessor of a project, in 3 requests."""
+        return await _snapshot.project_snapshot(self._core, project)
+
+    async def session_snapshot(self, project: str, session_label: str) -> Session | None:
+        """One session by label with its scans and assessors (2 requests), or None."""
+        return await _snapshot.session_snapshot(self._core, project, session_label)
+
+    # assessors
+
+    async def put_assessor(
+        self,
+        project: str,
+        subject_id: str,
+        session_id: str,
+        label: str,
+        fields: AssessorFields,
+    ) -> str:
+        """Create or update a `proc:genProcData` assessor with its fields in one PUT; its ID."""
+        return await _assessors.put_assessor(
+            self._core, project, subject_id, session_id, label, fields
+        )
+
+    async def update_assessor(self, session_id: str, assessor: str, fields: AssessorFields) -> str:
+        """Set fields of an existing assessor (by ID or label) in one PUT; returns its ID."""
+        return await _assessors.update_assessor(self._core, session_id, assessor, fields)
+
+    async def delete_assessor(self, session_id: str, assessor_id: str) -> None:
+        await _assessors.delete_assessor(self._core, session_id, assessor_id)
+
+    # resources and files
+
+    async def create_resource(
+        self, ref: ResourceRef, *, format: str = "", exist_ok: bool = False
+    ) -> None:
+        await _files.create_resource(self._core, ref, format=format, exist_ok=exist_ok)
+
+    async def list_files(self, ref: ResourceRef) -> list[FileEntry]:
+        return await _files.list_files(self._core, ref)
+
+    async def upload_file(
+        self,
+        ref: ResourceRef,
+        path: str,
+        source: UploadSource,
+        *,
+        overwrite: bool = False,
+        verify: bool = True,
+    ) -> FileEntry:
+        """Stream `source` to `path` in the resource; verifies the size XNAT lists."""
+        return await _files.upload_file(
+            self._core, ref, path, source, overwrite=overwrite, verify=verify
+        )
+
+    async def upload_zip(
+        self,
+        ref: ResourceRef,
+        source: UploadSource,
+        *,
+        name: str = "upload.zip",
+        extract: bool = True,
+        overwrite: bool = False,
+    ) -> list[FileEntry]:
+        return await _files.upload_zip(
+            self._core, ref, source, name=name, extract=extract, overwrite=overwrite
+        )
+
+    async def download_file(self, ref: ResourceRef, path: str, sink: Sink) -> int:
+        """Stream a file into `sink` (an async callable or an anyio byte stream); its size."""
+        return await _files.download_file(self._core, ref, path, sink)
+
+    async def download_to_path(self, ref: ResourceRef, path: str, dest: Path) -> int:
+        return await _files.download_to_path(self._core, ref, path, dest)
+
+
+def _settings_credentials(settings: XnatSettings) -> Credentials | None:
+    if settings.alias and settings.secret is not None:
+        return Credentials.alias_token(settings.alias, settings.secret)
+    if settings.user and settings.password is not None:
+        return Credentials.password(settings.user, settings.password)
+    return None
+
+
+__all__ = ["USER_AGENT", "XnatClient"]

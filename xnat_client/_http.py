@@ -1,0 +1,334 @@
+"""
+The one place that talks HTTP: pooling, concurrency, retries, and error translation.
+
+One `httpx.AsyncClient` per connection keeps connections alive; a `CapacityLimiter` bounds how
+many requests are in flight. Idempotent requests (GET, PUT, DELETE) are retried with backoff on
+connection errors, timeouts and 502/503/504 (and 500 for GET); POST never is, and neither is a
+request whose body was a one-shot stream. httpx exceptions are translated here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from ._auth import LOGIN_PATH, Credentials, SessionAuth
+from ._exceptions import BadResponse, ClientClosed, Unavailable, XnatError
+from ._responses import error_for, excerpt, looks_like_html
+from ._settings import RetryPolicy, Timeouts
+
+log = logging.getLogger("xnat_client")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+Params = Mapping[str, str]
+_THREAD_DECODE_BYTES = 1 << 20  # decode bigger listings off the event loop
+Content = bytes | AsyncIterable[bytes]
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body that can be produced again for a retry, unless `replayable` is False."""
+
+    make: Callable[[], Content]
+    replayable: bool = True
+    length: int | None = None
+
+    @classmethod
+    def of(cls, data: bytes) -> Body:
+        return cls(lambda: data, True, len(data))
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_tally: ContextVar[_Tally | None] = ContextVar("xnat_client_tally", default=None)
+
+
+class _CountingTransport(httpx.AsyncBaseTransport):
+    """Counts every request that reaches the wire (logins and retries included)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.count = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.count += 1
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _retryable_status(method: str, status: int) -> bool:
+    return status in RETRY_STATUSES or (status == 500 and method == "GET")
+
+
+class HttpCore:
+    """Sends requests below one XNAT base URL and returns read 2xx responses or raises."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credentials: Credentials | None,
+        transport: httpx.AsyncBaseTransport | None,
+        concurrency: int,
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+        user_agent: str,
+    ) -> None:
+        self.base = _base_url(base_url)
+        self.auth = SessionAuth(credentials, self.url(LOGIN_PATH))
+        if transport is None:
+            limits = httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            )
+            transport = httpx.AsyncHTTPTransport(limits=limits)
+        self._transport = _CountingTransport(transport)
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            auth=self.auth,
+            timeout=timeouts.to_httpx(),
+            headers={"User-Agent": user_agent},
+            follow_redirects=False,
+        )
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._retry = retry
+        self._rng = random.Random()
+        self.closed = False
+
+    @property
+    def requests_sent(self) -> int:
+        return self._transport.count
+
+    def url(self, path: str) -> httpx.URL:
+        """The absolute URL of an already-quoted path below the base (keeps a context path)."""
+        return httpx.URL(str(self.base).rstrip("/") + path)
+
+    @contextmanager
+    def tally(self) -> Iterator[_Tally]:
+        """Count the attempts made inside the block (and tasks it starts)."""
+        counter = _Tally()
+        token = _tally.set(counter)
+        try:
+            yield counter
+        finally:
+            _tally.reset(token)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Body | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send with retries; return the read response if 2xx, else raise the typed error."""
+        response = await self._send(method, path, params, body, headers, stream=False)
+        await self._raise_for_status(method, path, response)
+        return response
+
+    async def get_json(self, path: str, params: Params | None = None) -> Any:
+        response = await self.request("GET", path, params={**(params or {}), "format": "json"})
+        if len(response.content) > _THREAD_DECODE_BYTES:
+            return await anyio.to_thread.run_sync(self.parse_json, "GET", path, response)
+        return self.parse_json("GET", path, response)
+
+    def parse_json(self, method: str, path: str, response: httpx.Response) -> Any:
+        content = response.content
+        if looks_like_html(content[:64].decode("utf-8", "replace")):
+            raise self._bad(method, path, response, "an HTML page where JSON was expected")
+        try:
+            return json.loads(content)
+        except ValueError:
+            raise self._bad(method, path, response, "malformed JSON") from None
+
+    def check_text(self, method: str, path: str, response: httpx.Response) -> str:
+        text = response.text
+        if looks_like_html(text):
+            raise self._bad(method, path, response, "an HTML page where a plain answer was due")
+        return text
+
+    @asynccontextmanager
+    async def stream(
+        self, path: str, params: Params | None = None
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """GET a body as chunks; retries happen before the first byte, never after."""
+        response = await self._send("GET", path, params, None, None, stream=True)
+        try:
+            if response.is_error:
+                await response.aread()
+                await self._raise_for_status("GET", path, response)
+            yield self._chunks(path, response)
+        finally:
+            await response.aclose()
+
+    async def _chunks(self, path: str, response: httpx.Response) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_bytes():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise self._translate("GET", path, exc) from exc
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Body | None,
+        headers: Mapping[str, str] | None,
+        *,
+        stream: bool,
+    ) -> httpx.Response:
+        self.check_open()
+        retryable = method in IDEMPOTENT and (body is None or body.replayable)
+        started = anyio.current_time()
+        relogin_repeated = False
+        retry = 0
+        while True:
+            logins = self.auth.logins
+            failure: XnatError
+            try:
+                response = await self._attempt(method, path, params, body, headers, stream)
+            except Unavailable as exc:
+                failure = exc
+            else:
+                if response.status_code == 401 and self._may_repeat_after_login(
+                    body, logins, relogin_repeated
+                ):
+                    relogin_repeated = True
+                    await response.aclose()
+                    continue
+                if not (retryable and _retryable_status(method, response.status_code)):
+                    return response
+                await response.aread()
+                failure = self._error(method, path, response)
+            delay = self._retry.delay(retry, self._rng)
+            spent = anyio.current_time() - started
+            out_of_retries = retry + 1 >= self._retry.attempts
+            if not retryable or out_of_retries or spent + delay > self._retry.budget:
+                raise failure
+            log.warning(
+                "%s %s failed (%s); retry %d in %.2fs", method, path, failure, retry + 1, delay
+            )
+            retry += 1
+            await anyio.sleep(delay)
+
+    def _may_repeat_after_login(self, body: Body | None, logins: int, done: bool) -> bool:
+        """A one-shot body got a 401 but the session was renewed: repeat once, fresh body."""
+        renewed = self.auth.logins > logins
+        return renewed and not done and body is not None and not body.replayable
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Params | None,
+        body: Body | None,
+        headers: Mapping[str, str] | None,
+        stream: bool,
+    ) -> httpx.Response:
+        counter = _tally.get()
+        if counter is not None:
+            counter.count += 1
+        content = body.make() if body is not None else None
+        request = self._client.build_request(
+            method, self.url(path), params=params, content=content, headers=headers
+        )
+        if body is not None and body.length is not None:
+            request.headers["Content-Length"] = str(body.length)
+            request.headers.pop("Transfer-Encoding", None)
+        async with self._limiter:
+            try:
+                response = await self._client.send(request, stream=True)
+                if not stream:
+                    await response.aread()
+            except httpx.HTTPError as exc:
+                raise self._translate(method, path, exc) from exc
+        log.debug("%s %s -> %d", method, path, response.status_code)
+        return response
+
+    async def _raise_for_status(self, method: str, path: str, response: httpx.Response) -> None:
+        if 200 <= response.status_code < 300:
+            return
+        if response.status_code == 401 and not self.auth.has_credentials:
+            raise error_for(
+                method,
+                path,
+                401,
+                "no credentials given (user/password, alias token or a netrc entry for this host)",
+            )
+        raise self._error(method, path, response)
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> XnatError:
+        text = response.content[:4096].decode("utf-8", "replace")
+        return error_for(method, path, response.status_code, text, self.auth.secrets())
+
+    def _bad(self, method: str, path: str, response: httpx.Response, what: str) -> BadResponse:
+        text = response.content[:4096].decode("utf-8", "replace")
+        return BadResponse(
+            what,
+            method=method,
+            path=path,
+            status=response.status_code,
+            excerpt=excerpt(text, self.auth.secrets()),
+        )
+
+    def _translate(self, method: str, path: str, exc: httpx.HTTPError) -> XnatError:
+        """The boundary: httpx's exceptions become ours (transport failures -> Unavailable)."""
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        for secret in self.auth.secrets():
+            detail = detail.replace(secret, "***")
+        if isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError):
+            return Unavailable(f"no answer ({detail})", method=method, path=path)
+        return XnatError(f"request failed ({detail})", method=method, path=path)
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise ClientClosed(
+                "this XnatClient is closed (aclose() or the end of `async with`); create a new one"
+            )
+
+    async def aclose(self) -> None:
+        """Log out (DELETE /data/JSESSION) if logged in, then close the connection pool."""
+        if self.closed:
+            return
+        self.closed = True
+        with anyio.move_on_after(5, shield=True):
+            await self._logout()
+            await self._client.aclose()
+
+    async def _logout(self) -> None:
+        session = self.auth.session
+        if session is None:
+            return
+        self.auth.forget()
+        try:
+            response = await self._client.delete(
+                self.url(LOGIN_PATH), headers={"Cookie": f"JSESSIONID={session}"}, auth=httpx.Auth()
+            )
+            log.debug("logout -> %d", response.status_code)
+        except httpx.HTTPError as exc:
+            log.info("logout failed (%s); the session will expire on its own", type(exc).__name__)
+
+
+def _base_url(url: str) -> httpx.URL:
+    parsed = httpx.URL(url)
+    if parsed.userinfo:
+        raise ValueError("put credentials in user/password or a netrc file, not in the URL")
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"XNAT URL must look like https://host[/context], got {url!r}")
+    return parsed.copy_with(query=None, fragment=None)

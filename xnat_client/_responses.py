@@ -1,0 +1,94 @@
+"""
+Turning an HTTP answer into either a body or one of our exceptions.
+
+XNAT reports errors as Restlet status pages (the message is in `<h3>`) or Tomcat pages (the
+message is in `<title>`); both are reduced to that one line, so exception messages stay short.
+Known secrets are masked in anything taken from a body, in case a proxy echoes a header back.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+from ._exceptions import (
+    AuthFailed,
+    BadResponse,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RequestRejected,
+    ServerError,
+    Unavailable,
+    XnatError,
+)
+
+EXCERPT_CHARS = 200
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+
+_H3 = re.compile(r"<h3[^>]*>(.*?)</h3>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+_BY_STATUS: dict[int, type[XnatError]] = {
+    401: AuthFailed,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+}
+
+
+def looks_like_html(text: str) -> bool:
+    """XNAT never answers an API call with a page; a page means a proxy or a login redirect."""
+    head = text.lstrip()[:15].lower()
+    return head.startswith(("<!doctype", "<html"))
+
+
+def excerpt(text: str, secrets: Iterable[str] = ()) -> str:
+    """One short line from a body: the <h3> or <title> of a page, else its start."""
+    if looks_like_html(text) or "<h3" in text.lower():
+        found = _H3.search(text) or _TITLE.search(text)
+        text = found.group(1) if found else _TAGS.sub(" ", text)
+        text = html.unescape(_TAGS.sub(" ", text))
+    line = _SPACE.sub(" ", text).strip()
+    for secret in secrets:
+        if secret:
+            line = line.replace(secret, "***")
+    if len(line) > EXCERPT_CHARS:
+        line = line[: EXCERPT_CHARS - 3] + "..."
+    return line
+
+
+def error_class(status: int) -> type[XnatError]:
+    """The exception for a non-2xx status."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status in UNAVAILABLE_STATUSES:
+        return Unavailable
+    if status >= 500:
+        return ServerError
+    if 400 <= status < 500:
+        return RequestRejected
+    return BadResponse  # 1xx/3xx: redirects are not followed, so a 302 lands here
+
+
+def error_for(
+    method: str, path: str, status: int, body: str, secrets: Iterable[str] = ()
+) -> XnatError:
+    """Build the typed exception for a failed answer."""
+    cls = error_class(status)
+    message = _MESSAGES.get(cls, "XNAT refused the request")
+    return cls(message, method=method, path=path, status=status, excerpt=excerpt(body, secrets))
+
+
+_MESSAGES: dict[type[XnatError], str] = {
+    AuthFailed: "XNAT refused the credentials",
+    Forbidden: "the account may not do this",
+    NotFound: "no such object (or not visible to this account)",
+    Conflict: "the object already exists",
+    Unavailable: "XNAT is unavailable",
+    ServerError: "XNAT failed while handling the request",
+    BadResponse: "unexpected answer (redirects are not followed)",
+}
