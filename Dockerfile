@@ -1,0 +1,26 @@
+# The nightly container: `docker run ... aspider-xnat run --all` from cron or a systemd timer.
+# Configuration comes from the environment (ASPIDER_*) and a mounted settings file; the SSH key
+# and the XNAT credentials come from mounted secrets (see docs/deploy.md).
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY aspider ./aspider
+COPY pbs ./pbs
+COPY xnat_client ./xnat_client
+RUN python -m venv /opt/aspider \
+ && /opt/aspider/bin/pip install --no-cache-dir --upgrade pip \
+ && /opt/aspider/bin/pip install --no-cache-dir .
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 aspider \
+ && mkdir -p /etc/aspider /run/secrets \
+ && chown aspider /etc/aspider
+COPY --from=build /opt/aspider /opt/aspider
+COPY docker/entrypoint.sh /usr/local/bin/aspider-entrypoint
+ENV PATH=/opt/aspider/bin:$PATH \
+    ASPIDER_SETTINGS_FILE=/etc/aspider/settings.yaml \
+    PYTHONUNBUFFERED=1
+USER aspider
+WORKDIR /home/aspider
+ENTRYPOINT ["aspider-entrypoint"]
+CMD ["run", "--all", "--log-format", "json"]
