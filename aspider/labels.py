@@ -1,0 +1,55 @@
+"""
+Assessor identity: the canonical `inputs` JSON and the label derived from it.
+
+DAX labels end in 8 random hex digits, so creating the same assessor twice makes two. aspider
+derives those digits from the resolved inputs instead: the same task always gets the same label,
+and creating it again is the same PUT. Existing assessors (DAX's included) are recognised by
+proctype and `inputs`, never by label, so a random-suffixed DAX assessor is adopted as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+LABEL_SEPARATOR = "-x-"
+
+
+def canonical_inputs_json(inputs: Mapping[str, str]) -> str:
+    """The `inputs` field as written to XNAT: input name -> XNAT path, sorted and compact."""
+    return json.dumps(dict(inputs), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def inputs_digest(canonical_json: str) -> str:
+    """The 8 hex digits of a label: the head of the SHA-256 of the canonical inputs JSON."""
+    return hashlib.sha256(canonical_json.encode("utf-8")).hexdigest()[:8]
+
+
+def assessor_label(project: str, subject: str, session: str, proctype: str, digest: str) -> str:
+    """`PROJ-x-SUBJ-x-SESS-x-PROCTYPE-x-<8 hex>`, DAX's v3 label form."""
+    return LABEL_SEPARATOR.join((project, subject, session, proctype, digest))
+
+
+def normalise_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """
+    Inputs in a form two writers agree on: DAX sometimes wraps a single path in a list.
+
+    Returns None for a missing or empty field, which marks an assessor that cannot be matched.
+    """
+    if not inputs:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in inputs.items():
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        out[str(key)] = value
+    return out
+
+
+def inputs_key(inputs: Mapping[str, Any]) -> str:
+    """A hashable key for comparing an assessor's inputs with a candidate's."""
+    return json.dumps(
+        inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )

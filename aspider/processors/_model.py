@@ -1,0 +1,278 @@
+"""
+The processor YAML as pydantic models, in DAX's v3 shape plus aspider's few additions.
+
+Every mapping rejects keys it does not know with a "did you mean" (a misspelt `needs_qc` must not
+silently mean "no QC"). Cross-field rules (names that refer to other names) are checked in
+`_checks.py`, where each finding can point at the exact field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from aspider.processors._units import parse_memory_mb, parse_walltime
+
+Level = Literal["scan", "session", "subject", "project"]
+VarValue = str | int | float | bool | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        allowed = sorted({f.alias or name for name, f in cls.model_fields.items()})
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                hint = (
+                    f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
+                )
+                raise PydanticCustomError(
+                    "unknown_key", "unknown key {key!r}{hint}", {"key": str(key), "hint": hint}
+                )
+        return data
+
+
+def split_globs(text: str) -> tuple[str, ...]:
+    """`"T1w, MPRAGE*"` -> `("T1w", "MPRAGE*")`: DAX's comma-separated type lists."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+class ResourceSpec(_Strict):
+    """Which resource of a scan or assessor to stage, which files of it, and under what name."""
+
+    resource: str = Field(min_length=1)
+    ftype: Literal["FILE", "DIR", "DIRJ"] = "FILE"
+    fmatch: str | None = None
+    fdest: str | None = None
+    varname: str | None = None
+    fmulti: Literal["any1"] | None = None
+    ddest: str | None = None
+    required: bool = True
+
+    @field_validator("fdest", "ddest")
+    @classmethod
+    def _relative_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = value.replace("\\", "/").split("/")
+            if value.startswith("/") or ".." in parts or not value.strip():
+                raise ValueError(f"{value!r} must be a relative name inside INPUTS (no '..')")
+        return value
+
+
+class ScanInput(_Strict):
+    """A scan input: scans whose type matches one of `types` (globs, comma-separated)."""
+
+    name: str = Field(min_length=1)
+    types: str = Field(min_length=1)
+    needs_qc: bool = False
+    skip_unusable: bool = False
+    require_usable: bool = False
+    keep_multis: str = "all"
+    nifti: str | None = None
+    resources: tuple[ResourceSpec, ...] = ()
+
+    @field_validator("keep_multis", mode="before")
+    @classmethod
+    def _keep_multis(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text in {"all", "first", "last"} or (text.isdigit() and int(text) >= 1):
+            return text
+        raise ValueError("keep_multis must be all, first, last or a position 1, 2, 3, ...")
+
+    @property
+    def type_globs(self) -> tuple[str, ...]:
+        return split_globs(self.types)
+
+    @property
+    def all_resources(self) -> tuple[ResourceSpec, ...]:
+        """The resources, with DAX's `nifti: <fdest>` shortcut expanded to a NIFTI resource."""
+        if self.nifti is None:
+            return self.resources
+        return (*self.resources, ResourceSpec(resource="NIFTI", fdest=self.nifti))
+
+
+class AssessorInput(_Strict):
+    """An assessor input: another processor's output, by proctype."""
+
+    name: str = Field(min_length=1)
+    proctypes: str | None = None
+    types: str | None = None
+    needs_qc: bool = False
+    resources: tuple[ResourceSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_types(self) -> AssessorInput:
+        if not (self.proctypes or self.types):
+            raise ValueError("an assessor input needs `proctypes` (comma-separated proctypes)")
+        return self
+
+    @property
+    def proctype_list(self) -> tuple[str, ...]:
+        return split_globs(self.proctypes or self.types or "")
+
+    @property
+    def all_resources(self) -> tuple[ResourceSpec, ...]:
+        return self.resources
+
+
+class AttrInput(_Strict):
+    """A value read from XNAT metadata into a command variable."""
+
+    varname: str = Field(min_length=1)
+    object: Literal["subject", "session", "scan", "assessor"]
+    attr: str = Field(min_length=1)
+    ref: str | None = None
+
+
+class FilterSpec(_Strict):
+    """`match`: keep only combinations where the named inputs resolve to the same artefact."""
+
+    type: Literal["match"]
+    inputs: str
+
+    @property
+    def input_list(self) -> tuple[str, ...]:
+        return split_globs(self.inputs)
+
+
+class SessionGroup(_Strict):
+    """For subject- and project-level processors: which sessions to draw inputs from."""
+
+    select: Literal["all", "first", "last", "first-mri"] = "all"
+    type: str | None = None
+    types: str | None = None
+    scans: tuple[ScanInput, ...] = ()
+    assessors: tuple[AssessorInput, ...] = ()
+
+    @property
+    def session_type_globs(self) -> tuple[str, ...]:
+        return split_globs(",".join(t for t in (self.type, self.types) if t))
+
+
+class XnatInputs(_Strict):
+    scans: tuple[ScanInput, ...] = ()
+    assessors: tuple[AssessorInput, ...] = ()
+    attrs: tuple[AttrInput, ...] = ()
+    filters: tuple[FilterSpec, ...] = ()
+    sessions: tuple[SessionGroup, ...] = ()
+
+
+class Inputs(_Strict):
+    vars: dict[str, VarValue] = Field(default_factory=dict)
+    xnat: XnatInputs = Field(default_factory=XnatInputs)
+
+
+class Requirements(_Strict):
+    """Resources the job asks the scheduler for (DAX defaults: 2 hours, 16 GB, 1 core)."""
+
+    walltime: str | int = "0-2"
+    memory: str | int = "16G"
+    ppn: int = Field(default=1, ge=1)
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime(cls, value: str | int) -> str | int:
+        parse_walltime(value)
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str | int) -> str | int:
+        parse_memory_mb(value)
+        return value
+
+    @property
+    def walltime_seconds(self) -> int:
+        return parse_walltime(self.walltime)
+
+    @property
+    def memory_mb(self) -> int:
+        return parse_memory_mb(self.memory)
+
+
+class OutputSpec(_Strict):
+    """One declared output: a `pdf`/`stats`/`dir` shortcut, or explicit `path`+`type`+`resource`."""
+
+    path: str | None = None
+    type: Literal["FILE", "DIR"] | None = None
+    resource: str | None = None
+    pdf: str | None = None
+    stats: str | None = None
+    dir: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> OutputSpec:
+        shortcuts = [k for k in ("pdf", "stats", "dir") if getattr(self, k) is not None]
+        if len(shortcuts) > 1:
+            raise ValueError(f"use one of pdf, stats, dir per output, not {', '.join(shortcuts)}")
+        if not shortcuts and (self.path is None or self.resource is None):
+            raise ValueError("an output needs `pdf`, `stats`, `dir`, or both `path` and `resource`")
+        return self
+
+    def resolved(self) -> tuple[str, Literal["FILE", "DIR"], str]:
+        """(path, type, resource) after applying the shortcut, as DAX reads it."""
+        path, kind, resource = "", "FILE", ""
+        if self.pdf is not None:
+            path, kind, resource = self.pdf, "FILE", "PDF"
+        elif self.stats is not None:
+            path, kind, resource = self.stats, "FILE", "STATS"
+        elif self.dir is not None:
+            path, kind, resource = self.dir, "DIR", self.dir
+        final_kind: Literal["FILE", "DIR"] = self.type or ("DIR" if kind == "DIR" else "FILE")
+        return self.path or path, final_kind, self.resource or resource
+
+
+class ContainerSpec(_Strict):
+    name: str = Field(min_length=1)
+    path: str = Field(min_length=1)
+    source: str | None = None
+
+
+class CommandSpec(_Strict):
+    """What the job runs: a Singularity/Apptainer container (DAX's two forms) or a shell command."""
+
+    type: Literal["singularity_exec", "singularity_run", "shell"]
+    container: str | None = None
+    opts: str | None = None
+    extraopts: str | None = None
+    args: str | None = None
+    script: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_type(self) -> CommandSpec:
+        if self.type == "shell":
+            if not self.script:
+                raise ValueError("a shell command needs `script` (the command line to run)")
+            extra = [k for k in ("container", "opts", "extraopts", "args") if getattr(self, k)]
+            if extra:
+                raise ValueError(f"a shell command takes no {', '.join(extra)}; use `script`")
+        elif self.script is not None:
+            raise ValueError(f"{self.type} takes `args`, not `script`")
+        return self
+
+
+class ProcessorSpec(_Strict):
+    """One processor file. proctype and procversion come from the file name, not from here."""
+
+    procyamlversion: str | None = None
+    description: str = ""
+    level: Level = "session"
+    priority: int = 0
+    max_queued: int | None = Field(default=None, ge=0)
+    inputs: Inputs = Field(default_factory=Inputs)
+    requirements: Requirements = Field(default_factory=Requirements)
+    outputs: tuple[OutputSpec, ...] = ()
+    containers: tuple[ContainerSpec, ...] = ()
+    pre: CommandSpec | None = None
+    command: CommandSpec
+    post: CommandSpec | None = None
+    jobtemplate: str | None = None

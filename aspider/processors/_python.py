@@ -1,0 +1,133 @@
+"""
+The `Processor` object: a validated spec plus its identity, usable from Python.
+
+YAML processors become instances of this class. For custom logic, subclass it and override the
+`match` coroutine (e.g. to drop candidates by a rule YAML cannot say), then name the class as
+`module:Class` in the settings. A subclass states its spec with the class attributes `YAML` (a
+processor file, relative to the subclass's module) or `SPEC` + `PROCTYPE` + `PROCVERSION`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from aspider._exceptions import Issue, ProcessorError
+from aspider.processors._model import ProcessorSpec
+from aspider.tasks import Level
+
+if TYPE_CHECKING:
+    from aspider.matching import MatchResult, Scope
+
+
+class Processor:
+    """A processor. Instances are immutable in practice: the planner shares them across sessions."""
+
+    YAML: ClassVar[str | None] = None
+    SPEC: ClassVar[ProcessorSpec | None] = None
+    PROCTYPE: ClassVar[str] = ""
+    PROCVERSION: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        spec: ProcessorSpec | None = None,
+        *,
+        proctype: str = "",
+        procversion: str = "",
+        source: str = "",
+    ) -> None:
+        if spec is None:
+            spec, proctype, procversion, source = self._class_spec()
+        if not proctype or not procversion:
+            raise ProcessorError(
+                [Issue(source or type(self).__name__, 1, "", "no proctype/version")]
+            )
+        self.spec = spec
+        self.proctype = proctype
+        self.procversion = procversion
+        self.source = source or f"{type(self).__module__}:{type(self).__qualname__}"
+        from aspider.matching import compile_processor
+
+        self.compiled = compile_processor(self)
+
+    @property
+    def name(self) -> str:
+        return self.proctype
+
+    @property
+    def level(self) -> Level:
+        return self.spec.level
+
+    @property
+    def priority(self) -> int:
+        return self.spec.priority
+
+    @property
+    def max_queued(self) -> int | None:
+        return self.spec.max_queued
+
+    @property
+    def upstream_proctypes(self) -> frozenset[str]:
+        """The proctypes whose assessors this processor takes as inputs (its DAG edges)."""
+        from aspider.processors._checks import iter_inputs
+        from aspider.processors._model import AssessorInput
+
+        found: set[str] = set()
+        for _, item in iter_inputs(self.spec):
+            if isinstance(item, AssessorInput):
+                found.update(item.proctype_list)
+        return frozenset(found)
+
+    def default_match(self, scope: Scope) -> MatchResult:
+        """The declarative matching of the spec (pure)."""
+        from aspider.matching import match_scope
+
+        return match_scope(self, scope)
+
+    async def match(self, scope: Scope) -> MatchResult:
+        """
+        The candidates of this processor in one scope; override for custom logic.
+
+        Must not write anything: planning (and --dry-run) call it.
+        """
+        return self.default_match(scope)
+
+    def __repr__(self) -> str:
+        return f"<Processor {self.proctype} {self.procversion} ({self.level})>"
+
+    @classmethod
+    def _class_spec(cls) -> tuple[ProcessorSpec, str, str, str]:
+        if cls.YAML is not None:
+            from aspider.processors._load import read_processor_file
+
+            base = Path(inspect.getfile(cls)).parent
+            spec, proctype, procversion = read_processor_file(base / cls.YAML)
+            return spec, proctype, procversion, str(base / cls.YAML)
+        if cls.SPEC is None:
+            where = f"{cls.__module__}:{cls.__qualname__}"
+            raise ProcessorError(
+                [Issue(where, 1, "", "set YAML, or SPEC with PROCTYPE/PROCVERSION")]
+            )
+        return cls.SPEC, cls.PROCTYPE, cls.PROCVERSION, ""
+
+
+def load_processor_class(reference: str) -> Processor:
+    """
+    Import `module:Class` and instantiate it (no arguments).
+
+    Raises:
+        ProcessorError: the reference is malformed, cannot be imported, or is not a Processor.
+    """
+    module_name, _, class_name = reference.partition(":")
+    if not module_name or not class_name:
+        raise ProcessorError([Issue(reference, 1, "", "expected module:Class")])
+    try:
+        module = importlib.import_module(module_name)
+        obj = getattr(module, class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ProcessorError([Issue(reference, 1, "", f"cannot import: {exc}")]) from exc
+    if not (isinstance(obj, type) and issubclass(obj, Processor)):
+        raise ProcessorError([Issue(reference, 1, "", "is not a subclass of aspider Processor")])
+    return obj()

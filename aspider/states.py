@@ -1,0 +1,176 @@
+"""
+The life of an assessor: one state machine, in one table.
+
+`procstatus` (proc:genProcData/procstatus) is the state of record and `validation/status` is
+the QC status, both with DAX's vocabulary so DAX dashboards keep working. Every blocked or failed
+task carries its reason in ONE field: the assessor's `note` (Assessor.note, written as
+proc:genProcData/note). The planner turns (state, event) into actions by looking up
+`TRANSITIONS`; docs/states.md is generated from the same table (`render_markdown`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ProcStatus(StrEnum):
+    NEED_INPUTS = "NEED_INPUTS"
+    NEED_TO_RUN = "NEED_TO_RUN"
+    JOB_RUNNING = "JOB_RUNNING"
+    JOB_FAILED = "JOB_FAILED"
+    READY_TO_UPLOAD = "READY_TO_UPLOAD"
+    UPLOADING = "UPLOADING"
+    COMPLETE = "COMPLETE"
+    NO_DATA = "NO_DATA"
+
+
+class QcStatus(StrEnum):
+    JOB_PENDING = "Job Pending"
+    NEEDS_QA = "Needs QA"
+    PASSED = "Passed"
+    GOOD = "Good"
+    PASSED_WITH_EDITS = "Passed with edits"
+    FAILED = "Failed"
+    BAD = "Bad"
+    POOR = "Poor"
+    RERUN = "Rerun"
+    REPROC = "Reproc"
+    DO_NOT_RUN = "Do Not Run"
+    FAILED_NEEDS_REPROC = "Failed-needs reprocessing"
+
+
+QC_PASSED = frozenset({QcStatus.PASSED, QcStatus.GOOD, QcStatus.PASSED_WITH_EDITS})
+QC_RERUN = frozenset({QcStatus.RERUN, QcStatus.REPROC})
+
+
+class Reason:
+    """The texts written to `note`; the executor uses the same ones for what it discovers."""
+
+    JOB_NO_OUTPUTS = "job ended normally (exit code 0) but wrote none of the declared outputs"
+    JOB_MISSING_OUTPUTS = (
+        "job ended normally (exit code 0) but these outputs are missing: {missing}"
+    )
+    JOB_VANISHED = "job {jobid} vanished from the scheduler without an exit code"
+    JOB_EXIT_CODE = "job {jobid} exited with code {code}"
+    INTENT_NO_JOB = "submission was recorded but the scheduler has no job {label}; submitting again"
+    RERUN_QC = "QC status set to {qc}: outputs removed, running again"
+    RERUN_BY_HAND = "procstatus set to NEED_TO_RUN by hand: outputs removed, running again"
+    STAGING_FAILED = "staging inputs failed: {error}"
+    SUBMIT_FAILED = "submission failed: {error}"
+    UPLOAD_FAILED = "upload of outputs failed: {error}"
+    LEGACY_ERROR = "job terminated with an error (legacy status JOB_ERROR)"
+    LEGACY_PREREQUISITES = "prerequisites not complete (legacy status PRE_RUNNING)"
+
+
+# Statuses from older tools mapped onto the table: raw value -> (status, reason or "").
+LEGACY_STATUSES: dict[str, tuple[ProcStatus, str]] = {
+    "BUILD_COMPLETE": (ProcStatus.COMPLETE, ""),
+    "PRE_RUNNING": (ProcStatus.NEED_INPUTS, Reason.LEGACY_PREREQUISITES),
+    "PRE_COMPLETE": (ProcStatus.NEED_TO_RUN, ""),
+    "JOB_COMPLETE": (ProcStatus.READY_TO_UPLOAD, ""),
+    "XVFB_ERROR": (ProcStatus.JOB_FAILED, Reason.JOB_NO_OUTPUTS),
+    "JOB_ERROR": (ProcStatus.JOB_FAILED, Reason.LEGACY_ERROR),
+    "MISSING_INPUTS": (ProcStatus.NEED_INPUTS, ""),
+    "JOB_BUILT": (ProcStatus.NEED_TO_RUN, ""),
+    "READY_TO_COMPLETE": (ProcStatus.UPLOADING, ""),
+}
+
+
+def normalise_procstatus(raw: str) -> ProcStatus | None:
+    """The table's status for a stored value (legacy ones mapped); None when unknown."""
+    text = raw.strip().upper()
+    try:
+        return ProcStatus(text)
+    except ValueError:
+        legacy = LEGACY_STATUSES.get(text)
+        return legacy[0] if legacy else None
+
+
+class Event(StrEnum):
+    INPUTS_READY = "inputs ready"
+    INPUTS_BLOCKED = "inputs blocked, reason changed"
+    INPUTS_STILL_BLOCKED = "inputs blocked, same reason"
+    OUTPUTS_PRESENT = "set to NEED_TO_RUN with outputs present"
+    QC_RERUN = "QC set to Rerun/Reproc"
+    NO_JOBID_UNRESOLVED = "no job id, job not yet looked up"
+    NO_JOBID_FOUND = "no job id, job found queued/running"
+    NO_JOBID_EXITED = "no job id, job found with exit code"
+    NO_JOBID_GONE = "no job id, no such job"
+    JOB_ACTIVE = "job queued or running"
+    JOB_EXITED_ZERO = "job exit code 0"
+    JOB_EXITED_NONZERO = "job exit code not 0"
+    JOB_GONE = "job gone without exit code"
+    JOB_UNKNOWN = "job state unknown"
+    STEADY = "nothing new"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What the planner does for (state, event): actions in order, the status they lead to."""
+
+    state: ProcStatus | None  # None: no assessor exists yet
+    event: Event
+    actions: tuple[str, ...]
+    next_state: ProcStatus | None
+    note: str = ""
+
+
+_S = ProcStatus
+_E = Event
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(None, _E.INPUTS_READY, ("create", "submit"), _S.JOB_RUNNING, "create NEED_TO_RUN"),
+    Transition(None, _E.INPUTS_BLOCKED, ("create",), _S.NEED_INPUTS, "create with the reason"),
+    Transition(_S.NEED_INPUTS, _E.INPUTS_READY, ("set_status", "submit"), _S.JOB_RUNNING),
+    Transition(_S.NEED_INPUTS, _E.INPUTS_BLOCKED, ("set_status",), _S.NEED_INPUTS, "new reason"),
+    Transition(_S.NEED_INPUTS, _E.INPUTS_STILL_BLOCKED, (), _S.NEED_INPUTS),
+    Transition(_S.NEED_TO_RUN, _E.INPUTS_READY, ("submit",), _S.JOB_RUNNING),
+    Transition(_S.NEED_TO_RUN, _E.OUTPUTS_PRESENT, ("rerun", "submit"), _S.JOB_RUNNING),
+    Transition(_S.NEED_TO_RUN, _E.INPUTS_BLOCKED, ("set_status",), _S.NEED_INPUTS),
+    Transition(_S.NEED_TO_RUN, _E.INPUTS_STILL_BLOCKED, ("set_status",), _S.NEED_INPUTS),
+    Transition(_S.JOB_RUNNING, _E.NO_JOBID_UNRESOLVED, ("resolve_intent",), _S.JOB_RUNNING),
+    Transition(_S.JOB_RUNNING, _E.NO_JOBID_FOUND, ("record_job",), _S.JOB_RUNNING),
+    Transition(_S.JOB_RUNNING, _E.NO_JOBID_EXITED, ("finalize",), _S.COMPLETE, "as exit code"),
+    Transition(_S.JOB_RUNNING, _E.NO_JOBID_GONE, ("submit",), _S.JOB_RUNNING, Reason.INTENT_NO_JOB),
+    Transition(_S.JOB_RUNNING, _E.JOB_ACTIVE, (), _S.JOB_RUNNING),
+    Transition(_S.JOB_RUNNING, _E.JOB_UNKNOWN, (), _S.JOB_RUNNING, "wait for the next sweep"),
+    Transition(_S.JOB_RUNNING, _E.JOB_EXITED_ZERO, ("finalize",), _S.COMPLETE, "or JOB_FAILED"),
+    Transition(_S.JOB_RUNNING, _E.JOB_EXITED_NONZERO, ("mark_failed",), _S.JOB_FAILED),
+    Transition(_S.JOB_RUNNING, _E.JOB_GONE, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_VANISHED),
+    Transition(_S.READY_TO_UPLOAD, _E.STEADY, ("finalize",), _S.COMPLETE),
+    Transition(_S.UPLOADING, _E.STEADY, ("finalize",), _S.COMPLETE, "an interrupted upload"),
+    Transition(_S.COMPLETE, _E.STEADY, (), _S.COMPLETE),
+    Transition(_S.COMPLETE, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),
+    Transition(_S.JOB_FAILED, _E.STEADY, (), _S.JOB_FAILED, "until a person sends it back"),
+    Transition(_S.JOB_FAILED, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),
+    Transition(_S.NO_DATA, _E.STEADY, (), _S.NO_DATA),
+    Transition(_S.NO_DATA, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),
+)
+
+_BY_KEY = {(t.state, t.event): t for t in TRANSITIONS}
+
+
+def transition(state: ProcStatus | None, event: Event) -> Transition:
+    """
+    The row for (state, event).
+
+    Raises:
+        KeyError: the pair is not in the table (a planner bug: every reachable pair is listed).
+    """
+    return _BY_KEY[(state, event)]
+
+
+def render_markdown() -> str:
+    """The transition table as Markdown, for docs/states.md (a test keeps them equal)."""
+    rows = [
+        "| state | event | actions | leads to | note |",
+        "|---|---|---|---|---|",
+    ]
+    for t in TRANSITIONS:
+        state = t.state.value if t.state else "(no assessor)"
+        actions = ", ".join(t.actions) or "none"
+        nxt = t.next_state.value if t.next_state else ""
+        rows.append(f"| {state} | {t.event.value} | {actions} | {nxt} | {t.note} |")
+    legacy = ["| legacy status | maps to | note |", "|---|---|---|"]
+    legacy += [f"| {k} | {v.value} | {r} |" for k, (v, r) in LEGACY_STATUSES.items()]
+    return "\n".join(rows) + "\n\n" + "\n".join(legacy) + "\n"
