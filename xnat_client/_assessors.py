@@ -9,13 +9,17 @@ request, which is what makes it safe to retry.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ._exceptions import BadResponse
 from ._http import HttpCore
 from ._models import PROC_XSI_TYPE
 from ._paths import segment
+
+_XNAT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 # our field name -> the genProcData path XNAT stores it under
 _FIELD_PATHS = {
@@ -85,8 +89,21 @@ async def put_assessor(
         f"/experiments/{segment(session_id, 'session ID')}"
         f"/assessors/{segment(label, 'assessor label')}"
     )
+    return await _put(core, path, fields)
+
+
+async def _put(core: HttpCore, path: str, fields: AssessorFields) -> str:
     response = await core.request("PUT", path, params=fields.query())
-    return core.check_text("PUT", path, response).strip()
+    assessor_id = core.check_text("PUT", path, response).strip()
+    if not _XNAT_ID.match(assessor_id):
+        raise BadResponse(
+            "the answer is not an assessor ID",
+            method="PUT",
+            path=path,
+            status=response.status_code,
+            excerpt=assessor_id[:80],
+        )
+    return assessor_id
 
 
 async def update_assessor(
@@ -97,8 +114,7 @@ async def update_assessor(
         f"/data/experiments/{segment(session_id, 'session ID')}"
         f"/assessors/{segment(assessor, 'assessor ID')}"
     )
-    response = await core.request("PUT", path, params=fields.query())
-    return core.check_text("PUT", path, response).strip()
+    return await _put(core, path, fields)
 
 
 async def delete_assessor(core: HttpCore, session_id: str, assessor_id: str) -> None:

@@ -42,10 +42,11 @@ class Body:
     make: Callable[[], Content]
     replayable: bool = True
     length: int | None = None
+    streamed: bool = True  # httpx itself can only resend bytes, never a stream
 
     @classmethod
     def of(cls, data: bytes) -> Body:
-        return cls(lambda: data, True, len(data))
+        return cls(lambda: data, True, len(data), streamed=False)
 
 
 class _Tally:
@@ -228,9 +229,9 @@ class HttpCore:
             await anyio.sleep(delay)
 
     def _may_repeat_after_login(self, body: Body | None, logins: int, done: bool) -> bool:
-        """A one-shot body got a 401 but the session was renewed: repeat once, fresh body."""
+        """A streamed body got a 401 and the session was renewed: repeat once, fresh body."""
         renewed = self.auth.logins > logins
-        return renewed and not done and body is not None and not body.replayable
+        return renewed and not done and body is not None and body.streamed and body.replayable
 
     async def _attempt(
         self,

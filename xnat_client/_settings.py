@@ -51,7 +51,7 @@ class RetryPolicy(BaseModel):
 
     def delay(self, retry: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number `retry` (0-based)."""
-        capped = min(self.backoff_max, self.backoff_initial * (2**retry))
+        capped = min(self.backoff_max, self.backoff_initial * (2.0**retry))
         draw = rng.random() if rng is not None else random.random()
         return capped * (1.0 - self.jitter * draw)
 
