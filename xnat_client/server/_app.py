@@ -1,0 +1,221 @@
+"""
+`XnatServer`: the store, the users, the knobs, and the ASGI callable that serves them.
+
+One request goes: log and fault draw -> latency -> authentication (Basic or JSESSIONID) ->
+site endpoints or the `/data` grammar -> a handler, whose `XnatError` becomes a Restlet status
+page. `/REST/...` and `/data/archive/...` are folded onto `/data/...` first.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from xnat_client.server import _routes_files as files
+from xnat_client.server import _routes_listings as listings
+from xnat_client.server import _routes_objects as objects
+from xnat_client.server import _routes_site as site
+from xnat_client.server._auth import LOGIN_FAILED, Identity, Sessions
+from xnat_client.server._call import Call
+from xnat_client.server._errors import XnatError, status_page, unauthorized
+from xnat_client.server._faults import DroppedConnection, Fault, Faults, LoggedRequest
+from xnat_client.server._paths import canonical_path, parse
+from xnat_client.server._store import Store
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Handler = Callable[[Call], Awaitable[Response]]
+
+_ROUTES: dict[str, dict[str, Handler]] = {
+    "GET": {
+        "projects": listings.projects,
+        "project": objects.get_project,
+        "subjects": listings.subjects,
+        "subject": objects.get_subject,
+        "experiments": listings.experiments,
+        "experiment": objects.get_experiment,
+        "scans": listings.scans,
+        "scan": objects.get_scan,
+        "assessors": listings.assessors,
+        "assessor": objects.get_assessor,
+        "resources": files.list_resources,
+        "resource": files.get_resource,
+        "files": files.list_files,
+        "file": files.download,
+    },
+    "PUT": {
+        "project": objects.put_project,
+        "subject": objects.put_subject,
+        "experiment": objects.put_experiment,
+        "scan": objects.put_scan,
+        "assessor": objects.put_assessor,
+        "resource": files.put_resource,
+        "file": files.upload,
+    },
+    "POST": {"resource": files.put_resource, "file": files.upload, "files": files.upload},
+    "DELETE": {
+        "subject": objects.delete_subject,
+        "experiment": objects.delete_experiment,
+        "scan": objects.delete_scan,
+        "assessor": objects.delete_experiment,
+        "resource": files.delete_resource,
+        "file": files.delete_file,
+    },
+}
+_BROWSER = re.compile(r"MSIE|Mozilla|AppleWebKit|Opera")
+_HOME = "<html><head><title>XNAT</title></head><body><p>XNAT</p></body></html>"
+
+
+class XnatServer:
+    """An XNAT-compatible server holding its archive in memory.
+
+    Args:
+        store: the archive to serve; a new empty one by default.
+        users: login -> password; `{"admin": "admin"}` by default.
+        latency: seconds added before every answer.
+        session_timeout: idle seconds before a JSESSIONID expires.
+    """
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        users: dict[str, str] | None = None,
+        latency: float = 0.0,
+        session_timeout: float = 900.0,
+    ) -> None:
+        self.store = store or Store()
+        self.sessions = Sessions(users or {"admin": "admin"}, session_timeout)
+        self.latency = latency
+        self.faults = Faults()
+        self.requests: list[LoggedRequest] = []
+
+    @property
+    def app(self) -> XnatServer:
+        """The ASGI callable (the server itself)."""
+        return self
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        status = 0
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        fault = self.faults.draw(scope["path"])
+        try:
+            if self.latency > 0:
+                await anyio.sleep(self.latency)
+            if fault is not None:
+                response = await self._fault(fault, recording_send)
+            else:
+                response = await self._handle(Request(scope, receive))
+            await response(scope, receive, recording_send)
+        finally:
+            query = scope.get("query_string", b"").decode("latin-1")
+            entry = LoggedRequest(scope["method"], scope["path"], query, status)
+            if fault is not None:
+                entry = LoggedRequest(entry.method, entry.path, query, status, fault.kind)
+            self.requests.append(entry)
+
+    async def _fault(self, fault: Fault, send: Send) -> Response:
+        if fault.kind == "timeout":
+            await anyio.sleep(self.faults.hang_seconds)
+            return status_page(504, "Gateway Timeout")
+        if fault.kind == "drop":
+            headers = [(b"content-type", b"text/plain"), (b"content-length", b"100")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            raise DroppedConnection("connection dropped by fault injection")
+        return status_page(fault.status)
+
+    async def _handle(self, request: Request) -> Response:
+        identity = self.sessions.identify(
+            request.headers.get("authorization"), request.cookies.get("JSESSIONID")
+        )
+        if identity.failed:
+            return unauthorized(LOGIN_FAILED)
+        response = await self._route(request, canonical_path(request.url.path), identity)
+        if identity.new_session:
+            response.set_cookie("JSESSIONID", identity.new_session, path="/", httponly=True)
+        now_ms = int(time.time() * 1000)
+        timeout_ms = int(self.sessions.timeout * 1000)
+        # Tomcat quotes this value (it holds a comma); xnatpy parses `^"(\d+),(\d+)"$`.
+        expiry = f'SESSION_EXPIRATION_TIME="{now_ms},{timeout_ms}"; Path=/'
+        response.headers.append("set-cookie", expiry)
+        return response
+
+    async def _route(self, request: Request, path: str, who: Identity) -> Response:
+        if path == "/data/services/auth":
+            return await self._form_login(request)
+        if path.startswith("/xapi/siteConfig/buildInfo"):
+            return site.build_info()
+        if not path.startswith(("/data", "/xapi")):
+            return Response(_HOME, media_type="text/html") if path == "/" else status_page(404)
+        if who.user is None:
+            if _BROWSER.search(request.headers.get("user-agent", "")):
+                return RedirectResponse("/app/template/Login.vm", status_code=302)
+            return unauthorized()
+        if path == "/data/JSESSION":
+            return self._jsession(request, who)
+        return await self._data(request, path, who.user)
+
+    async def _form_login(self, request: Request) -> Response:
+        if request.method not in ("PUT", "POST"):
+            return status_page(405)
+        response, token = await site.services_auth(request, self.sessions)
+        if token:
+            response.set_cookie("JSESSIONID", token, path="/", httponly=True)
+        return response
+
+    def _jsession(self, request: Request, who: Identity) -> Response:
+        cookie = request.cookies.get("JSESSIONID")
+        if request.method == "DELETE":
+            self.sessions.close(cookie)
+            self.sessions.close(who.new_session)
+            return site.text("")
+        if request.method not in ("GET", "POST"):
+            return status_page(405)
+        return site.jsession(who.new_session or cookie or self.sessions.open(who.user or ""))
+
+    async def _data(self, request: Request, path: str, user: str) -> Response:
+        fmt = request.query_params.get("format", "json").lower()
+        if path == "/data/auth":
+            return site.auth_status(user)
+        if path == "/data/search/elements":
+            return site.search_elements(self.store, fmt)
+        if path.startswith("/data/search/elements/"):
+            return site.search_element_fields(path.rsplit("/", 1)[-1], fmt)
+        target = parse(path) if path.startswith("/data/") else None
+        if target is None:
+            return status_page(404)
+        handler = _ROUTES.get(request.method, {}).get(target.kind)
+        if handler is None:
+            return status_page(405)
+        try:
+            return await handler(Call(request, target, self.store, user))
+        except XnatError as exc:
+            return status_page(exc.status, exc.description)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,112 @@
+"""
+From a parsed URL to the stored objects it names, with XNAT's 404 texts when one is missing.
+
+Keys in the URL are IDs or labels (labels only within a project), as XNAT accepts both.
+"""
+
+from __future__ import annotations
+
+from xnat_client.server._errors import XnatError
+from xnat_client.server._paths import Target
+from xnat_client.server._store import (
+    Assessor,
+    Experiment,
+    Project,
+    Resource,
+    Resources,
+    Scan,
+    Session,
+    Store,
+    Subject,
+)
+
+NO_EXPERIMENT = "Unable to find the specified experiment."
+
+
+def project(store: Store, t: Target) -> Project:
+    found = store.projects.get(t.project or "")
+    if found is None:
+        raise XnatError(404, f"Unable to identify project {t.project}")
+    return found
+
+
+def subject(store: Store, t: Target) -> Subject:
+    key = t.subject or ""
+    found = store.find_subject(t.project, key) if t.project else store.subjects.get(key)
+    if found is None:
+        if t.project:
+            project(store, t)
+        raise XnatError(404, f"Unable to identify subject {key}")
+    return found
+
+
+def experiment(store: Store, t: Target) -> Session | Assessor:
+    if t.project:
+        project(store, t)
+    found = store.find_experiment(t.project, t.experiment or "")
+    if found is None:
+        raise XnatError(404, NO_EXPERIMENT)
+    if t.subject and isinstance(found, Session):
+        owner = subject(store, t)
+        if found.subject_id != owner.id:
+            raise XnatError(404, NO_EXPERIMENT)
+    return found
+
+
+def session(store: Store, t: Target) -> Session:
+    found = experiment(store, t)
+    if not isinstance(found, Session):
+        raise XnatError(404, NO_EXPERIMENT)
+    return found
+
+
+def scan(store: Store, t: Target) -> Scan:
+    found = session(store, t).scans.get(t.scan or "")
+    if found is None:
+        raise XnatError(404, "Unable to find the specified scan.")
+    return found
+
+
+def assessor_in(store: Store, parent: Session, key: str) -> Assessor | None:
+    """An assessor of `parent` by ID, or by label within the parent's project."""
+    found = parent.assessors.get(key)
+    if found is not None:
+        return found
+    other = store.find_experiment(parent.project, key)
+    if isinstance(other, Assessor) and other.session_id == parent.id:
+        return other
+    return None
+
+
+def assessor(store: Store, t: Target) -> Assessor:
+    found = assessor_in(store, session(store, t), t.assessor or "")
+    if found is None:
+        raise XnatError(404, NO_EXPERIMENT)
+    return found
+
+
+def owner(store: Store, t: Target) -> tuple[object, Resources]:
+    """The object whose resources the URL addresses, and its resources by label."""
+    if t.assessor is not None:
+        found_a = assessor(store, t)
+        folders = {"out": found_a.out, "in": found_a.inputs}.get(t.io, found_a.resources)
+        return found_a, folders
+    if t.scan is not None:
+        found_s = scan(store, t)
+        return found_s, found_s.resources
+    if t.experiment is not None:
+        found_e: Experiment = experiment(store, t)
+        return found_e, found_e.resources
+    if t.subject is not None:
+        found_subj = subject(store, t)
+        return found_subj, found_subj.resources
+    found_p = project(store, t)
+    return found_p, found_p.resources
+
+
+def resource_in(folders: Resources, key: str) -> Resource | None:
+    """A resource by label or by its numeric `xnat_abstractresource_id`."""
+    found = folders.get(key)
+    if found is not None:
+        return found
+    return next((r for r in folders.values() if r.id == key), None)

@@ -1,0 +1,255 @@
+"""
+Resources (folders) and their files: list, create, upload, download, zip, delete.
+
+Shapes and codes follow CatalogResourceList, CatalogResource and FileList (xnat-rest.md 2.3, 5):
+fixed resource columns, file rows whose URI holds `/resources/<id>/files/<path>`, auto-created
+resources on upload, `{"duplicates": [...]}` with a 200 when a file exists and `overwrite` is not
+set, and `extract=true` unpacking an uploaded archive.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+import zipfile
+
+from starlette.responses import Response
+
+from xnat_client.server import _resolve
+from xnat_client.server._call import Call
+from xnat_client.server._errors import XnatError
+from xnat_client.server._items import catalog_xml
+from xnat_client.server._listing import Row, render
+from xnat_client.server._store import Assessor, Resource, Resources, Scan, Session, timestamp
+from xnat_client.server._uploads import incoming_files, unpack
+
+RESOURCE_COLUMNS = [
+    "xnat_abstractresource_id",
+    "label",
+    "element_name",
+    "category",
+    "cat_id",
+    "cat_desc",
+    "file_count",
+    "file_size",
+    "tags",
+    "content",
+    "format",
+]
+FILE_COLUMNS = [
+    "Name",
+    "Size",
+    "URI",
+    "collection",
+    "file_tags",
+    "file_format",
+    "file_content",
+    "cat_ID",
+    "digest",
+]
+
+
+def _category(owner: object) -> tuple[str, str, str]:
+    if isinstance(owner, Scan):
+        return "scans", owner.id, owner.type
+    if isinstance(owner, Assessor):
+        return "assessors", owner.id, owner.label
+    return "resources", "", ""
+
+
+async def list_resources(call: Call) -> Response:
+    owner, folders = _resolve.owner(call.store, call.target)
+    category, cat_id, cat_desc = _category(owner)
+    rows = [
+        {
+            "xnat_abstractresource_id": r.id,
+            "label": r.label,
+            "element_name": "xnat:resourceCatalog",
+            "category": category,
+            "cat_id": cat_id,
+            "cat_desc": cat_desc,
+            "file_count": str(len(r.files)),
+            "file_size": str(r.file_size),
+            "tags": "",
+            "content": r.content,
+            "format": r.format,
+        }
+        for r in folders.values()
+    ]
+    return render(rows, RESOURCE_COLUMNS, call.fmt, {"title": "Resources"})
+
+
+def _base_uri(call: Call) -> str:
+    """The owner's URI as the request spelled it, with IDs in place of labels."""
+    store, t = call.store, call.target
+    if t.experiment is None:
+        project = _resolve.project(store, t).id
+        if t.subject is None:
+            return f"/data/projects/{project}"
+        return f"/data/projects/{project}/subjects/{_resolve.subject(store, t).id}"
+    experiment = _resolve.experiment(store, t)
+    base = f"/data/experiments/{experiment.id}"
+    if t.project is not None and t.subject is not None:
+        subject = _resolve.subject(store, t).id
+        base = f"/data/projects/{t.project}/subjects/{subject}/experiments/{experiment.id}"
+    if t.scan is not None:
+        return f"{base}/scans/{_resolve.scan(store, t).id}"
+    if t.assessor is not None:
+        base = f"{base}/assessors/{_resolve.assessor(store, t).id}"
+        return f"{base}/{t.io}" if t.io else base
+    return base
+
+
+def _selected(call: Call, folders: Resources) -> list[Resource]:
+    key = call.target.resource
+    if key is None:
+        return list(folders.values())
+    found = _resolve.resource_in(folders, key)
+    if found is None:
+        raise XnatError(404, "Unable to find the specified resource.")
+    return [found]
+
+
+async def list_files(call: Call) -> Response:
+    _, folders = _resolve.owner(call.store, call.target)
+    chosen = _selected(call, folders)
+    if call.fmt in ("zip", "tar", "tar.gz"):
+        return _zip(call, chosen)
+    base = _base_uri(call)
+    rows: list[Row] = [
+        {
+            "Name": path.rsplit("/", 1)[-1],
+            "Size": str(len(data)),
+            "URI": f"{base}/resources/{r.id}/files/{path}",
+            "collection": r.label,
+            "file_tags": "",
+            "file_format": r.format,
+            "file_content": r.content,
+            "cat_ID": r.id,
+            "digest": "",
+        }
+        for r in chosen
+        for path, data in r.files.items()
+    ]
+    extra = {"Columns": [{"key": "URI", "serverRoot": ""}], "title": "Files"}
+    return render(rows, FILE_COLUMNS, call.fmt, extra, total=False)
+
+
+def _zip(call: Call, chosen: list[Resource]) -> Response:
+    owner, _ = _resolve.owner(call.store, call.target)
+    prefix = _zip_prefix(call, owner)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for r in chosen:
+            for path, data in r.files.items():
+                archive.writestr(f"{prefix}/resources/{r.label}/files/{path}", data)
+    name = prefix.split("/", 1)[0]
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+    )
+
+
+def _zip_prefix(call: Call, owner: object) -> str:
+    """RestFileUtils' default layout: session label, then `scans/{ID}-{type}` and so on."""
+    t = call.target
+    if t.experiment is None:
+        return getattr(owner, "label", "") or getattr(owner, "id", "archive")
+    experiment = _resolve.experiment(call.store, t)
+    if isinstance(owner, Scan):
+        kind = "".join(c if c.isalnum() else "_" for c in owner.type)
+        return f"{experiment.label}/scans/{owner.id}-{kind}"
+    if isinstance(owner, Assessor):
+        io_part = f"/{t.io}" if t.io else ""
+        return f"{experiment.label}/assessors/{owner.label}{io_part}"
+    return experiment.label
+
+
+async def get_resource(call: Call) -> Response:
+    _, folders = _resolve.owner(call.store, call.target)
+    found = _selected(call, folders)[0]
+    return Response(catalog_xml(found), media_type="text/xml")
+
+
+async def put_resource(call: Call) -> Response:
+    owner, folders = _resolve.owner(call.store, call.target)
+    label = call.target.resource or ""
+    if _resolve.resource_in(folders, label) is not None:
+        raise XnatError(409, "Specified resource already exists.")
+    call.store.add_resource(
+        folders, label, call.params.get("format", ""), call.params.get("content", "")
+    )
+    _touch(call, owner)
+    return Response("", status_code=200, media_type="text/plain")
+
+
+async def delete_resource(call: Call) -> Response:
+    owner, folders = _resolve.owner(call.store, call.target)
+    found = _selected(call, folders)[0]
+    del folders[found.label]
+    _touch(call, owner)
+    return Response("", status_code=200, media_type="text/plain")
+
+
+def _touch(call: Call, owner: object) -> None:
+    """A change below a session or assessor updates its last_modified."""
+    if isinstance(owner, Session | Assessor):
+        owner.last_modified = timestamp()
+    elif call.target.experiment is not None:
+        _resolve.experiment(call.store, call.target).last_modified = timestamp()
+
+
+async def upload(call: Call) -> Response:
+    owner, folders = _resolve.owner(call.store, call.target)
+    key = call.target.resource
+    if key is None:
+        raise XnatError(400, "Uploads need a resource: .../resources/{label}/files/{path}")
+    body = await call.request.body()
+    incoming = incoming_files(call, body)
+    if call.flag("extract"):
+        incoming = [item for name, data in incoming for item in unpack(name, data)]
+    resource = _resolve.resource_in(folders, key)
+    if resource is None:
+        fmt = call.params.get("format", "")
+        resource = call.store.add_resource(folders, key, "" if fmt == "U" else fmt)
+    overwrite = call.flag("overwrite")
+    duplicates = [path for path, _ in incoming if path in resource.files and not overwrite]
+    for path, data in incoming:
+        if path not in duplicates:
+            resource.files[path] = data
+    resource.changed()
+    _touch(call, owner)
+    if duplicates:
+        body_text = json.dumps({"duplicates": duplicates}, separators=(",", ":"))
+        return Response(body_text, status_code=200, media_type="text/html")
+    return Response("", status_code=200, media_type="text/plain")
+
+
+async def download(call: Call) -> Response:
+    _, folders = _resolve.owner(call.store, call.target)
+    path = call.target.file or ""
+    for resource in _selected(call, folders):
+        data = resource.files.get(path)
+        if data is not None:
+            media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            headers = {"Cache-Control": "must-revalidate"}
+            return Response(data, media_type=media, headers=headers)
+    raise XnatError(404, "Unable to find file.")
+
+
+async def delete_file(call: Call) -> Response:
+    owner, folders = _resolve.owner(call.store, call.target)
+    path = call.target.file or ""
+    removed = 0
+    for resource in _selected(call, folders):
+        doomed = [p for p in resource.files if p == path or p.startswith(path.rstrip("/") + "/")]
+        for p in doomed:
+            del resource.files[p]
+        resource.changed()
+        removed += len(doomed)
+    if not removed:
+        raise XnatError(404, "No matched files")
+    _touch(call, owner)
+    return Response("", status_code=200, media_type="text/plain")

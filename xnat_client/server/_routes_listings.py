@@ -1,0 +1,164 @@
+"""
+Collection GETs: projects, subjects, experiments (three spellings), scans and assessors.
+
+Default columns and URI forms follow xnat-rest.md 2.3 (ProjectListResource, ProjectSubjectList,
+ProjSubExptList, ExperimentListResource, ScanList, ProjSubExptAsstList).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.responses import Response
+
+from xnat_client.server import _resolve
+from xnat_client.server._call import Call
+from xnat_client.server._columns import (
+    AssessorContext,
+    Context,
+    ProjectContext,
+    ScanContext,
+    SessionContext,
+    SubjectContext,
+)
+from xnat_client.server._listing import build_query, collect_rows, page, render
+from xnat_client.server._store import ASSESSOR_TYPES, Assessor, Session, Store, canonical_type
+
+EXPERIMENT_DEFAULTS = ("ID", "project", "date", "xsiType", "label", "insert_date")
+# Root types that are not secured elements: XNAT adds `xsiType` and `project` for them.
+_UNSECURED = frozenset(
+    {
+        "xnat:experimentdata",
+        "xnat:subjectassessordata",
+        "xnat:imagesessiondata",
+        "xnat:imageassessordata",
+        "xnat:deriveddata",
+    }
+)
+_CONCRETE_SESSIONS = frozenset({"xnat:mrsessiondata", "xnat:petsessiondata", "xnat:ctsessiondata"})
+
+
+def _listing(
+    call: Call,
+    ctx: Context,
+    roots: Iterable[Any],
+    defaults: tuple[str, ...],
+    auto: tuple[str, ...] = (),
+    extra: dict[str, Any] | None = None,
+    uri: Any = None,
+) -> Response:
+    query = build_query(ctx, call.params, defaults, auto, uri)
+    table, paged = page(collect_rows(query, ctx, roots), call.params)
+    return render(table, query.headers, call.fmt, extra, total=not paged)
+
+
+async def projects(call: Call) -> Response:
+    defaults = ("ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname")
+    return _listing(
+        call,
+        ProjectContext(call.store),
+        call.store.projects.values(),
+        defaults,
+        uri=lambda p: f"/data/projects/{p.id}",
+    )
+
+
+async def subjects(call: Call) -> Response:
+    t = call.target
+    if t.project is not None:
+        roots: Iterable[Any] = _resolve.project(call.store, t).subjects.values()
+    else:
+        roots = call.store.subjects.values()
+    return _listing(
+        call,
+        SubjectContext(call.store),
+        roots,
+        ("ID", "project", "label", "insert_date", "insert_user"),
+        uri=lambda s: f"/data/subjects/{s.id}",
+    )
+
+
+def _root_type(call: Call, default: str) -> str:
+    """`xsiType=<one type>` becomes the query root; a comma list is ignored."""
+    wanted = call.params.get("xsiType", "")
+    return wanted.lower() if wanted and "," not in wanted else default
+
+
+async def experiments(call: Call) -> Response:
+    t, store = call.target, call.store
+    site_wide = t.project is None and t.subject is None
+    root = _root_type(call, "xnat:experimentdata" if site_wide else "xnat:subjectassessordata")
+    if t.subject is not None:
+        owner = _resolve.subject(store, t).id
+        sessions: Iterable[Session] = (
+            s for s in store.sessions_of(t.project) if s.subject_id == owner
+        )
+    elif t.project is not None:
+        sessions = store.sessions_of(_resolve.project(store, t).id)
+    else:
+        sessions = store.sessions_of(_single(call.params.get("project")))
+    auto = ("xsiType", "project") if root in _UNSECURED else ()
+    extra = {"title": "Matching experiments"} if site_wide else None
+    if root in ASSESSOR_TYPES:
+        defaults = (*EXPERIMENT_DEFAULTS, "session_ID", "session_label") if site_wide else ()
+        roots: Iterable[Any] = _assessors(sessions, root)
+        ctx: Context = AssessorContext(store)
+    else:
+        defaults = (*EXPERIMENT_DEFAULTS, "subject_ID", "subject_label") if site_wide else ()
+        roots = _sessions(store, sessions, root)
+        ctx = SessionContext(store)
+    return _listing(call, ctx, roots, defaults or EXPERIMENT_DEFAULTS, auto, extra, _experiment_uri)
+
+
+def _experiment_uri(e: Any) -> str:
+    return f"/data/experiments/{e.id}"
+
+
+def _single(value: str | None) -> str | None:
+    """A project filter the project index can answer; otherwise the filter does the work."""
+    if value and not any(c in value for c in ",*%"):
+        return value
+    return None
+
+
+def _sessions(store: Store, sessions: Iterable[Session], root: str) -> Iterable[Any]:
+    if root in _CONCRETE_SESSIONS:
+        wanted = canonical_type(root)
+        return (s for s in sessions if s.xsi_type == wanted)
+    if root == "xnat:experimentdata":
+        return (e for s in sessions for e in (s, *s.assessors.values()))
+    return sessions
+
+
+def _assessors(sessions: Iterable[Session], root: str) -> Iterable[Assessor]:
+    every = (a for s in sessions for a in s.assessors.values())
+    if root in ("xnat:imageassessordata", "xnat:deriveddata"):
+        return every
+    wanted = canonical_type(root)
+    return (a for a in every if a.xsi_type == wanted)
+
+
+async def scans(call: Call) -> Response:
+    session = _resolve.session(call.store, call.target)
+    defaults = ("xnat_imagescandata_id", "ID", "type", "quality", "xsiType", "note")
+    return _listing(
+        call,
+        ScanContext(call.store),
+        session.scans.values(),
+        (*defaults, "series_description"),
+        uri=lambda s: f"/data/experiments/{session.id}/scans/{s.id}",
+    )
+
+
+async def assessors(call: Call) -> Response:
+    session = _resolve.session(call.store, call.target)
+    root = _root_type(call, "xnat:imageassessordata")
+    defaults = ("ID", "project", "label", "date", "xsiType", "insert_date")
+    return _listing(
+        call,
+        AssessorContext(call.store),
+        _assessors([session], root),
+        (*defaults, "session_ID", "session_label"),
+        uri=_experiment_uri,
+    )

@@ -1,0 +1,109 @@
+"""
+Site-level endpoints: sessions, auth checks, version and datatype discovery.
+
+JSESSION and /data/auth follow UserSession.java and UserAuth.java; /data/services/auth follows
+AuthenticationRestlet.java; /data/version is 404 on XNAT >= 1.7 and clients fall back to
+/xapi/siteConfig/buildInfo; /data/search/elements is how pyxnat and dax detect proc:genProcData
+(SearchElementListResource). See xnat-rest.md 1.2, 8.1 and 6.4.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from xnat_client.server._auth import Sessions
+from xnat_client.server._listing import render
+from xnat_client.server._store import Store
+
+BUILD_INFO = {
+    "version": "1.8.11",
+    "buildNumber": "1",
+    "buildDate": "Mon Jul 01 00:00:00 UTC 2024",
+    "sha": "0000000000",
+    "isDirty": "false",
+    "commit": "0",
+    "tag": "1.8.11",
+    "shaFull": "0" * 40,
+    "branch": "master",
+    "timestamp": "1719792000000",
+}
+_ELEMENTS = (
+    ("xnat:projectData", "Project", "Projects"),
+    ("xnat:subjectData", "Subject", "Subjects"),
+    ("xnat:mrSessionData", "MR Session", "MR Sessions"),
+    ("xnat:petSessionData", "PET Session", "PET Sessions"),
+    ("xnat:ctSessionData", "CT Session", "CT Sessions"),
+    ("xnat:mrScanData", "MR Scan", "MR Scans"),
+    ("xnat:qcAssessmentData", "QC Assessment", "QC Assessments"),
+    ("proc:genProcData", "Processing", "Processings"),
+)
+_FIELDS = ("ID", "LABEL", "PROJECT", "DATE", "INSERT_DATE", "LAST_MODIFIED")
+
+
+def text(body: str, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="text/plain")
+
+
+def jsession(token: str) -> Response:
+    """The session id as text; the caller's cookie handling sets JSESSIONID."""
+    return text(token)
+
+
+def auth_status(user: str) -> Response:
+    return text(f"User '{user}' is logged in")
+
+
+async def services_auth(request: Request, sessions: Sessions) -> tuple[Response, str | None]:
+    """Form login; returns the answer and the session it opened, if any."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    user = (form.get("username") or form.get("j_username") or [""])[0]
+    password = (form.get("password") or form.get("j_password") or [""])[0]
+    if not sessions.check_password(user, password):
+        return text("Authentication failed.", 401), None
+    token = sessions.open(user)
+    return text(token), token
+
+
+def build_info() -> Response:
+    return Response(json.dumps(BUILD_INFO), media_type="application/json")
+
+
+def search_elements(store: Store, fmt: str) -> Response:
+    counts: dict[str, int] = {"xnat:projectData": len(store.projects)}
+    counts["xnat:subjectData"] = len(store.subjects)
+    for experiment in store.experiments.values():
+        counts[experiment.xsi_type] = counts.get(experiment.xsi_type, 0) + 1
+    rows = [
+        {
+            "ELEMENT_NAME": name,
+            "SINGULAR": singular,
+            "PLURAL": plural,
+            "SECURED": "true",
+            "COUNT": str(counts.get(name, 0)),
+        }
+        for name, singular, plural in _ELEMENTS
+    ]
+    headers = ["ELEMENT_NAME", "SINGULAR", "PLURAL", "SECURED", "COUNT"]
+    return render(rows, headers, fmt)
+
+
+def search_element_fields(element: str, fmt: str) -> Response:
+    rows = [
+        {
+            "FIELD_ID": field,
+            "HEADER": field.replace("_", " ").title(),
+            "SUMMARY": field,
+            "TYPE": "string",
+            "REQUIRES_VALUE": "false",
+            "DESC": "",
+            "ELEMENT_NAME": element,
+            "SRC": "0",
+        }
+        for field in _FIELDS
+    ]
+    headers = list(rows[0])
+    return render(rows, headers, fmt)

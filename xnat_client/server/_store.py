@@ -1,0 +1,312 @@
+"""
+The in-memory archive: projects, subjects, sessions, scans, resources, files and assessors.
+
+Objects are plain slotted dataclasses rather than pydantic models because a benchmark project
+holds ~10^5 of them and listings walk them all per request. Every value a listing can show is
+kept as a string, as XNAT shows it, so rendering is a lookup and never a conversion.
+
+IDs follow XNAT's site-wide sequences: subjects `XNAT_S00001`, experiments (sessions and
+assessors) `XNAT_E00001`, resources a bare integer (`xnat_abstractresource_id`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+VALID_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+TypeName = str
+
+# Canonical spelling of the types we know, keyed by their lower-case form: XNAT matches type
+# names case-insensitively (dax sends `proc:genprocdata`) but answers with this spelling.
+KNOWN_TYPES: dict[str, TypeName] = {
+    t.lower(): t
+    for t in (
+        "xnat:projectData",
+        "xnat:subjectData",
+        "xnat:experimentData",
+        "xnat:subjectAssessorData",
+        "xnat:imageSessionData",
+        "xnat:mrSessionData",
+        "xnat:petSessionData",
+        "xnat:ctSessionData",
+        "xnat:imageScanData",
+        "xnat:mrScanData",
+        "xnat:petScanData",
+        "xnat:ctScanData",
+        "xnat:imageAssessorData",
+        "xnat:derivedData",
+        "xnat:mrAssessorData",
+        "xnat:qcAssessmentData",
+        "proc:genProcData",
+        "xnat:resourceCatalog",
+    )
+}
+SESSION_TYPES = frozenset(
+    {"xnat:imagesessiondata", "xnat:mrsessiondata", "xnat:petsessiondata", "xnat:ctsessiondata"}
+)
+ASSESSOR_TYPES = frozenset(
+    {
+        "xnat:imageassessordata",
+        "xnat:deriveddata",
+        "xnat:mrassessordata",
+        "xnat:qcassessmentdata",
+        "proc:genprocdata",
+    }
+)
+
+
+def canonical_type(name: str) -> TypeName:
+    """The canonical spelling of a type name; unknown names are kept as given."""
+    return KNOWN_TYPES.get(name.lower(), name)
+
+
+def timestamp(moment: dt.datetime | None = None) -> str:
+    """XNAT's `Timestamp.toString()` form, e.g. `2024-01-31 12:34:56.789`."""
+    moment = moment or dt.datetime.now()
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+@dataclass(slots=True, eq=False)
+class Resource:
+    """A folder of files; `files` maps a relative path to its bytes (shared objects welcome)."""
+
+    id: str
+    label: str
+    format: str = ""
+    content: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)
+    size: str = "0"  # total bytes, kept as the string listings show; see `changed`
+
+    @property
+    def file_size(self) -> int:
+        return int(self.size)
+
+    def changed(self) -> None:
+        """Recount `size` after `files` was edited (listings read it per row)."""
+        self.size = str(sum(len(b) for b in self.files.values()))
+
+    def put(self, path: str, data: bytes) -> None:
+        self.files[path] = data
+        self.changed()
+
+
+Resources = dict[str, Resource]  # by label
+
+
+@dataclass(slots=True, eq=False)
+class Scan:
+    pk: str  # xnat_imagescandata_id: the database key, distinct from the per-session ID
+    id: str
+    type: str = ""
+    series_description: str = ""
+    quality: str = "usable"
+    note: str = ""
+    frames: str = ""
+    xsi_type: TypeName = "xnat:mrScanData"
+    uid: str = ""
+    resources: Resources = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class Experiment:
+    """What sessions and assessors share; `fields` holds every other xpath, lower-cased."""
+
+    id: str
+    label: str
+    project: str
+    xsi_type: TypeName
+    date: str = ""
+    insert_date: str = ""
+    last_modified: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    resources: Resources = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class Session(Experiment):
+    subject_id: str = ""
+    scans: dict[str, Scan] = field(default_factory=dict)
+    assessors: dict[str, Assessor] = field(default_factory=dict)  # by ID
+
+
+@dataclass(slots=True, eq=False)
+class Assessor(Experiment):
+    session_id: str = ""
+    out: Resources = field(default_factory=dict)
+    inputs: Resources = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class Subject:
+    id: str
+    label: str
+    project: str
+    insert_date: str = ""
+    last_modified: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    resources: Resources = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class Project:
+    id: str
+    name: str = ""
+    description: str = ""
+    secondary_id: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    resources: Resources = field(default_factory=dict)
+    subjects: dict[str, Subject] = field(default_factory=dict)  # by ID
+    sessions: dict[str, Session] = field(default_factory=dict)  # by ID
+    labels: dict[str, str] = field(default_factory=dict)  # experiment label -> ID
+
+
+class Store:
+    """Every object of the archive, indexed by ID and, per project, by label."""
+
+    def __init__(self) -> None:
+        self.projects: dict[str, Project] = {}
+        self.subjects: dict[str, Subject] = {}
+        self.experiments: dict[str, Session | Assessor] = {}
+        self._next = {"subject": 0, "experiment": 0, "resource": 0, "scan": 0}
+
+    def _new_id(self, kind: str) -> int:
+        self._next[kind] += 1
+        return self._next[kind]
+
+    def new_resource_id(self) -> str:
+        return str(self._new_id("resource"))
+
+    def add_project(self, project_id: str, name: str = "", description: str = "") -> Project:
+        project = Project(id=project_id, name=name or project_id, description=description)
+        self.projects[project_id] = project
+        return project
+
+    def add_subject(self, project: str, label: str, subject_id: str = "", **kw: str) -> Subject:
+        subject_id = subject_id or f"XNAT_S{self._new_id('subject'):05d}"
+        when = kw.pop("insert_date", "") or timestamp()
+        subject = Subject(subject_id, label, project, when, when, fields=dict(kw))
+        self.subjects[subject_id] = subject
+        self.projects[project].subjects[subject_id] = subject
+        return subject
+
+    def new_experiment_id(self) -> str:
+        while True:
+            candidate = f"XNAT_E{self._new_id('experiment'):05d}"
+            if candidate not in self.experiments:
+                return candidate
+
+    def add_session(
+        self, subject: Subject, label: str, xsi_type: str = "xnat:mrSessionData", **kw: str
+    ) -> Session:
+        when = kw.pop("insert_date", "") or timestamp()
+        session = Session(
+            id=kw.pop("id", "") or self.new_experiment_id(),
+            label=label,
+            project=subject.project,
+            xsi_type=canonical_type(xsi_type),
+            date=kw.pop("date", ""),
+            insert_date=when,
+            last_modified=kw.pop("last_modified", "") or when,
+            fields=dict(kw),
+            subject_id=subject.id,
+        )
+        self.experiments[session.id] = session
+        project = self.projects[subject.project]
+        project.sessions[session.id] = session
+        project.labels[label] = session.id
+        return session
+
+    def add_scan(self, session: Session, scan_id: str, **kw: str) -> Scan:
+        scan = Scan(pk=str(self._new_id("scan")), id=scan_id)
+        for name, value in kw.items():
+            setattr(scan, name, value)
+        session.scans[scan_id] = scan
+        return scan
+
+    def add_assessor(
+        self, session: Session, label: str, xsi_type: str = "proc:genProcData", **kw: str
+    ) -> Assessor:
+        when = kw.pop("insert_date", "") or timestamp()
+        assessor = Assessor(
+            id=kw.pop("id", "") or self.new_experiment_id(),
+            label=label,
+            project=session.project,
+            xsi_type=canonical_type(xsi_type),
+            date=kw.pop("date", ""),
+            insert_date=when,
+            last_modified=kw.pop("last_modified", "") or when,
+            fields=dict(kw),
+            session_id=session.id,
+        )
+        self.experiments[assessor.id] = assessor
+        session.assessors[assessor.id] = assessor
+        self.projects[session.project].labels[label] = assessor.id
+        return assessor
+
+    def add_resource(
+        self,
+        owner: Resources,
+        label: str,
+        fmt: str = "",
+        content: str = "",
+        files: dict[str, bytes] | None = None,
+    ) -> Resource:
+        resource = Resource(self.new_resource_id(), label, fmt, content, files or {})
+        if files:
+            resource.changed()
+        owner[label] = resource
+        return resource
+
+    def find_subject(self, project: str, key: str) -> Subject | None:
+        """A subject of `project` by ID or label."""
+        proj = self.projects.get(project)
+        if proj is None:
+            return None
+        if key in proj.subjects:
+            return proj.subjects[key]
+        return next((s for s in proj.subjects.values() if s.label == key), None)
+
+    def find_experiment(self, project: str | None, key: str) -> Session | Assessor | None:
+        """An experiment by ID, or by label within `project` when one is given."""
+        found = self.experiments.get(key)
+        if found is not None:
+            return found if project is None or found.project == project else None
+        if project is None or project not in self.projects:
+            return None
+        exp_id = self.projects[project].labels.get(key)
+        return self.experiments.get(exp_id) if exp_id else None
+
+    def delete_experiment(self, experiment: Session | Assessor) -> None:
+        self.experiments.pop(experiment.id, None)
+        project = self.projects.get(experiment.project)
+        if project is not None and project.labels.get(experiment.label) == experiment.id:
+            del project.labels[experiment.label]
+        if isinstance(experiment, Assessor):
+            parent = self.experiments.get(experiment.session_id)
+            if isinstance(parent, Session):
+                parent.assessors.pop(experiment.id, None)
+            return
+        if project is not None:
+            project.sessions.pop(experiment.id, None)
+        for assessor in list(experiment.assessors.values()):
+            self.delete_experiment(assessor)
+
+    def delete_subject(self, subject: Subject) -> None:
+        project = self.projects[subject.project]
+        for session in [s for s in project.sessions.values() if s.subject_id == subject.id]:
+            self.delete_experiment(session)
+        project.subjects.pop(subject.id, None)
+        self.subjects.pop(subject.id, None)
+
+    def sessions_of(self, project: str | None) -> Iterator[Session]:
+        """Sessions of one project (through its index) or of the whole site."""
+        if project is not None:
+            proj = self.projects.get(project)
+            return iter(proj.sessions.values()) if proj else iter(())
+        return (p for proj in self.projects.values() for p in proj.sessions.values())
+
+    def assessors_of(self, project: str | None) -> Iterator[Assessor]:
+        return (a for s in self.sessions_of(project) for a in s.assessors.values())

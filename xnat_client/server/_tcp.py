@@ -1,0 +1,62 @@
+"""
+Serve an `XnatServer` over real TCP on 127.0.0.1, inside the caller's event loop.
+
+The socket is bound and listening before uvicorn starts, so the URL is valid the moment it is
+returned: early connections wait in the kernel backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import anyio
+import uvicorn
+
+from xnat_client.server._app import XnatServer
+
+LOOPBACK = "127.0.0.1"
+
+
+class _QuietServer(uvicorn.Server):
+    """Leaves signal handling to the caller (pytest, the CLI): no handlers are installed."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_loopback(port: int = 0) -> socket.socket:
+    """A listening socket on 127.0.0.1 (port 0: any free port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOOPBACK, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+@asynccontextmanager
+async def serve_tcp(server: XnatServer, port: int = 0) -> AsyncIterator[str]:
+    """Run `server` on 127.0.0.1:`port` for the duration of the block; yields its base URL."""
+    sock = bind_loopback(port)
+    config = uvicorn.Config(
+        server.app,
+        lifespan="off",
+        log_level=logging.CRITICAL,
+        access_log=False,
+        timeout_graceful_shutdown=1,
+    )
+    runner = _QuietServer(config)
+    bound = sock.getsockname()[1]
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(runner.serve, [sock])
+            try:
+                yield f"http://{LOOPBACK}:{bound}"
+            finally:
+                runner.should_exit = True
+    finally:
+        sock.close()
