@@ -17,9 +17,13 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from aspider import cli_sandbox
+    from aspider import cli_config, cli_explain, cli_processors, cli_run, cli_sandbox
 
     app.command(name="sandbox")(cli_sandbox.sandbox)
+    app.command(name="processors")(cli_processors.processors)
+    app.command(name="explain")(cli_explain.explain)
+    app.command(name="run")(cli_run.run)
+    app.add_typer(cli_config.config_app, name="config")
 
 
 def main() -> None:

@@ -1,0 +1,98 @@
+"""`aspider run PROJECT... --dry-run`: the plan of a sweep, changing nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+from rich.table import Table
+
+from aspider.actions import Action
+from aspider.cli_common import (
+    EXIT_USAGE,
+    JSON_OPTION,
+    SETTINGS_OPTION,
+    console,
+    fail,
+    print_json,
+    processors_from,
+    settings_from,
+    user_errors,
+)
+from aspider.cli_xnat import read_snapshots
+from aspider.plan_json import plan_to_dict
+from aspider.planner import Plan, PlanLimits, ScopeMatch, match_snapshots, plan
+from aspider.processors import Processor
+from aspider.settings import AspiderSettings
+from xnat_client import ProjectSnapshot
+
+
+def run(
+    projects: Annotated[
+        list[str] | None, typer.Argument(help="Project IDs (default: every configured).")
+    ] = None,
+    processor: Annotated[
+        list[str] | None, typer.Option("--processor", "-p", help="Only this processor.")
+    ] = None,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
+    max_queued: int | None = typer.Option(None, help="Override limits.max_queued."),
+    as_json: bool = JSON_OPTION,
+    settings_file: Path | None = SETTINGS_OPTION,
+) -> None:
+    """Plan (and, later, execute) a sweep of the given projects."""
+    overrides = {} if max_queued is None else {"limits": {"max_queued": max_queued}}
+    with user_errors():
+        settings = settings_from(settings_file, overrides)
+        names = projects or sorted(settings.projects)
+        if not names:
+            raise fail("no projects given and none configured (settings: projects)", EXIT_USAGE)
+        if not dry_run:
+            raise fail("executing a sweep is not implemented yet; use --dry-run", EXIT_USAGE)
+        procs = processors_from(settings, only=processor or [])
+        the_plan = anyio.run(plan_sweep, settings, names, procs)
+    if as_json:
+        print_json(plan_to_dict(the_plan))
+    else:
+        _print(the_plan)
+
+
+async def plan_sweep(
+    settings: AspiderSettings, projects: list[str], procs: list[Processor]
+) -> Plan:
+    """Read the projects and plan them together (one queue budget across projects)."""
+    snapshots = await read_snapshots(settings, projects)
+    matches: list[ScopeMatch] = []
+    for snap in snapshots:
+        matches += await match_snapshots([snap], _for_project(settings, snap, procs))
+    limits = PlanLimits(settings.limits.max_queued, settings.limits.max_queued_per_processor)
+    return plan(snapshots, matches, (), limits, settings.cluster.container_dir)
+
+
+def _for_project(
+    settings: AspiderSettings, snap: ProjectSnapshot, procs: list[Processor]
+) -> list[Processor]:
+    wanted = settings.processors_for(snap.project)
+    return [p for p in procs if not wanted or p.proctype in wanted]
+
+
+def _print(the_plan: Plan) -> None:
+    table = Table("session", "action", "task", "detail")
+    for session in the_plan.sessions:
+        for action in session.actions:
+            table.add_row(session.session_label, action.kind, action.task.label, _detail(action))
+        for finding in session.findings:
+            table.add_row(session.session_label, "report", finding.label, finding.message)
+    console.print(table)
+    console.print(
+        f"{len(the_plan.actions())} action(s); {the_plan.in_queue} job(s) in the queue; "
+        f"{len(the_plan.deferred)} submission(s) deferred by queue limits",
+        highlight=False,
+    )
+
+
+def _detail(action: Action) -> str:
+    status = getattr(action, "procstatus", None)
+    reason = getattr(action, "reason", "")
+    return " ".join(str(x) for x in (status, reason) if x)

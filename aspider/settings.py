@@ -1,0 +1,185 @@
+"""
+The effective configuration, resolved once: CLI overrides > environment > settings file.
+
+Environment variables are `ASPIDER_<SECTION>__<FIELD>` (e.g. `ASPIDER_CLUSTER__HOST`). Secrets
+never have to be in the settings file, and may not be: the XNAT password comes from
+`ASPIDER_XNAT__PASSWORD`, from a file named by `xnat.password_file` (a mounted secret), or from
+~/.netrc; the SSH key is a path. Secrets are `SecretStr`, masked in every print and repr.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from aspider._exceptions import ConfigError
+
+SETTINGS_ENV = "ASPIDER_SETTINGS"
+DEFAULT_SETTINGS_FILES = (Path("aspider.yaml"), Path("~/.config/aspider/settings.yaml"))
+_SECRET_KEYS = {("xnat", "password"), ("xnat", "secret")}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class XnatSection(_Section):
+    url: str = ""
+    user: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    netrc: Path | None = None
+
+    def resolved_password(self) -> SecretStr | None:
+        """The password from the environment or the secret file (netrc is the client's job)."""
+        if self.password is not None:
+            return self.password
+        if self.password_file is not None:
+            try:
+                return SecretStr(self.password_file.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ConfigError(f"xnat.password_file: cannot read it ({exc.strerror})") from exc
+        return None
+
+
+class ClusterSection(_Section):
+    executor: Literal["local", "pbs"] = "local"
+    host: str | None = None
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str | None = None
+    key_path: Path | None = None
+    known_hosts: Path | None = None
+    jump_host: str | None = None
+    work_root: str = "aspider-work"
+    dialect: Literal["torque", "pbspro"] = "torque"
+    queue: str | None = None
+    account: str | None = None
+    container_dir: str | None = None
+
+
+class LimitsSection(_Section):
+    http_concurrency: int = Field(default=16, ge=1)
+    ssh_channels: int = Field(default=8, ge=1)
+    transfers: int = Field(default=4, ge=1)
+    max_queued: int | None = Field(default=None, ge=0)
+    max_queued_per_processor: int | None = Field(default=None, ge=0)
+
+
+class ProjectSection(_Section):
+    """A project to sweep; `processors` lists proctypes (empty: every loaded processor)."""
+
+    processors: tuple[str, ...] = ()
+
+
+class AspiderSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASPIDER_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    processor_paths: tuple[Path, ...] = ()  # YAML files or directories of them
+    processor_classes: tuple[str, ...] = ()  # `module:Class` Python processors
+    projects: dict[str, ProjectSection] = Field(default_factory=dict)
+    xnat: XnatSection = XnatSection()
+    cluster: ClusterSection = ClusterSection()
+    limits: LimitsSection = LimitsSection()
+
+    def processors_for(self, project: str) -> tuple[str, ...]:
+        section = self.projects.get(project)
+        return section.processors if section is not None else ()
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The settings file's values, the lowest-precedence source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def find_settings_file(explicit: Path | None) -> Path | None:
+    """--settings, else $ASPIDER_SETTINGS, else ./aspider.yaml, else ~/.config/aspider/..."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get(SETTINGS_ENV)
+    if env:
+        return Path(env)
+    return next((p.expanduser() for p in DEFAULT_SETTINGS_FILES if p.expanduser().is_file()), None)
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """
+    The settings file as data, refusing secrets in it.
+
+    Raises:
+        ConfigError: unreadable, not a mapping, or holding a secret.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the settings file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the settings file must be a YAML mapping")
+    for section, key in _SECRET_KEYS:
+        if isinstance(data.get(section), dict) and key in data[section]:
+            env = f"ASPIDER_{section.upper()}__{key.upper()}"
+            raise ConfigError(
+                f"{path}: {section}.{key} must not be in the settings file; set {env}, "
+                f"or {section}.password_file to a mounted secret, or use ~/.netrc"
+            )
+    return data
+
+
+def load_settings(
+    path: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> AspiderSettings:
+    """
+    Resolve the configuration once: overrides > environment > settings file.
+
+    Raises:
+        ConfigError: naming each bad field and what it got.
+    """
+    file_path = find_settings_file(path)
+    data = read_settings_file(file_path) if file_path is not None else {}
+
+    class _Loaded(AspiderSettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _FileSource(settings_cls, data))
+
+    try:
+        return _Loaded(**dict(overrides or {}))
+    except ValidationError as exc:
+        where = f" (settings file {file_path})" if file_path else ""
+        lines = [f"invalid configuration{where}:"]
+        for err in exc.errors(include_url=False):
+            field = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {field}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def masked_dict(settings: AspiderSettings) -> dict[str, Any]:
+    """The effective configuration as data, secrets shown as '**********'."""
+    data: dict[str, Any] = settings.model_dump(mode="json")
+    return data
