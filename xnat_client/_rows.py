@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from ._models import Assessor, FileEntry, Project, Resource, Scan, Session, Subject
+from pydantic import TypeAdapter
+
+from ._models import Assessor, FileEntry, Project, Session, Subject
 
 log = logging.getLogger("xnat_client")
 
@@ -41,16 +43,32 @@ ASSESSOR_COLUMNS = (
     f"{PROC}walltimeused,{PROC}out/file/label"
 )
 SUBJECT_COLUMNS = "ID,label,project"
+_SESSIONS = TypeAdapter(list[Session])
+_ASSESSORS = TypeAdapter(list[Assessor])
 PROJECT_COLUMNS = "ID,name,description"
 
 
 def text(row: Row, column: str) -> str:
     """A string cell: missing or null -> "", XML entities undone."""
     value = row.get(column)
-    if value is None:
-        return ""
-    value = str(value)
-    return html.unescape(value) if "&" in value else value
+    if value.__class__ is not str:
+        return "" if value is None else str(value)
+    return unescape(value) if "&" in value else value
+
+
+_XML_ENTITIES = (("&quot;", '"'), ("&apos;", "'"), ("&#39;", "'"), ("&lt;", "<"), ("&gt;", ">"))
+
+
+def unescape(value: str) -> str:
+    """Undo XNAT's XML escaping; the five XML entities take a fast path, others html.unescape."""
+    rest = value
+    for entity, _ in _XML_ENTITIES:
+        rest = rest.replace(entity, "")
+    if "&" in rest.replace("&amp;", ""):
+        return html.unescape(value)
+    for entity, char in _XML_ENTITIES:
+        value = value.replace(entity, char)
+    return value.replace("&amp;", "&")
 
 
 def number(row: Row, column: str) -> int | None:
@@ -110,30 +128,30 @@ def subjects(rows: Iterable[Row]) -> list[Subject]:
 @dataclass
 class _ScanRows:
     row: Row
-    resources: dict[str, Resource] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, r: Row) -> None:
         label = text(r, SCAN_FILE + "label")
         if label and label not in self.resources:
-            self.resources[label] = Resource(
-                label=label,
-                id=text(r, SCAN_FILE + "xnat_abstractresource_id"),
-                format=text(r, SCAN_FILE + "format"),
-                file_count=number(r, SCAN_FILE + "file_count"),
-                file_size=number(r, SCAN_FILE + "file_size"),
-            )
+            self.resources[label] = {
+                "label": label,
+                "id": text(r, SCAN_FILE + "xnat_abstractresource_id"),
+                "format": text(r, SCAN_FILE + "format"),
+                "file_count": number(r, SCAN_FILE + "file_count"),
+                "file_size": number(r, SCAN_FILE + "file_size"),
+            }
 
-    def build(self, scan_id: str) -> Scan:
+    def build(self, scan_id: str) -> dict[str, Any]:
         r = self.row
-        return Scan(
-            id=scan_id,
-            type=text(r, SCAN + "type"),
-            series_description=text(r, SCAN + "series_description"),
-            quality=text(r, SCAN + "quality"),
-            note=text(r, SCAN + "note"),
-            frames=number(r, SCAN + "frames"),
-            resources=tuple(self.resources.values()),
-        )
+        return {
+            "id": scan_id,
+            "type": text(r, SCAN + "type"),
+            "series_description": text(r, SCAN + "series_description"),
+            "quality": text(r, SCAN + "quality"),
+            "note": text(r, SCAN + "note"),
+            "frames": number(r, SCAN + "frames"),
+            "resources": list(self.resources.values()),
+        }
 
 
 @dataclass
@@ -150,20 +168,20 @@ class _SessionRows:
             scan = self.scans[scan_id] = _ScanRows(r)
         scan.add(r)
 
-    def build(self, session_id: str, assessors: tuple[Assessor, ...]) -> Session:
+    def build(self, session_id: str, assessors: list[dict[str, Any]]) -> dict[str, Any]:
         r = self.row
-        return Session(
-            id=session_id,
-            label=text(r, "label"),
-            project=text(r, "project"),
-            subject_id=text(r, "subject_ID"),
-            subject_label=text(r, "subject_label"),
-            xsi_type=text(r, "xsiType"),
-            date=text(r, "date"),
-            last_modified=text(r, "last_modified"),
-            scans=tuple(s.build(scan_id) for scan_id, s in self.scans.items()),
-            assessors=assessors,
-        )
+        return {
+            "id": session_id,
+            "label": text(r, "label"),
+            "project": text(r, "project"),
+            "subject_id": text(r, "subject_ID"),
+            "subject_label": text(r, "subject_label"),
+            "xsi_type": text(r, "xsiType"),
+            "date": text(r, "date"),
+            "last_modified": text(r, "last_modified"),
+            "scans": [s.build(scan_id) for scan_id, s in self.scans.items()],
+            "assessors": assessors,
+        }
 
 
 def sessions(session_rows: Iterable[Row], assessor_rows: Iterable[Row]) -> list[Session]:
@@ -177,17 +195,24 @@ def sessions(session_rows: Iterable[Row], assessor_rows: Iterable[Row]) -> list[
         if entry is None:
             entry = grouped[sid] = _SessionRows(r)
         entry.add(r)
-    by_session: dict[str, list[Assessor]] = {}
-    for assessor in assessors(assessor_rows):
-        by_session.setdefault(assessor.session_id, []).append(assessor)
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    for assessor in _assessor_dicts(assessor_rows):
+        by_session.setdefault(assessor["session_id"], []).append(assessor)
     orphans = set(by_session) - set(grouped)
     if orphans:
         log.debug("%d assessors belong to sessions outside this listing", len(orphans))
-    return [e.build(sid, tuple(by_session.get(sid, ()))) for sid, e in grouped.items()]
+    # One validation pass over plain dicts is much cheaper than a constructor call per object.
+    return _SESSIONS.validate_python(
+        [e.build(sid, by_session.get(sid, [])) for sid, e in grouped.items()]
+    )
 
 
 def assessors(rows: Iterable[Row]) -> list[Assessor]:
     """One assessor per ID; the output-resource join is collected into `resources`."""
+    return _ASSESSORS.validate_python(_assessor_dicts(rows))
+
+
+def _assessor_dicts(rows: Iterable[Row]) -> list[dict[str, Any]]:
     first: dict[str, Row] = {}
     outputs: dict[str, dict[str, None]] = {}
     for r in rows:
@@ -200,32 +225,32 @@ def assessors(rows: Iterable[Row]) -> list[Assessor]:
         label = text(r, PROC + "out/file/label")
         if label:
             outputs[aid][label] = None
-    return [_assessor(aid, r, tuple(outputs[aid])) for aid, r in first.items()]
+    return [_assessor(aid, r, list(outputs[aid])) for aid, r in first.items()]
 
 
-def _assessor(aid: str, r: Row, resources: tuple[str, ...]) -> Assessor:
+def _assessor(aid: str, r: Row, resources: list[str]) -> dict[str, Any]:
     raw_inputs = text(r, PROC + "inputs")
-    return Assessor(
-        id=aid,
-        label=text(r, "label"),
-        project=text(r, "project"),
-        session_id=text(r, "session_ID"),
-        session_label=text(r, "session_label"),
-        proctype=text(r, PROC + "proctype"),
-        procversion=text(r, PROC + "procversion"),
-        procstatus=text(r, PROC + "procstatus"),
-        qcstatus=text(r, PROC + "validation/status"),
-        note=text(r, PROC + "note"),
-        inputs=inputs(raw_inputs),
-        inputs_raw=raw_inputs,
-        jobid=text(r, PROC + "jobid"),
-        jobnode=text(r, PROC + "jobnode"),
-        jobstartdate=text(r, PROC + "jobstartdate"),
-        memused=text(r, PROC + "memused"),
-        walltimeused=text(r, PROC + "walltimeused"),
-        last_modified=text(r, "last_modified"),
-        resources=resources,
-    )
+    return {
+        "id": aid,
+        "label": text(r, "label"),
+        "project": text(r, "project"),
+        "session_id": text(r, "session_ID"),
+        "session_label": text(r, "session_label"),
+        "proctype": text(r, PROC + "proctype"),
+        "procversion": text(r, PROC + "procversion"),
+        "procstatus": text(r, PROC + "procstatus"),
+        "qcstatus": text(r, PROC + "validation/status"),
+        "note": text(r, PROC + "note"),
+        "inputs": inputs(raw_inputs),
+        "inputs_raw": raw_inputs,
+        "jobid": text(r, PROC + "jobid"),
+        "jobnode": text(r, PROC + "jobnode"),
+        "jobstartdate": text(r, PROC + "jobstartdate"),
+        "memused": text(r, PROC + "memused"),
+        "walltimeused": text(r, PROC + "walltimeused"),
+        "last_modified": text(r, "last_modified"),
+        "resources": resources,
+    }
 
 
 def files(rows: Iterable[Row]) -> list[FileEntry]:

@@ -1,0 +1,1 @@
+"""Reproducible performance scenarios; each module runs with `python -m benchmarks.<name>`."""
