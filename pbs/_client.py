@@ -1,0 +1,210 @@
+"""
+PbsClient: qsub, qstat, qdel and the job directories, over any Transport.
+
+Every method costs a fixed number of commands, whatever the number of jobs (ids and names are
+chunked only to stay under argument-length limits), because a poll that grows with the number
+of jobs is what brings PBS servers down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import PurePosixPath
+
+from . import _names
+from ._dialects import Dialect, StatusFormat, detect_dialect, dialect_named
+from ._exceptions import CommandFailed, SubmitFailed
+from ._jobdirs import STATUS_FILES, parse_states, read_states_argv
+from ._models import JobDirState, JobInfo, JobState
+from ._script import render_job_script
+from ._spec import JobSpec
+from ._transport import CommandResult, Transport
+
+log = logging.getLogger("pbs.client")
+
+#: Bytes of ids or names per command: far below ARG_MAX and sshd's limits.
+MAX_ARGUMENT_BYTES = 64 * 1024
+
+_PREPARE_SCRIPT = f"""\
+set -e
+d=$1
+mkdir -p "$d/INPUTS" "$d/OUTPUTS" "$d/status"
+cd "$d/status" && rm -f {" ".join(STATUS_FILES)}
+cat > "$d/.job.sh.$$"
+mv -f "$d/.job.sh.$$" "$d/job.sh"
+"""
+
+# qdel complaints that mean "nothing left to delete", not failure.
+_QDEL_HARMLESS = ("unknown job id", "invalid state", "invalid for state", "has finished")
+
+
+def chunked(items: Sequence[str], limit: int = MAX_ARGUMENT_BYTES) -> Iterator[list[str]]:
+    """Split items into runs whose total length stays under limit."""
+    chunk: list[str] = []
+    size = 0
+    for item in items:
+        if chunk and size + len(item) + 1 > limit:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += len(item) + 1
+    if chunk:
+        yield chunk
+
+
+def _sequence(job_id: str) -> str:
+    return job_id.split(".", 1)[0]
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _newest_first(info: JobInfo) -> tuple[bool, int]:
+    digits = "".join(ch for ch in _sequence(info.job_id) if ch.isdigit())
+    return (info.state.active, int(digits or 0))
+
+
+class PbsClient:
+    """
+    Submit, follow and delete PBS jobs through a transport.
+
+    Args:
+        transport: where `qsub`/`qstat`/`qdel` run (an open `LocalTransport` or `SshTransport`).
+        dialect: a `Dialect`, its name (`torque`, `torque-xml`, `pbspro`), or `"auto"` to ask
+            the server once, on first use.
+    """
+
+    def __init__(self, transport: Transport, dialect: Dialect | str = "auto") -> None:
+        self.transport = transport
+        self._dialect = (
+            dialect_named(dialect) if isinstance(dialect, str) and dialect != "auto" else dialect
+        )
+        self._format_index = 0
+
+    async def dialect(self) -> Dialect:
+        """The dialect in use (detected with one command the first time, when `auto`)."""
+        if not isinstance(self._dialect, Dialect):
+            self._dialect = await detect_dialect(self.transport)
+            log.info("detected PBS dialect %s", self._dialect.name)
+        return self._dialect
+
+    # -- submission ------------------------------------------------------------------------
+
+    async def submit(self, spec: JobSpec) -> str:
+        """
+        Create the job directory, write job.sh and qsub it; return the job id.
+
+        Stale `status/` files of an earlier run are removed first. Two commands. A failure of
+        qsub raises `SubmitFailed`; a dropped connection during qsub raises `ConnectionLost`
+        (look the job up with `find_by_name` before submitting again).
+        """
+        dialect = await self.dialect()
+        script = render_job_script(spec, dialect).encode()
+        await self.transport.run(
+            ["sh", "-c", _PREPARE_SCRIPT, "sh", str(spec.job_dir)], stdin=script, check=True
+        )
+        argv = dialect.qsub_argv(spec)
+        result = await self.transport.run(argv, idempotent=False)
+        return self._job_id_from(result)
+
+    @staticmethod
+    def _job_id_from(result: CommandResult) -> str:
+        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+        if result.exit_status != 0 or not lines:
+            raise SubmitFailed(result.argv, result.exit_status, result.stdout, result.stderr)
+        try:
+            return _names.check_job_id(lines[-1])
+        except ValueError:
+            raise SubmitFailed(
+                result.argv, result.exit_status, result.stdout, result.stderr
+            ) from None
+
+    # -- scheduler state -------------------------------------------------------------------
+
+    async def status(self, job_ids: Iterable[str]) -> dict[str, JobInfo]:
+        """
+        The scheduler's view of every id, in one qstat per chunk.
+
+        An id the server no longer knows is `JobState.GONE`, not an error: qstat's exit status
+        is ignored and its stdout parsed, since one purged id must not blind the whole poll.
+        """
+        ids = [_names.check_job_id(job_id) for job_id in _unique(job_ids)]
+        found: dict[str, JobInfo] = {}
+        for chunk in chunked(ids):
+            for info in await self._query(chunk):
+                found[info.job_id] = info
+                found.setdefault(_sequence(info.job_id), info)
+        gone = {job_id: JobInfo(job_id=job_id, state=JobState.GONE) for job_id in ids}
+        return {
+            job_id: found.get(job_id) or found.get(_sequence(job_id)) or gone[job_id]
+            for job_id in ids
+        }
+
+    async def find_by_name(self, names: Iterable[str]) -> dict[str, JobInfo]:
+        """
+        Jobs the server knows whose name is one of names, in one qstat: how a job whose qsub
+        answer was lost is adopted. With several jobs of one name, an active one wins, then the
+        newest. Names with no job are absent from the result.
+        """
+        wanted = set(names)
+        best: dict[str, JobInfo] = {}
+        for info in await self._query([]):
+            if info.name in wanted:
+                current = best.get(info.name)
+                if current is None or _newest_first(info) > _newest_first(current):
+                    best[info.name] = info
+        return best
+
+    async def _query(self, ids: list[str]) -> list[JobInfo]:
+        dialect = await self.dialect()
+        while True:
+            status_format = dialect.status_formats[self._format_index]
+            result = await self.transport.run(status_format.argv(ids))
+            if not self._rejected(result, status_format):
+                return status_format.parse(result.stdout)
+            if self._format_index + 1 >= len(dialect.status_formats):
+                raise CommandFailed(result.argv, result.exit_status, result.stdout, result.stderr)
+            log.warning("server rejects %r; falling back", status_format.name)
+            self._format_index += 1
+
+    @staticmethod
+    def _rejected(result: CommandResult, status_format: StatusFormat) -> bool:
+        # 153 = unknown id(s), also the Slurm wrappers' "nothing matched"; output may be empty.
+        if result.exit_status in (0, 153) or result.stdout.strip():
+            return False
+        return "unknown job id" not in result.stderr.lower()
+
+    async def delete(self, job_ids: Iterable[str]) -> None:
+        """qdel the jobs; ids already finished or unknown are not an error."""
+        ids = [_names.check_job_id(job_id) for job_id in _unique(job_ids)]
+        for chunk in chunked(ids):
+            result = await self.transport.run(["qdel", *chunk])
+            complaints = [
+                line
+                for line in (result.stdout + "\n" + result.stderr).lower().splitlines()
+                if line.strip() and not any(h in line for h in _QDEL_HARMLESS)
+            ]
+            if result.exit_status != 0 and complaints:
+                raise CommandFailed(result.argv, result.exit_status, result.stdout, result.stderr)
+
+    # -- job directories -------------------------------------------------------------------
+
+    async def read_states(
+        self, work_root: str | PurePosixPath, names: Iterable[str]
+    ) -> dict[str, JobDirState]:
+        """`<work_root>/<name>/status/` for every name, in one command per chunk."""
+        root = str(_names.check_path(work_root, "work root"))
+        wanted = [_names.check_job_name(name) for name in _unique(names)]
+        states: dict[str, JobDirState] = {}
+        for chunk in chunked(wanted):
+            result = await self.transport.run(read_states_argv(root, chunk), check=True)
+            states.update(parse_states(result.stdout, chunk))
+        return states
+
+
+def job_dirs(work_root: str | PurePosixPath, names: Iterable[str]) -> Mapping[str, PurePosixPath]:
+    """Where each named job lives under the work root (names checked)."""
+    root = _names.check_path(work_root, "work root")
+    return {name: root / _names.check_job_name(name) for name in names}

@@ -1,0 +1,67 @@
+"""
+render_job_script: the job contract as a POSIX sh script. Pure: same spec, same text.
+
+The wrapper records `status/started`, runs the command in the background (so a trapped signal
+is handled at once, not when the command ends) with its output in `job.log`, then writes
+`status/exit_code` atomically and `status/finished`. On SIGTERM (walltime, or a polite qdel) it
+stops the command and records `status/signal` and `status/finished` but no exit code: "ended
+without an exit code" means the job was killed. SIGKILL cannot be trapped and leaves nothing.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from ._dialects import Dialect
+from ._spec import JobSpec
+
+_WRAPPER = """\
+JOBDIR={jobdir}
+INPUTS="$JOBDIR/INPUTS"
+OUTPUTS="$JOBDIR/OUTPUTS"
+export JOBDIR INPUTS OUTPUTS
+{exports}\
+_status="$JOBDIR/status"
+_record() {{
+    printf '%s\\n' "$2" > "$_status/.$1.$$" && mv -f "$_status/.$1.$$" "$_status/$1"
+}}
+_stop() {{
+    trap - TERM INT HUP
+    [ -n "${{_child:-}}" ] && kill -TERM "$_child" 2>/dev/null
+    _record signal "$1"
+    _record finished "$(date +%s)"
+    exit "$2"
+}}
+cd "$JOBDIR" || exit 1
+mkdir -p "$_status" "$INPUTS" "$OUTPUTS"
+trap '_stop TERM 143' TERM
+trap '_stop INT 130' INT
+trap '_stop HUP 129' HUP
+_record started "$(date +%s)"
+(
+{command}
+) > "$JOBDIR/job.log" 2>&1 < /dev/null &
+_child=$!
+wait "$_child"
+_code=$?
+trap - TERM INT HUP
+_record exit_code "$_code"
+_record finished "$(date +%s)"
+exit "$_code"
+"""
+
+
+def render_job_script(spec: JobSpec, dialect: Dialect) -> str:
+    """The job's `job.sh`: #PBS directives for this dialect, then the wrapper."""
+    lines = ["#!/bin/sh"]
+    lines += [f"#PBS {flag} {value}" for flag, value in dialect.submit_options(spec)]
+    lines += [f"#PBS {directive}" for directive in spec.extra_directives]
+    exports = "".join(
+        f"export {key}={shlex.quote(value)}\n" for key, value in sorted(spec.environment.items())
+    )
+    body = _WRAPPER.format(
+        jobdir=shlex.quote(str(spec.job_dir)),
+        exports=exports,
+        command=spec.command.rstrip("\n"),
+    )
+    return "\n".join(lines) + "\n" + body
