@@ -187,8 +187,12 @@ async def download_file(core: HttpCore, ref: ResourceRef, path: str, sink: Sink)
 
 async def download_to_path(core: HttpCore, ref: ResourceRef, path: str, dest: Path) -> int:
     """Stream one file to a local path, written whole or not at all (via a temporary name)."""
-    partial = dest.with_name(dest.name + ".part")
-    async with await anyio.open_file(partial, "wb") as handle:
-        total = await download_file(core, ref, path, handle.write)
-    partial.replace(dest)
+    partial = anyio.Path(dest.with_name(dest.name + ".part"))
+    try:
+        async with await anyio.open_file(partial, "wb") as handle:
+            total = await download_file(core, ref, path, handle.write)
+    except BaseException:
+        await partial.unlink(missing_ok=True)
+        raise
+    await partial.replace(dest)
     return total

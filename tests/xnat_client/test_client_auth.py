@@ -220,3 +220,14 @@ def test_credentials_in_url_are_refused() -> None:
     with pytest.raises(ValueError, match="netrc") as caught:
         XnatClient(f"http://{USER}:{PASSWORD}@xnat.test")
     assert PASSWORD not in str(caught.value)
+
+
+async def test_settings_build_a_client_with_an_alias_token() -> None:
+    """XnatSettings with alias/secret gives a client that logs in with that token."""
+    alias, secret = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "s" * 64
+    fake = FakeXnat(lambda _r: PROJECTS, secret=secret, user=alias)
+    settings = XnatSettings(url=URL, alias=alias, secret=SecretStr(secret), concurrency=2)
+    async with XnatClient.from_settings(settings, transport=httpx.MockTransport(fake.handler)) as x:
+        await x.list_projects()
+    assert fake.logins == 1
+    assert secret not in repr(settings)

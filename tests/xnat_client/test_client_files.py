@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 
@@ -143,7 +144,7 @@ async def test_download_into_an_anyio_byte_stream(tmp_path: Path) -> None:
     assert not (tmp_path / "copy.bin.part").exists()
 
 
-async def test_missing_file_download_is_not_found_and_writes_nothing() -> None:
+async def test_missing_file_download_is_not_found_and_writes_nothing(tmp_path: Path) -> None:
     """Downloading a missing file raises NotFound before the sink sees a byte."""
     from xnat_client import NotFound
 
@@ -155,7 +156,10 @@ async def test_missing_file_download_is_not_found_and_writes_nothing() -> None:
     async with client_for(FakeXnat(FileStore().respond)) as xnat:
         with pytest.raises(NotFound, match="Unable to find file"):
             await xnat.download_file(REF, "nope.txt", sink)
+        with pytest.raises(NotFound):
+            await xnat.download_to_path(REF, "nope.txt", tmp_path / "nope.txt")
     assert written == []
+    assert [p async for p in anyio.Path(tmp_path).iterdir()] == []
 
 
 async def test_create_resource_conflict_and_exist_ok() -> None:
