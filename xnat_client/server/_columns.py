@@ -21,6 +21,16 @@ from xnat_client.server._store import ASSESSOR_TYPES, SESSION_TYPES, Store
 Getter = Callable[[Any], str]
 
 
+def attribute_of(getter: Getter) -> str | None:
+    """The attribute name when `getter` is a plain attrgetter, so a listing can read a whole
+    level with one combined attrgetter call."""
+    if isinstance(getter, attrgetter):
+        text = repr(getter)  # "operator.attrgetter('name')"
+        name = text[len("operator.attrgetter('") : -2]
+        return name if name.isidentifier() else None
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     header: str
@@ -94,7 +104,7 @@ _RESOURCE_ATTRS: dict[str, Getter] = {
     "label": attrgetter("label"),
     "format": attrgetter("format"),
     "content": attrgetter("content"),
-    "file_count": lambda r: str(len(r.files)),
+    "file_count": attrgetter("count"),
     "file_size": attrgetter("size"),
     "xnat_abstractresource_id": attrgetter("id"),
 }

@@ -9,18 +9,21 @@ with `json.dumps` and no per-row model (QueryOrganizerResource, XFTTable.toJSON/
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import json.encoder
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from xnat_client.server._columns import Column, Context, Getter
+from xnat_client.server._columns import Column, Context, Getter, attribute_of
 from xnat_client.server._xml import escape_xml
 
 Row = dict[str, str]
@@ -93,121 +96,195 @@ def matcher(spec: str) -> Matcher:
     return lambda v: v in exact or any(p.match(v) for p in patterns)
 
 
-@dataclass(slots=True)
-class Part:
-    """The values one object contributes to a row, shared by every row below it."""
-
-    values: list[str]
-    fragment: str | None = None  # its `"key":"value",...` JSON text, made on first use
-
-
-@dataclass(slots=True)
-class Table:
-    """Rows as tuples of per-level parts, so a session's values are encoded once, not per row."""
-
-    levels: list[list[str]]  # headers per join level
-    rows: list[tuple[Part, ...]]
-
-    def dicts(self) -> list[Row]:
-        flat = [h for headers in self.levels for h in headers]
-        return [
-            dict(zip(flat, [v for p in row for v in p.values], strict=True)) for row in self.rows
-        ]
-
-    def json_rows(self) -> str:
-        """The `Result` array as JSON text, built from cached per-part fragments."""
-        templates = [",".join(json.dumps(h) + ":%s" for h in headers) for headers in self.levels]
-        encode = _encode_string
-        pieces = []
-        for row in self.rows:
-            fragments = []
-            for level, part in enumerate(row):
-                if part.fragment is None:
-                    part.fragment = templates[level] % tuple(map(encode, part.values))
-                if part.fragment:
-                    fragments.append(part.fragment)
-            pieces.append("{" + ",".join(fragments) + "}")
-        return "[" + ",".join(pieces) + "]"
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Rendering allocates ~10^5 short-lived containers over a heap of ~10^6 long-lived store
+    objects; letting the cyclic collector rescan that heap mid-listing costs more than the
+    listing itself. Handlers do not await inside, so nothing else runs meanwhile."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
-def collect_rows(query: Query, ctx: Context, roots: Iterable[Any]) -> Table:
-    """One row per join down to the deepest level a column or filter touches (LEFT JOIN)."""
+def _json_maker(headers: list[str]) -> Callable[[Sequence[str]], str]:
+    template = ",".join(json.dumps(h) + ":%s" for h in headers)
+    encode = _encode_string
+    return lambda values: template % tuple(map(encode, values))
+
+
+def _reader(getters: list[Getter]) -> Callable[[Any], Sequence[str]]:
+    """All of a level's values in one call: a combined attrgetter when every column allows."""
+    names = [attribute_of(g) for g in getters]
+    if len(names) > 1 and all(names):
+        return attrgetter(*[n for n in names if n])
+    return lambda obj: [g(obj) for g in getters]
+
+
+def _walk_json_fast(query: Query, ctx: Context, roots: Iterable[Any]) -> list[str] | None:
+    """`walk(as_json=True)` specialised to <= 3 levels with filters only on the root: the shape
+    of every bulk listing clients send. Returns None when the query does not fit."""
+    depth = query.depth
+    if depth > 2 or any(level > 0 for level, _, _ in query.filters):
+        return None
+    levels = [[c for c in query.columns if c.level == lv] for lv in range(3)]
+    read = [_reader([c.get for c in cols]) for cols in levels]
+    make = [_json_maker([c.header for c in cols]) for cols in levels]
+    blank = [make[lv]([""] * len(levels[lv])) for lv in range(3)]
+    filters = [(g, m) for _, g, m in query.filters]
+    children = ctx.children
+    out: list[str] = []
+    for root in roots:
+        if filters and not all(m(g(root)) for g, m in filters):
+            continue
+        a = make[0](read[0](root))
+        if depth == 0:
+            out.append(a)
+            continue
+        kids = children(0, root)
+        if not kids:
+            out.append(
+                _join_json(_join_json(a, blank[1]), blank[2])
+                if depth == 2
+                else _join_json(a, blank[1])
+            )
+            continue
+        for kid in kids:
+            b = _join_json(a, make[1](read[1](kid)))
+            if depth == 1:
+                out.append(b)
+                continue
+            leaves = children(1, kid)
+            if not leaves:
+                out.append(_join_json(b, blank[2]))
+            out.extend(_join_json(b, make[2](read[2](leaf))) for leaf in leaves)
+    return out
+
+
+def _join_json(prefix: str, fragment: str) -> str:
+    return f"{prefix},{fragment}" if prefix and fragment else prefix or fragment
+
+
+def _join_values(prefix: list[str], values: list[str]) -> list[str]:
+    return prefix + values
+
+
+def walk(query: Query, ctx: Context, roots: Iterable[Any], as_json: bool) -> list[Any]:
+    """One row per join down to the deepest level a column or filter touches (LEFT JOIN).
+
+    Each object's values are read (and, for JSON, encoded) once and shared by every row below
+    it. Rows come out as JSON object texts, or as flat value lists in level order.
+    """
     depth = query.depth
     span = range(depth + 1)
     cols = [[c for c in query.columns if c.level == lv] for lv in span]
     getters = [[c.get for c in level] for level in cols]
     filts = [[(g, m) for lv, g, m in query.filters if lv == level] for level in span]
     filtered_below = [any(filts[d] for d in range(lv + 1, depth + 1)) for lv in span]
-    blanks = [Part([""] * len(cols[lv])) for lv in span]
-    out: list[tuple[Part, ...]] = []
+    if as_json:
+        makers: list[Callable[[Sequence[str]], Any]] = [
+            _json_maker([c.header for c in lv]) for lv in cols
+        ]
+        join: Callable[[Any, Any], Any] = _join_json
+    else:
+        makers = [list for _ in span]
+        join = _join_values
+    blank_tail = [makers[lv]([""] * len(cols[lv])) for lv in span]
+    out: list[Any] = []
     children = ctx.children
 
-    def walk(level: int, obj: Any, prefix: tuple[Part, ...]) -> bool:
+    def tail_blank(level: int, row: Any) -> Any:
+        for lv in range(level + 1, depth + 1):
+            row = join(row, blank_tail[lv])
+        return row
+
+    def visit(level: int, obj: Any, prefix: Any) -> bool:
         for get, match in filts[level]:
             if not match(get(obj)):
                 return False
-        here = (*prefix, Part([g(obj) for g in getters[level]]))
+        here = join(prefix, makers[level]([g(obj) for g in getters[level]]))
         if level == depth:
             out.append(here)
             return True
         emitted = False
         for child in children(level, obj):
-            emitted = walk(level + 1, child, here) or emitted
+            emitted = visit(level + 1, child, here) or emitted
         if not emitted and not filtered_below[level]:
-            out.append(here + tuple(blanks[level + 1 :]))
+            out.append(tail_blank(level, here))
             emitted = True
         return emitted
 
+    start: Any = "" if as_json else []
     for root in roots:
-        walk(0, root, ())
-    return Table([[c.header for c in level] for level in cols], out)
+        visit(0, root, start)
+    return out
 
 
-def page(table: Table, params: QueryParams) -> tuple[Table, bool]:
-    """`sortBy`/`sortOrder`, then `offset`/`limit`; returns the rows and whether paging applied."""
-    rows = table.rows
-    flat = [h for headers in table.levels for h in headers]
-    keys = [flat.index(k) for k in params.get("sortBy", "").split(",") if k in flat]
-    if keys:
-        rows = sorted(
-            rows,
-            key=lambda r: [[v for p in r for v in p.values][k] for k in keys],
-            reverse=params.get("sortOrder", "").upper() == "DESC",
-        )
+def page(rows: list[Any], params: QueryParams) -> tuple[list[Any], bool]:
+    """`offset`/`limit` (XNAT pages only when asked); returns the rows and whether it paged."""
     offset, limit = params.get("offset"), params.get("limit")
     if offset is None and limit is None:
-        return Table(table.levels, rows), False
+        return rows, False
     start = int(offset) if offset and offset.isdigit() else 0
     size = 100  # XNAT's DEFAULT_PAGE_SIZE when only `offset` is given
     if limit == "*":
         size = len(rows)
     elif limit and limit.isdigit():
         size = int(limit)
-    return Table(table.levels, rows[start : start + size]), True
+    return rows[start : start + size], True
 
 
-def render(
-    rows: list[Row] | Table,
-    headers: list[str],
-    fmt: str,
+def respond(
+    query: Query,
+    ctx: Context,
+    roots: Iterable[Any],
+    params: QueryParams,
     extra: dict[str, Any] | None = None,
-    total: bool = True,
 ) -> Response:
-    """The ResultSet in the requested format; CSV always has its header row."""
-    if fmt == "csv":
-        dicts = rows.dicts() if isinstance(rows, Table) else rows
-        return Response(to_csv(dicts, headers), media_type="text/csv")
-    count = len(rows.rows) if isinstance(rows, Table) else len(rows)
-    result_json = rows.json_rows() if isinstance(rows, Table) else json.dumps(rows)
-    head: dict[str, Any] = {}
-    if extra and "Columns" in extra:
-        head["Columns"] = extra["Columns"]
+    """Run a listing query and answer it in the requested format."""
+    fmt = params.get("format", "json").lower()
+    sort_by = [k for k in params.get("sortBy", "").split(",") if k in query.headers]
+    with _gc_paused():
+        if fmt == "json" and not sort_by:
+            fast = _walk_json_fast(query, ctx, roots)
+            rows, paged = page(walk(query, ctx, roots, True) if fast is None else fast, params)
+            body = "[" + ",".join("{" + r + "}" for r in rows) + "]"
+            return _envelope(body, len(rows), extra, total=not paged)
+        flat = [c.header for lv in range(query.depth + 1) for c in query.columns if c.level == lv]
+        values = walk(query, ctx, roots, as_json=False)
+        if sort_by:
+            keys = [flat.index(k) for k in sort_by]
+            descending = params.get("sortOrder", "").upper() == "DESC"
+            values.sort(key=lambda v: [v[k] for k in keys], reverse=descending)
+        values, paged = page(values, params)
+        dicts = [dict(zip(flat, v, strict=True)) for v in values]
+        return render(dicts, query.headers, fmt, extra, total=not paged)
+
+
+def _envelope(result_json: str, count: int, extra: dict[str, Any] | None, total: bool) -> Response:
+    head = {"Columns": extra["Columns"]} if extra and "Columns" in extra else {}
     tail: dict[str, Any] = {"totalRecords": str(count)} if total else {}
     tail.update({k: v for k, v in (extra or {}).items() if k != "Columns"})
     body = '{"ResultSet":{' + "".join(f"{json.dumps(k)}:{json.dumps(v)}," for k, v in head.items())
     body += '"Result":' + result_json
     body += "".join(f",{json.dumps(k)}:{json.dumps(v)}" for k, v in tail.items()) + "}}"
     return Response(body.encode("ascii"), media_type="application/json")
+
+
+def render(
+    rows: list[Row],
+    headers: list[str],
+    fmt: str,
+    extra: dict[str, Any] | None = None,
+    total: bool = True,
+) -> Response:
+    """A ResultSet of ready rows in the requested format; CSV always has its header row."""
+    if fmt == "csv":
+        return Response(to_csv(rows, headers), media_type="text/csv")
+    return _envelope(json.dumps(rows), len(rows), extra, total)
 
 
 def to_csv(rows: list[Row], headers: list[str]) -> str:

@@ -22,7 +22,7 @@ from xnat_client.server._columns import (
     SessionContext,
     SubjectContext,
 )
-from xnat_client.server._listing import build_query, collect_rows, page, render
+from xnat_client.server._listing import build_query, respond
 from xnat_client.server._store import ASSESSOR_TYPES, Assessor, Session, Store, canonical_type
 
 EXPERIMENT_DEFAULTS = ("ID", "project", "date", "xsiType", "label", "insert_date")
@@ -49,8 +49,7 @@ def _listing(
     uri: Any = None,
 ) -> Response:
     query = build_query(ctx, call.params, defaults, auto, uri)
-    table, paged = page(collect_rows(query, ctx, roots), call.params)
-    return render(table, query.headers, call.fmt, extra, total=not paged)
+    return respond(query, ctx, roots, call.params, extra)
 
 
 async def projects(call: Call) -> Response:

@@ -79,6 +79,7 @@ class Resource:
     content: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
     size: str = "0"  # total bytes, kept as the string listings show; see `changed`
+    count: str = "0"  # number of files, likewise
 
     @property
     def file_size(self) -> int:
@@ -87,6 +88,7 @@ class Resource:
     def changed(self) -> None:
         """Recount `size` after `files` was edited (listings read it per row)."""
         self.size = str(sum(len(b) for b in self.files.values()))
+        self.count = str(len(self.files))
 
     def put(self, path: str, data: bytes) -> None:
         self.files[path] = data

@@ -7,6 +7,7 @@ returned: early connections wait in the kernel backlog.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -51,12 +52,14 @@ async def serve_tcp(server: XnatServer, port: int = 0) -> AsyncIterator[str]:
     )
     runner = _QuietServer(config)
     bound = sock.getsockname()[1]
+    # A bare asyncio task rather than a task group: uvicorn only runs on asyncio anyway, and
+    # errors raised in the caller's block then reach the caller as themselves, not wrapped in
+    # an ExceptionGroup.
+    task = asyncio.get_running_loop().create_task(runner.serve([sock]))
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(runner.serve, [sock])
-            try:
-                yield f"http://{LOOPBACK}:{bound}"
-            finally:
-                runner.should_exit = True
+        yield f"http://{LOOPBACK}:{bound}"
     finally:
+        runner.should_exit = True
+        with anyio.CancelScope(shield=True):
+            await task
         sock.close()
