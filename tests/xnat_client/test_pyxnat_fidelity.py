@@ -66,7 +66,7 @@ async def test_pyxnat_lists_creates_assessor_and_moves_files(tmp_path: Path) -> 
         with anyio.fail_after(60):
             seen = await anyio.to_thread.run_sync(_walk, url, tmp_path)
     demo = server.store.projects["DEMO"]
-    first_subject = sorted(demo.subjects)[0]
+    first_subject = min(demo.subjects)
     assert seen["projects"] == ["DEMO"]
     assert seen["subjects"] == sorted(demo.subjects)
     expected_sessions = [s.id for s in demo.sessions.values() if s.subject_id == first_subject]
@@ -76,7 +76,8 @@ async def test_pyxnat_lists_creates_assessor_and_moves_files(tmp_path: Path) -> 
     assert seen["session_type"] == "xnat:mrSessionData"
     assert seen["scans"] == ["1", "2", "3", "4", "5", "6"]
     assert seen["scan_type"] == "T1w"
-    assert seen["resources"] == [r.id for r in session.scans["1"].resources.values()]
+    folders = session.scans["1"].resources
+    assert seen["resources"] == [folders["DICOM"].id, folders["NIFTI"].id]
     assert seen["files"] == ["T1w.nii.gz"]
     assert seen["existed"] is False
     assert (seen["created_status"], seen["updated_status"]) == ("NEED_INPUTS", "JOB_RUNNING")
