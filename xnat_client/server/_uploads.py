@@ -84,6 +84,13 @@ def _multipart(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
 
 def unpack(name: str, data: bytes) -> list[tuple[str, bytes]]:
     """The members of an uploaded archive, keeping their relative paths; other files as is."""
+    try:
+        return _unpack(name, data)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise XnatError(400, f"Unable to extract {name}: {exc}") from exc
+
+
+def _unpack(name: str, data: bytes) -> list[tuple[str, bytes]]:
     lowered = name.lower()
     if lowered.endswith(".zip"):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -1,0 +1,162 @@
+"""Server knobs: fault injection, latency, the request log, generator determinism, exports."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import httpx
+import pytest
+from starlette.datastructures import QueryParams
+
+import xnat_client.server as server_pkg
+from xnat_client.server import (
+    PROCSTATUSES,
+    DroppedConnection,
+    XnatServer,
+    generate_project,
+    serve_tcp,
+)
+from xnat_client.server._columns import SessionContext
+from xnat_client.server._listing import _walk_json_fast, build_query, walk
+
+pytestmark = pytest.mark.anyio
+
+
+def _client(server: XnatServer) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=server.app),
+        base_url="http://xnat",
+        auth=("admin", "admin"),
+    )
+
+
+async def test_injected_errors_then_recovery() -> None:
+    """Queued faults answer 503 status pages in order, then the server answers normally."""
+    server = XnatServer()
+    server.faults.inject("error", count=2, status=503)
+    async with _client(server) as client:
+        codes = [(await client.get("/data/projects?format=json")).status_code for _ in range(3)]
+    assert codes == [503, 503, 200]
+    assert [r.fault for r in server.requests] == ["error", "error", ""]
+
+
+async def test_random_error_rate_is_seeded() -> None:
+    """The same seed and rate give the same sequence of failures."""
+
+    async def run(seed: int) -> list[int]:
+        server = XnatServer()
+        server.faults.reseed(seed)
+        server.faults.error_rate = 0.5
+        async with _client(server) as client:
+            return [(await client.get("/data/auth")).status_code for _ in range(20)]
+
+    first, second = await run(4), await run(4)
+    assert first == second
+    assert {c for c in first if c != 200} <= {500, 502, 503}
+    assert 200 in first
+    assert any(c != 200 for c in first)
+
+
+async def test_drop_raises_a_transport_error_in_process() -> None:
+    """A dropped connection reaches an httpx client as RemoteProtocolError."""
+    server = XnatServer()
+    server.faults.inject("drop")
+    async with _client(server) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get("/data/auth")
+    assert issubclass(DroppedConnection, httpx.RemoteProtocolError)
+
+
+async def test_drop_over_tcp_cuts_the_connection() -> None:
+    """Over real TCP a dropped connection is a transport error, and the next request works."""
+    server = XnatServer()
+    server.faults.inject("drop")
+    async with serve_tcp(server) as url, httpx.AsyncClient(base_url=url) as client:
+        with anyio.fail_after(10):
+            with pytest.raises(httpx.TransportError):
+                await client.get("/data/auth", auth=("admin", "admin"))
+            after = await client.get("/data/auth", auth=("admin", "admin"))
+    assert after.status_code == 200
+
+
+async def test_timeout_fault_hangs_until_the_client_gives_up() -> None:
+    """A timeout fault holds the answer; the client's own timeout ends the wait."""
+    server = XnatServer()
+    server.faults.inject("timeout")
+    async with serve_tcp(server) as url, httpx.AsyncClient(base_url=url, timeout=0.5) as client:
+        with anyio.fail_after(10), pytest.raises(httpx.ReadTimeout):
+            await client.get("/data/auth", auth=("admin", "admin"))
+
+
+async def test_latency_delays_each_answer() -> None:
+    """With latency set, a request takes at least that long (a lower bound, not a benchmark)."""
+    server = XnatServer(latency=0.05)
+    async with _client(server) as client:
+        started = time.monotonic()
+        await client.get("/data/auth")
+        assert time.monotonic() - started >= 0.05
+
+
+async def test_request_log_records_method_path_status() -> None:
+    """Every request is counted with its method, path, query and status."""
+    server = XnatServer()
+    async with _client(server) as client:
+        await client.get("/data/projects?format=json")
+        await client.get("/data/experiments/NOPE?format=json")
+    assert [(r.method, r.path, r.query, r.status) for r in server.requests] == [
+        ("GET", "/data/projects", "format=json", 200),
+        ("GET", "/data/experiments/NOPE", "format=json", 404),
+    ]
+
+
+def _fingerprint(server: XnatServer) -> list[tuple[str, ...]]:
+    store = server.store
+    rows: list[tuple[str, ...]] = []
+    for session in store.sessions_of("DEMO"):
+        rows.append((session.id, session.label, session.date, session.subject_id))
+        rows.extend((scan.id, scan.type, scan.quality) for scan in session.scans.values())
+        rows.extend((a.id, a.label, a.fields["procstatus"]) for a in session.assessors.values())
+    return rows
+
+
+def test_generator_is_deterministic_per_seed() -> None:
+    """The same seed builds the same project; another seed builds a different one."""
+    a, b, c = XnatServer(), XnatServer(), XnatServer()
+    for server, seed in ((a, 5), (b, 5), (c, 6)):
+        generate_project(server, "DEMO", sessions=12, seed=seed)
+    assert _fingerprint(a) == _fingerprint(b)
+    assert _fingerprint(a) != _fingerprint(c)
+
+
+def test_generator_mix() -> None:
+    """Every session has a T1w and 6 scans; DWI NIFTI holds bval/bvec; all procstatuses occur."""
+    server = XnatServer()
+    generate_project(server, "DEMO", subjects=3, sessions=9, seed=2)
+    sessions = list(server.store.sessions_of("DEMO"))
+    assert len(sessions) == 9
+    assert len(server.store.projects["DEMO"].subjects) == 3
+    assert all(s.scans["1"].type == "T1w" and len(s.scans) == 6 for s in sessions)
+    dwi = [sc for s in sessions for sc in s.scans.values() if sc.type == "DWI"]
+    assert dwi
+    assert all({"DWI.bval", "DWI.bvec"} <= set(sc.resources["NIFTI"].files) for sc in dwi)
+    statuses = {a.fields["procstatus"] for a in server.store.assessors_of("DEMO")}
+    assert statuses == set(PROCSTATUSES)
+
+
+def test_fast_and_generic_walks_agree() -> None:
+    """The specialised JSON walk renders exactly what the generic walk renders."""
+    server = XnatServer()
+    generate_project(server, "DEMO", sessions=5, seed=9)
+    ctx = SessionContext(server.store)
+    columns = "ID,label,xnat:imagescandata/id,xnat:imagescandata/file/label,project"
+    query = build_query(ctx, QueryParams(f"columns={columns}"), (), ("xsiType",), None)
+    roots = list(server.store.sessions_of("DEMO"))
+    assert _walk_json_fast(query, ctx, roots) == walk(query, ctx, roots, as_json=True)
+
+
+def test_public_names_are_exported() -> None:
+    """`__all__` names exactly what the package exports."""
+    exported = {n for n in dir(server_pkg) if not n.startswith("_")}
+    assert set(server_pkg.__all__) <= exported
+    assert {"XnatServer", "generate_project", "serve_tcp"} <= set(server_pkg.__all__)
