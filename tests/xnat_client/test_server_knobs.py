@@ -155,6 +155,25 @@ def test_fast_and_generic_walks_agree() -> None:
     assert _walk_json_fast(query, ctx, roots) == walk(query, ctx, roots, as_json=True)
 
 
+async def test_paged_bulk_listing_concatenates_to_the_whole() -> None:
+    """limit/offset pages of the joined session listing add up to the unpaged listing."""
+    server = XnatServer()
+    generate_project(server, "DEMO", sessions=7, seed=3)
+    url = (
+        "/data/experiments?format=json&project=DEMO&xsiType=xnat:imageSessionData"
+        "&columns=ID,xnat:imagescandata/id,xnat:imagescandata/file/label"
+    )
+    async with _client(server) as client:
+        whole = (await client.get(url)).json()["ResultSet"]["Result"]
+        pages = []
+        for offset in range(0, len(whole) + 25, 25):
+            body = (await client.get(f"{url}&limit=25&offset={offset}")).json()["ResultSet"]
+            assert "totalRecords" not in body
+            pages.extend(body["Result"])
+    assert len(whole) == 7 * 6 * 2
+    assert pages == whole
+
+
 def test_public_names_are_exported() -> None:
     """`__all__` names exactly what the package exports."""
     exported = {n for n in dir(server_pkg) if not n.startswith("_")}

@@ -14,6 +14,7 @@ import io
 import json
 import json.encoder
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -124,9 +125,15 @@ def _reader(getters: list[Getter]) -> Callable[[Any], Sequence[str]]:
     return lambda obj: [g(obj) for g in getters]
 
 
-def _walk_json_fast(query: Query, ctx: Context, roots: Iterable[Any]) -> list[str] | None:
+def _walk_json_fast(
+    query: Query, ctx: Context, roots: Iterable[Any], window: tuple[int, int] | None = None
+) -> list[str] | None:
     """`walk(as_json=True)` specialised to <= 3 levels with filters only on the root: the shape
-    of every bulk listing clients send. Returns None when the query does not fit."""
+    of every bulk listing clients send. Returns None when the query does not fit.
+
+    With a `window` (start, stop) only those rows are encoded; earlier roots are merely counted,
+    so paging a large listing costs about one page of work per request.
+    """
     depth = query.depth
     if depth > 2 or any(level > 0 for level, _, _ in query.filters):
         return None
@@ -136,31 +143,47 @@ def _walk_json_fast(query: Query, ctx: Context, roots: Iterable[Any]) -> list[st
     blank = [make[lv]([""] * len(levels[lv])) for lv in range(3)]
     filters = [(g, m) for _, g, m in query.filters]
     children = ctx.children
-    out: list[str] = []
-    for root in roots:
-        if filters and not all(m(g(root)) for g, m in filters):
-            continue
+
+    def rows_of(root: Any, kids: list[Any]) -> list[str]:
         a = make[0](read[0](root))
         if depth == 0:
-            out.append(a)
-            continue
-        kids = children(0, root)
+            return [a]
         if not kids:
-            out.append(
-                _join_json(_join_json(a, blank[1]), blank[2])
-                if depth == 2
-                else _join_json(a, blank[1])
-            )
-            continue
+            a = _join_json(a, blank[1])
+            return [_join_json(a, blank[2]) if depth == 2 else a]
+        found: list[str] = []
         for kid in kids:
             b = _join_json(a, make[1](read[1](kid)))
             if depth == 1:
-                out.append(b)
+                found.append(b)
                 continue
             leaves = children(1, kid)
             if not leaves:
-                out.append(_join_json(b, blank[2]))
-            out.extend(_join_json(b, make[2](read[2](leaf))) for leaf in leaves)
+                found.append(_join_json(b, blank[2]))
+            found.extend(_join_json(b, make[2](read[2](leaf))) for leaf in leaves)
+        return found
+
+    def count(kids: list[Any]) -> int:
+        if depth < 2:
+            return max(1, len(kids))
+        return max(1, sum(max(1, len(children(1, k))) for k in kids))
+
+    out: list[str] = []
+    seen = 0
+    for root in roots:
+        if filters and not all(m(g(root)) for g, m in filters):
+            continue
+        kids = children(0, root) if depth else []
+        if window is None:
+            out.extend(rows_of(root, kids))
+            continue
+        start, stop = window
+        if seen >= stop:
+            break
+        n = count(kids)
+        if seen + n > start:
+            out.extend(rows_of(root, kids)[max(0, start - seen) : stop - seen])
+        seen += n
     return out
 
 
@@ -223,18 +246,24 @@ def walk(query: Query, ctx: Context, roots: Iterable[Any], as_json: bool) -> lis
     return out
 
 
-def page(rows: list[Any], params: QueryParams) -> tuple[list[Any], bool]:
-    """`offset`/`limit` (XNAT pages only when asked); returns the rows and whether it paged."""
+def window(params: QueryParams) -> tuple[int, int] | None:
+    """The (start, stop) rows `offset`/`limit` ask for; None when the listing is not paged."""
     offset, limit = params.get("offset"), params.get("limit")
     if offset is None and limit is None:
-        return rows, False
+        return None
     start = int(offset) if offset and offset.isdigit() else 0
     size = 100  # XNAT's DEFAULT_PAGE_SIZE when only `offset` is given
     if limit == "*":
-        size = len(rows)
+        size = sys.maxsize - start
     elif limit and limit.isdigit():
         size = int(limit)
-    return rows[start : start + size], True
+    return start, start + size
+
+
+def page(rows: list[Any], params: QueryParams) -> tuple[list[Any], bool]:
+    """`offset`/`limit` applied to ready rows; returns the rows and whether it paged."""
+    span = window(params)
+    return (rows, False) if span is None else (rows[span[0] : span[1]], True)
 
 
 def respond(
@@ -249,8 +278,12 @@ def respond(
     sort_by = [k for k in params.get("sortBy", "").split(",") if k in query.headers]
     with _gc_paused():
         if fmt == "json" and not sort_by:
-            fast = _walk_json_fast(query, ctx, roots)
-            rows, paged = page(walk(query, ctx, roots, True) if fast is None else fast, params)
+            span = window(params)
+            fast = _walk_json_fast(query, ctx, roots, span)
+            if fast is None:
+                rows, paged = page(walk(query, ctx, roots, True), params)
+            else:
+                rows, paged = fast, span is not None
             body = "[" + ",".join("{" + r + "}" for r in rows) + "]"
             return _envelope(body, len(rows), extra, total=not paged)
         flat = [c.header for lv in range(query.depth + 1) for c in query.columns if c.level == lv]
