@@ -87,13 +87,16 @@ def _session_sshd_pids(parent_pid: int, master_pid: int) -> list[int]:
 
 async def _wait_dead(pid: int) -> None:
     with anyio.fail_after(20):
-        while _alive(pid):
+        while _alive(pid):  # noqa: ASYNC110 - another process, not a task: nothing to await
             await anyio.sleep(0.05)
 
 
 async def _wait_for_new_pid_file(pid_file: Path, old: int) -> None:
+    path = anyio.Path(pid_file)
     with anyio.fail_after(20):
-        while not (pid_file.exists() and pid_file.read_text().strip() not in ("", str(old))):
+        while True:  # another process writes it: there is no task to wait on
+            if await path.exists() and (await path.read_text()).strip() not in ("", str(old)):
+                return
             await anyio.sleep(0.05)
 
 
