@@ -154,6 +154,10 @@ class XnatClient:
     ) -> None:
         await _files.create_resource(self._core, ref, format=format, exist_ok=exist_ok)
 
+    async def delete_resource(self, ref: ResourceRef) -> None:
+        """Remove the resource with its files (no error when it does not exist)."""
+        await _files.delete_resource(self._core, ref)
+
     async def list_files(self, ref: ResourceRef) -> list[FileEntry]:
         return await _files.list_files(self._core, ref)
 

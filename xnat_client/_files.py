@@ -19,7 +19,7 @@ import httpx
 from anyio.abc import ByteSendStream
 
 from . import _rows
-from ._exceptions import BadResponse, Conflict
+from ._exceptions import BadResponse, Conflict, NotFound
 from ._http import Body, Content, HttpCore
 from ._models import FileEntry
 from ._paths import ResourceRef
@@ -102,6 +102,14 @@ async def create_resource(
     except Conflict:
         if not exist_ok:
             raise
+
+
+async def delete_resource(core: HttpCore, ref: ResourceRef) -> None:
+    """Delete a resource and its files; a resource that does not exist is not an error."""
+    try:
+        await core.request("DELETE", ref.path, params={"removeFiles": "true"})
+    except NotFound:
+        return
 
 
 async def list_files(core: HttpCore, ref: ResourceRef) -> list[FileEntry]:

@@ -1,0 +1,218 @@
+"""
+Where jobs run: a PBS cluster (locally or over SSH) or this machine's own processes.
+
+The engine sees one small interface, `JobBackend`: submit a job, observe many jobs at once,
+and a transport to stage files in job directories. Observing costs a fixed number of round
+trips whatever the number of jobs: one scheduler query for the jobs with an id, one for
+recorded intents (looked up by name), and one read of every job directory's `status/` files.
+
+The scheduler's state is a hint, the job directory is the truth: a job whose `status/exit_code`
+exists has ended with that code, whatever the scheduler says.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Protocol
+
+from aspider.actions import JobObservation, SchedulerState
+from pbs import JobDirState, JobInfo, JobSpec, JobState, PbsClient, Transport, job_dirs
+
+log = logging.getLogger("aspider.backends")
+
+_STATES: dict[JobState, SchedulerState] = {
+    JobState.QUEUED: "queued",
+    JobState.HELD: "queued",
+    JobState.SUSPENDED: "queued",
+    JobState.RUNNING: "running",
+    JobState.EXITING: "running",
+    JobState.COMPLETED: "completed",
+    JobState.GONE: "gone",
+    JobState.UNKNOWN: "unknown",
+}
+
+
+class JobBackend(Protocol):
+    """What the engine needs from wherever jobs run."""
+
+    transport: Transport
+    work_root: PurePosixPath
+    name: str
+
+    async def submit(self, spec: JobSpec) -> str:
+        """Write the job directory and start or queue the job; return its id."""
+        ...
+
+    async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
+        """Observations by label for label -> job id ("" for a recorded intent)."""
+        ...
+
+    async def cancel(self, job_ids: list[str]) -> None: ...
+
+
+def job_dir(backend: JobBackend, label: str) -> PurePosixPath:
+    """`<work root>/<label>`, the label checked as a job name (no separators, no dots first)."""
+    return job_dirs(backend.work_root, [label])[label]
+
+
+def _elapsed(started: datetime | None, finished: datetime | None) -> str | None:
+    """Wall time as HH:MM:SS: elapsed time, which is what a person reads as 'walltime used'."""
+    if started is None or finished is None:
+        return None
+    seconds = max(0, int((finished - started).total_seconds()))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _memory(info: JobInfo | None) -> str | None:
+    if info is None or info.memory_used_bytes is None:
+        return None
+    return f"{info.memory_used_bytes / 1024**2:.0f} MB"
+
+
+def combine(label: str, info: JobInfo | None, state: JobDirState) -> JobObservation:
+    """
+    One observation from the scheduler's view and the job directory's.
+
+    A job the scheduler calls completed whose directory shows no end yet is `unknown` (files on
+    a shared filesystem may lag): it is looked at again next sweep, and becomes `gone` once the
+    scheduler forgets it.
+    """
+    sched: SchedulerState = _STATES[info.state] if info is not None else "gone"
+    if sched == "completed" and not state.ended:
+        sched = "unknown"
+    return JobObservation(
+        label=label,
+        scheduler_state=sched,
+        exit_code=state.exit_code,
+        job_id=info.job_id if info is not None else None,
+        started=state.started,
+        finished=state.finished,
+        node=(info.exec_host or None) if info is not None else None,
+        walltime=_elapsed(state.started, state.finished),
+        memory=_memory(info),
+    )
+
+
+class PbsBackend:
+    """Jobs on a PBS (or Torque, or PBS-wrapped Slurm) cluster, through `pbs.PbsClient`."""
+
+    name = "pbs"
+
+    def __init__(self, client: PbsClient, work_root: str) -> None:
+        self.client = client
+        self.transport = client.transport
+        self.work_root = PurePosixPath(work_root)
+
+    async def submit(self, spec: JobSpec) -> str:
+        return await self.client.submit(spec)
+
+    async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
+        if not jobs:
+            return {}
+        with_id = {label: jid for label, jid in jobs.items() if jid}
+        intents = [label for label, jid in jobs.items() if not jid]
+        infos: dict[str, JobInfo] = {}
+        if with_id:
+            by_id = await self.client.status(with_id.values())
+            infos.update({label: by_id[jid] for label, jid in with_id.items()})
+        if intents:
+            infos.update(await self.client.find_by_name(intents))
+        states = await self.client.read_states(self.work_root, jobs.keys())
+        return {label: combine(label, infos.get(label), states[label]) for label in jobs}
+
+    async def cancel(self, job_ids: list[str]) -> None:
+        await self.client.delete(job_ids)
+
+
+_LAUNCH = """\
+cd "$1" || exit 1
+if command -v setsid >/dev/null 2>&1; then
+    setsid sh ./job.sh >/dev/null 2>&1 </dev/null &
+else
+    nohup sh ./job.sh >/dev/null 2>&1 </dev/null &
+fi
+echo $! > .local-pid
+echo $!
+"""
+
+_PROBE = """\
+root=$1
+shift
+for name in "$@"; do
+    pid=
+    [ -f "$root/$name/.local-pid" ] && IFS= read -r pid < "$root/$name/.local-pid"
+    case $pid in ''|*[!0-9]*) echo "$name gone"; continue ;; esac
+    if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+    then echo "$name running $pid"
+    else echo "$name gone $pid"
+    fi
+done
+"""
+
+
+class LocalBackend:
+    """
+    Jobs as detached processes of this machine, with the same job directory contract.
+
+    It is the embedded default for small labs and the demo: no scheduler, so the number of
+    jobs running at once is bounded by the planner's queue limit. Jobs are detached (their own
+    session) so they survive the engine, which finds them again through `.local-pid`.
+    """
+
+    name = "local"
+
+    def __init__(self, transport: Transport, work_root: str) -> None:
+        self.transport = transport
+        self.work_root = PurePosixPath(work_root)
+        self._pbs = PbsClient(transport, dialect="torque")
+
+    async def submit(self, spec: JobSpec) -> str:
+        from pbs import TORQUE, render_job_script
+
+        directory = str(spec.job_dir)
+        for sub in ("INPUTS", "OUTPUTS", "status"):
+            await self.transport.make_dirs(f"{directory}/{sub}")
+        for stale in ("started", "exit_code", "finished", "signal"):
+            await self.transport.remove(f"{directory}/status/{stale}")
+        await self.transport.write_bytes(
+            f"{directory}/job.sh", render_job_script(spec, TORQUE).encode()
+        )
+        result = await self.transport.run(
+            ["sh", "-c", _LAUNCH, "sh", directory], check=True, idempotent=False
+        )
+        return f"{result.stdout.strip()}.local"
+
+    async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
+        if not jobs:
+            return {}
+        labels = list(jobs)
+        job_dirs(self.work_root, labels)  # checks every label before it reaches a shell
+        probe = await self.transport.run(["sh", "-c", _PROBE, "sh", str(self.work_root), *labels])
+        alive = {}
+        for line in probe.stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                pid = parts[2] if len(parts) > 2 else ""
+                alive[parts[0]] = (parts[1] == "running", pid)
+        states = await self._pbs.read_states(self.work_root, labels)
+        out = {}
+        for label in labels:
+            running, pid = alive.get(label, (False, ""))
+            job_state = JobState.RUNNING if running else JobState.GONE
+            info = JobInfo(job_id=f"{pid}.local", state=job_state) if pid else None
+            if info is not None and not running and states[label].ended:
+                info = JobInfo(job_id=info.job_id, state=JobState.COMPLETED)
+            out[label] = combine(label, info, states[label])
+        return out
+
+    async def cancel(self, job_ids: list[str]) -> None:
+        pids = [jid.split(".", 1)[0] for jid in job_ids if jid.split(".", 1)[0].isdigit()]
+        for pid in pids:
+            try:
+                os.killpg(int(pid), 15)
+            except (ProcessLookupError, PermissionError):
+                log.info("local job %s already ended", pid)

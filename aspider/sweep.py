@@ -1,0 +1,169 @@
+"""
+One sweep of one project: lease -> snapshot -> poll -> plan -> execute.
+
+The snapshot is a constant number of XNAT requests; the poll a constant number of round trips
+to the cluster; planning is pure; execution is one coroutine per session in one task group,
+bounded by the client's HTTP limit and a transfer limiter. A session that fails is reported and
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+
+from aspider.actions import JobObservation, Submit
+from aspider.backends import JobBackend
+from aspider.execute import JobOptions, Outcome, SessionExecutor
+from aspider.lease import project_lease
+from aspider.planner import Plan, PlanLimits, SessionPlan, plan_projects
+from aspider.processors import Processor
+from aspider.states import ProcStatus, normalise_procstatus
+from pbs import PbsError
+from xnat_client import ProjectSnapshot, XnatClient, XnatError
+
+log = logging.getLogger("aspider.sweep")
+
+_FOLLOWED = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    limits: PlanLimits = field(default_factory=PlanLimits)
+    job_options: JobOptions = field(default_factory=JobOptions)
+    container_dir: str | None = None
+    sessions: tuple[str, ...] = ()  # session labels to restrict to; empty: all
+    lease_ttl: float = 300.0
+    transfers: int = 4
+
+
+@dataclass
+class SweepReport:
+    project: str
+    plan: Plan
+    outcome: Outcome
+    observations: dict[str, JobObservation] = field(default_factory=dict)
+    session_errors: list[tuple[str, str]] = field(default_factory=list)
+    requests: int = 0
+
+    @property
+    def active(self) -> int:
+        """Jobs still queued or running after this sweep (including those it submitted)."""
+        waiting = sum(
+            1
+            for o in self.observations.values()
+            if o.exit_code is None and o.scheduler_state in ("queued", "running", "unknown")
+        )
+        submitted = sum(n for (_, what), n in self.outcome.counts.items() if what == "submitted")
+        return waiting + submitted + len(self.plan.deferred)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.outcome.failures or self.session_errors)
+
+
+def restrict(snapshot: ProjectSnapshot, sessions: Sequence[str]) -> ProjectSnapshot:
+    """The snapshot with only the named sessions (by label or ID)."""
+    if not sessions:
+        return snapshot
+    wanted = set(sessions)
+    kept = tuple(s for s in snapshot.sessions if s.label in wanted or s.id in wanted)
+    return snapshot.model_copy(update={"sessions": kept})
+
+
+def jobs_to_observe(snapshot: ProjectSnapshot, processors: Sequence[Processor]) -> dict[str, str]:
+    """label -> job id ("" for a recorded intent) of every assessor whose job we follow."""
+    proctypes = {p.proctype for p in processors}
+    jobs: dict[str, str] = {}
+    for session in snapshot.sessions:
+        for a in session.assessors:
+            if a.proctype in proctypes and normalise_procstatus(a.procstatus) in _FOLLOWED:
+                jobs[a.label] = a.jobid
+    return jobs
+
+
+async def sweep_project(
+    xnat: XnatClient,
+    backend: JobBackend,
+    project: str,
+    processors: Sequence[Processor],
+    options: SweepOptions = SweepOptions(),
+    on_plan: Callable[[Plan], None] | None = None,
+) -> SweepReport:
+    """Sweep one project while holding its lease (LeaseHeld if another sweep has it)."""
+    root = str(backend.work_root)
+    async with project_lease(backend.transport, root, project, ttl=options.lease_ttl):
+        before = xnat.requests_sent
+        snapshot = restrict(await xnat.project_snapshot(project), options.sessions)
+        observations = await backend.observe(jobs_to_observe(snapshot, processors))
+        plan = await plan_projects(
+            [snapshot], processors, observations.values(), options.limits, options.container_dir
+        )
+        if on_plan is not None:
+            on_plan(plan)
+        report = SweepReport(project, plan, Outcome(), observations)
+        transfers = anyio.CapacityLimiter(options.transfers)
+        async with anyio.create_task_group() as tg:
+            for session_plan in plan.sessions:
+                if session_plan.actions:
+                    executor = SessionExecutor(
+                        xnat, backend, report.outcome, options.job_options, transfers
+                    )
+                    tg.start_soon(_run_session, executor, session_plan, report)
+        report.requests = xnat.requests_sent - before
+        return report
+
+
+async def _run_session(executor: SessionExecutor, plan: SessionPlan, report: SweepReport) -> None:
+    """One session's actions; its failure is recorded in the report, not raised."""
+    try:
+        await executor.run(plan.actions)
+    except (XnatError, PbsError, OSError, ValueError) as exc:
+        log.error("session %s: %s", plan.session_label, exc)
+        report.session_errors.append((plan.session_label, str(exc)))
+
+
+def count_submissions(plan: Plan) -> int:
+    return sum(1 for a in plan.actions() if isinstance(a, Submit))
+
+
+async def sweep_until_done(
+    xnat: XnatClient,
+    backend: JobBackend,
+    project: str,
+    processors: Sequence[Processor],
+    options: SweepOptions = SweepOptions(),
+    *,
+    interval: float = 60.0,
+    max_sweeps: int | None = None,
+    on_report: Callable[[SweepReport], None] | None = None,
+) -> list[SweepReport]:
+    """
+    Sweep again and again until no job is queued or running (`aspider run --wait`).
+
+    `interval` spaces the sweeps: each costs one batched poll, and schedulers ask clients not
+    to poll in tight loops.
+    """
+    reports: list[SweepReport] = []
+    previous: list[tuple[str, str]] | None = None
+    while True:
+        report = await sweep_project(xnat, backend, project, processors, options)
+        reports.append(report)
+        if on_report is not None:
+            on_report(report)
+        planned = _signature(report.plan)
+        # Done when nothing is in the queue and the sweep found nothing new to do (or only
+        # what it already failed to do last time: retrying that in a tight loop helps nobody).
+        if report.active == 0 and (not planned or planned == previous):
+            return reports
+        if max_sweeps is not None and len(reports) >= max_sweeps:
+            return reports
+        previous = planned
+        await anyio.sleep(interval)
+
+
+def _signature(plan: Plan) -> list[tuple[str, str]]:
+    return sorted((a.kind, a.task.label) for a in plan.actions())

@@ -1,0 +1,119 @@
+"""The whole loop on the local backend: from nothing to every task COMPLETE, and the failures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+import pytest
+
+from aspider.backends import LocalBackend
+from aspider.processors import Processor, load_processors
+from aspider.sweep import SweepOptions, sweep_until_done
+from pbs import LocalTransport
+from xnat_client import Assessor, ResourceRef, Session, XnatClient
+from xnat_client.server import XnatServer, generate_project
+
+pytestmark = pytest.mark.anyio
+
+
+def _by_proctype(sessions: Sequence[Session], proctype: str) -> list[Assessor]:
+    return [a for s in sessions for a in s.assessors if a.proctype == proctype]
+
+
+def _entries(path: Path) -> list[Path]:
+    return sorted(path.iterdir())
+
+
+async def test_demo_processors_run_to_complete_with_verified_outputs(
+    server: XnatServer, xnat: XnatClient, demo_processors: list[Processor], tmp_path: Path
+) -> None:
+    """Every session gets imgstats and a report, COMPLETE, with outputs and logs in XNAT."""
+    generate_project(server, "P1", sessions=4, assessors_per_session=0, seed=3)
+    with anyio.fail_after(120):
+        async with LocalTransport() as transport:
+            backend = LocalBackend(transport, str(tmp_path))
+            await sweep_until_done(
+                xnat, backend, "P1", demo_processors, SweepOptions(), interval=0.2, max_sweeps=60
+            )
+    snap = await xnat.project_snapshot("P1")
+    stats = _by_proctype(snap.sessions, "imgstats_v1")
+    reports = _by_proctype(snap.sessions, "sessreport_v1")
+    assert len(stats) == 4
+    assert len(reports) == 4
+    for a in [*stats, *reports]:
+        assert (a.procstatus, a.qcstatus) == ("COMPLETE", "Needs QA"), a.note
+    report = reports[0]
+    files = await xnat.list_files(
+        ResourceRef.assessor_output(report.session_id, report.id, "REPORT")
+    )
+    assert [f.name for f in files] == ["report.txt"]
+    chunks: list[bytes] = []
+
+    async def sink(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    ref = ResourceRef.assessor_output(report.session_id, report.id, "REPORT")
+    await xnat.download_file(ref, "report.txt", sink)
+    text = b"".join(chunks).decode()
+    assert "sha256=" in text
+    assert report.session_label in text
+    assert _entries(tmp_path) == [tmp_path / ".aspider"]  # job dirs removed after COMPLETE
+
+
+FAILING = """\
+procyamlversion: 3.0.0-dev.0
+requirements: {walltime: '0-00:05', memory: 128M, ppn: 1}
+inputs:
+  xnat:
+    scans:
+      - name: scan_t1
+        types: T1w
+        resources:
+          - resource: NIFTI
+            fmatch: '*.nii.gz'
+            fdest: t1.nii.gz
+outputs:
+  - stats: out.txt
+command:
+  type: shell
+  script: %s
+"""
+
+
+async def _run_one(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path, name: str, script: str
+) -> list[Assessor]:
+    path = tmp_path / "processors" / f"{name}_v1.0.0.yaml"
+    path.parent.mkdir()
+    path.write_text(FAILING % script)
+    (processor,) = load_processors([path])
+    tmp_path = tmp_path / "work"
+    generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=5)
+    with anyio.fail_after(60):
+        async with LocalTransport() as transport:
+            backend = LocalBackend(transport, str(tmp_path))
+            await sweep_until_done(xnat, backend, "P1", [processor], interval=0.2, max_sweeps=30)
+    snap = await xnat.project_snapshot("P1")
+    return _by_proctype(snap.sessions, f"{name}_v1")
+
+
+async def test_failing_command_is_job_failed_with_log_tail_and_outlog(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path
+) -> None:
+    """Exit 3 -> JOB_FAILED, the reason names the code and the log tail, job.log in OUTLOG."""
+    (a,) = await _run_one(server, xnat, tmp_path, "broken", "'echo disk on fire >&2; exit 3'")
+    assert a.procstatus == "JOB_FAILED"
+    assert "exited with code 3" in a.note
+    assert "disk on fire" in a.note
+    assert a.resources == ("OUTLOG",)
+
+
+async def test_exit_zero_without_outputs_is_job_failed_no_outputs(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path
+) -> None:
+    """Exit 0 with no declared output -> JOB_FAILED 'no outputs', never COMPLETE."""
+    (a,) = await _run_one(server, xnat, tmp_path, "lazy", "'echo did nothing'")
+    assert a.procstatus == "JOB_FAILED"
+    assert "wrote none of the declared outputs" in a.note
