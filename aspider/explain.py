@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aspider.labels import inputs_key, normalise_inputs
+from aspider.labels import InputsKey, inputs_key, normalise_inputs
 from aspider.planner import Plan, ScopeMatch
 from aspider.tasks import TaskCandidate
 from xnat_client._models import Assessor, ProjectSnapshot
@@ -76,7 +76,7 @@ def explain_session(
 
 
 def _existing(cand: TaskCandidate, assessors: list[Assessor]) -> Assessor | None:
-    found = [a for a in assessors if _key(a) == cand.inputs_json]
+    found = [a for a in assessors if _key(a) == cand.key]
     return next((a for a in found if a.label == cand.label), found[0] if found else None)
 
 
@@ -85,7 +85,7 @@ def _labels(cand: TaskCandidate, assessors: list[Assessor]) -> set[str]:
     return {cand.label} | ({chosen.label} if chosen else set())
 
 
-def _key(a: Assessor) -> str | None:
+def _key(a: Assessor) -> InputsKey | None:
     inputs = normalise_inputs(a.inputs)
     return None if inputs is None else inputs_key(inputs)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from json.encoder import encode_basestring as _encode
 from typing import Any
 
 LABEL_SEPARATOR = "-x-"
@@ -19,7 +20,9 @@ LABEL_SEPARATOR = "-x-"
 
 def canonical_inputs_json(inputs: Mapping[str, str]) -> str:
     """The `inputs` field as written to XNAT: input name -> XNAT path, sorted and compact."""
-    return json.dumps(dict(inputs), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # Equal to json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False), faster.
+    items = sorted(inputs.items())
+    return "{" + ",".join(_encode(k) + ":" + _encode(v) for k, v in items) + "}"
 
 
 def inputs_digest(canonical_json: str) -> str:
@@ -48,8 +51,16 @@ def normalise_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def inputs_key(inputs: Mapping[str, Any]) -> str:
-    """A hashable key for comparing an assessor's inputs with a candidate's."""
+InputsKey = tuple[tuple[str, str], ...] | str
+
+
+def inputs_key(inputs: Mapping[str, Any]) -> InputsKey:
+    """
+    A hashable key for comparing an assessor's inputs with a candidate's `key`: the sorted
+    (name, path) pairs, or canonical JSON when a value is not a plain path (never equal then).
+    """
+    if all(isinstance(v, str) for v in inputs.values()):
+        return tuple(sorted(inputs.items()))
     return json.dumps(
         inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )

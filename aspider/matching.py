@@ -17,14 +17,22 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from aspider.labels import assessor_label, canonical_inputs_json, inputs_digest, normalise_inputs
+from aspider.labels import normalise_inputs
 from aspider.processors._checks import iter_inputs
 from aspider.processors._model import AssessorInput, AttrInput, ResourceSpec, ScanInput
 from aspider.states import QC_PASSED, QC_RERUN, ProcStatus, normalise_procstatus
-from aspider.tasks import InputResource, Level, NotApplicable, ResolvedInput, TaskCandidate
+from aspider.tasks import (
+    CandidateDetail,
+    InputResource,
+    Level,
+    NotApplicable,
+    ResolvedInput,
+    TaskCandidate,
+)
 from xnat_client._models import Assessor, ProjectSnapshot, Scan, Session
 
 if TYPE_CHECKING:
@@ -142,8 +150,11 @@ def _int_or_none(value: str | int | None) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class _Option:
-    resolved: ResolvedInput
-    reasons: tuple[str, ...]
+    """One scan or assessor an input could take; resolved in detail only when needed."""
+
+    ci: CompiledInput
+    session: Session
+    path: str
     scan: Scan | None = None
     assessor: Assessor | None = None
 
@@ -155,7 +166,7 @@ def match_scope(processor: Processor, scope: Scope) -> MatchResult:
     lists: list[Sequence[_Option | None]] = []
     missing: list[str] = []
     for ci in compiled.inputs:
-        sessions = _sessions_for(processor, ci, scope)
+        sessions = scope.sessions if ci.group_index is None else _sessions_for(processor, ci, scope)
         options, why = (_scan_options if ci.kind == "scan" else _assessor_options)(
             ci, sessions, scope
         )
@@ -167,9 +178,11 @@ def match_scope(processor: Processor, scope: Scope) -> MatchResult:
     if missing:
         return MatchResult((), _not_applicable(processor, scope, missing))
     candidates = []
-    for combo in itertools.product(*lists):
+    filters = compiled.filters
+    combos = ((o,) for o in lists[0]) if len(lists) == 1 else itertools.product(*lists)
+    for combo in combos:
         chosen = {n: o for n, o in zip(names, combo, strict=True) if o is not None}
-        if all(_passes(f, chosen) for f in compiled.filters):
+        if not filters or all(_passes(f, chosen) for f in filters):
             candidates.append(_candidate(processor, scope, chosen))
     if not candidates:
         described = "; ".join("match(" + ", ".join(f) + ")" for f in compiled.filters)
@@ -184,8 +197,7 @@ def _not_applicable(processor: Processor, scope: Scope, reasons: list[str]) -> N
 
 
 def _sessions_for(processor: Processor, ci: CompiledInput, scope: Scope) -> tuple[Session, ...]:
-    if ci.group_index is None:
-        return scope.sessions
+    assert ci.group_index is not None
     group = processor.spec.inputs.xnat.sessions[ci.group_index]
     chosen = [s for s in scope.sessions if _session_type_ok(s, group.session_type_globs)]
     if group.select == "first-mri":
@@ -208,30 +220,42 @@ def _scan_options(
     assert isinstance(spec, ScanInput)
     matched: list[tuple[int, Session, Scan]] = []
     skipped: list[str] = []
+    cache, skip = ci.type_cache, spec.skip_unusable
     for index, session in enumerate(sessions):
         for scan in session.scans:
-            if not ci.type_matches(scan.type):
+            hit = cache.get(scan.type)
+            if hit is None:
+                hit = ci.type_matches(scan.type)
+            if not hit:
                 continue
-            if spec.skip_unusable and scan.quality.lower() == "unusable":
+            if skip and scan.quality.lower() == "unusable":
                 skipped.append(f"{_scan_name(scan, session, scope)}: quality is unusable")
                 continue
             matched.append((index, session, scan))
-    globs = " or ".join(spec.type_globs)
-    why = f"{ci.name}: no scan with type {globs}"
-    if skipped:
-        why += " (" + "; ".join(skipped) + ")"
-    if matched and spec.keep_multis != "all":
-        # DAX's rule: order by lower-cased scan ID as text, then pick by position.
-        matched.sort(key=lambda m: (m[0], m[2].id.lower()))
-        position = {"first": 1, "last": len(matched)}.get(spec.keep_multis)
-        position = position or int(spec.keep_multis)
-        if position > len(matched):
-            found = len(matched)
-            why = f"{ci.name}: keep_multis {position} but only {found} scan(s) with type {globs}"
-            matched = []
-        else:
-            matched = [matched[position - 1]]
-    return [_scan_option(ci, spec, session, scan, scope) for _, session, scan in matched], why
+    why = ""
+    if not matched:
+        why = f"{ci.name}: no scan with type {' or '.join(spec.type_globs)}"
+        if skipped:
+            why += " (" + "; ".join(skipped) + ")"
+    elif spec.keep_multis != "all":
+        matched, why = _keep_multis(ci, spec, matched)
+    return [
+        _Option(ci, session, f"{_dax_path(scope.project, session)}/scans/{scan.id}", scan=scan)
+        for _, session, scan in matched
+    ], why
+
+
+def _keep_multis(
+    ci: CompiledInput, spec: ScanInput, matched: list[tuple[int, Session, Scan]]
+) -> tuple[list[tuple[int, Session, Scan]], str]:
+    """DAX's rule: order by lower-cased scan ID as text (per session), pick by position."""
+    matched.sort(key=lambda m: (m[0], m[2].id.lower()))
+    position = {"first": 1, "last": len(matched)}.get(spec.keep_multis) or int(spec.keep_multis)
+    if position > len(matched):
+        globs = " or ".join(spec.type_globs)
+        found = len(matched)
+        return [], f"{ci.name}: keep_multis {position} but only {found} scan(s) with type {globs}"
+    return [matched[position - 1]], ""
 
 
 def _scan_name(scan: Scan, session: Session, scope: Scope) -> str:
@@ -240,9 +264,30 @@ def _scan_name(scan: Scan, session: Session, scope: Scope) -> str:
     return f"{session.label} scan {scan.id}"
 
 
-def _scan_option(
-    ci: CompiledInput, spec: ScanInput, session: Session, scan: Scan, scope: Scope
-) -> _Option:
+def _assessor_options(
+    ci: CompiledInput, sessions: tuple[Session, ...], scope: Scope
+) -> tuple[list[_Option], str]:
+    spec = ci.spec
+    assert isinstance(spec, AssessorInput)
+    options = [
+        _Option(ci, s, f"{_dax_path(scope.project, s)}/assessors/{a.label}", assessor=a)
+        for s in sessions
+        for a in s.assessors
+        if a.proctype in ci.proctypes
+    ]
+    return options, f"{ci.name}: no {' or '.join(spec.proctype_list)} assessor"
+
+
+def _resolve(option: _Option, scope: Scope) -> tuple[ResolvedInput, list[str]]:
+    if option.scan is not None:
+        return _resolve_scan(option, option.scan, scope)
+    assert option.assessor is not None
+    return _resolve_assessor(option, option.assessor)
+
+
+def _resolve_scan(option: _Option, scan: Scan, scope: Scope) -> tuple[ResolvedInput, list[str]]:
+    spec, session = option.ci.spec, option.session
+    assert isinstance(spec, ScanInput)
     who = _scan_name(scan, session, scope)
     reasons: list[str] = []
     quality = scan.quality.lower()
@@ -261,65 +306,48 @@ def _scan_option(
         if found.file_count == 0 and res.required:
             reasons.append(f"{who}: {res.resource} resource is empty")
         resources.append(_input_resource(res, base, found.file_count))
-    path = _dax_path(scope.project, session) + f"/scans/{scan.id}"
     resolved = ResolvedInput(
-        ci.name,
+        option.ci.name,
         "scan",
-        path,
+        option.path,
         session.id,
         session.label,
         scan_id=scan.id,
         resources=tuple(resources),
     )
-    return _Option(resolved, tuple(reasons), scan=scan)
+    return resolved, reasons
 
 
-def _assessor_options(
-    ci: CompiledInput, sessions: tuple[Session, ...], scope: Scope
-) -> tuple[list[_Option], str]:
-    spec = ci.spec
+def _resolve_assessor(option: _Option, assr: Assessor) -> tuple[ResolvedInput, list[str]]:
+    spec, session, name = option.ci.spec, option.session, option.ci.name
     assert isinstance(spec, AssessorInput)
-    options = [
-        _assessor_option(ci, spec, session, assr, scope)
-        for session in sessions
-        for assr in session.assessors
-        if assr.proctype in ci.proctypes
-    ]
-    return options, f"{ci.name}: no {' or '.join(spec.proctype_list)} assessor"
-
-
-def _assessor_option(
-    ci: CompiledInput, spec: AssessorInput, session: Session, assr: Assessor, scope: Scope
-) -> _Option:
     reasons: list[str] = []
-    status = normalise_procstatus(assr.procstatus)
     qc = assr.qcstatus
-    if status is not ProcStatus.COMPLETE:
-        reasons.append(f"{ci.name}: {assr.proctype} is {assr.procstatus or 'without a status'}")
+    if normalise_procstatus(assr.procstatus) is not ProcStatus.COMPLETE:
+        reasons.append(f"{name}: {assr.proctype} is {assr.procstatus or 'without a status'}")
     elif qc in QC_RERUN:
-        reasons.append(f"{ci.name}: QC {qc}")
+        reasons.append(f"{name}: QC {qc}")
     elif spec.needs_qc and qc not in QC_PASSED:
-        reasons.append(f"{ci.name}: QC {qc or 'not set'}")
+        reasons.append(f"{name}: QC {qc or 'not set'}")
     base = f"/data/experiments/{_q(session.id)}/assessors/{_q(assr.id)}/out/resources/"
     resources: list[InputResource] = []
     for res in spec.all_resources:
         if res.resource not in assr.resources:
             if res.required and not reasons:
-                reasons.append(f"{ci.name}: {assr.label} has no {res.resource} resource")
+                reasons.append(f"{name}: {assr.label} has no {res.resource} resource")
             continue
         resources.append(_input_resource(res, base, None))
-    path = _dax_path(scope.project, session) + f"/assessors/{assr.label}"
     resolved = ResolvedInput(
-        ci.name,
+        name,
         "assessor",
-        path,
+        option.path,
         session.id,
         session.label,
         assessor_id=assr.id,
         assessor_label=assr.label,
         resources=tuple(resources),
     )
-    return _Option(resolved, tuple(reasons), assessor=assr)
+    return resolved, reasons
 
 
 def _input_resource(res: ResourceSpec, base: str, file_count: int | None) -> InputResource:
@@ -357,27 +385,17 @@ def _filter_value(name: str, chosen: dict[str, _Option]) -> Any:
     if option is None:
         return None
     if not child:
-        return option.resolved.path
+        return option.path
     upstream = normalise_inputs(option.assessor.inputs if option.assessor else None)
     return None if upstream is None else upstream.get(child)
 
 
 def _candidate(processor: Processor, scope: Scope, chosen: dict[str, _Option]) -> TaskCandidate:
-    inputs_json = canonical_inputs_json({n: o.resolved.path for n, o in chosen.items()})
     anchor = scope.anchor
-    label = assessor_label(
-        scope.project,
-        anchor.subject_label,
-        anchor.label,
-        processor.proctype,
-        inputs_digest(inputs_json),
-    )
-    reasons = [r for o in chosen.values() for r in o.reasons]
-    attrs, attr_reasons = _attrs(processor.compiled.attrs, scope, chosen)
     scan_id = None
     if processor.level == "scan":
-        first = next(o for o in chosen.values() if o.scan is not None)
-        scan_id = first.resolved.scan_id
+        scan_id = next(o.scan.id for o in chosen.values() if o.scan is not None)
+    key = tuple(sorted((n, o.path) for n, o in chosen.items()))
     return TaskCandidate(
         processor.proctype,
         processor.level,
@@ -387,12 +405,22 @@ def _candidate(processor: Processor, scope: Scope, chosen: dict[str, _Option]) -
         anchor.id,
         anchor.label,
         scan_id,
-        tuple(o.resolved for o in chosen.values()),
-        inputs_json,
-        label,
-        tuple(reasons + attr_reasons),
-        attrs,
+        key,
+        partial(_detail, processor.compiled.attrs, scope, chosen),
     )
+
+
+def _detail(
+    attrs: tuple[AttrInput, ...], scope: Scope, chosen: dict[str, _Option]
+) -> CandidateDetail:
+    inputs: list[ResolvedInput] = []
+    reasons: list[str] = []
+    for option in chosen.values():
+        resolved, why = _resolve(option, scope)
+        inputs.append(resolved)
+        reasons += why
+    values, attr_reasons = _attrs(attrs, scope, chosen)
+    return CandidateDetail(tuple(inputs), tuple(reasons + attr_reasons), values)
 
 
 def _attrs(

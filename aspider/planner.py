@@ -26,12 +26,19 @@ from aspider.actions import (
     SetStatus,
     Submit,
 )
-from aspider.labels import inputs_key, normalise_inputs
+from aspider.labels import InputsKey, inputs_key, normalise_inputs
 from aspider.matching import MatchResult, Scope, iter_scopes, session_order
 from aspider.processors._python import Processor
 from aspider.processors._render import build_task
 from aspider.states import QC_RERUN, Event, ProcStatus, Reason, normalise_procstatus, transition
-from aspider.tasks import NotApplicable, OutputDecl, Task, TaskCandidate, TaskRequirements
+from aspider.tasks import (
+    Level,
+    NotApplicable,
+    OutputDecl,
+    Task,
+    TaskCandidate,
+    TaskRequirements,
+)
 from xnat_client._models import Assessor, ProjectSnapshot
 
 _IN_QUEUE = ("queued", "running", "unknown")
@@ -84,24 +91,38 @@ async def match_snapshots(
     snapshots: Sequence[ProjectSnapshot], processors: Sequence[Processor]
 ) -> list[ScopeMatch]:
     """Every processor's candidates in every scope, through its (possibly custom) hook."""
-    return [
-        ScopeMatch(p, scope, await p.match(scope))
-        for snap in snapshots
-        for p in processors
-        for scope in iter_scopes(snap, p.level)
-    ]
+    matches = []
+    for snap in snapshots:
+        scopes = _scopes_by_level(snap, processors)
+        for p in processors:
+            matches += [ScopeMatch(p, scope, await p.match(scope)) for scope in scopes[p.level]]
+    return matches
 
 
 def match_snapshots_sync(
     snapshots: Sequence[ProjectSnapshot], processors: Sequence[Processor]
 ) -> list[ScopeMatch]:
     """The same with the declarative matching only (custom `match` hooks are not called)."""
-    return [
-        ScopeMatch(p, scope, p.default_match(scope))
-        for snap in snapshots
-        for p in processors
-        for scope in iter_scopes(snap, p.level)
-    ]
+    matches = []
+    for snap in snapshots:
+        scopes = _scopes_by_level(snap, processors)
+        for p in processors:
+            matches += [ScopeMatch(p, scope, p.default_match(scope)) for scope in scopes[p.level]]
+    return matches
+
+
+def _scopes_by_level(
+    snap: ProjectSnapshot, processors: Sequence[Processor]
+) -> dict[str, list[Scope]]:
+    """Scopes built once per level and shared by the processors of that level."""
+    levels: dict[str, Level] = {
+        "scan": "session",
+        "session": "session",
+        "subject": "subject",
+        "project": "project",
+    }
+    built = {lvl: list(iter_scopes(snap, lvl)) for lvl in {levels[p.level] for p in processors}}
+    return {p.level: built[levels[p.level]] for p in processors}
 
 
 async def plan_projects(
@@ -161,7 +182,7 @@ def plan(
 def _plan_scope(b: _Builder, match: ScopeMatch) -> None:
     proc, scope = match.processor, match.scope
     existing = [a for s in scope.sessions for a in s.assessors if a.proctype == proc.proctype]
-    by_inputs: dict[str, list[Assessor]] = defaultdict(list)
+    by_inputs: dict[InputsKey, list[Assessor]] = defaultdict(list)
     anchor = scope.anchor.id
     for a in existing:
         inputs = normalise_inputs(a.inputs)
@@ -174,8 +195,8 @@ def _plan_scope(b: _Builder, match: ScopeMatch) -> None:
         by_inputs[inputs_key(inputs)].append(a)
     claimed: set[str] = set()
     for cand in match.result.candidates:
-        found = by_inputs.get(cand.inputs_json, [])
-        chosen = _prefer(found, cand.label)
+        found = by_inputs.get(cand.key, [])
+        chosen = found[0] if len(found) == 1 else _prefer(found, cand.label)
         for dup in found:
             if dup is not chosen:
                 msg = f"duplicate of {chosen.label if chosen else '?'} (same inputs); left alone"
@@ -213,7 +234,7 @@ def _plan_candidate(
     if not row.actions:
         return
     task = build_task(proc, cand, b.container_dir)
-    reason = "; ".join(cand.reasons)
+    reason = "; ".join(cand.reasons)  # resolved only now: most tasks never need it
     for kind in row.actions:
         if kind == "submit":
             _request_submit(b, proc, scope, task, a, obs, row.note, create="create" in row.actions)
@@ -248,8 +269,8 @@ def _request_submit(
 def _event(
     cand: TaskCandidate, a: Assessor | None, status: ProcStatus | None, obs: JobObservation | None
 ) -> Event:
-    reason = "; ".join(cand.reasons)
     if status is None or status in (ProcStatus.NEED_INPUTS, ProcStatus.NEED_TO_RUN):
+        reason = "; ".join(cand.reasons)
         if not cand.ready:
             same = a is not None and a.note == reason and status is ProcStatus.NEED_INPUTS
             return Event.INPUTS_STILL_BLOCKED if same else Event.INPUTS_BLOCKED

@@ -77,8 +77,19 @@ LEGACY_STATUSES: dict[str, tuple[ProcStatus, str]] = {
 }
 
 
+_STATUS_CACHE: dict[str, ProcStatus | None] = {}
+
+
 def normalise_procstatus(raw: str) -> ProcStatus | None:
     """The table's status for a stored value (legacy ones mapped); None when unknown."""
+    try:
+        return _STATUS_CACHE[raw]
+    except KeyError:
+        status = _STATUS_CACHE[raw] = _normalise(raw)
+        return status
+
+
+def _normalise(raw: str) -> ProcStatus | None:
     text = raw.strip().upper()
     try:
         return ProcStatus(text)

@@ -12,8 +12,11 @@ resource and downloads the matching files when it stages the task.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from aspider.labels import assessor_label, canonical_inputs_json, inputs_digest
 
 Level = Literal["scan", "session", "subject", "project"]
 FileType = Literal["FILE", "DIR", "DIRJ"]
@@ -50,35 +53,111 @@ class ResolvedInput:
 
 
 @dataclass(frozen=True, slots=True)
+class CandidateDetail:
+    """The costly part of a candidate, resolved only when a decision needs it."""
+
+    inputs: tuple[ResolvedInput, ...]
+    reasons: tuple[str, ...] = ()
+    attrs: tuple[tuple[str, str], ...] = ()
+
+
 class TaskCandidate:
     """
     One input combination of one processor in one scope.
 
     Ready when `reasons` is empty; otherwise blocked, and `reasons` says exactly why. The
     assessor lives on the anchor session (`session_id`), which for subject- and project-level
-    processors is the scope's first session.
+    processors is the scope's first session. `key` (sorted input name -> XNAT path pairs) is
+    the identity; `inputs`, `reasons`, `attrs`, `inputs_json` and `label` are worked out on
+    first use, because the nightly sweep only needs `key` for tasks that are already complete.
     """
 
-    proctype: str
-    level: Level
-    project: str
-    subject_id: str
-    subject_label: str
-    session_id: str
-    session_label: str
-    scan_id: str | None
-    inputs: tuple[ResolvedInput, ...]
-    inputs_json: str
-    label: str
-    reasons: tuple[str, ...] = ()
-    attrs: tuple[tuple[str, str], ...] = ()
+    __slots__ = (
+        "_detail",
+        "_json",
+        "_label",
+        "_resolve",
+        "key",
+        "level",
+        "proctype",
+        "project",
+        "scan_id",
+        "session_id",
+        "session_label",
+        "subject_id",
+        "subject_label",
+    )
+
+    def __init__(
+        self,
+        proctype: str,
+        level: Level,
+        project: str,
+        subject_id: str,
+        subject_label: str,
+        session_id: str,
+        session_label: str,
+        scan_id: str | None,
+        key: tuple[tuple[str, str], ...],
+        detail: CandidateDetail | Callable[[], CandidateDetail],
+    ) -> None:
+        self.proctype = proctype
+        self.level = level
+        self.project = project
+        self.subject_id = subject_id
+        self.subject_label = subject_label
+        self.session_id = session_id
+        self.session_label = session_label
+        self.scan_id = scan_id
+        self.key = key
+        self._detail = detail if isinstance(detail, CandidateDetail) else None
+        self._resolve = None if isinstance(detail, CandidateDetail) else detail
+        self._json: str | None = None
+        self._label: str | None = None
+
+    def detail(self) -> CandidateDetail:
+        if self._detail is None:
+            assert self._resolve is not None
+            self._detail = self._resolve()
+        return self._detail
+
+    @property
+    def inputs(self) -> tuple[ResolvedInput, ...]:
+        return self.detail().inputs
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.detail().reasons
+
+    @property
+    def attrs(self) -> tuple[tuple[str, str], ...]:
+        return self.detail().attrs
 
     @property
     def ready(self) -> bool:
         return not self.reasons
 
+    @property
+    def inputs_json(self) -> str:
+        """The `inputs` field to write: canonical JSON of name -> path."""
+        if self._json is None:
+            self._json = canonical_inputs_json(dict(self.key))
+        return self._json
+
+    @property
+    def label(self) -> str:
+        if self._label is None:
+            digest = inputs_digest(self.inputs_json)
+            self._label = assessor_label(
+                self.project, self.subject_label, self.session_label, self.proctype, digest
+            )
+        return self._label
+
     def inputs_map(self) -> dict[str, str]:
-        return {item.name: item.path for item in self.inputs}
+        return dict(self.key)
+
+    def __repr__(self) -> str:
+        return f"<TaskCandidate {self.proctype} {self.session_label} {dict(self.key)}>"
 
 
 @dataclass(frozen=True, slots=True)

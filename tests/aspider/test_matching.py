@@ -111,7 +111,8 @@ def test_same_inputs_give_the_same_label() -> None:
     again = match_scope(t1_processor(), make("301")).candidates[0].label
     other = match_scope(t1_processor(), make("302")).candidates[0].label
     assert first == again != other
-    assert first.startswith("P-x-SUBJ1-x-SESS1-x-fs_v7-x-") and len(first.rsplit("-x-")[-1]) == 8
+    assert first.startswith("P-x-SUBJ1-x-SESS1-x-fs_v7-x-")
+    assert len(first.rsplit("-x-")[-1]) == 8
 
 
 def test_scan_level_makes_one_task_per_scan() -> None:

@@ -25,11 +25,12 @@ def run_plan(
     snaps: ProjectSnapshot | Sequence[ProjectSnapshot],
     procs: Sequence[Processor] | None = None,
     observations: Sequence[JobObservation] = (),
-    limits: PlanLimits = PlanLimits(),
+    limits: PlanLimits | None = None,
 ) -> Plan:
     snap_list = [snaps] if isinstance(snaps, ProjectSnapshot) else list(snaps)
     processors = list(procs) if procs is not None else [t1_processor()]
-    return plan(snap_list, match_snapshots_sync(snap_list, processors), observations, limits)
+    matches = match_snapshots_sync(snap_list, processors)
+    return plan(snap_list, matches, observations, limits or PlanLimits())
 
 
 def kinds(p: Plan) -> list[tuple[str, str]]:
@@ -44,8 +45,10 @@ def test_new_ready_task_is_created_and_submitted() -> None:
     """No assessor + inputs ready: create NEED_TO_RUN, then submit, with the full task."""
     p = run_plan(one_session())
     create, submit = p.actions()
-    assert create.kind == "create" and create.procstatus is ProcStatus.NEED_TO_RUN
-    assert submit.kind == "submit" and submit.assessor is None
+    assert create.kind == "create"
+    assert create.procstatus is ProcStatus.NEED_TO_RUN
+    assert submit.kind == "submit"
+    assert submit.assessor is None
     task = submit.task
     assert task.label == OUR_LABEL
     assert json.loads(task.inputs_json) == T1_INPUTS
@@ -77,7 +80,8 @@ def test_assessor_with_empty_inputs_is_reported_and_does_not_block() -> None:
     p = run_plan(one_session(old))
     assert [k for k, _ in kinds(p)] == ["create", "submit"]
     (finding,) = p.sessions[0].findings
-    assert finding.label == "OLD" and "no inputs" in finding.message
+    assert finding.label == "OLD"
+    assert "no inputs" in finding.message
 
 
 def test_same_reason_is_not_rewritten_new_reason_is() -> None:
@@ -107,7 +111,8 @@ def test_intent_found_running_records_the_job() -> None:
     intent = assessor(OUR_LABEL, "fs_v7", T1_INPUTS, procstatus="JOB_RUNNING")
     obs = JobObservation(OUR_LABEL, "running", job_id="42.server")
     (action,) = run_plan(one_session(intent), observations=[obs]).actions()
-    assert action.kind == "record_job" and action.observation.job_id == "42.server"
+    assert action.kind == "record_job"
+    assert action.observation.job_id == "42.server"
 
 
 def test_intent_with_no_job_is_submitted_again_with_reason() -> None:
@@ -147,11 +152,10 @@ def test_qc_rerun_sends_task_back() -> None:
     """QC Rerun on a COMPLETE assessor: rerun (outputs removed) then submit."""
     done = assessor(OUR_LABEL, "fs_v7", T1_INPUTS, qcstatus="Rerun", resources=("STATS",))
     rerun, submit = run_plan(one_session(done)).actions()
-    assert (
-        rerun.kind == "rerun"
-        and rerun.reason == "QC status set to Rerun: outputs removed, running again"
-    )
-    assert submit.kind == "submit" and submit.assessor == done
+    assert rerun.kind == "rerun"
+    assert rerun.reason == "QC status set to Rerun: outputs removed, running again"
+    assert submit.kind == "submit"
+    assert submit.assessor == done
 
 
 def test_need_to_run_by_hand_with_outputs_reruns() -> None:
@@ -215,7 +219,8 @@ def test_global_limit_counts_running_jobs_and_prefers_oldest_sessions() -> None:
     """max_queued 4 with 1 job running: 3 submissions, for the 3 oldest new sessions."""
     p = run_plan(many_sessions(6, running=1), limits=PlanLimits(max_queued=4))
     assert submitted(p) == ["S5", "S4", "S3"]
-    assert len(p.deferred) == 2 and p.in_queue == 1
+    assert len(p.deferred) == 2
+    assert p.in_queue == 1
     assert len([a for a in p.actions() if a.kind == "create"]) == 5
 
 

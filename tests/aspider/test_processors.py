@@ -9,7 +9,7 @@ import pytest
 from aspider._exceptions import ProcessorCycleError, ProcessorError
 from aspider.processors import load_processor, load_processors, parse_file_name
 from aspider.processors._render import build_task
-from aspider.tasks import TaskCandidate
+from aspider.tasks import CandidateDetail, TaskCandidate
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "processors"
 
@@ -136,7 +136,7 @@ def test_shell_command_needs_no_container(tmp_path: Path) -> None:
     )
     proc = load_processor(write(tmp_path, "p_v1.0.0.yaml", text))
     cand = TaskCandidate(
-        "p_v1", "session", "P", "S", "SUBJ", "E1", "x; rm -rf ~", None, (), "{}", "L"
+        "p_v1", "session", "P", "S", "SUBJ", "E1", "x; rm -rf ~", None, (), CandidateDetail(())
     )
     task = build_task(proc, cand)
     assert task.container is None
@@ -146,7 +146,9 @@ def test_shell_command_needs_no_container(tmp_path: Path) -> None:
 def test_singularity_command_is_rendered_as_dax_does(tmp_path: Path) -> None:
     """Default options bind INPUTS/OUTPUTS; the image path joins the container directory."""
     proc = load_processor(write(tmp_path, "p_v1.0.0.yaml", MINIMAL))
-    cand = TaskCandidate("p_v1", "session", "P", "S", "SUBJ", "E1", "SESS", None, (), "{}", "L")
+    cand = TaskCandidate(
+        "p_v1", "session", "P", "S", "SUBJ", "E1", "SESS", None, (), CandidateDetail(())
+    )
     task = build_task(proc, cand, container_dir="/images")
     assert task.container == "/images/c.sif"
     assert task.command_script == (
@@ -176,7 +178,8 @@ def test_dependency_cycle_names_the_processors(tmp_path: Path) -> None:
     with pytest.raises(ProcessorCycleError) as info:
         load_processors([tmp_path])
     assert set(info.value.cycle) == {"a_v1", "b_v1"}
-    assert "a_v1" in str(info.value) and "b_v1" in str(info.value)
+    assert "a_v1" in str(info.value)
+    assert "b_v1" in str(info.value)
 
 
 def test_duplicate_proctype_is_refused(tmp_path: Path) -> None:
