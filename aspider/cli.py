@@ -17,12 +17,23 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from aspider import cli_config, cli_explain, cli_processors, cli_run, cli_sandbox
+    from aspider import (
+        cli_config,
+        cli_demo,
+        cli_explain,
+        cli_processors,
+        cli_run,
+        cli_sandbox,
+        cli_sweep,
+    )
 
     app.command(name="sandbox")(cli_sandbox.sandbox)
     app.command(name="processors")(cli_processors.processors)
     app.command(name="explain")(cli_explain.explain)
     app.command(name="run")(cli_run.run)
+    app.command(name="status")(cli_sweep.status)
+    app.command(name="rerun")(cli_sweep.rerun)
+    app.command(name="demo")(cli_demo.demo)
     app.add_typer(cli_config.config_app, name="config")
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from aspider.actions import JobObservation, Submit
+from aspider.actions import JobObservation
 from aspider.backends import JobBackend
 from aspider.execute import JobOptions, Outcome, SessionExecutor
 from aspider.lease import project_lease
@@ -92,6 +92,7 @@ async def sweep_project(
     processors: Sequence[Processor],
     options: SweepOptions = SweepOptions(),
     on_plan: Callable[[Plan], None] | None = None,
+    on_session: Callable[[SessionPlan], None] | None = None,
 ) -> SweepReport:
     """Sweep one project while holding its lease (LeaseHeld if another sweep has it)."""
     root = str(backend.work_root)
@@ -112,22 +113,26 @@ async def sweep_project(
                     executor = SessionExecutor(
                         xnat, backend, report.outcome, options.job_options, transfers
                     )
-                    tg.start_soon(_run_session, executor, session_plan, report)
+                    tg.start_soon(_run_session, executor, session_plan, report, on_session)
         report.requests = xnat.requests_sent - before
         return report
 
 
-async def _run_session(executor: SessionExecutor, plan: SessionPlan, report: SweepReport) -> None:
+async def _run_session(
+    executor: SessionExecutor,
+    plan: SessionPlan,
+    report: SweepReport,
+    on_session: Callable[[SessionPlan], None] | None,
+) -> None:
     """One session's actions; its failure is recorded in the report, not raised."""
     try:
         await executor.run(plan.actions)
     except (XnatError, PbsError, OSError, ValueError) as exc:
         log.error("session %s: %s", plan.session_label, exc)
         report.session_errors.append((plan.session_label, str(exc)))
-
-
-def count_submissions(plan: Plan) -> int:
-    return sum(1 for a in plan.actions() if isinstance(a, Submit))
+    finally:
+        if on_session is not None:
+            on_session(plan)
 
 
 async def sweep_until_done(
@@ -140,6 +145,8 @@ async def sweep_until_done(
     interval: float = 60.0,
     max_sweeps: int | None = None,
     on_report: Callable[[SweepReport], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+    on_session: Callable[[SessionPlan], None] | None = None,
 ) -> list[SweepReport]:
     """
     Sweep again and again until no job is queued or running (`aspider run --wait`).
@@ -150,7 +157,9 @@ async def sweep_until_done(
     reports: list[SweepReport] = []
     previous: list[tuple[str, str]] | None = None
     while True:
-        report = await sweep_project(xnat, backend, project, processors, options)
+        report = await sweep_project(
+            xnat, backend, project, processors, options, on_plan, on_session
+        )
         reports.append(report)
         if on_report is not None:
             on_report(report)

@@ -1,0 +1,37 @@
+"""The nightly loop against the real loopback cluster: PBS commands over verified SSH."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from aspider.backends import PbsBackend
+from aspider.processors import Processor
+from aspider.sweep import SweepOptions, sweep_until_done
+from xnat_client import ResourceRef, XnatClient
+from xnat_client.server import XnatServer, generate_project
+
+pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
+
+
+async def test_from_nothing_to_all_complete_over_ssh(
+    server: XnatServer,
+    xnat: XnatClient,
+    demo_processors: list[Processor],
+    pbs_backend: PbsBackend,
+) -> None:
+    """Every task is created, staged over SFTP, qsub'd, followed and uploaded: all COMPLETE."""
+    generate_project(server, "P1", sessions=3, assessors_per_session=0, seed=11)
+    with anyio.fail_after(240):
+        await sweep_until_done(
+            xnat, pbs_backend, "P1", demo_processors, SweepOptions(), interval=1, max_sweeps=120
+        )
+    snap = await xnat.project_snapshot("P1")
+    ours = [a for s in snap.sessions for a in s.assessors]
+    assert sorted(a.proctype for a in ours) == ["imgstats_v1"] * 3 + ["sessreport_v1"] * 3
+    assert {a.procstatus for a in ours} == {"COMPLETE"}, [a.note for a in ours]
+    assert all(a.jobid.isdigit() for a in ours)
+    stats = next(a for a in ours if a.proctype == "imgstats_v1")
+    files = await xnat.list_files(ResourceRef.assessor_output(stats.session_id, stats.id, "STATS"))
+    assert [f.name for f in files] == ["stats.txt"]
+    assert (files[0].size or 0) > 0
