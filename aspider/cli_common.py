@@ -68,5 +68,6 @@ def processors_from(
     return chosen
 
 
-def print_json(data: Any, write: Callable[[str], Any] = sys.stdout.write) -> None:
-    write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+def print_json(data: Any, write: Callable[[str], Any] | None = None) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    (write or sys.stdout.write)(text)

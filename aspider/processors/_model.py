@@ -36,7 +36,7 @@ class _Strict(BaseModel):
                     f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
                 )
                 raise PydanticCustomError(
-                    "unknown_key", "unknown key {key!r}{hint}", {"key": str(key), "hint": hint}
+                    "unknown_key", "unknown key '{key}'{hint}", {"key": str(key), "hint": hint}
                 )
         return data
 

@@ -1,0 +1,131 @@
+"""The CLI against the XNAT-compatible server (in-process ASGI) and the example processors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from aspider import cli_xnat
+from aspider.cli import _register, app
+from xnat_client.server import XnatServer, generate_project
+
+EXAMPLES = str(Path(__file__).parents[2] / "examples" / "processors")
+runner = CliRunner()
+_register()
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> XnatServer:
+    """A synthetic 6-session project served in-process; settings from the environment."""
+    srv = XnatServer()
+    generate_project(srv, "DEMO", sessions=6, seed=1)
+    monkeypatch.setattr(cli_xnat, "TRANSPORT", httpx.ASGITransport(app=srv.app))
+    monkeypatch.setenv("ASPIDER_XNAT__URL", "http://xnat.test")
+    monkeypatch.setenv("ASPIDER_XNAT__USER", "admin")
+    monkeypatch.setenv("ASPIDER_XNAT__PASSWORD", "admin")
+    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([EXAMPLES]))
+    monkeypatch.delenv("ASPIDER_SETTINGS", raising=False)
+    monkeypatch.chdir(Path(__file__).parent)  # no aspider.yaml here
+    return srv
+
+
+def first_session(srv: XnatServer) -> str:
+    return min(s.label for s in srv.store.sessions_of("DEMO"))
+
+
+def test_processors_validate_examples() -> None:
+    """`processors --validate` accepts the five examples and exits 0."""
+    result = runner.invoke(app, ["processors", "--validate", EXAMPLES])
+    assert result.exit_code == 0, result.output
+    assert "5 processor(s) valid" in result.output
+
+
+def test_processors_reports_file_and_line(tmp_path: Path) -> None:
+    """An invalid file makes `processors` exit 1 and print file:line: field."""
+    bad = tmp_path / "bad_v1.0.0.yaml"
+    bad.write_text("command:\n  type: shell\n  scirpt: echo\n")
+    result = runner.invoke(app, ["processors", "--validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:3: command.scirpt: unknown key 'scirpt'; did you mean 'script'?" in result.output
+
+
+def test_explain_a_synthetic_session(server: XnatServer) -> None:
+    """explain --json says which processors can run and resolves FreeSurfer's T1 to scan 1."""
+    result = runner.invoke(app, ["explain", "DEMO", first_session(server), "--json"])
+    assert result.exit_code == 0, result.output
+    report = {item["proctype"]: item for item in json.loads(result.output)}
+    assert set(report) == {
+        "dtiqa_v1",
+        "fmriqa_v1",
+        "freesurfer_v7",
+        "rsfmri_preproc_v1",
+        "tfmri_preproc_v1",
+    }
+    fs_inputs = [t["inputs"][0]["scan"] for t in report["freesurfer_v7"]["tasks"]]
+    assert fs_inputs == ["1"]
+    rs = report["rsfmri_preproc_v1"]
+    assert not rs["can_run"]
+
+
+def test_dry_run_plans_without_writing(server: XnatServer) -> None:
+    """run --dry-run --json plans creates and at most max_queued submissions, changing nothing."""
+    before = len(list(server.store.assessors_of("DEMO")))
+    result = runner.invoke(app, ["run", "DEMO", "--dry-run", "--json", "--max-queued", "2"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    kinds = [a["kind"] for s in plan["sessions"] for a in s["actions"]]
+    assert kinds.count("create") >= 6
+    assert kinds.count("submit") <= 2
+    assert len(list(server.store.assessors_of("DEMO"))) == before
+    assert not [
+        r
+        for r in server.requests
+        if r.method in ("PUT", "POST", "DELETE") and "JSESSION" not in r.path
+    ]
+
+
+def test_run_without_dry_run_is_not_available_yet(server: XnatServer) -> None:
+    """run without --dry-run exits 2 and says so."""
+    result = runner.invoke(app, ["run", "DEMO"])
+    assert result.exit_code == 2
+    assert "not implemented yet" in result.output
+
+
+def test_config_show_masks_secrets(server: XnatServer) -> None:
+    """config show prints the effective configuration with the password masked."""
+    result = runner.invoke(app, ["config", "show", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["xnat"]["password"] == "**********"
+    assert "admin" not in json.dumps(data["xnat"]["password"])
+
+
+def test_secret_in_settings_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A password in the settings file is a configuration error (exit 2) naming the fix."""
+    settings = tmp_path / "aspider.yaml"
+    settings.write_text("xnat:\n  url: http://x\n  password: hunter2\n")
+    result = runner.invoke(app, ["config", "show", "--settings", str(settings)])
+    assert result.exit_code == 2
+    assert "ASPIDER_XNAT__PASSWORD" in result.output
+    assert "hunter2" not in result.output
+
+
+def test_precedence_file_env_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment beats the settings file; an override beats both."""
+    from aspider.settings import load_settings
+
+    settings = tmp_path / "s.yaml"
+    settings.write_text("cluster:\n  queue: fromfile\n  host: filehost\nlimits:\n  max_queued: 5\n")
+    monkeypatch.setenv("ASPIDER_CLUSTER__QUEUE", "fromenv")
+    loaded = load_settings(settings, {"limits": {"max_queued": 9}})
+    assert (loaded.cluster.queue, loaded.cluster.host, loaded.limits.max_queued) == (
+        "fromenv",
+        "filehost",
+        9,
+    )
