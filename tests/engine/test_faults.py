@@ -1,0 +1,139 @@
+"""Faults on the way: a flaky XNAT, an upload cut half-way, a second sweep at the same time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+import pytest
+
+from aspider.backends import LocalBackend
+from aspider.lease import LeaseHeld
+from aspider.processors import Processor, load_processors
+from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
+from pbs import LocalTransport
+from xnat_client import Assessor, Session, XnatClient
+from xnat_client.server import XnatServer, generate_project
+
+pytestmark = pytest.mark.anyio
+
+# A scan-level processor whose every run leaves a line in <work root>/runs.log, so a test can
+# count submissions that really ran, whatever XNAT says.
+COUNTING = """\
+procyamlversion: 3.0.0-dev.0
+level: scan
+requirements: {walltime: '0-00:05', memory: 128M, ppn: 1}
+inputs:
+  xnat:
+    scans:
+      - name: scan_t1
+        types: T1w
+        resources:
+          - resource: NIFTI
+            fmatch: '*.nii.gz'
+            fdest: t1.nii.gz
+outputs:
+  - stats: out.txt
+command:
+  type: shell
+  script: |
+    echo {assessor} >> "$JOBDIR/../runs.log"
+    wc -c < "$INDIR/t1.nii.gz" > "$OUTDIR/out.txt"
+"""
+
+
+@pytest.fixture
+def counting(tmp_path: Path) -> Processor:
+    path = tmp_path / "processors" / "counting_v1.0.0.yaml"
+    path.parent.mkdir()
+    path.write_text(COUNTING)
+    (processor,) = load_processors([path])
+    return processor
+
+
+def _assessors(sessions: Sequence[Session]) -> list[Assessor]:
+    return [a for s in sessions for a in s.assessors]
+
+
+def _runs(root: Path) -> Counter[str]:
+    log = root / "runs.log"
+    return Counter(log.read_text().split()) if log.exists() else Counter()
+
+
+async def _loop(xnat: XnatClient, root: Path, procs: list[Processor], sweeps: int = 40) -> None:
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(root))
+        await sweep_until_done(xnat, backend, "P1", procs, interval=0.2, max_sweeps=sweeps)
+
+
+async def test_flaky_xnat_reaches_the_same_state_without_duplicates(
+    server: XnatServer, xnat: XnatClient, counting: Processor, tmp_path: Path
+) -> None:
+    """10% of requests answered 503: every task still ends COMPLETE, each job ran once."""
+    generate_project(server, "P1", sessions=6, assessors_per_session=0, seed=2)
+    server.faults.error_statuses = (503,)
+    server.faults.reseed(1234)
+    server.faults.error_rate = 0.10
+    root = tmp_path / "work"
+    with anyio.fail_after(120):
+        await _loop(xnat, root, [counting], sweeps=60)
+    server.faults.clear()
+    ours = _assessors((await xnat.project_snapshot("P1")).sessions)
+    assert len(ours) == 6
+    assert {a.procstatus for a in ours} == {"COMPLETE"}, [a.note for a in ours]
+    assert _runs(root) == Counter({a.label: 1 for a in ours})
+    assert any(r.fault for r in server.requests)  # the faults did happen
+
+
+async def test_upload_cut_half_way_is_not_complete_then_completes_next_sweep(
+    server: XnatServer, xnat: XnatClient, counting: Processor, tmp_path: Path
+) -> None:
+    """A dropped output upload leaves UPLOADING with the reason; the next sweep completes it."""
+    generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=2)
+    root = tmp_path / "work"
+    server.faults.path_pattern = r"/out/resources/STATS/files/out\.txt$"
+    server.faults.inject("drop", count=1)
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(root))
+        with anyio.fail_after(60):
+            while True:  # sweep until the job has ended and its finalize was attempted
+                report = await sweep_project(xnat, backend, "P1", [counting], SweepOptions())
+                if any(a.kind == "finalize" for a in report.plan.actions()):
+                    break
+                await anyio.sleep(0.2)
+        (a,) = _assessors((await xnat.project_snapshot("P1")).sessions)
+        assert a.procstatus == "UPLOADING"
+        assert "upload of outputs failed" in a.note
+        await sweep_project(xnat, backend, "P1", [counting], SweepOptions())
+    (a,) = _assessors((await xnat.project_snapshot("P1")).sessions)
+    assert (a.procstatus, a.note) == ("COMPLETE", "")
+    assert a.resources == ("STATS",)
+    assert _runs(root) == Counter({a.label: 1})
+
+
+async def test_a_second_sweep_of_the_same_project_is_refused_while_one_runs(
+    server: XnatServer, xnat: XnatClient, counting: Processor, tmp_path: Path
+) -> None:
+    """Two sweeps at once: one runs, the other is refused by the lease; each job runs once."""
+    generate_project(server, "P1", sessions=4, assessors_per_session=0, seed=2)
+    root = tmp_path / "work"
+    server.latency = 0.01  # keep the first sweep busy while the second arrives
+    outcomes: list[str] = []
+
+    async def one() -> None:
+        try:
+            await _loop(xnat, root, [counting], sweeps=40)
+            outcomes.append("ran")
+        except* LeaseHeld:
+            outcomes.append("refused")
+
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(one)
+            tg.start_soon(one)
+    assert sorted(outcomes) == ["ran", "refused"]
+    ours = _assessors((await xnat.project_snapshot("P1")).sessions)
+    assert {a.procstatus for a in ours} == {"COMPLETE"}
+    assert _runs(root) == Counter({a.label: 1 for a in ours})
