@@ -1,0 +1,31 @@
+"""A Processor subclass registered as module:Class, with a custom coroutine matching hook."""
+
+from __future__ import annotations
+
+import pytest
+
+from aspider._exceptions import ProcessorError
+from aspider.planner import plan_projects
+from aspider.processors import load_processor_class, load_processors
+from tests.aspider.snapshots import scan, session, snapshot
+
+
+@pytest.mark.anyio
+async def test_custom_match_hook_is_awaited_by_the_planner() -> None:
+    """Only the baseline session gets a FreeSurfer task: the subclass's hook decided."""
+    proc = load_processor_class("tests.aspider.custom_processor:BaselineOnly")
+    assert (proc.proctype, proc.procversion) == ("freesurfer_v7", "7.2.0")
+    snap = snapshot(
+        session("E1", "S1_BL", scans=(scan("1", "T1w"),)),
+        session("E2", "S1_M12", scans=(scan("1", "T1w"),), date="2025-01-01"),
+    )
+    plan = await plan_projects([snap], [proc])
+    assert {a.task.session_label for a in plan.actions()} == {"S1_BL"}
+
+
+def test_class_reference_errors_are_processor_errors() -> None:
+    """A bad module:Class names the reference in a ProcessorError."""
+    with pytest.raises(ProcessorError, match="no_such_module:X"):
+        load_processors(classes=["no_such_module:X"])
+    with pytest.raises(ProcessorError, match="expected module:Class"):
+        load_processor_class("just_a_name")
