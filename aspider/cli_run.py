@@ -1,4 +1,7 @@
-"""`aspider run PROJECT... --dry-run`: the plan of a sweep, changing nothing."""
+"""
+`aspider run`: sweep projects (create, stage, submit, follow, upload); with `--dry-run`, print the
+plan of a sweep and change nothing.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ from aspider.cli_common import (
     settings_from,
     user_errors,
 )
+from aspider.cli_sweep import run_command
 from aspider.cli_xnat import read_snapshots
+from aspider.logs import LogFormat
 from aspider.plan_json import plan_to_dict
 from aspider.planner import Plan, PlanLimits, ScopeMatch, match_snapshots, plan
 from aspider.processors import Processor
@@ -36,20 +41,40 @@ def run(
     processor: Annotated[
         list[str] | None, typer.Option("--processor", "-p", help="Only this processor.")
     ] = None,
+    session: Annotated[
+        list[str] | None, typer.Option("--session", "-s", help="Only this session label.")
+    ] = None,
+    run_all: bool = typer.Option(False, "--all", help="Every configured project."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
+    wait: bool = typer.Option(False, "--wait", help="Keep sweeping until no job is queued."),
+    interval: float = typer.Option(60.0, help="Seconds between sweeps with --wait."),
     max_queued: int | None = typer.Option(None, help="Override limits.max_queued."),
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", help="text, or json for containers.")
+    ] = "text",
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
-    """Plan (and, later, execute) a sweep of the given projects."""
+    """Sweep projects: loops A (--all), B (one project, --processor) and C (one project)."""
     overrides = {} if max_queued is None else {"limits": {"max_queued": max_queued}}
     with user_errors():
         settings = settings_from(settings_file, overrides)
-        names = projects or sorted(settings.projects)
+        names = sorted(settings.projects) if run_all else (projects or sorted(settings.projects))
         if not names:
             raise fail("no projects given and none configured (settings: projects)", EXIT_USAGE)
         if not dry_run:
-            raise fail("executing a sweep is not implemented yet; use --dry-run", EXIT_USAGE)
+            code = run_command(
+                names,
+                processor or [],
+                session or [],
+                run_all=run_all,
+                wait=wait,
+                interval=interval,
+                log_format=log_format,
+                as_json=as_json,
+                settings=settings,
+            )
+            raise typer.Exit(code)
         procs = processors_from(settings, only=processor or [])
         the_plan = anyio.run(plan_sweep, settings, names, procs)
     if as_json:
