@@ -9,7 +9,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from aspider import cli_xnat
+from aspider import engine
 from aspider.cli import _register, app
 from xnat_client.server import XnatServer, generate_project
 
@@ -23,7 +23,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> XnatServer:
     """A synthetic 6-session project served in-process; settings from the environment."""
     srv = XnatServer()
     generate_project(srv, "DEMO", sessions=6, seed=1)
-    monkeypatch.setattr(cli_xnat, "TRANSPORT", httpx.ASGITransport(app=srv.app))
+    monkeypatch.setattr(engine, "XNAT_TRANSPORT", httpx.ASGITransport(app=srv.app))
     monkeypatch.setenv("ASPIDER_XNAT__URL", "http://xnat.test")
     monkeypatch.setenv("ASPIDER_XNAT__USER", "admin")
     monkeypatch.setenv("ASPIDER_XNAT__PASSWORD", "admin")
@@ -88,11 +88,25 @@ def test_dry_run_plans_without_writing(server: XnatServer) -> None:
     ]
 
 
-def test_run_without_dry_run_is_not_available_yet(server: XnatServer) -> None:
-    """run without --dry-run exits 2 and says so."""
-    result = runner.invoke(app, ["run", "DEMO"])
-    assert result.exit_code == 2
-    assert "not implemented yet" in result.output
+def test_run_executes_until_every_task_is_complete(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """run --wait with the local executor creates, runs and uploads every demo task; exit 0."""
+    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
+    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
+    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(tmp_path))
+    result = runner.invoke(app, ["run", "DEMO", "--wait", "--interval", "0.2", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["by_processor"]["imgstats_v1"]["completed"] == 6
+    assert summary["by_processor"]["sessreport_v1"]["completed"] == 6
+    assert summary["failures"] == []
+    statuses = {
+        a.fields.get("procstatus")
+        for a in server.store.assessors_of("DEMO")
+        if a.fields.get("proctype") in ("imgstats_v1", "sessreport_v1")
+    }
+    assert statuses == {"COMPLETE"}
 
 
 def test_config_show_masks_secrets(server: XnatServer) -> None:
