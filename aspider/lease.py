@@ -12,7 +12,7 @@ A lease whose expiry has passed is stale (its owner died); it is taken over by r
 tombstone, which again exactly one contender wins. The winner checks the tombstone holds the stale
 token it saw; if it moved a fresh lease instead (it raced a faster contender), it puts it back.
 The owner renews the expiry (heartbeat) well before it passes and stops the sweep if it finds
-its lease gone.
+its lease gone. A lease whose owner is a dead process on this same host is stale at once.
 """
 
 from __future__ import annotations
@@ -70,6 +70,26 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def owner_is_dead(owner: str) -> bool:
+    """
+    The owner is a process of this very host that no longer exists.
+
+    A crashed sweep's lease is then stale at once, rather than after its expiry: rerunning
+    after a crash (or a SIGKILL) on the same machine needs no wait. Owners on other hosts can
+    only be judged by their expiry.
+    """
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class ProjectLease:
     """A held lease; `renew()` pushes its expiry forward and raises LeaseLost if it is gone."""
 
@@ -103,7 +123,7 @@ class ProjectLease:
             current = await self._read(self._dir)
             if current is None:
                 continue  # vanished between our attempts: try again
-            if current.expires > self._clock():
+            if current.expires > self._clock() and not owner_is_dead(current.owner):
                 raise LeaseHeld(self._project, current.owner, current.expires)
             await self._take_over(current)
         raise LeaseHeld(self._project, "another sweep (contended)", self._clock() + self._ttl)

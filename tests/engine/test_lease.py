@@ -140,3 +140,16 @@ async def test_lease_over_ssh_refuses_a_second_holder(cluster: ClusterProfile) -
             await first.release()
             await ProjectLease(files, root, "P1").acquire()
             await files.remove(root)
+
+
+async def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(tmp_path: Path) -> None:
+    """A crashed sweep on the same host (its pid gone) does not block the rerun until expiry."""
+    import socket
+
+    dead_pid = 2**22 + 12345  # above the kernel's largest pid: no such process
+    owner = f"{socket.gethostname()}:{dead_pid}"
+    async with LocalTransport() as files:
+        await ProjectLease(files, str(tmp_path), "P1", owner=owner).acquire()
+        heir = ProjectLease(files, str(tmp_path), "P1", owner="heir")
+        await heir.acquire()
+        await heir.renew()
