@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from json.encoder import encode_basestring as _encode
 from typing import Any
@@ -30,9 +31,24 @@ def inputs_digest(canonical_json: str) -> str:
     return hashlib.sha256(canonical_json.encode("utf-8")).hexdigest()[:8]
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def label_part(text: str) -> str:
+    """
+    A label component XNAT, a scheduler and a path all accept: `[A-Za-z0-9_-]`, others as `_`.
+
+    Subject and session labels can hold anything (quotes, `;`, spaces, unicode); the assessor
+    label becomes the job name and the job directory, so it keeps only safe characters. Two
+    labels that differ only in such characters still differ in their inputs digest.
+    """
+    return _UNSAFE.sub("_", text)
+
+
 def assessor_label(project: str, subject: str, session: str, proctype: str, digest: str) -> str:
-    """`PROJ-x-SUBJ-x-SESS-x-PROCTYPE-x-<8 hex>`, DAX's v3 label form."""
-    return LABEL_SEPARATOR.join((project, subject, session, proctype, digest))
+    """`PROJ-x-SUBJ-x-SESS-x-PROCTYPE-x-<8 hex>`, DAX's v3 label form, in safe characters."""
+    parts = (project, subject, session, proctype)
+    return LABEL_SEPARATOR.join((*(label_part(p) for p in parts), digest))
 
 
 def normalise_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
