@@ -18,7 +18,7 @@ RUN useradd --create-home --uid 10001 aspider \
 COPY --from=build /opt/aspider /opt/aspider
 COPY docker/entrypoint.sh /usr/local/bin/aspider-entrypoint
 ENV PATH=/opt/aspider/bin:$PATH \
-    ASPIDER_SETTINGS_FILE=/etc/aspider/settings.yaml \
+    ASPIDER_SETTINGS=/etc/aspider/settings.yaml \
     PYTHONUNBUFFERED=1
 USER aspider
 WORKDIR /home/aspider
