@@ -97,6 +97,36 @@ def combine(label: str, info: JobInfo | None, state: JobDirState) -> JobObservat
     )
 
 
+_PRUNE = """\
+root=$1
+minutes=$2
+shift 2
+for name in "$@"; do
+    d="$root/$name"
+    [ -d "$d/status" ] || continue
+    if [ -n "$(find "$d/status" -maxdepth 1 -name finished -mmin "+$minutes" 2>/dev/null)" ]
+    then rm -rf -- "$d" && echo "$name"
+    fi
+done
+"""
+
+
+async def prune_job_dirs(
+    transport: Transport, work_root: PurePosixPath, labels: list[str], older_than_days: float
+) -> list[str]:
+    """
+    Remove the job directories of failed tasks that ended more than `older_than_days` ago, in
+    one command: they are kept that long so a person can look at what the job left.
+    """
+    if not labels:
+        return []
+    job_dirs(work_root, labels)  # checks every label before it reaches a shell
+    minutes = str(max(0, int(older_than_days * 24 * 60)))
+    argv = ["sh", "-c", _PRUNE, "sh", str(work_root), minutes, *labels]
+    result = await transport.run(argv)
+    return result.stdout.split()
+
+
 class PbsBackend:
     """Jobs on a PBS (or Torque, or PBS-wrapped Slurm) cluster, through `pbs.PbsClient`."""
 

@@ -62,6 +62,7 @@ class ClusterSection(_Section):
     queue: str | None = None
     account: str | None = None
     container_dir: str | None = None
+    keep_failed_days: float = Field(default=7.0, ge=0)  # then a failed job's directory goes
 
 
 class LimitsSection(_Section):

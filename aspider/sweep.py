@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from aspider.actions import JobObservation
-from aspider.backends import JobBackend
+from aspider.backends import JobBackend, prune_job_dirs
 from aspider.execute import JobOptions, Outcome, SessionExecutor
 from aspider.lease import project_lease
 from aspider.planner import Plan, PlanLimits, SessionPlan, plan_projects
@@ -38,6 +38,7 @@ class SweepOptions:
     sessions: tuple[str, ...] = ()  # session labels to restrict to; empty: all
     lease_ttl: float = 300.0
     transfers: int = 4
+    keep_failed_days: float = 7.0
 
 
 @dataclass
@@ -48,6 +49,7 @@ class SweepReport:
     observations: dict[str, JobObservation] = field(default_factory=dict)
     session_errors: list[tuple[str, str]] = field(default_factory=list)
     requests: int = 0
+    pruned: list[str] = field(default_factory=list)  # failed job directories removed
 
     @property
     def active(self) -> int:
@@ -114,8 +116,36 @@ async def sweep_project(
                         xnat, backend, report.outcome, options.job_options, transfers
                     )
                     tg.start_soon(_run_session, executor, session_plan, report, on_session)
+        busy = {a.task.label for a in plan.actions()}
+        report.pruned = await _prune_failed(backend, snapshot, processors, options, busy)
         report.requests = xnat.requests_sent - before
         return report
+
+
+async def _prune_failed(
+    backend: JobBackend,
+    snapshot: ProjectSnapshot,
+    processors: Sequence[Processor],
+    options: SweepOptions,
+    busy: set[str],
+) -> list[str]:
+    """Old failed job directories go; a task this sweep acted on (a rerun) keeps its own."""
+    proctypes = {p.proctype for p in processors}
+    failed = [
+        a.label
+        for s in snapshot.sessions
+        for a in s.assessors
+        if a.proctype in proctypes
+        and a.label not in busy
+        and normalise_procstatus(a.procstatus) is ProcStatus.JOB_FAILED
+    ]
+    try:
+        return await prune_job_dirs(
+            backend.transport, backend.work_root, failed, options.keep_failed_days
+        )
+    except PbsError as exc:  # housekeeping: never fails a sweep
+        log.warning("pruning old failed job directories: %s", exc)
+        return []
 
 
 async def _run_session(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 
 from aspider.backends import LocalBackend
 from aspider.processors import Processor, load_processors
-from aspider.sweep import SweepOptions, sweep_until_done
+from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
 from xnat_client import Assessor, ResourceRef, Session, XnatClient
 from xnat_client.server import XnatServer, generate_project
@@ -117,3 +119,23 @@ async def test_exit_zero_without_outputs_is_job_failed_no_outputs(
     (a,) = await _run_one(server, xnat, tmp_path, "lazy", "'echo did nothing'")
     assert a.procstatus == "JOB_FAILED"
     assert "wrote none of the declared outputs" in a.note
+
+
+async def test_failed_job_directory_is_kept_then_pruned_after_its_retention(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path
+) -> None:
+    """A failed job's directory stays for a person to read, and goes once it is old enough."""
+    (a,) = await _run_one(server, xnat, tmp_path, "broken", "'exit 3'")
+    work = tmp_path / "work"
+    finished = work / a.label / "status" / "finished"
+    assert finished.exists()
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(work))
+        procs = load_processors([tmp_path / "processors"])
+        kept = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
+        assert kept.pruned == []
+        two_days_ago = time.time() - 2 * 86400
+        os.utime(finished, (two_days_ago, two_days_ago))
+        pruned = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
+    assert pruned.pruned == [a.label]
+    assert not (work / a.label).exists()
