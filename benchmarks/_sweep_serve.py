@@ -1,0 +1,162 @@
+"""
+Serve the sweep benchmark's project over real TCP, in its own process, and count its requests.
+
+Run by `benchmarks.sweep_bench`. The first stdout line is `<base URL> <setup seconds>`; then
+each line read on stdin is a command answered with one JSON line on stdout:
+
+    count   requests logged since the last reset, by kind (see `request_kind`)
+    reset   forget the log
+
+The server runs apart so that its CPU (listings, latency timers) does not slow the client's
+event loop and the client's memory is measured alone.
+
+For the quiet scenario the project is *settled* before serving: the planner is run in this
+process on a real snapshot (read through the client, in-process, without latency) and every
+assessor it would create is added to the store as COMPLETE, with the very label and `inputs`
+the planner produced, stored as an XNAT PUT of those fields would store them, and with its
+declared output resources (plus OUTLOG) holding a small file. That repeats until the planner
+creates nothing, because the session report can only be matched once the statistics assessor
+it depends on exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import anyio
+import httpx
+
+from aspider.actions import CreateAssessor
+from aspider.planner import plan_projects
+from aspider.processors import Processor, load_processors
+from aspider.states import QcStatus
+from xnat_client import AssessorFields, Credentials, XnatClient
+from xnat_client.server import LoggedRequest, XnatServer, generate_project, serve_tcp
+from xnat_client.server._xml import escape_xml
+
+DEMO_PROCESSORS = Path(__file__).resolve().parents[1] / "aspider" / "demo_processors"
+PROJECT = "BENCH"
+USER = ("bench", "bench")
+OUTPUT_BYTES = b"voxel_bytes=8\nmean_byte=3.500\n"
+
+
+def request_kind(r: LoggedRequest) -> str:
+    """A coarse class of one logged request, to count a sweep's traffic by purpose."""
+    path = r.path
+    if "/files/" in path:
+        return "file upload" if r.method in ("PUT", "POST") else f"file {r.method.lower()}"
+    if path.endswith("/files"):
+        return f"file listing {r.method}" if r.method != "GET" else "file listing"
+    if "/assessors/" in path and "/resources" not in path:
+        return f"assessor {r.method}"
+    if r.method == "GET" and path.endswith("/experiments"):
+        return "bulk listing"
+    if "/resources/" in path:
+        return f"resource {r.method}"
+    return f"other {r.method} {path}"
+
+
+def demo_processors() -> list[Processor]:
+    return list(load_processors([DEMO_PROCESSORS]))
+
+
+async def settle(server: XnatServer, processors: list[Processor]) -> int:
+    """Add a COMPLETE assessor for every task the planner would create; how many were added."""
+    transport = httpx.ASGITransport(app=server.app)
+    credentials = Credentials.password(*USER)
+    added = 0
+    async with XnatClient("http://settle", credentials=credentials, transport=transport) as x:
+        while True:
+            snapshot = await x.project_snapshot(PROJECT)
+            plan = await plan_projects([snapshot], processors)
+            creates = [a for a in plan.actions() if isinstance(a, CreateAssessor)]
+            if not creates:
+                return added
+            for action in creates:
+                add_complete(server, action)
+            added += len(creates)
+
+
+def add_complete(server: XnatServer, action: CreateAssessor) -> None:
+    """Store the task's assessor as a PUT of its fields would, COMPLETE, with its outputs."""
+    task = action.task
+    fields = AssessorFields(
+        proctype=task.proctype,
+        procversion=task.procversion,
+        procstatus="COMPLETE",
+        qcstatus=QcStatus.NEEDS_QA.value,
+        inputs=task.inputs_json,
+        jobid="1.local",
+        date="2024-01-01",
+    )
+    values = {
+        key.partition("/")[2].lower(): escape_xml(value)
+        for key, value in fields.query().items()
+        if "/" in key
+    }
+    store = server.store
+    session = store.projects[task.project].sessions[task.session_id]
+    assessor = store.add_assessor(session, task.label, "proc:genProcData", **values)
+    for out in task.outputs:
+        store.add_resource(assessor.out, out.resource, files={out.path: OUTPUT_BYTES})
+    store.add_resource(assessor.out, "OUTLOG", files={"job.log": b"done\n"})
+
+
+async def answer_commands(server: XnatServer) -> None:
+    """Serve `count` / `reset` lines from stdin until it closes."""
+    while True:
+        line = await anyio.to_thread.run_sync(sys.stdin.readline)
+        if not line:
+            return
+        command = line.strip()
+        if command == "reset":
+            server.requests.clear()
+            print("{}", flush=True)
+        elif command == "count":
+            counts = Counter(request_kind(r) for r in server.requests)
+            failed = sum(1 for r in server.requests if r.status >= 400 or r.status == 0)
+            print(json.dumps({"kinds": dict(counts), "failed": failed}), flush=True)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    server = XnatServer(users={USER[0]: USER[1]})
+    started = time.perf_counter()
+    generate_project(
+        server,
+        PROJECT,
+        sessions=args.sessions,
+        scans_per_session=args.scans,
+        assessors_per_session=args.other_assessors,
+        seed=1,
+    )
+    if args.settled:
+        await settle(server, demo_processors())
+    setup = time.perf_counter() - started
+    server.requests.clear()
+    server.latency = args.latency
+    async with serve_tcp(server) as url:
+        print(url, f"{setup:.1f}", flush=True)
+        await answer_commands(server)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="serve the sweep benchmark's project")
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--scans", type=int, default=6)
+    parser.add_argument("--other-assessors", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.020)
+    parser.add_argument("--settled", action="store_true", help="every demo task COMPLETE")
+    args = parser.parse_args()
+    try:
+        anyio.run(serve, args)
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""
+Project sweep benchmark: `sweep_project` / `sweep_until_done` against XNAT over real TCP.
+
+The XNAT-compatible server runs in its own process (benchmarks._sweep_serve) on 127.0.0.1 with
+20 ms of latency added to every answer; the engine runs here with the demo processors
+(imgstats_v1 per T1w scan, sessreport_v1 per session, which needs imgstats) and the local
+backend (jobs are detached local processes; work root in a temporary directory).
+
+    .venv/bin/python -m benchmarks.sweep_bench --scenario quiet [--sessions 10000] [--runs 2]
+    .venv/bin/python -m benchmarks.sweep_bench --scenario new [--sessions 1000] [--interval 0.5]
+
+quiet  every demo task of a 10,000-session project is already COMPLETE: one `sweep_project`
+       call; requests, wall time (split: snapshot, observe, plan, rest), peak memory.
+       Goal: <= 6 requests, < 3 s, < 400 MB.
+new    1,000 sessions, no assessor: `sweep_until_done` until every task is COMPLETE; wall time,
+       requests by kind and per task, and wall time / (requests x latency / concurrency).
+       Goal: under 1.5x that floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from aspider.actions import JobObservation
+from aspider.backends import LocalBackend
+from aspider.planner import Plan
+from aspider.sweep import SweepOptions, SweepReport, sweep_project, sweep_until_done
+from benchmarks._sweep_serve import PROJECT, USER, demo_processors
+from pbs import LocalTransport
+from xnat_client import Credentials, ProjectSnapshot, XnatClient
+
+GOAL_REQUESTS, GOAL_SECONDS, GOAL_MB, GOAL_RATIO = 6, 3.0, 400.0, 1.5
+
+
+class Server:
+    """The server process: started with its arguments, asked for its request counts."""
+
+    def __init__(self, *args: str) -> None:
+        command = [sys.executable, "-m", "benchmarks._sweep_serve", *args]
+        self.proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if not line:
+            self.proc.kill()
+            raise SystemExit("the benchmark server did not start")
+        self.url, self.setup_seconds = line[0], float(line[1])
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return answer
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class TimedXnat(XnatClient):
+    """The client, noting when the snapshot (the sweep's first step) ends."""
+
+    snapshot_end = 0.0
+
+    async def project_snapshot(self, project: str) -> ProjectSnapshot:
+        snapshot = await super().project_snapshot(project)
+        self.snapshot_end = time.perf_counter()
+        return snapshot
+
+
+class TimedLocalBackend(LocalBackend):
+    """The local backend, noting when the poll (the sweep's second step) ends."""
+
+    observe_end = 0.0
+
+    async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
+        found = await super().observe(jobs)
+        self.observe_end = time.perf_counter()
+        return found
+
+
+def client(url: str, concurrency: int) -> TimedXnat:
+    return TimedXnat(url, credentials=Credentials.password(*USER), concurrency=concurrency)
+
+
+# -- quiet -----------------------------------------------------------------------------------
+
+
+@dataclass
+class QuietMeasure:
+    requests: int
+    seconds: float
+    snapshot: float
+    observe: float
+    plan: float
+    actions: int
+    sessions: int
+
+
+async def quiet_once(url: str, work_root: str) -> QuietMeasure:
+    processors = demo_processors()
+    plan_end = 0.0
+    seen: list[Plan] = []
+
+    def on_plan(plan: Plan) -> None:
+        nonlocal plan_end
+        plan_end = time.perf_counter()
+        seen.append(plan)
+
+    async with client(url, 16) as xnat, LocalTransport() as transport:
+        await xnat.list_projects()  # log in and warm the connection outside the measure
+        backend = TimedLocalBackend(transport, work_root)
+        started = time.perf_counter()
+        report = await sweep_project(xnat, backend, PROJECT, processors, on_plan=on_plan)
+        ended = time.perf_counter()
+    plan = seen[0]
+    return QuietMeasure(
+        requests=report.requests,
+        seconds=ended - started,
+        snapshot=xnat.snapshot_end - started,
+        observe=backend.observe_end - xnat.snapshot_end,
+        plan=plan_end - backend.observe_end,
+        actions=len(plan.actions()),
+        sessions=len(plan.sessions),
+    )
+
+
+def run_quiet(args: argparse.Namespace) -> None:
+    server = Server(
+        "--sessions", str(args.sessions), "--latency", str(args.latency), "--settled",
+        "--other-assessors", str(args.other_assessors),
+    )  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory(prefix="sweep-bench-") as work_root:
+            server.ask("reset")
+            timed = [anyio.run(quiet_once, server.url, work_root) for _ in range(args.runs)]
+            wire = server.ask("count")
+            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            tracemalloc.start()
+            anyio.run(quiet_once, server.url, work_root)
+            peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+    finally:
+        server.stop()
+    report_quiet(args, server, timed, wire, rss_mb, peak_mb)
+
+
+def report_quiet(
+    args: argparse.Namespace,
+    server: Server,
+    timed: list[QuietMeasure],
+    wire: dict[str, Any],
+    rss_mb: float,
+    peak_mb: float,
+) -> None:
+    best = min(timed, key=lambda m: m.seconds)
+    print(f"quiet sweep: {args.sessions} sessions, every demo task COMPLETE "
+          f"(+{args.other_assessors} other assessors per session)")  # fmt: skip
+    print(f"server: set up in {server.setup_seconds:.1f} s, latency {args.latency * 1000:.0f} ms")
+    print(f"actions planned: {best.actions}")
+    print(f"requests per sweep (client count): {best.requests}  goal <= {GOAL_REQUESTS}")
+    per_run = {k: v // len(timed) for k, v in wire["kinds"].items()}
+    print(f"server log, per sweep (login excluded): {per_run}")
+    runs = ", ".join(f"{m.seconds:.2f}" for m in timed)
+    print(f"wall time: best {best.seconds:.2f} s (runs: {runs})  goal < {GOAL_SECONDS} s")
+    rest = best.seconds - best.snapshot - best.observe - best.plan
+    print(f"  snapshot {best.snapshot:.2f} s, observe {best.observe:.3f} s, "
+          f"plan {best.plan:.2f} s, rest (lease, execute) {rest:.3f} s")  # fmt: skip
+    print(f"peak memory: tracemalloc {peak_mb:.0f} MB, process max RSS {rss_mb:.0f} MB"
+          f"  goal < {GOAL_MB} MB")  # fmt: skip
+
+
+# -- new -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepLine:
+    at: float
+    requests: int
+    actions: Counter[str] = field(default_factory=Counter)
+    done: Counter[tuple[str, str]] = field(default_factory=Counter)
+    failures: int = 0
+
+
+async def new_run(
+    url: str, work_root: str, args: argparse.Namespace
+) -> tuple[float, int, list[SweepLine]]:
+    processors = demo_processors()
+    lines: list[SweepLine] = []
+    options = SweepOptions(transfers=args.transfers)
+
+    def on_report(report: SweepReport) -> None:
+        actions = Counter(a.kind for a in report.plan.actions())
+        failures = len(report.outcome.failures) + len(report.session_errors)
+        done = report.outcome.counts
+        at = time.perf_counter() - started
+        lines.append(SweepLine(at, report.requests, actions, Counter(done), failures))
+
+    async with client(url, args.concurrency) as xnat, LocalTransport() as transport:
+        await xnat.list_projects()
+        before = xnat.requests_sent
+        backend = LocalBackend(transport, work_root)
+        started = time.perf_counter()
+        with anyio.fail_after(args.timeout):
+            await sweep_until_done(
+                xnat, backend, PROJECT, processors, options,
+                interval=args.interval, on_report=on_report,
+            )  # fmt: skip
+        wall = time.perf_counter() - started
+        requests = xnat.requests_sent - before
+    return wall, requests, lines
+
+
+async def final_state(url: str) -> Counter[tuple[str, str]]:
+    async with client(url, 4) as xnat:
+        snapshot = await xnat.project_snapshot(PROJECT)
+    return Counter((a.proctype, a.procstatus) for s in snapshot.sessions for a in s.assessors)
+
+
+def run_new(args: argparse.Namespace) -> None:
+    server = Server(
+        "--sessions", str(args.sessions), "--latency", str(args.latency),
+        "--other-assessors", str(args.other_assessors),
+    )  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory(prefix="sweep-bench-") as work_root:
+            server.ask("reset")
+            wall, requests, lines = anyio.run(new_run, server.url, work_root, args)
+            wire = server.ask("count")
+            state = anyio.run(final_state, server.url)
+    finally:
+        server.stop()
+    report_new(args, wall, requests, lines, wire, state)
+
+
+def report_new(
+    args: argparse.Namespace,
+    wall: float,
+    requests: int,
+    lines: list[SweepLine],
+    wire: dict[str, Any],
+    state: Counter[tuple[str, str]],
+) -> None:
+    tasks = sum(n for (_, status), n in state.items())
+    print(f"all-new sweep: {args.sessions} sessions x 2 demo processors, local backend, "
+          f"interval {args.interval} s, HTTP concurrency {args.concurrency}, "
+          f"transfers {args.transfers}")  # fmt: skip
+    print(f"final state: {dict(state)}")
+    for n, line in enumerate(lines, 1):
+        done = {f"{p}:{w}": c for (p, w), c in sorted(line.done.items())}
+        print(f"  sweep {n}: ended at {line.at:6.2f} s, {line.requests:6d} requests, "
+              f"planned {dict(line.actions)}, did {done}, failures {line.failures}")  # fmt: skip
+    kinds = wire["kinds"]
+    print(f"requests: client {requests}, server log {sum(kinds.values())} "
+          f"(failed: {wire['failed']})")  # fmt: skip
+    for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print(f"  {kind:28s} {count:7d}  {count / max(1, tasks):6.2f} per task")
+    floor = requests * args.latency / args.concurrency
+    ratio = wall / floor
+    print(f"wall time: {wall:.1f} s; floor {requests} x {args.latency * 1000:.0f} ms / "
+          f"{args.concurrency} = {floor:.1f} s; ratio {ratio:.2f}  goal < {GOAL_RATIO}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="project sweep benchmark")
+    parser.add_argument("--scenario", choices=("quiet", "new"), default="quiet")
+    parser.add_argument("--sessions", type=int, default=None, help="10000 quiet, 1000 new")
+    parser.add_argument("--other-assessors", type=int, default=0,
+                        help="assessors of other proctypes per session")  # fmt: skip
+    parser.add_argument("--latency", type=float, default=0.020)
+    parser.add_argument("--runs", type=int, default=2, help="quiet: timed sweeps")
+    parser.add_argument("--interval", type=float, default=0.5, help="new: between sweeps")
+    parser.add_argument("--concurrency", type=int, default=16, help="new: HTTP requests")
+    parser.add_argument("--transfers", type=int, default=SweepOptions().transfers)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    args = parser.parse_args()
+    if args.sessions is None:
+        args.sessions = 10_000 if args.scenario == "quiet" else 1_000
+    if args.scenario == "quiet":
+        run_quiet(args)
+    else:
+        run_new(args)
+
+
+if __name__ == "__main__":
+    main()
