@@ -58,6 +58,12 @@ def request_kind(r: LoggedRequest) -> str:
         return "bulk listing"
     if "/resources/" in path:
         return f"resource {r.method}"
+    if path == "/data/JSESSION":
+        return "log in/out"
+    if path.endswith("/subjects"):
+        return "subject listing"
+    if path == "/data/projects":
+        return "project listing"
     return f"other {r.method} {path}"
 
 

@@ -61,7 +61,8 @@ class Server:
         self.url, self.setup_seconds = line[0], float(line[1])
 
     def ask(self, command: str) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
         self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
         answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
@@ -207,7 +208,7 @@ async def new_run(
     options = SweepOptions(transfers=args.transfers)
 
     def on_report(report: SweepReport) -> None:
-        actions = Counter(a.kind for a in report.plan.actions())
+        actions = Counter(str(a.kind) for a in report.plan.actions())
         failures = len(report.outcome.failures) + len(report.session_errors)
         done = report.outcome.counts
         at = time.perf_counter() - started
@@ -274,8 +275,9 @@ def report_new(
         print(f"  {kind:28s} {count:7d}  {count / max(1, tasks):6.2f} per task")
     floor = requests * args.latency / args.concurrency
     ratio = wall / floor
-    print(f"wall time: {wall:.1f} s; floor {requests} x {args.latency * 1000:.0f} ms / "
-          f"{args.concurrency} = {floor:.1f} s; ratio {ratio:.2f}  goal < {GOAL_RATIO}")  # fmt: skip
+    ms = args.latency * 1000
+    print(f"wall time: {wall:.1f} s; floor {requests} x {ms:.0f} ms / {args.concurrency} = "
+          f"{floor:.1f} s; ratio {ratio:.2f}  goal < {GOAL_RATIO}")  # fmt: skip
 
 
 def main() -> None:
