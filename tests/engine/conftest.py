@@ -32,6 +32,37 @@ async def xnat(server: XnatServer) -> AsyncIterator[XnatClient]:
         yield client
 
 
+# A scan-level shell processor on the T1w NIFTI, staged as INPUTS/t1.nii.gz; the script varies.
+T1_SHELL_PROCESSOR = """\
+procyamlversion: 3.0.0-dev.0
+level: scan
+requirements: {walltime: '0-00:05', memory: 128M, ppn: 1}
+inputs:
+  xnat:
+    scans:
+      - name: scan_t1
+        types: T1w
+        resources:
+          - resource: NIFTI
+            fmatch: '*.nii.gz'
+            fdest: t1.nii.gz
+outputs:
+  - stats: out.txt
+command:
+  type: shell
+  script: %s
+"""
+
+
+def shell_processor(folder: Path, name: str, script: str) -> Processor:
+    """Write `<name>_v1.0.0.yaml` with the given (YAML-quoted) script and load it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}_v1.0.0.yaml"
+    path.write_text(T1_SHELL_PROCESSOR % script)
+    (processor,) = load_processors([path])
+    return processor
+
+
 @pytest.fixture
 def demo_processors() -> list[Processor]:
     return list(load_processors([DEMO_PROCESSORS]))

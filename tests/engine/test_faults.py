@@ -11,34 +11,18 @@ import pytest
 
 from aspider.backends import LocalBackend
 from aspider.lease import LeaseHeld
-from aspider.processors import Processor, load_processors
+from aspider.processors import Processor
 from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
+from tests.engine.conftest import shell_processor
 from xnat_client import Assessor, Session, XnatClient
 from xnat_client.server import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 
-# A scan-level processor whose every run leaves a line in <work root>/runs.log, so a test can
-# count submissions that really ran, whatever XNAT says.
-COUNTING = """\
-procyamlversion: 3.0.0-dev.0
-level: scan
-requirements: {walltime: '0-00:05', memory: 128M, ppn: 1}
-inputs:
-  xnat:
-    scans:
-      - name: scan_t1
-        types: T1w
-        resources:
-          - resource: NIFTI
-            fmatch: '*.nii.gz'
-            fdest: t1.nii.gz
-outputs:
-  - stats: out.txt
-command:
-  type: shell
-  script: |
+# Every run leaves a line in <work root>/runs.log, so a test can count the submissions that
+# really ran, whatever XNAT says.
+COUNTING_SCRIPT = """|
     echo {assessor} >> "$JOBDIR/../runs.log"
     wc -c < "$INDIR/t1.nii.gz" > "$OUTDIR/out.txt"
 """
@@ -46,11 +30,7 @@ command:
 
 @pytest.fixture
 def counting(tmp_path: Path) -> Processor:
-    path = tmp_path / "processors" / "counting_v1.0.0.yaml"
-    path.parent.mkdir()
-    path.write_text(COUNTING)
-    (processor,) = load_processors([path])
-    return processor
+    return shell_processor(tmp_path / "processors", "counting", COUNTING_SCRIPT)
 
 
 def _assessors(sessions: Sequence[Session]) -> list[Assessor]:

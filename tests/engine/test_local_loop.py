@@ -14,6 +14,7 @@ from aspider.backends import LocalBackend
 from aspider.processors import Processor, load_processors
 from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
+from tests.engine.conftest import shell_processor
 from xnat_client import Assessor, ResourceRef, Session, XnatClient
 from xnat_client.server import XnatServer, generate_project
 
@@ -64,33 +65,10 @@ async def test_demo_processors_run_to_complete_with_verified_outputs(
     assert _entries(tmp_path) == [tmp_path / ".aspider"]  # job dirs removed after COMPLETE
 
 
-FAILING = """\
-procyamlversion: 3.0.0-dev.0
-requirements: {walltime: '0-00:05', memory: 128M, ppn: 1}
-inputs:
-  xnat:
-    scans:
-      - name: scan_t1
-        types: T1w
-        resources:
-          - resource: NIFTI
-            fmatch: '*.nii.gz'
-            fdest: t1.nii.gz
-outputs:
-  - stats: out.txt
-command:
-  type: shell
-  script: %s
-"""
-
-
 async def _run_one(
     server: XnatServer, xnat: XnatClient, tmp_path: Path, name: str, script: str
 ) -> list[Assessor]:
-    path = tmp_path / "processors" / f"{name}_v1.0.0.yaml"
-    path.parent.mkdir()
-    path.write_text(FAILING % script)
-    (processor,) = load_processors([path])
+    processor = shell_processor(tmp_path / "processors", name, script)
     tmp_path = tmp_path / "work"
     generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=5)
     with anyio.fail_after(60):
