@@ -47,24 +47,31 @@ OUTPUT_BYTES = b"voxel_bytes=8\nmean_byte=3.500\n"
 
 def request_kind(r: LoggedRequest) -> str:
     """A coarse class of one logged request, to count a sweep's traffic by purpose."""
-    path = r.path
-    if "/files/" in path:
-        return "file upload" if r.method in ("PUT", "POST") else f"file {r.method.lower()}"
-    if path.endswith("/files"):
-        return f"file listing {r.method}" if r.method != "GET" else "file listing"
-    if "/assessors/" in path and "/resources" not in path:
-        return f"assessor {r.method}"
-    if r.method == "GET" and path.endswith("/experiments"):
-        return "bulk listing"
-    if "/resources/" in path:
-        return f"resource {r.method}"
+    path, method = r.path, r.method
+    parts = path.rstrip("/").split("/")
+    last = parts[-1]
+    if "files" in parts[:-1]:
+        return "file upload" if method in ("PUT", "POST") else f"file {method}"
+    if last == "files":
+        return "file listing" if method == "GET" else f"file listing {method}"
     if path == "/data/JSESSION":
         return "log in/out"
-    if path.endswith("/subjects"):
-        return "subject listing"
-    if path == "/data/projects":
-        return "project listing"
-    return f"other {r.method} {path}"
+    if len(parts) >= 2 and parts[-2] == "assessors":
+        return f"assessor {method}"
+    if method == "GET" and last in (
+        "experiments",
+        "assessors",
+        "subjects",
+        "projects",
+        "scans",
+        "resources",
+        "elements",
+    ):
+        scope = "site/project-wide" if len(parts) <= 5 else "one parent"
+        return f"{last} listing ({scope})"
+    if len(parts) >= 2 and parts[-2] in ("experiments", "subjects", "scans", "resources"):
+        return f"{parts[-2][:-1]} {method}"
+    return f"other {method}"
 
 
 def demo_processors() -> list[Processor]:

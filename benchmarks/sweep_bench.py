@@ -30,6 +30,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -280,9 +281,52 @@ def report_new(
           f"{floor:.1f} s; ratio {ratio:.2f}  goal < {GOAL_RATIO}")  # fmt: skip
 
 
+# -- dax -------------------------------------------------------------------------------------
+
+
+def run_dax(args: argparse.Namespace) -> None:
+    """The quiet sweep of aspider and `dax build`, each on its own settled server."""
+    from benchmarks import _sweep_dax as dax
+
+    server = Server("--sessions", str(args.sessions), "--latency", str(args.latency))
+    try:
+        with tempfile.TemporaryDirectory(prefix="sweep-bench-dax-") as root:
+            settings = dax.write_setup(Path(root), server.url)
+            completed = dax.settle_with_dax(args.dax, settings, server.url)
+            server.ask("reset")
+            build = dax.run_build(args.dax, settings, server.url, 99)
+            dax_wire = server.ask("count")
+    finally:
+        server.stop()
+    startup = dax.startup_seconds(args.dax)
+    ours = Server(
+        "--sessions", str(args.sessions), "--latency", str(args.latency), "--settled"
+    )  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory(prefix="sweep-bench-") as work_root:
+            ours.ask("reset")
+            timed = [anyio.run(quiet_once, ours.url, work_root) for _ in range(args.runs)]
+            our_wire = ours.ask("count")
+    finally:
+        ours.stop()
+    best = min(timed, key=lambda m: m.seconds)
+    print(f"quiet sweep side by side: {args.sessions} sessions, 2 processors, every task "
+          f"COMPLETE, latency {args.latency * 1000:.0f} ms")  # fmt: skip
+    print(f"dax: {completed} assessors completed while settling; measured build:")
+    dax_total = sum(dax_wire["kinds"].values())
+    print(f"  requests {dax_total}, wall time {build.seconds:.1f} s "
+          f"(of which interpreter start and imports ~{startup:.1f} s: `dax version`)")  # fmt: skip
+    for kind, count in sorted(dax_wire["kinds"].items(), key=lambda kv: -kv[1]):
+        print(f"    {kind:40s} {count:6d}")
+    print(f"aspider: requests {best.requests} (client count), wall time {best.seconds:.2f} s "
+          f"(runs: {', '.join(f'{m.seconds:.2f}' for m in timed)})")  # fmt: skip
+    for kind, count in sorted(our_wire["kinds"].items(), key=lambda kv: -kv[1]):
+        print(f"    {kind:40s} {count / len(timed):6.0f} per run (login and warm-up included)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="project sweep benchmark")
-    parser.add_argument("--scenario", choices=("quiet", "new"), default="quiet")
+    parser.add_argument("--scenario", choices=("quiet", "new", "dax"), default="quiet")
     parser.add_argument("--sessions", type=int, default=None, help="10000 quiet, 1000 new")
     parser.add_argument("--other-assessors", type=int, default=0,
                         help="assessors of other proctypes per session")  # fmt: skip
@@ -292,13 +336,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="new: HTTP requests")
     parser.add_argument("--transfers", type=int, default=SweepOptions().transfers)
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--dax", default="/tmp/daxenv/bin/dax", help="dax: its executable")
     args = parser.parse_args()
     if args.sessions is None:
-        args.sessions = 10_000 if args.scenario == "quiet" else 1_000
+        args.sessions = {"quiet": 10_000, "new": 1_000, "dax": 200}[args.scenario]
     if args.scenario == "quiet":
         run_quiet(args)
-    else:
+    elif args.scenario == "new":
         run_new(args)
+    else:
+        run_dax(args)
 
 
 if __name__ == "__main__":
