@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -68,6 +69,11 @@ class Server:
         self.proc.stdin.flush()
         answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
         return answer
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         assert self.proc.stdin is not None
@@ -179,7 +185,7 @@ def report_quiet(
     print(f"actions planned: {best.actions}")
     print(f"requests per sweep (client count): {best.requests}  goal <= {GOAL_REQUESTS}")
     per_run = {k: v // len(timed) for k, v in wire["kinds"].items()}
-    print(f"server log, per sweep (login excluded): {per_run}")
+    print(f"server log per run (log in, warm-up listing, log out included): {per_run}")
     runs = ", ".join(f"{m.seconds:.2f}" for m in timed)
     print(f"wall time: best {best.seconds:.2f} s (runs: {runs})  goal < {GOAL_SECONDS} s")
     rest = best.seconds - best.snapshot - best.observe - best.plan
@@ -201,9 +207,16 @@ class SweepLine:
     failures: int = 0
 
 
-async def new_run(
-    url: str, work_root: str, args: argparse.Namespace
-) -> tuple[float, int, list[SweepLine]]:
+@dataclass
+class NewRun:
+    wall: float
+    requests: int
+    lines: list[SweepLine]
+    client_cpu: float
+    server_cpu: float = 0.0
+
+
+async def new_run(url: str, work_root: str, args: argparse.Namespace) -> NewRun:
     processors = demo_processors()
     lines: list[SweepLine] = []
     options = SweepOptions(transfers=args.transfers)
@@ -220,14 +233,16 @@ async def new_run(
         before = xnat.requests_sent
         backend = LocalBackend(transport, work_root)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         with anyio.fail_after(args.timeout):
             await sweep_until_done(
                 xnat, backend, PROJECT, processors, options,
                 interval=args.interval, on_report=on_report,
             )  # fmt: skip
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         requests = xnat.requests_sent - before
-    return wall, requests, lines
+    return NewRun(wall, requests, lines, cpu)
 
 
 async def final_state(url: str) -> Counter[tuple[str, str]]:
@@ -244,22 +259,23 @@ def run_new(args: argparse.Namespace) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="sweep-bench-") as work_root:
             server.ask("reset")
-            wall, requests, lines = anyio.run(new_run, server.url, work_root, args)
+            server_cpu = server.cpu_seconds()
+            run = anyio.run(new_run, server.url, work_root, args)
+            run.server_cpu = server.cpu_seconds() - server_cpu
             wire = server.ask("count")
             state = anyio.run(final_state, server.url)
     finally:
         server.stop()
-    report_new(args, wall, requests, lines, wire, state)
+    report_new(args, run, wire, state)
 
 
 def report_new(
     args: argparse.Namespace,
-    wall: float,
-    requests: int,
-    lines: list[SweepLine],
+    run: NewRun,
     wire: dict[str, Any],
     state: Counter[tuple[str, str]],
 ) -> None:
+    wall, requests, lines = run.wall, run.requests, run.lines
     tasks = sum(n for (_, status), n in state.items())
     print(f"all-new sweep: {args.sessions} sessions x 2 demo processors, local backend, "
           f"interval {args.interval} s, HTTP concurrency {args.concurrency}, "
@@ -279,6 +295,9 @@ def report_new(
     ms = args.latency * 1000
     print(f"wall time: {wall:.1f} s; floor {requests} x {ms:.0f} ms / {args.concurrency} = "
           f"{floor:.1f} s; ratio {ratio:.2f}  goal < {GOAL_RATIO}")  # fmt: skip
+    print(f"CPU: engine process {run.client_cpu:.1f} s "
+          f"({run.client_cpu / requests * 1000:.2f} ms per request), "
+          f"server process {run.server_cpu:.1f} s; 2 cores shared with the jobs")  # fmt: skip
 
 
 # -- dax -------------------------------------------------------------------------------------
