@@ -8,6 +8,7 @@ backend (jobs are detached local processes; work root in a temporary directory).
 
     .venv/bin/python -m benchmarks.sweep_bench --scenario quiet [--sessions 10000] [--runs 2]
     .venv/bin/python -m benchmarks.sweep_bench --scenario new [--sessions 1000] [--interval 0.5]
+    .venv/bin/python -m benchmarks.sweep_bench --scenario dax [--sessions 200] [--dax PATH]
 
 quiet  every demo task of a 10,000-session project is already COMPLETE: one `sweep_project`
        call; requests, wall time (split: snapshot, observe, plan, rest), peak memory.
@@ -15,6 +16,7 @@ quiet  every demo task of a 10,000-session project is already COMPLETE: one `swe
 new    1,000 sessions, no assessor: `sweep_until_done` until every task is COMPLETE; wall time,
        requests by kind and per task, and wall time / (requests x latency / concurrency).
        Goal: under 1.5x that floor.
+dax    the quiet sweep next to `dax build` on equally settled projects (benchmarks._sweep_dax).
 """
 
 from __future__ import annotations
