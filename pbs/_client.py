@@ -26,13 +26,21 @@ log = logging.getLogger("pbs.client")
 #: Bytes of ids or names per command: far below ARG_MAX and sshd's limits.
 MAX_ARGUMENT_BYTES = 64 * 1024
 
-_PREPARE_SCRIPT = f"""\
-set -e
+# Prepare the job directory, write job.sh from stdin atomically, then exec qsub: one remote
+# command per submission. The directory and qsub's argv arrive as separate arguments ("$@"),
+# never inside the script text. A failure before qsub exits PREPARE_FAILED with a marker line.
+PREPARE_FAILED = 97
+PREPARE_MARKER = "aspider-pbs: cannot prepare the job directory"
+_SUBMIT_SCRIPT = f"""\
 d=$1
-mkdir -p "$d/INPUTS" "$d/OUTPUTS" "$d/status"
-cd "$d/status" && rm -f {" ".join(STATUS_FILES)}
-cat > "$d/.job.sh.$$"
-mv -f "$d/.job.sh.$$" "$d/job.sh"
+shift
+{{
+    mkdir -p "$d/INPUTS" "$d/OUTPUTS" "$d/status" &&
+    rm -f {" ".join(f'"$d/status/{name}"' for name in STATUS_FILES)} &&
+    cat > "$d/.job.sh.$$" &&
+    mv -f "$d/.job.sh.$$" "$d/job.sh"
+}} || {{ echo "{PREPARE_MARKER} $d" >&2; exit {PREPARE_FAILED}; }}
+exec "$@"
 """
 
 # qdel complaints that mean "nothing left to delete", not failure.
@@ -96,30 +104,31 @@ class PbsClient:
         """
         Create the job directory, write job.sh and qsub it; return the job id.
 
-        Stale `status/` files of an earlier run are removed first. Two commands. A failure of
-        qsub raises `SubmitFailed`; a dropped connection during qsub raises `ConnectionLost`
-        (look the job up with `find_by_name` before submitting again).
+        Stale `status/` files of an earlier run are removed first. One command. A failure to
+        prepare the directory raises `CommandFailed`; a refusal by qsub raises `SubmitFailed`;
+        a dropped connection raises `ConnectionLost` (look the job up with `find_by_name`
+        before submitting again).
         """
         dialect = await self.dialect()
         script = render_job_script(spec, dialect).encode()
-        await self.transport.run(
-            ["sh", "-c", _PREPARE_SCRIPT, "sh", str(spec.job_dir)], stdin=script, check=True
-        )
-        argv = dialect.qsub_argv(spec)
-        result = await self.transport.run(argv, idempotent=False)
-        return self._job_id_from(result)
+        qsub = dialect.qsub_argv(spec)
+        argv = ["sh", "-c", _SUBMIT_SCRIPT, "sh", str(spec.job_dir), *qsub]
+        result = await self.transport.run(argv, stdin=script, idempotent=False)
+        if result.exit_status == PREPARE_FAILED and PREPARE_MARKER in result.stderr:
+            prepare = ["prepare job directory", str(spec.job_dir)]
+            raise CommandFailed(prepare, result.exit_status, result.stdout, result.stderr)
+        return self._job_id_from(result, qsub)
 
     @staticmethod
-    def _job_id_from(result: CommandResult) -> str:
+    def _job_id_from(result: CommandResult, qsub: Sequence[str]) -> str:
+        """The id qsub printed; SubmitFailed (naming the qsub argv, not the wrapper) if none."""
         lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
         if result.exit_status != 0 or not lines:
-            raise SubmitFailed(result.argv, result.exit_status, result.stdout, result.stderr)
+            raise SubmitFailed(qsub, result.exit_status, result.stdout, result.stderr)
         try:
             return _names.check_job_id(lines[-1])
         except ValueError:
-            raise SubmitFailed(
-                result.argv, result.exit_status, result.stdout, result.stderr
-            ) from None
+            raise SubmitFailed(qsub, result.exit_status, result.stdout, result.stderr) from None
 
     # -- scheduler state -------------------------------------------------------------------
 
