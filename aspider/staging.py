@@ -116,11 +116,20 @@ async def copy_file(
     """Stream one XNAT file into a path on the transport; returns the bytes moved."""
     send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=4)
     total = 0
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(transport.upload, target, _drain(receive))
-        async with send:
-            total = await xnat.download_file(source, path, send.send)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(transport.upload, target, _drain(receive))
+            async with send:
+                total = await xnat.download_file(source, path, send.send)
+    except BaseExceptionGroup as group:
+        raise _first_error(group) from group
     return total
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first real error of a task group, so callers see `XnatError`/`PbsError` as such."""
+    first = group.exceptions[0]
+    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def stage_inputs(

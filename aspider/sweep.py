@@ -160,6 +160,9 @@ async def _run_session(
     except (XnatError, PbsError, OSError, ValueError) as exc:
         log.error("session %s: %s", plan.session_label, exc)
         report.session_errors.append((plan.session_label, str(exc)))
+    except Exception as exc:  # a bug must not stop the other sessions either; it is reported
+        log.exception("session %s: unexpected error", plan.session_label)
+        report.session_errors.append((plan.session_label, f"unexpected error: {exc!r}"))
     finally:
         if on_session is not None:
             on_session(plan)

@@ -117,3 +117,25 @@ async def test_a_second_sweep_of_the_same_project_is_refused_while_one_runs(
     ours = _assessors((await xnat.project_snapshot("P1")).sessions)
     assert {a.procstatus for a in ours} == {"COMPLETE"}
     assert _runs(root) == Counter({a.label: 1 for a in ours})
+
+
+async def test_a_session_whose_inputs_cannot_be_staged_does_not_stop_the_others(
+    server: XnatServer, xnat: XnatClient, counting: Processor, tmp_path: Path
+) -> None:
+    """Staging fails for one session: its task records why and waits; the others complete."""
+    generate_project(server, "P1", sessions=3, assessors_per_session=0, seed=2)
+    first = min(server.store.sessions_of("P1"), key=lambda s: s.label)
+    server.faults.path_pattern = rf"^/data/experiments/{first.id}/scans/1/resources/NIFTI/files/."
+    server.faults.inject("error", count=1000, status=503)
+    root = tmp_path / "work"
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(root))
+        with anyio.fail_after(60):
+            await sweep_until_done(xnat, backend, "P1", [counting], interval=0.2, max_sweeps=10)
+    server.faults.clear()
+    by_session = {s.label: s.assessors[0] for s in (await xnat.project_snapshot("P1")).sessions}
+    blocked = by_session.pop(first.label)
+    assert blocked.procstatus == "NEED_TO_RUN"
+    assert "staging inputs failed" in blocked.note
+    assert {a.procstatus for a in by_session.values()} == {"COMPLETE"}
+    assert _runs(root) == Counter({a.label: 1 for a in by_session.values()})
