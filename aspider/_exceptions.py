@@ -54,3 +54,14 @@ class ProcessorCycleError(ProcessorError):
         self.cycle = tuple(cycle)
         message = "dependency cycle between processors: " + " -> ".join(self.cycle)
         super().__init__([Issue(path or "<processors>", 1, "inputs.xnat.assessors", message)])
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """
+    The first real error inside a task group's exception group.
+
+    A task group wraps whatever its body raised; callers act on the error itself (`XnatError`,
+    `PbsError`, `LeaseLost`), so the engine unwraps once, where it opens the group.
+    """
+    first = group.exceptions[0]
+    return first_error(first) if isinstance(first, BaseExceptionGroup) else first

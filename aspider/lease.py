@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from aspider._exceptions import first_error
 from pbs import FileOperationFailed, Transport
 
 
@@ -203,6 +204,9 @@ async def project_lease(
                 yield lease
             finally:
                 group.cancel_scope.cancel()
+    except BaseExceptionGroup as errors:
+        # The body's own error (or LeaseLost from the heartbeat), not a group around it.
+        raise first_error(errors) from None
     finally:
         with anyio.move_on_after(10, shield=True):
             await lease.release()

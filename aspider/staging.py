@@ -24,6 +24,7 @@ from pathlib import PurePosixPath
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from aspider._exceptions import first_error
 from aspider.tasks import InputResource, ResolvedInput, Task
 from pbs import Transport
 from xnat_client import FileEntry, ResourceRef, XnatClient
@@ -122,14 +123,8 @@ async def copy_file(
             async with send:
                 total = await xnat.download_file(source, path, send.send)
     except BaseExceptionGroup as group:
-        raise _first_error(group) from group
+        raise first_error(group) from group
     return total
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first real error of a task group, so callers see `XnatError`/`PbsError` as such."""
-    first = group.exceptions[0]
-    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def stage_inputs(

@@ -15,7 +15,7 @@ from aspider.processors import Processor
 from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
 from tests.engine.conftest import shell_processor
-from xnat_client import Assessor, Session, XnatClient
+from xnat_client import Assessor, NotFound, Session, XnatClient
 from xnat_client.server import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
@@ -139,3 +139,14 @@ async def test_a_session_whose_inputs_cannot_be_staged_does_not_stop_the_others(
     assert "staging inputs failed" in blocked.note
     assert {a.procstatus for a in by_session.values()} == {"COMPLETE"}
     assert _runs(root) == Counter({a.label: 1 for a in by_session.values()})
+
+
+async def test_an_xnat_error_during_a_sweep_reaches_the_caller_as_itself(
+    server: XnatServer, xnat: XnatClient, counting: Processor, tmp_path: Path
+) -> None:
+    """A missing project raises NotFound (not an exception group), and the lease is freed."""
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(tmp_path))
+        with anyio.fail_after(30), pytest.raises(NotFound):
+            await sweep_project(xnat, backend, "NOPE", [counting], SweepOptions())
+        assert not (tmp_path / ".aspider" / "leases" / "NOPE").exists()
