@@ -1,8 +1,13 @@
 """
 PBS driver benchmark on the loopback cluster: submission throughput over SSH versus qsub run
-directly on the same host, and the cost of polling 500 jobs.
+directly on the same host, the fixed cost of one command, and the cost of polling 500 jobs.
 
-    .venv/bin/python -m benchmarks.pbs_bench [--jobs 100] [--poll-jobs 500]
+    .venv/bin/python -m benchmarks.pbs_bench [--jobs 100] [--rounds 3] [--poll-jobs 500]
+
+SSH is measured twice: with command runners (the default: one login shell per runner) and with
+one exec channel per command (`command_runners=False`: one login shell per command). Rounds
+interleave the three transports, rotating which goes first, so that a busy machine or a
+growing queue does not favour one of them; medians are reported.
 
 Needs the loopback cluster (tests/cluster/up). Every job it submits is deleted at the end and
 its directories removed.
@@ -30,7 +35,7 @@ def _profile() -> dict[str, str]:
     return dict(json.loads(path.read_text()))
 
 
-def _ssh(profile: dict[str, str]) -> SshTransport:
+def _ssh(profile: dict[str, str], *, runners: bool) -> SshTransport:
     return SshTransport(
         SshSettings(
             host=profile["host"],
@@ -38,6 +43,7 @@ def _ssh(profile: dict[str, str]) -> SshTransport:
             user=profile["user"],
             key_path=Path(profile["key_path"]),
             known_hosts=Path(profile["known_hosts"]),
+            command_runners=runners,
         )
     )
 
@@ -76,10 +82,22 @@ async def _throughput(
     name: str, transport: Transport, root: Path, count: int, ids: list[str]
 ) -> float:
     client = PbsClient(transport, TORQUE)
-    await _submit_all(client, _specs(root, f"warm-{name}", 8), ids)
-    seconds = await _submit_all(client, _specs(root, name, count), ids)
-    print(f"  {name:>5}: {count} submissions in {seconds:.2f} s = {count / seconds:.1f} jobs/s")
+    prefix = f"{name}-{uuid.uuid4().hex[:6]}"
+    seconds = await _submit_all(client, _specs(root, prefix, count), ids)
+    print(f"  {name:>9}: {count} submissions in {seconds:.2f} s = {count / seconds:.1f} jobs/s")
     return seconds
+
+
+async def _command_cost(name: str, transport: Transport, count: int = 30) -> float:
+    """Median wall time of a bare `true`, one at a time: the fixed cost of any command."""
+    timings = []
+    for _ in range(count):
+        start = time.perf_counter()
+        await transport.run(["true"], check=True)
+        timings.append(time.perf_counter() - start)
+    median = statistics.median(timings)
+    print(f"  {name:>9}: `true` median {median * 1000:.1f} ms (min {min(timings) * 1000:.1f} ms)")
+    return median
 
 
 async def _poll_cost(
@@ -96,38 +114,59 @@ async def _poll_cost(
         timings.append(time.perf_counter() - start)
         trips = transport.round_trips - before
     print(
-        f"  {name:>5}: poll of {len(ids)} jobs = {trips} round trips, "
+        f"  {name:>9}: poll of {len(ids)} jobs = {trips} round trips, "
         f"median {statistics.median(timings) * 1000:.0f} ms (min {min(timings) * 1000:.0f} ms)"
     )
 
 
-async def main(jobs: int, poll_jobs: int) -> None:
+async def main(jobs: int, rounds: int, poll_jobs: int) -> None:
     profile = _profile()
     root = Path(profile["work_root"]) / f"bench-{uuid.uuid4().hex[:8]}"
     ids: list[str] = []
-    async with _local(profile) as local, _ssh(profile) as ssh:
+    async with (
+        _local(profile) as local,
+        _ssh(profile, runners=True) as ssh,
+        _ssh(profile, runners=False) as exec_ssh,
+    ):
+        transports: dict[str, Transport] = {"local": local, "ssh": ssh, "ssh-exec": exec_ssh}
         try:
-            print(f"submission throughput ({jobs} trivial jobs each, up to 8 concurrent):")
-            local_s = await _throughput("local", local, root, jobs, ids)
-            ssh_s = await _throughput("ssh", ssh, root, jobs, ids)
-            print(f"  ratio ssh/local: {ssh_s / local_s:.2f}x")
-            extra = _specs(root, "poll", max(0, poll_jobs - len(ids)))
-            await _submit_all(PbsClient(ssh, TORQUE), extra, ids)
-            names = sorted(p.name for p in root.iterdir())[:poll_jobs]
-            print(
-                f"polling (qstat -f of {len(ids[:poll_jobs])} ids + read_states of {len(names)}):"
-            )
-            await _poll_cost("ssh", ssh, root, ids[:poll_jobs], names)
-            await _poll_cost("local", local, root, ids[:poll_jobs], names)
+            print("one command at a time:")
+            for name, transport in transports.items():
+                await _command_cost(name, transport)
+            for name, transport in transports.items():  # warm-up: runners, dialect, caches
+                await _submit_all(PbsClient(transport, TORQUE), _specs(root, f"w-{name}", 8), ids)
+            times: dict[str, list[float]] = {name: [] for name in transports}
+            order = list(transports)
+            for index in range(rounds):
+                print(f"round {index + 1}: {jobs} trivial submissions each, up to 8 concurrent")
+                for name in order[index % 3 :] + order[: index % 3]:
+                    times[name].append(await _throughput(name, transports[name], root, jobs, ids))
+            medians = {name: statistics.median(values) for name, values in times.items()}
+            print("medians: " + ", ".join(f"{n} {s:.2f} s" for n, s in medians.items()))
+            print(f"  ratio ssh/local: {medians['ssh'] / medians['local']:.2f}x")
+            print(f"  ratio ssh-exec/local: {medians['ssh-exec'] / medians['local']:.2f}x")
+            await _poll(transports, root, ids, poll_jobs)
         finally:
             with anyio.move_on_after(120, shield=True):
                 await PbsClient(local, TORQUE).delete(ids)
                 await local.remove(root)
 
 
+async def _poll(
+    transports: dict[str, Transport], root: Path, ids: list[str], poll_jobs: int
+) -> None:
+    extra = _specs(root, "poll", max(0, poll_jobs - len(ids)))
+    await _submit_all(PbsClient(transports["ssh"], TORQUE), extra, ids)
+    names = sorted(p.name for p in root.iterdir())[:poll_jobs]  # noqa: ASYNC240 - once, small
+    print(f"polling (qstat -f of {len(ids[:poll_jobs])} ids + read_states of {len(names)}):")
+    for name, transport in transports.items():
+        await _poll_cost(name, transport, root, ids[:poll_jobs], names)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--poll-jobs", type=int, default=500)
     arguments = parser.parse_args()
-    anyio.run(main, arguments.jobs, arguments.poll_jobs)
+    anyio.run(main, arguments.jobs, arguments.rounds, arguments.poll_jobs)

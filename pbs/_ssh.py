@@ -1,16 +1,18 @@
 """
 SshTransport: one SSH connection to the login node, many channels over it.
 
-Commands run on exec channels, files move over one SFTP session; a shared CapacityLimiter keeps
-the channels open at once (the SFTP session counts as one) below sshd's MaxSessions. When the
-connection drops, the next call reconnects (with backoff) and goes on; a call caught by the drop
-is repeated only if it is idempotent. asyncssh's errors are translated here, once.
+Commands run through long-lived command runners (see `_ssh_runner`: the login shell starts once
+per runner, not once per command), or on one exec channel each where a runner cannot start;
+files move over one SFTP session. A shared CapacityLimiter keeps the commands and the SFTP
+session in flight below sshd's MaxSessions, and the runners, which hold a channel while idle,
+number at most `max_channels - 1`. When the connection drops, the next call reconnects (with
+backoff) and goes on; a call caught by the drop, or by the end of its runner, is repeated only
+if it is idempotent. asyncssh's errors are translated here, once.
 """
 
 from __future__ import annotations
 
 import logging
-import shlex
 import stat as stat_mode
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
@@ -26,8 +28,9 @@ from ._exceptions import (
     FileOperationFailed,
 )
 from ._ssh_connect import Connection, connect_with_backoff
+from ._ssh_runner import ChannelGone, RunnerPool, remote_command
 from ._ssh_settings import SshSettings
-from ._transport import CHUNK_SIZE, CommandResult, FileStat, Lifecycle, PathLike, scrubbed_argv
+from ._transport import CHUNK_SIZE, CommandResult, FileStat, Lifecycle, PathLike
 
 log = logging.getLogger("pbs.ssh")
 
@@ -40,11 +43,6 @@ _DROPS = (
     ConnectionError,
     EOFError,
 )
-
-
-def remote_command(argv: Sequence[str]) -> str:
-    """The command line sshd hands to the login shell: every word quoted, hiding vars unset."""
-    return shlex.join(scrubbed_argv(argv))
 
 
 def _sftp_error(exc: Exception, path: PathLike) -> FileOperationFailed:
@@ -63,6 +61,7 @@ class SshTransport:
         self.reconnects = 0
         self._life = Lifecycle("SshTransport")
         self._limiter = anyio.CapacityLimiter(settings.max_channels)
+        self._runners = RunnerPool(settings.max_channels - 1 if settings.command_runners else 0)
         self._lock = anyio.Lock()
         self._connection: Connection | None = None
         self._sftp: Any = None
@@ -106,6 +105,7 @@ class SshTransport:
             return self._connection
 
     async def _drop_connection(self) -> None:
+        self._runners.clear()
         if self._sftp is not None:
             self._sftp.exit()
             self._sftp = None
@@ -142,12 +142,14 @@ class SshTransport:
                 never_started = isinstance(exc, asyncssh.ChannelOpenError)
                 if never_started and not connection.is_closed():
                     raise ConnectionLost(f"{what}: the server refused a channel: {exc}") from exc
-                connection.conn.close()
+                # A runner's channel may end alone (the runner was killed): keep the connection.
+                runner_only = isinstance(exc, ChannelGone) and not connection.is_closed()
+                if not runner_only:
+                    connection.conn.close()
+                lost = "its runner ended" if runner_only else "the connection dropped"
                 if attempt == 2 or not (idempotent or never_started):
-                    raise ConnectionLost(
-                        f"{what}: the connection dropped; outcome unknown ({exc})"
-                    ) from exc
-                log.warning("%s: connection dropped (%s); reconnecting", what, exc)
+                    raise ConnectionLost(f"{what}: {lost}; outcome unknown ({exc})") from exc
+                log.warning("%s: %s (%s); trying again", what, lost, exc)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- commands --------------------------------------------------------------------------
@@ -166,17 +168,21 @@ class SshTransport:
         log.debug("run %s", command)
         self.round_trips += 1
 
-        async def execute(connection: Connection) -> Any:
-            return await connection.conn.run(command, input=stdin, encoding=None, check=False)
+        async def execute(connection: Connection) -> tuple[int, bytes, bytes]:
+            answer = await self._runners.run(connection, argv, stdin)
+            if answer is not None:
+                return answer
+            done = await connection.conn.run(command, input=stdin, encoding=None, check=False)
+            status = done.exit_status if done.exit_status is not None else -1
+            return status, done.stdout or b"", done.stderr or b""
 
         async with self._limiter:
-            done = await self._retrying(execute, idempotent=idempotent, what=argv[0])
-        status = done.exit_status if done.exit_status is not None else -1
+            status, out, err = await self._retrying(execute, idempotent=idempotent, what=argv[0])
         result = CommandResult(
             argv=tuple(argv),
             exit_status=status,
-            stdout=(done.stdout or b"").decode(errors="replace"),
-            stderr=(done.stderr or b"").decode(errors="replace"),
+            stdout=out.decode(errors="replace"),
+            stderr=err.decode(errors="replace"),
         )
         if check and result.exit_status != 0:
             raise CommandFailed(argv, result.exit_status, result.stdout, result.stderr)

@@ -37,6 +37,11 @@ class SshSettings(BaseModel):
     keepalive_interval: float = Field(default=15.0, gt=0)
     keepalive_count_max: int = Field(default=3, ge=1)
     max_channels: int = Field(default=8, ge=1, lt=_MAX_SESSIONS_DEFAULT)
+    command_runners: bool = Field(
+        default=True,
+        description="run commands through long-lived runners, so the login shell and its rc "
+        "files start once per runner; False: one exec channel (one login shell) per command",
+    )
     reconnect_attempts: int = Field(default=5, ge=1)
     reconnect_backoff: float = Field(default=0.5, gt=0, description="first delay, doubled")
 
