@@ -80,3 +80,19 @@ def inputs_key(inputs: Mapping[str, Any]) -> InputsKey:
     return json.dumps(
         inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
+
+
+def assessor_inputs_key(inputs: Mapping[str, Any] | None) -> InputsKey | None:
+    """
+    `inputs_key(normalise_inputs(inputs))`, None for an assessor without inputs.
+
+    The common case (every value a plain path) skips building the normalised copy: the planner
+    asks this once for every assessor of every sweep.
+    """
+    if not inputs:
+        return None
+    items = sorted(inputs.items())
+    if all(type(k) is str and type(v) is str for k, v in items):
+        return tuple(items)
+    normalised = normalise_inputs(inputs)
+    return None if normalised is None else inputs_key(normalised)

@@ -21,7 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from aspider.labels import normalise_inputs
+from aspider.labels import InputsKey, assessor_inputs_key, normalise_inputs
 from aspider.processors._checks import iter_inputs
 from aspider.processors._model import AssessorInput, AttrInput, ResourceSpec, ScanInput
 from aspider.states import QC_PASSED, QC_RERUN, ProcStatus, normalise_procstatus
@@ -49,6 +49,7 @@ class Scope:
     subject_label: str
     anchor: Session  # the session the assessor lives on
     sessions: tuple[Session, ...]
+    index: ScopeIndex | None = field(default=None, compare=False, repr=False)  # see scope_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,18 @@ def iter_scopes(snapshot: ProjectSnapshot, level: Level) -> Iterator[Scope]:
 # --- compiled processors ---------------------------------------------------------------
 
 
+class _TypeCache(dict[str, bool]):
+    """Scan type -> whether the input's globs match it; each type is matched once."""
+
+    def __init__(self, regex: re.Pattern[str]) -> None:
+        super().__init__()
+        self.regex = regex
+
+    def __missing__(self, scan_type: str) -> bool:
+        hit = self[scan_type] = self.regex.match(scan_type) is not None
+        return hit
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledInput:
     name: str
@@ -89,13 +102,17 @@ class CompiledInput:
     optional: bool
     regex: re.Pattern[str]
     proctypes: frozenset[str]
-    type_cache: dict[str, bool] = field(default_factory=dict)
+    globs: tuple[str, ...]  # scan type globs or proctypes, as written (for reasons)
+    type_cache: dict[str, bool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type_cache", _TypeCache(self.regex))
 
     def type_matches(self, scan_type: str) -> bool:
-        hit = self.type_cache.get(scan_type)
-        if hit is None:
-            hit = self.type_cache[scan_type] = self.regex.match(scan_type) is not None
-        return hit
+        return self.type_cache[scan_type]
+
+
+FilterRef = tuple[int, str]  # (position of the input, name inside its `inputs` or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,92 +120,190 @@ class CompiledProcessor:
     inputs: tuple[CompiledInput, ...]
     filters: tuple[tuple[str, ...], ...]
     attrs: tuple[AttrInput, ...]
+    filter_refs: tuple[tuple[FilterRef, ...], ...] = ()
+    key_order: tuple[int, ...] = ()  # input positions sorted by name: a candidate key's order
+    position: dict[str, int] = field(default_factory=dict)  # input name -> position
 
 
 def compile_processor(processor: Processor) -> CompiledProcessor:
     """Precompute glob regexes and input order once per processor, not once per session."""
     compiled = []
     for path, item in iter_inputs(processor.spec):
-        group = path[3] if path[2] == "sessions" else None
+        group = _int_or_none(path[3]) if path[2] == "sessions" else None
         resources = item.all_resources
         optional = bool(resources) and not any(r.required for r in resources)
         if isinstance(item, ScanInput):
-            pattern = "|".join(f"(?:{fnmatch.translate(g)})" for g in item.type_globs)
-            compiled.append(
-                CompiledInput(
-                    item.name,
-                    "scan",
-                    item,
-                    _int_or_none(group),
-                    optional,
-                    re.compile(pattern),
-                    frozenset(),
-                )
-            )
+            globs = item.type_globs
+            regex = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs))
+            ci = CompiledInput(item.name, "scan", item, group, optional, regex, frozenset(), globs)
         else:
-            compiled.append(
-                CompiledInput(
-                    item.name,
-                    "assessor",
-                    item,
-                    _int_or_none(group),
-                    optional,
-                    re.compile("(?!)"),
-                    frozenset(item.proctype_list),
-                )
+            globs = item.proctype_list
+            never = re.compile("(?!)")
+            ci = CompiledInput(
+                item.name, "assessor", item, group, optional, never, frozenset(globs), globs
             )
+        compiled.append(ci)
     xnat = processor.spec.inputs.xnat
-    return CompiledProcessor(tuple(compiled), tuple(f.input_list for f in xnat.filters), xnat.attrs)
+    filters = tuple(f.input_list for f in xnat.filters)
+    position = {ci.name: i for i, ci in enumerate(compiled)}
+    refs = tuple(tuple(_filter_ref(name, position) for name in f) for f in filters)
+    order = tuple(sorted(range(len(compiled)), key=lambda i: compiled[i].name))
+    return CompiledProcessor(tuple(compiled), filters, xnat.attrs, refs, order, position)
+
+
+def _filter_ref(name: str, position: dict[str, int]) -> FilterRef:
+    parent, _, child = name.partition("/")
+    return position.get(parent, -1), child
 
 
 def _int_or_none(value: str | int | None) -> int | None:
     return value if isinstance(value, int) else None
 
 
+# --- what a scope offers -------------------------------------------------------------------
+
+
+class Artefact:
+    """
+    A scan or assessor of a scope with its XNAT path: what an input can take.
+
+    Built once per scope and shared by every processor matched there. For an assessor, `key` is
+    its `inputs` in the form the planner compares with a candidate's key (None when the assessor
+    has no inputs).
+    """
+
+    __slots__ = ("_upstream", "assessor", "key", "path", "scan", "session")
+    scan: Scan | None
+    assessor: Assessor | None
+
+    def __init__(
+        self, session: Session, path: str, scan: Scan | None, assessor: Assessor | None
+    ) -> None:
+        self.session = session
+        self.path = path
+        self.scan = scan
+        self.assessor = assessor
+        self.key = assessor_inputs_key(assessor.inputs) if assessor is not None else None
+        self._upstream: dict[str, Any] | bool | None = False  # not worked out yet
+
+    def upstream_inputs(self) -> dict[str, Any] | None:
+        """An assessor's `inputs`, normalised once (filters look into it for every combination)."""
+        if self._upstream is False:
+            self._upstream = normalise_inputs(self.assessor.inputs if self.assessor else None)
+        assert self._upstream is not True
+        return self._upstream
+
+
+class ScanArtefact(Artefact):
+    __slots__ = ()
+    scan: Scan
+
+
+class AssessorArtefact(Artefact):
+    __slots__ = ()
+    assessor: Assessor
+
+
+class ScopeIndex:
+    """The artefacts of a scope's sessions: by session, and the assessors by proctype."""
+
+    __slots__ = ("_by_proctype", "assessors", "scans")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scans: dict[str, list[ScanArtefact]] = {}
+        self.assessors: dict[str, list[AssessorArtefact]] = {}
+        by_proctype: dict[str, list[AssessorArtefact]] = {}
+        for s in scope.sessions:
+            prefix = _dax_path(scope.project, s)
+            self.scans[s.id] = [ScanArtefact(s, f"{prefix}/scans/{c.id}", c, None) for c in s.scans]
+            arts = self.assessors[s.id] = [
+                AssessorArtefact(s, f"{prefix}/assessors/{a.label}", None, a) for a in s.assessors
+            ]
+            for art in arts:
+                found = by_proctype.get(art.assessor.proctype)
+                if found is None:
+                    by_proctype[art.assessor.proctype] = [art]
+                else:
+                    found.append(art)
+        self._by_proctype = by_proctype
+
+    def of_proctype(self, proctype: str) -> list[AssessorArtefact]:
+        """The assessors of one proctype in all the scope's sessions, in session order."""
+        return self._by_proctype.get(proctype, [])
+
+
+def scope_index(scope: Scope) -> ScopeIndex:
+    """The scope's index, built by the first processor that needs it."""
+    index = scope.index
+    if index is None:
+        index = ScopeIndex(scope)
+        object.__setattr__(scope, "index", index)  # a cache: the scope's data never changes
+    return index
+
+
 # --- matching ------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class _Option:
-    """One scan or assessor an input could take; resolved in detail only when needed."""
-
-    ci: CompiledInput
-    session: Session
-    path: str
-    scan: Scan | None = None
-    assessor: Assessor | None = None
+Combo = tuple[Artefact | None, ...]  # one artefact (or None for an absent optional input) per input
 
 
 def match_scope(processor: Processor, scope: Scope) -> MatchResult:
     """Every candidate of `processor` in `scope` (pure)."""
-    compiled = processor.compiled
-    names: list[str] = []
-    lists: list[Sequence[_Option | None]] = []
-    missing: list[str] = []
-    for ci in compiled.inputs:
-        sessions = scope.sessions if ci.group_index is None else _sessions_for(processor, ci, scope)
-        options, why = (_scan_options if ci.kind == "scan" else _assessor_options)(
-            ci, sessions, scope
-        )
-        if not options and not ci.optional:
-            missing.append(why)
-            continue
-        names.append(ci.name)
-        lists.append(options or [None])
+    combos, missing = _combos(processor, scope)
     if missing:
         return MatchResult((), _not_applicable(processor, scope, missing))
-    candidates = []
-    filters = compiled.filters
-    combos = ((o,) for o in lists[0]) if len(lists) == 1 else itertools.product(*lists)
-    for combo in combos:
-        chosen = {n: o for n, o in zip(names, combo, strict=True) if o is not None}
-        if not filters or all(_passes(f, chosen) for f in filters):
-            candidates.append(_candidate(processor, scope, chosen))
-    if not candidates:
-        described = "; ".join("match(" + ", ".join(f) + ")" for f in compiled.filters)
+    if not combos:
+        described = "; ".join("match(" + ", ".join(f) + ")" for f in processor.compiled.filters)
         reason = f"no combination of inputs passes the filters {described}"
         return MatchResult((), _not_applicable(processor, scope, [reason]))
-    return MatchResult(tuple(candidates), None)
+    return MatchResult(tuple(_candidate(processor, scope, combo) for combo in combos), None)
+
+
+def candidate_keys(processor: Processor, scope: Scope) -> list[InputsKey]:
+    """
+    The keys of `match_scope`'s candidates, in the same order, without building candidates.
+
+    The nightly sweep asks this of every (processor, session) pair to see that each candidate
+    already has its assessor; building full candidates there would cost most of the sweep.
+    """
+    compiled = processor.compiled
+    return [_key(compiled, combo) for combo in _combos(processor, scope)[0]]
+
+
+def _combos(processor: Processor, scope: Scope) -> tuple[list[Combo], list[str]]:
+    """The input combinations that pass the filters, or why an input has nothing to take."""
+    compiled = processor.compiled
+    index = scope_index(scope)
+    lists: list[Sequence[Artefact | None]] = []
+    missing: list[str] = []
+    options: Sequence[Artefact]
+    for ci in compiled.inputs:
+        sessions = scope.sessions if ci.group_index is None else _sessions_for(processor, ci, scope)
+        if ci.kind == "scan":
+            options, why = _scan_options(ci, sessions, scope, index)
+        else:
+            options, why = _assessor_options(ci, sessions, index)
+        if options:
+            lists.append(options)
+        elif ci.optional:
+            lists.append((None,))
+        else:
+            missing.append(why)
+    if missing:
+        return [], missing
+    refs = compiled.filter_refs
+    if len(lists) == 1:
+        return [(art,) for art in lists[0]], []
+    combos = itertools.product(*lists)
+    if not refs:
+        return list(combos), []
+    return [combo for combo in combos if all(_passes(f, combo) for f in refs)], []
+
+
+def _key(compiled: CompiledProcessor, combo: Combo) -> tuple[tuple[str, str], ...]:
+    """A candidate's identity: (input name, XNAT path) pairs sorted by input name."""
+    inputs = compiled.inputs
+    order = compiled.key_order
+    return tuple([(inputs[i].name, a.path) for i in order if (a := combo[i]) is not None])
 
 
 def _not_applicable(processor: Processor, scope: Scope, reasons: list[str]) -> NotApplicable:
@@ -214,45 +329,42 @@ def _session_type_ok(session: Session, globs: tuple[str, ...]) -> bool:
 
 
 def _scan_options(
-    ci: CompiledInput, sessions: tuple[Session, ...], scope: Scope
-) -> tuple[list[_Option], str]:
+    ci: CompiledInput, sessions: tuple[Session, ...], scope: Scope, index: ScopeIndex
+) -> tuple[list[ScanArtefact], str]:
+    """The scans an input can take, and why there is none when there is none."""
     spec = ci.spec
     assert isinstance(spec, ScanInput)
-    matched: list[tuple[int, Session, Scan]] = []
-    skipped: list[str] = []
-    cache, skip = ci.type_cache, spec.skip_unusable
-    for index, session in enumerate(sessions):
-        for scan in session.scans:
-            hit = cache.get(scan.type)
-            if hit is None:
-                hit = ci.type_matches(scan.type)
-            if not hit:
-                continue
-            if skip and scan.quality.lower() == "unusable":
-                skipped.append(f"{_scan_name(scan, session, scope)}: quality is unusable")
-                continue
-            matched.append((index, session, scan))
-    why = ""
+    matches = ci.type_cache
+    matched = [art for s in sessions for art in index.scans[s.id] if matches[art.scan.type]]
+    skipped: list[ScanArtefact] = []
+    if spec.skip_unusable:
+        usable = [art for art in matched if art.scan.quality.lower() != "unusable"]
+        if len(usable) < len(matched):
+            skipped = [art for art in matched if art not in usable]
+        matched = usable
     if not matched:
-        why = f"{ci.name}: no scan with type {' or '.join(spec.type_globs)}"
+        why = f"{ci.name}: no scan with type {' or '.join(ci.globs)}"
         if skipped:
-            why += " (" + "; ".join(skipped) + ")"
-    elif spec.keep_multis != "all":
-        matched, why = _keep_multis(ci, spec, matched)
-    return [
-        _Option(ci, session, f"{_dax_path(scope.project, session)}/scans/{scan.id}", scan=scan)
-        for _, session, scan in matched
-    ], why
+            unusable = (
+                f"{_scan_name(a.scan, a.session, scope)}: quality is unusable" for a in skipped
+            )
+            why += " (" + "; ".join(unusable) + ")"
+        return [], why
+    if spec.keep_multis != "all":
+        return _keep_multis(ci, spec, matched, sessions)
+    return matched, ""
 
 
 def _keep_multis(
-    ci: CompiledInput, spec: ScanInput, matched: list[tuple[int, Session, Scan]]
-) -> tuple[list[tuple[int, Session, Scan]], str]:
+    ci: CompiledInput, spec: ScanInput, matched: list[ScanArtefact], sessions: tuple[Session, ...]
+) -> tuple[list[ScanArtefact], str]:
     """DAX's rule: order by lower-cased scan ID as text (per session), pick by position."""
-    matched.sort(key=lambda m: (m[0], m[2].id.lower()))
+    if len(matched) > 1:
+        order = {s.id: n for n, s in enumerate(sessions)}
+        matched = sorted(matched, key=lambda a: (order[a.session.id], a.scan.id.lower()))
     position = {"first": 1, "last": len(matched)}.get(spec.keep_multis) or int(spec.keep_multis)
     if position > len(matched):
-        globs = " or ".join(spec.type_globs)
+        globs = " or ".join(ci.globs)
         found = len(matched)
         return [], f"{ci.name}: keep_multis {position} but only {found} scan(s) with type {globs}"
     return [matched[position - 1]], ""
@@ -265,28 +377,65 @@ def _scan_name(scan: Scan, session: Session, scope: Scope) -> str:
 
 
 def _assessor_options(
-    ci: CompiledInput, sessions: tuple[Session, ...], scope: Scope
-) -> tuple[list[_Option], str]:
-    spec = ci.spec
-    assert isinstance(spec, AssessorInput)
+    ci: CompiledInput, sessions: tuple[Session, ...], index: ScopeIndex
+) -> tuple[list[AssessorArtefact], str]:
+    proctypes = ci.proctypes
     options = [
-        _Option(ci, s, f"{_dax_path(scope.project, s)}/assessors/{a.label}", assessor=a)
-        for s in sessions
-        for a in s.assessors
-        if a.proctype in ci.proctypes
+        art for s in sessions for art in index.assessors[s.id] if art.assessor.proctype in proctypes
     ]
-    return options, f"{ci.name}: no {' or '.join(spec.proctype_list)} assessor"
+    if options:
+        return options, ""
+    return [], f"{ci.name}: no {' or '.join(ci.globs)} assessor"
 
 
-def _resolve(option: _Option, scope: Scope) -> tuple[ResolvedInput, list[str]]:
-    if option.scan is not None:
-        return _resolve_scan(option, option.scan, scope)
-    assert option.assessor is not None
-    return _resolve_assessor(option, option.assessor)
+def _passes(refs: tuple[FilterRef, ...], combo: Combo) -> bool:
+    first = _filter_value(refs[0], combo)
+    return first is not None and all(_filter_value(ref, combo) == first for ref in refs[1:])
 
 
-def _resolve_scan(option: _Option, scan: Scan, scope: Scope) -> tuple[ResolvedInput, list[str]]:
-    spec, session = option.ci.spec, option.session
+def _filter_value(ref: FilterRef, combo: Combo) -> Any:
+    position, child = ref
+    art = combo[position] if position >= 0 else None
+    if art is None:
+        return None
+    if not child:
+        return art.path
+    upstream = art.upstream_inputs()
+    return None if upstream is None else upstream.get(child)
+
+
+def _candidate(processor: Processor, scope: Scope, combo: Combo) -> TaskCandidate:
+    anchor = scope.anchor
+    compiled = processor.compiled
+    scan_id = None
+    if processor.level == "scan":
+        scan_id = next(a.scan.id for a in combo if a is not None and a.scan is not None)
+    key = _key(compiled, combo)
+    return TaskCandidate(
+        processor.proctype,
+        processor.level,
+        scope.project,
+        anchor.subject_id,
+        anchor.subject_label,
+        anchor.id,
+        anchor.label,
+        scan_id,
+        key,
+        partial(_detail, compiled, scope, combo),
+    )
+
+
+def _resolve(ci: CompiledInput, art: Artefact, scope: Scope) -> tuple[ResolvedInput, list[str]]:
+    if art.scan is not None:
+        return _resolve_scan(ci, art, art.scan, scope)
+    assert art.assessor is not None
+    return _resolve_assessor(ci, art, art.assessor)
+
+
+def _resolve_scan(
+    ci: CompiledInput, art: Artefact, scan: Scan, scope: Scope
+) -> tuple[ResolvedInput, list[str]]:
+    spec, session = ci.spec, art.session
     assert isinstance(spec, ScanInput)
     who = _scan_name(scan, session, scope)
     reasons: list[str] = []
@@ -307,9 +456,9 @@ def _resolve_scan(option: _Option, scan: Scan, scope: Scope) -> tuple[ResolvedIn
             reasons.append(f"{who}: {res.resource} resource is empty")
         resources.append(_input_resource(res, base, found.file_count))
     resolved = ResolvedInput(
-        option.ci.name,
+        ci.name,
         "scan",
-        option.path,
+        art.path,
         session.id,
         session.label,
         scan_id=scan.id,
@@ -318,8 +467,10 @@ def _resolve_scan(option: _Option, scan: Scan, scope: Scope) -> tuple[ResolvedIn
     return resolved, reasons
 
 
-def _resolve_assessor(option: _Option, assr: Assessor) -> tuple[ResolvedInput, list[str]]:
-    spec, session, name = option.ci.spec, option.session, option.ci.name
+def _resolve_assessor(
+    ci: CompiledInput, art: Artefact, assr: Assessor
+) -> tuple[ResolvedInput, list[str]]:
+    spec, session, name = ci.spec, art.session, ci.name
     assert isinstance(spec, AssessorInput)
     reasons: list[str] = []
     qc = assr.qcstatus
@@ -340,7 +491,7 @@ def _resolve_assessor(option: _Option, assr: Assessor) -> tuple[ResolvedInput, l
     resolved = ResolvedInput(
         name,
         "assessor",
-        option.path,
+        art.path,
         session.id,
         session.label,
         assessor_id=assr.id,
@@ -374,62 +525,25 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-def _passes(names: tuple[str, ...], chosen: dict[str, _Option]) -> bool:
-    values = [_filter_value(name, chosen) for name in names]
-    return values[0] is not None and all(v == values[0] for v in values[1:])
-
-
-def _filter_value(name: str, chosen: dict[str, _Option]) -> Any:
-    parent, _, child = name.partition("/")
-    option = chosen.get(parent)
-    if option is None:
-        return None
-    if not child:
-        return option.path
-    upstream = normalise_inputs(option.assessor.inputs if option.assessor else None)
-    return None if upstream is None else upstream.get(child)
-
-
-def _candidate(processor: Processor, scope: Scope, chosen: dict[str, _Option]) -> TaskCandidate:
-    anchor = scope.anchor
-    scan_id = None
-    if processor.level == "scan":
-        scan_id = next(o.scan.id for o in chosen.values() if o.scan is not None)
-    key = tuple(sorted((n, o.path) for n, o in chosen.items()))
-    return TaskCandidate(
-        processor.proctype,
-        processor.level,
-        scope.project,
-        anchor.subject_id,
-        anchor.subject_label,
-        anchor.id,
-        anchor.label,
-        scan_id,
-        key,
-        partial(_detail, processor.compiled.attrs, scope, chosen),
-    )
-
-
-def _detail(
-    attrs: tuple[AttrInput, ...], scope: Scope, chosen: dict[str, _Option]
-) -> CandidateDetail:
+def _detail(compiled: CompiledProcessor, scope: Scope, combo: Combo) -> CandidateDetail:
     inputs: list[ResolvedInput] = []
     reasons: list[str] = []
-    for option in chosen.values():
-        resolved, why = _resolve(option, scope)
-        inputs.append(resolved)
-        reasons += why
-    values, attr_reasons = _attrs(attrs, scope, chosen)
+    for ci, art in zip(compiled.inputs, combo, strict=True):
+        if art is not None:
+            resolved, why = _resolve(ci, art, scope)
+            inputs.append(resolved)
+            reasons += why
+    values, attr_reasons = _attrs(compiled, scope, combo)
     return CandidateDetail(tuple(inputs), tuple(reasons + attr_reasons), values)
 
 
 def _attrs(
-    specs: tuple[AttrInput, ...], scope: Scope, chosen: dict[str, _Option]
+    compiled: CompiledProcessor, scope: Scope, combo: Combo
 ) -> tuple[tuple[tuple[str, str], ...], list[str]]:
     values: list[tuple[str, str]] = []
     reasons: list[str] = []
-    for spec in specs:
-        value = _attr_value(spec, scope, chosen)
+    for spec in compiled.attrs:
+        value = _attr_value(spec, scope, compiled, combo)
         if value:
             values.append((spec.varname, value))
         else:
@@ -437,7 +551,7 @@ def _attrs(
     return tuple(values), reasons
 
 
-def _attr_value(spec: AttrInput, scope: Scope, chosen: dict[str, _Option]) -> str:
+def _attr_value(spec: AttrInput, scope: Scope, compiled: CompiledProcessor, combo: Combo) -> str:
     source: Any
     if spec.object == "subject":
         source = {"id": scope.subject_id, "label": scope.subject_label}
@@ -445,7 +559,8 @@ def _attr_value(spec: AttrInput, scope: Scope, chosen: dict[str, _Option]) -> st
     if spec.object == "session":
         source = scope.anchor
     else:
-        option = chosen.get(spec.ref or "")
-        source = None if option is None else (option.scan or option.assessor)
+        position = compiled.position.get(spec.ref or "")
+        art = None if position is None else combo[position]
+        source = None if art is None else (art.scan or art.assessor)
     value = getattr(source, spec.attr, None) if source is not None else None
     return "" if value is None else str(value)

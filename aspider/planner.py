@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from aspider._gc import gc_paused
 from aspider.actions import (
     Action,
     CreateAssessor,
@@ -26,10 +27,11 @@ from aspider.actions import (
     SetStatus,
     Submit,
 )
-from aspider.labels import InputsKey, inputs_key, normalise_inputs
-from aspider.matching import MatchResult, Scope, iter_scopes, session_order
+from aspider.labels import InputsKey
+from aspider.matching import MatchResult, Scope, iter_scopes, scope_index, session_order
 from aspider.processors._python import Processor
 from aspider.processors._render import build_task
+from aspider.settled import is_settled
 from aspider.states import QC_RERUN, Event, ProcStatus, Reason, normalise_procstatus, transition
 from aspider.tasks import (
     Level,
@@ -88,27 +90,49 @@ class Plan:
 
 
 async def match_snapshots(
-    snapshots: Sequence[ProjectSnapshot], processors: Sequence[Processor]
+    snapshots: Sequence[ProjectSnapshot],
+    processors: Sequence[Processor],
+    *,
+    skip_settled: bool = False,
 ) -> list[ScopeMatch]:
-    """Every processor's candidates in every scope, through its (possibly custom) hook."""
+    """
+    Every processor's candidates in every scope, through its (possibly custom) hook.
+
+    With `skip_settled`, pairs that `aspider.settled.is_settled` proves would plan to nothing
+    are left out (only for processors that keep the declarative matching): `plan` of the rest
+    equals `plan` of all. `explain` wants every candidate, so it is off by default.
+    """
     matches = []
-    for snap in snapshots:
-        scopes = _scopes_by_level(snap, processors)
-        for p in processors:
-            matches += [ScopeMatch(p, scope, await p.match(scope)) for scope in scopes[p.level]]
+    with gc_paused():
+        for snap in snapshots:
+            scopes = _scopes_by_level(snap, processors)
+            for p in processors:
+                skip = skip_settled and not _has_match_hook(p)
+                due = [s for s in scopes[p.level] if not (skip and is_settled(p, s))]
+                matches += [ScopeMatch(p, scope, await p.match(scope)) for scope in due]
     return matches
 
 
 def match_snapshots_sync(
-    snapshots: Sequence[ProjectSnapshot], processors: Sequence[Processor]
+    snapshots: Sequence[ProjectSnapshot],
+    processors: Sequence[Processor],
+    *,
+    skip_settled: bool = False,
 ) -> list[ScopeMatch]:
     """The same with the declarative matching only (custom `match` hooks are not called)."""
     matches = []
-    for snap in snapshots:
-        scopes = _scopes_by_level(snap, processors)
-        for p in processors:
-            matches += [ScopeMatch(p, scope, p.default_match(scope)) for scope in scopes[p.level]]
+    with gc_paused():
+        for snap in snapshots:
+            scopes = _scopes_by_level(snap, processors)
+            for p in processors:
+                due = [s for s in scopes[p.level] if not (skip_settled and is_settled(p, s))]
+                matches += [ScopeMatch(p, scope, p.default_match(scope)) for scope in due]
     return matches
+
+
+def _has_match_hook(processor: Processor) -> bool:
+    """A subclass's own `match` may see what declarative matching does not: never skip it."""
+    return type(processor).match is not Processor.match
 
 
 def _scopes_by_level(
@@ -132,8 +156,8 @@ async def plan_projects(
     limits: PlanLimits = PlanLimits(),
     container_dir: str | None = None,
 ) -> Plan:
-    """Match (awaiting custom hooks) and plan: what a sweep calls."""
-    matches = await match_snapshots(snapshots, processors)
+    """Match (awaiting custom hooks, skipping settled pairs) and plan: what a sweep calls."""
+    matches = await match_snapshots(snapshots, processors, skip_settled=True)
     return plan(snapshots, matches, observations, limits, container_dir)
 
 
@@ -166,8 +190,9 @@ def plan(
         container_dir: where relative container image paths live on the cluster.
     """
     b = _Builder({o.label: o for o in observations}, container_dir)
-    for match in matches:
-        _plan_scope(b, match)
+    with gc_paused():
+        for match in matches:
+            _plan_scope(b, match)
     in_queue, per_proctype = _count_in_queue(snapshots, b.observations)
     deferred = _grant_submissions(b, limits, in_queue, per_proctype)
     sessions = []
@@ -181,30 +206,32 @@ def plan(
 
 def _plan_scope(b: _Builder, match: ScopeMatch) -> None:
     proc, scope = match.processor, match.scope
-    existing = [a for s in scope.sessions for a in s.assessors if a.proctype == proc.proctype]
-    by_inputs: dict[InputsKey, list[Assessor]] = defaultdict(list)
+    existing = scope_index(scope).of_proctype(proc.proctype)
+    by_inputs: dict[InputsKey, list[Assessor]] = {}
     anchor = scope.anchor.id
-    for a in existing:
-        inputs = normalise_inputs(a.inputs)
-        if inputs is None:
+    for art in existing:
+        if art.key is None:
             b.findings[anchor].append(
-                Finding(proc.proctype, a.label, "assessor has no inputs field; left alone")
+                Finding(
+                    proc.proctype, art.assessor.label, "assessor has no inputs field; left alone"
+                )
             )
-            _follow_job_only(b, proc, scope, a)
-            continue
-        by_inputs[inputs_key(inputs)].append(a)
+            _follow_job_only(b, proc, scope, art.assessor)
+        else:
+            by_inputs.setdefault(art.key, []).append(art.assessor)
     claimed: set[str] = set()
     for cand in match.result.candidates:
         found = by_inputs.get(cand.key, [])
         chosen = found[0] if len(found) == 1 else _prefer(found, cand.label)
-        for dup in found:
-            if dup is not chosen:
+        for a in found:
+            claimed.add(a.id)
+            if a is not chosen:
                 msg = f"duplicate of {chosen.label if chosen else '?'} (same inputs); left alone"
-                b.findings[anchor].append(Finding(proc.proctype, dup.label, msg))
-        claimed.update(a.id for a in found)
+                b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
         _plan_candidate(b, proc, scope, cand, chosen)
-    for a in existing:
-        if a.id not in claimed and normalise_inputs(a.inputs) is not None:
+    for art in existing:
+        a = art.assessor
+        if art.key is not None and a.id not in claimed:
             msg = "inputs match no current input combination; left alone"
             b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
             _follow_job_only(b, proc, scope, a)
