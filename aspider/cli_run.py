@@ -12,12 +12,13 @@ import anyio
 import typer
 from rich.table import Table
 
-from aspider.actions import Action
+from aspider.actions import Action, JobObservation
 from aspider.cli_common import (
     EXIT_USAGE,
     JSON_OPTION,
     SETTINGS_OPTION,
     console,
+    errors,
     fail,
     print_json,
     processors_from,
@@ -26,11 +27,14 @@ from aspider.cli_common import (
 )
 from aspider.cli_sweep import run_command
 from aspider.cli_xnat import read_snapshots
+from aspider.engine import open_backend
 from aspider.logs import LogFormat
 from aspider.plan_json import plan_to_dict
 from aspider.planner import Plan, PlanLimits, ScopeMatch, match_snapshots, plan
 from aspider.processors import Processor
 from aspider.settings import AspiderSettings
+from aspider.sweep import jobs_to_observe
+from pbs import PbsError
 from xnat_client import ProjectSnapshot
 
 
@@ -86,13 +90,43 @@ def run(
 async def plan_sweep(
     settings: AspiderSettings, projects: list[str], procs: list[Processor]
 ) -> Plan:
-    """Read the projects and plan them together (one queue budget across projects)."""
+    """
+    Read the projects and plan them together (one queue budget across projects).
+
+    The jobs a sweep would follow are observed first, read-only (qstat and the job
+    directories' status files), so that the plan is the one a sweep would make: without them
+    every running job would look lost.
+    """
     snapshots = await read_snapshots(settings, projects)
+    chosen = {snap.project: _for_project(settings, snap, procs) for snap in snapshots}
+    observations = await _observe_jobs(settings, snapshots, chosen)
     matches: list[ScopeMatch] = []
     for snap in snapshots:
-        matches += await match_snapshots([snap], _for_project(settings, snap, procs))
+        matches += await match_snapshots([snap], chosen[snap.project], skip_settled=True)
     limits = PlanLimits(settings.limits.max_queued, settings.limits.max_queued_per_processor)
-    return plan(snapshots, matches, (), limits, settings.cluster.container_dir)
+    return plan(snapshots, matches, observations, limits, settings.cluster.container_dir)
+
+
+async def _observe_jobs(
+    settings: AspiderSettings,
+    snapshots: list[ProjectSnapshot],
+    chosen: dict[str, list[Processor]],
+) -> list[JobObservation]:
+    jobs: dict[str, str] = {}
+    for snap in snapshots:
+        jobs.update(jobs_to_observe(snap, chosen[snap.project]))
+    if not jobs:
+        return []
+    try:
+        async with open_backend(settings) as backend:
+            return list((await backend.observe(jobs)).values())
+    except (PbsError, OSError) as exc:
+        errors.print(
+            f"[yellow]warning:[/] cannot observe the {len(jobs)} job(s) a sweep would follow "
+            f"({exc}); the plan treats them as unknown",
+            highlight=False,
+        )
+        return []
 
 
 def _for_project(

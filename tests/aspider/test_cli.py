@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -86,6 +87,33 @@ def test_dry_run_plans_without_writing(server: XnatServer) -> None:
         for r in server.requests
         if r.method in ("PUT", "POST", "DELETE") and "JSESSION" not in r.path
     ]
+
+
+def test_dry_run_observes_the_jobs_a_sweep_follows(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After a sweep submitted jobs that have ended, --dry-run plans to finalize them."""
+    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
+    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
+    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(tmp_path))
+    first = runner.invoke(app, ["run", "DEMO", "--json"])
+    assert first.exit_code == 0, first.output
+    running = {
+        a.label
+        for a in server.store.assessors_of("DEMO")
+        if a.fields.get("procstatus") == "JOB_RUNNING" and a.fields.get("proctype") == "imgstats_v1"
+    }
+    assert len(running) == 6
+    deadline = time.monotonic() + 60  # hang guard: the demo jobs take well under a second
+    while not all((tmp_path / label / "status" / "exit_code").exists() for label in running):
+        assert time.monotonic() < deadline, "demo jobs did not end"
+        time.sleep(0.05)
+    result = runner.invoke(app, ["run", "DEMO", "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    actions = [a for s in json.loads(result.output)["sessions"] for a in s["actions"]]
+    assert {a["task"]["label"] for a in actions if a["kind"] == "finalize"} == running
+    assert not [a for a in actions if a["kind"] == "mark_failed"]
+    assert {a.label for a in server.store.assessors_of("DEMO")} >= running
 
 
 def test_run_executes_until_every_task_is_complete(
