@@ -7,7 +7,6 @@ import time
 import anyio
 import httpx
 import pytest
-from starlette.datastructures import QueryParams
 
 import xnat_client.server as server_pkg
 from xnat_client.server import (
@@ -17,8 +16,6 @@ from xnat_client.server import (
     generate_project,
     serve_tcp,
 )
-from xnat_client.server._columns import SessionContext
-from xnat_client.server._listing import _walk_json_fast, build_query, walk
 
 pytestmark = pytest.mark.anyio
 
@@ -142,17 +139,6 @@ def test_generator_mix() -> None:
     assert all({"DWI.bval", "DWI.bvec"} <= set(sc.resources["NIFTI"].files) for sc in dwi)
     statuses = {a.fields["procstatus"] for a in server.store.assessors_of("DEMO")}
     assert statuses == set(PROCSTATUSES)
-
-
-def test_fast_and_generic_walks_agree() -> None:
-    """The specialised JSON walk renders exactly what the generic walk renders."""
-    server = XnatServer()
-    generate_project(server, "DEMO", sessions=5, seed=9)
-    ctx = SessionContext(server.store)
-    columns = "ID,label,xnat:imagescandata/id,xnat:imagescandata/file/label,project"
-    query = build_query(ctx, QueryParams(f"columns={columns}"), (), ("xsiType",), None)
-    roots = list(server.store.sessions_of("DEMO"))
-    assert _walk_json_fast(query, ctx, roots) == walk(query, ctx, roots, as_json=True)
 
 
 async def test_paged_bulk_listing_concatenates_to_the_whole() -> None:

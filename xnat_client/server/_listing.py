@@ -1,34 +1,30 @@
 """
 XNAT's `ResultSet` listings: column selection, filters, one row per join, JSON and CSV.
 
-Rows are plain dicts of strings built level by level: a session's values are computed once and
-merged into each of its scan x resource rows, so a 10,000-session project renders in one pass
-with `json.dumps` and no per-row model (QueryOrganizerResource, XFTTable.toJSON/toCSV).
+Bulk listings (<= 3 join levels, filters on the root, no sort) are rendered a batch at a time
+and streamed by `_render.py`; everything else goes through the generic row walk here, which
+builds rows level by level as plain values (QueryOrganizerResource, XFTTable.toJSON/toCSV).
 """
 
 from __future__ import annotations
 
-import csv
 import gc
-import io
 import json
-import json.encoder
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 from starlette.datastructures import QueryParams
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
-from xnat_client.server._columns import Column, Context, Getter, attribute_of
+from xnat_client.server._columns import Column, Context, Getter
+from xnat_client.server._render import FastWalk, csv_line, json_maker
 from xnat_client.server._xml import escape_xml
 
 Row = dict[str, str]
-_encode_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
 Matcher = Callable[[str], bool]
 
 # Query parameters that steer a listing and are never filters.
@@ -111,82 +107,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _json_maker(headers: list[str]) -> Callable[[Sequence[str]], str]:
-    template = ",".join(json.dumps(h) + ":%s" for h in headers)
-    encode = _encode_string
-    return lambda values: template % tuple(map(encode, values))
-
-
-def _reader(getters: list[Getter]) -> Callable[[Any], Sequence[str]]:
-    """All of a level's values in one call: a combined attrgetter when every column allows."""
-    names = [attribute_of(g) for g in getters]
-    if len(names) > 1 and all(names):
-        return attrgetter(*[n for n in names if n])
-    return lambda obj: [g(obj) for g in getters]
-
-
-def _walk_json_fast(
-    query: Query, ctx: Context, roots: Iterable[Any], window: tuple[int, int] | None = None
-) -> list[str] | None:
-    """`walk(as_json=True)` specialised to <= 3 levels with filters only on the root: the shape
-    of every bulk listing clients send. Returns None when the query does not fit.
-
-    With a `window` (start, stop) only those rows are encoded; earlier roots are merely counted,
-    so paging a large listing costs about one page of work per request.
-    """
-    depth = query.depth
-    if depth > 2 or any(level > 0 for level, _, _ in query.filters):
-        return None
-    levels = [[c for c in query.columns if c.level == lv] for lv in range(3)]
-    read = [_reader([c.get for c in cols]) for cols in levels]
-    make = [_json_maker([c.header for c in cols]) for cols in levels]
-    blank = [make[lv]([""] * len(levels[lv])) for lv in range(3)]
-    filters = [(g, m) for _, g, m in query.filters]
-    children = ctx.children
-
-    def rows_of(root: Any, kids: list[Any]) -> list[str]:
-        a = make[0](read[0](root))
-        if depth == 0:
-            return [a]
-        if not kids:
-            a = _join_json(a, blank[1])
-            return [_join_json(a, blank[2]) if depth == 2 else a]
-        found: list[str] = []
-        for kid in kids:
-            b = _join_json(a, make[1](read[1](kid)))
-            if depth == 1:
-                found.append(b)
-                continue
-            leaves = children(1, kid)
-            if not leaves:
-                found.append(_join_json(b, blank[2]))
-            found.extend(_join_json(b, make[2](read[2](leaf))) for leaf in leaves)
-        return found
-
-    def count(kids: list[Any]) -> int:
-        if depth < 2:
-            return max(1, len(kids))
-        return max(1, sum(max(1, len(children(1, k))) for k in kids))
-
-    out: list[str] = []
-    seen = 0
-    for root in roots:
-        if filters and not all(m(g(root)) for g, m in filters):
-            continue
-        kids = children(0, root) if depth else []
-        if window is None:
-            out.extend(rows_of(root, kids))
-            continue
-        start, stop = window
-        if seen >= stop:
-            break
-        n = count(kids)
-        if seen + n > start:
-            out.extend(rows_of(root, kids)[max(0, start - seen) : stop - seen])
-        seen += n
-    return out
-
-
 def _join_json(prefix: str, fragment: str) -> str:
     return f"{prefix},{fragment}" if prefix and fragment else prefix or fragment
 
@@ -209,7 +129,7 @@ def walk(query: Query, ctx: Context, roots: Iterable[Any], as_json: bool) -> lis
     filtered_below = [any(filts[d] for d in range(lv + 1, depth + 1)) for lv in span]
     if as_json:
         makers: list[Callable[[Sequence[str]], Any]] = [
-            _json_maker([c.header for c in lv]) for lv in cols
+            json_maker([c.header for c in lv]) for lv in cols
         ]
         join: Callable[[Any, Any], Any] = _join_json
     else:
@@ -276,14 +196,13 @@ def respond(
     """Run a listing query and answer it in the requested format."""
     fmt = params.get("format", "json").lower()
     sort_by = [k for k in params.get("sortBy", "").split(",") if k in query.headers]
+    if fmt in ("json", "csv") and not sort_by:
+        streamed = _streamed(query, ctx, list(roots), params, extra)
+        if streamed is not None:
+            return streamed
     with _gc_paused():
         if fmt == "json" and not sort_by:
-            span = window(params)
-            fast = _walk_json_fast(query, ctx, roots, span)
-            if fast is None:
-                rows, paged = page(walk(query, ctx, roots, True), params)
-            else:
-                rows, paged = fast, span is not None
+            rows, paged = page(walk(query, ctx, roots, True), params)
             body = "[" + ",".join("{" + r + "}" for r in rows) + "]"
             return _envelope(body, len(rows), extra, total=not paged)
         flat = [c.header for lv in range(query.depth + 1) for c in query.columns if c.level == lv]
@@ -297,13 +216,65 @@ def respond(
         return render(dicts, query.headers, fmt, extra, total=not paged)
 
 
-def _envelope(result_json: str, count: int, extra: dict[str, Any] | None, total: bool) -> Response:
+def _streamed(
+    query: Query,
+    ctx: Context,
+    roots: list[Any],
+    params: QueryParams,
+    extra: dict[str, Any] | None,
+) -> Response | None:
+    """The bulk-listing shape, rendered a batch at a time while it is sent; None otherwise.
+
+    The roots are listed up front, so a write landing mid-answer cannot break the iteration."""
+    as_json = params.get("format", "json").lower() == "json"
+    levels = [level for level, _, _ in query.filters]
+    if not FastWalk.fits(query.depth, levels, len(query.columns), as_json):
+        return None
+    walker = FastWalk(query.columns, query.depth, ctx, as_json)
+    span = window(params)
+    batches = walker.batches(roots, [(g, m) for _, g, m in query.filters], span)
+    if as_json:
+        chunks = _json_chunks(batches, extra, total=span is None)
+        return StreamingResponse(chunks, media_type="application/json")
+    return StreamingResponse(_csv_chunks(batches, query.headers), media_type="text/csv")
+
+
+def _next_batch(batches: Iterator[list[str]]) -> list[str] | None:
+    with _gc_paused():
+        return next(batches, None)
+
+
+async def _json_chunks(
+    batches: Iterator[list[str]], extra: dict[str, Any] | None, total: bool
+) -> AsyncIterator[bytes]:
+    head, count, sep = _head(extra) + '"Result":[', 0, ""
+    yield head.encode("ascii")
+    while (batch := _next_batch(batches)) is not None:
+        count += len(batch)
+        yield (sep + ",".join(["{" + r + "}" for r in batch])).encode("ascii")
+        sep = ","
+    yield ("]" + _tail(count, extra, total)).encode("ascii")
+
+
+async def _csv_chunks(batches: Iterator[list[str]], headers: list[str]) -> AsyncIterator[bytes]:
+    yield (csv_line(headers) + "\n").encode()
+    while (batch := _next_batch(batches)) is not None:
+        yield ("\n".join(batch) + "\n").encode()
+
+
+def _head(extra: dict[str, Any] | None) -> str:
     head = {"Columns": extra["Columns"]} if extra and "Columns" in extra else {}
+    return '{"ResultSet":{' + "".join(f"{json.dumps(k)}:{json.dumps(v)}," for k, v in head.items())
+
+
+def _tail(count: int, extra: dict[str, Any] | None, total: bool) -> str:
     tail: dict[str, Any] = {"totalRecords": str(count)} if total else {}
     tail.update({k: v for k, v in (extra or {}).items() if k != "Columns"})
-    body = '{"ResultSet":{' + "".join(f"{json.dumps(k)}:{json.dumps(v)}," for k, v in head.items())
-    body += '"Result":' + result_json
-    body += "".join(f",{json.dumps(k)}:{json.dumps(v)}" for k, v in tail.items()) + "}}"
+    return "".join(f",{json.dumps(k)}:{json.dumps(v)}" for k, v in tail.items()) + "}}"
+
+
+def _envelope(result_json: str, count: int, extra: dict[str, Any] | None, total: bool) -> Response:
+    body = _head(extra) + '"Result":' + result_json + _tail(count, extra, total)
     return Response(body.encode("ascii"), media_type="application/json")
 
 
@@ -321,13 +292,6 @@ def render(
 
 
 def to_csv(rows: list[Row], headers: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([_one_line(row.get(h, "")) for h in headers])
-    return buffer.getvalue()
-
-
-def _one_line(value: str) -> str:
-    return value.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    lines = [csv_line(headers)]
+    lines.extend(csv_line([row.get(h, "") for h in headers]) for row in rows)
+    return "\n".join(lines) + "\n"
