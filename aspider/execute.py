@@ -119,6 +119,7 @@ class SessionExecutor:
         self.options = options
         self.transfers = transfers
         self._created: dict[str, str] = {}  # label -> assessor ID created in this sweep
+        self.completed: set[str] = set()  # proctypes of the tasks this executor completed
 
     async def run(self, actions: tuple[Action, ...]) -> None:
         for action in actions:
@@ -255,6 +256,7 @@ class SessionExecutor:
             return
         await self._update(task, a.id, procstatus="COMPLETE", qcstatus=QcStatus.NEEDS_QA.value)
         self.outcome.add(task.proctype, "completed")
+        self.completed.add(task.proctype)
         with anyio.move_on_after(30, shield=True):
             await transport.remove(str(directory))
 

@@ -10,13 +10,15 @@ never stops the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
 
 from aspider.actions import JobObservation
 from aspider.backends import JobBackend, prune_job_dirs
+from aspider.chain import QueueRoom, chain_session
 from aspider.execute import JobOptions, Outcome, SessionExecutor
 from aspider.lease import project_lease
 from aspider.planner import Plan, PlanLimits, SessionPlan, plan_projects
@@ -39,6 +41,7 @@ class SweepOptions:
     lease_ttl: float = 300.0
     transfers: int = 4
     keep_failed_days: float = 7.0
+    chain: bool = True  # plan a session again when its upstream task completes (aspider.chain)
 
 
 @dataclass
@@ -109,13 +112,23 @@ async def sweep_project(
             on_plan(plan)
         report = SweepReport(project, plan, Outcome(), observations)
         transfers = anyio.CapacityLimiter(options.transfers)
+        chain = None
+        if options.chain:
+            room = QueueRoom.after(plan, processors, options.limits)
+            chain = partial(
+                chain_session,
+                project=project,
+                processors=processors,
+                room=room,
+                container_dir=options.container_dir,
+            )
         async with anyio.create_task_group() as tg:
             for session_plan in plan.sessions:
                 if session_plan.actions:
                     executor = SessionExecutor(
                         xnat, backend, report.outcome, options.job_options, transfers
                     )
-                    tg.start_soon(_run_session, executor, session_plan, report, on_session)
+                    tg.start_soon(_run_session, executor, session_plan, report, on_session, chain)
         busy = {a.task.label for a in plan.actions()}
         report.pruned = await _prune_failed(backend, snapshot, processors, options, busy)
         report.requests = xnat.requests_sent - before
@@ -153,10 +166,13 @@ async def _run_session(
     plan: SessionPlan,
     report: SweepReport,
     on_session: Callable[[SessionPlan], None] | None,
+    chain: Callable[[SessionExecutor, SessionPlan], Awaitable[None]] | None = None,
 ) -> None:
-    """One session's actions; its failure is recorded in the report, not raised."""
+    """One session's actions (then its chained ones); a failure is reported, not raised."""
     try:
         await executor.run(plan.actions)
+        if chain is not None and executor.completed:
+            await chain(executor, plan)
     except (XnatError, PbsError, OSError, ValueError) as exc:
         log.error("session %s: %s", plan.session_label, exc)
         report.session_errors.append((plan.session_label, str(exc)))
