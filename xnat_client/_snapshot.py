@@ -3,19 +3,21 @@ Reading a whole project (or one session) in a constant number of requests.
 
 Three bulk listings, sent together: the project's subjects, its image sessions joined with
 scans and scan resources, and its `proc:genProcData` assessors joined with output resources.
-The number of requests does not depend on the number of sessions. Decoding and folding a large
-listing runs in a worker thread so the event loop keeps serving other tasks meanwhile.
+The number of requests does not depend on the number of sessions. Each listing is read as CSV
+and folded while it streams (`_csv_listing`, `_fold`); the models are built at the end, in a
+worker thread, so the event loop keeps serving other tasks meanwhile.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from functools import partial
 
 import anyio
 
-from . import _rows
+from . import _fold, _rows
+from ._csv_listing import fold_csv
 from ._exceptions import BadResponse, InvalidName
 from ._http import HttpCore
 from ._models import PROC_XSI_TYPE, Project, ProjectSnapshot, Session
@@ -33,7 +35,7 @@ def project_id(project: str) -> str:
     return project
 
 
-async def _rows_of(core: HttpCore, path: str, params: Mapping[str, str]) -> list[_rows.Row]:
+async def _json_rows(core: HttpCore, path: str, params: Mapping[str, str]) -> list[_rows.Row]:
     payload = await core.get_json(path, params)
     try:
         return _rows.result_rows(payload)
@@ -55,43 +57,64 @@ def _assessor_query(project: str, session_label: str | None) -> dict[str, str]:
     return params
 
 
-async def _gather(
-    core: HttpCore, queries: dict[str, tuple[str, dict[str, str]]]
-) -> dict[str, list[_rows.Row]]:
-    results: dict[str, list[_rows.Row]] = {}
+class _Folds:
+    """The folds of one snapshot, sharing one pool of repeated cell values."""
 
-    async def one(key: str, path: str, params: dict[str, str]) -> None:
-        results[key] = await _rows_of(core, path, params)
+    def __init__(self) -> None:
+        self.pool = _fold.new_pool()
+        self.subjects: _fold.SubjectFold | None = None
+        self.sessions: _fold.SessionFold | None = None
+        self.assessors: _fold.AssessorFold | None = None
 
-    async with anyio.create_task_group() as tg:
-        for key, (path, params) in queries.items():
-            tg.start_soon(one, key, path, params)
-    return results
+    async def read(self, core: HttpCore, project: str, label: str | None) -> None:
+        """Subjects (project snapshot only), sessions and assessors, all three at once."""
+        pool = self.pool
+
+        async def subjects() -> None:
+            path = f"/data/projects/{segment(project)}/subjects"
+            params = {"columns": _rows.SUBJECT_COLUMNS}
+            self.subjects = await fold_csv(
+                core, path, params, partial(_fold.SubjectFold, pool=pool)
+            )
+
+        async def sessions() -> None:
+            params = _session_query(project, label)
+            make = partial(_fold.SessionFold, pool=pool)
+            self.sessions = await fold_csv(core, "/data/experiments", params, make)
+
+        async def assessors() -> None:
+            params = _assessor_query(project, label)
+            make = partial(_fold.AssessorFold, pool=pool)
+            self.assessors = await fold_csv(core, "/data/experiments", params, make)
+
+        async with anyio.create_task_group() as tg:
+            if label is None:
+                tg.start_soon(subjects)
+            tg.start_soon(sessions)
+            tg.start_soon(assessors)
+
+    def build_sessions(self) -> list[Session]:
+        assert self.sessions is not None
+        assert self.assessors is not None
+        return _rows.attach(self.sessions, self.assessors)
+
+    def build(self, project: str, requests: int) -> ProjectSnapshot:
+        assert self.subjects is not None
+        return ProjectSnapshot(
+            project=project,
+            subjects=tuple(self.subjects.build()),
+            sessions=tuple(self.build_sessions()),
+            requests=requests,
+        )
 
 
 async def project_snapshot(core: HttpCore, project: str) -> ProjectSnapshot:
     """Subjects, sessions, scans, scan resources and assessors of a project: 3 requests."""
     project = project_id(project)
-    queries = {
-        "subjects": (
-            f"/data/projects/{segment(project)}/subjects",
-            {"columns": _rows.SUBJECT_COLUMNS},
-        ),
-        "sessions": ("/data/experiments", _session_query(project, None)),
-        "assessors": ("/data/experiments", _assessor_query(project, None)),
-    }
+    folds = _Folds()
     with core.tally() as tally:
-        rows = await _gather(core, queries)
-    return await anyio.to_thread.run_sync(_build_snapshot, project, rows, tally.count)
-
-
-def _build_snapshot(project: str, rows: dict[str, list[Any]], requests: int) -> ProjectSnapshot:
-    return ProjectSnapshot(
-        project=project,
-        subjects=tuple(_rows.subjects(rows["subjects"])),
-        sessions=tuple(_rows.sessions(rows["sessions"], rows["assessors"])),
-        requests=requests,
-    )
+        await folds.read(core, project, None)
+    return await anyio.to_thread.run_sync(folds.build, project, tally.count)
 
 
 async def session_snapshot(core: HttpCore, project: str, label: str) -> Session | None:
@@ -104,16 +127,12 @@ async def session_snapshot(core: HttpCore, project: str, label: str) -> Session 
     project = project_id(project)
     segment(label, "session label")
     exact = label if not any(c in label for c in _FILTER_SPECIALS) else None
-    queries = {
-        "sessions": ("/data/experiments", _session_query(project, exact)),
-        "assessors": ("/data/experiments", _assessor_query(project, exact)),
-    }
-    rows = await _gather(core, queries)
-    session_rows = [r for r in rows["sessions"] if _rows.text(r, "label") == label]
-    found = _rows.sessions(session_rows, rows["assessors"])
+    folds = _Folds()
+    await folds.read(core, project, exact)
+    found = [s for s in folds.build_sessions() if s.label == label]
     return found[0] if found else None
 
 
 async def list_projects(core: HttpCore) -> list[Project]:
-    rows = await _rows_of(core, "/data/projects", {"columns": _rows.PROJECT_COLUMNS})
+    rows = await _json_rows(core, "/data/projects", {"columns": _rows.PROJECT_COLUMNS})
     return _rows.projects(rows)

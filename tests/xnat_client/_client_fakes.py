@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -39,6 +41,18 @@ def listing(rows: list[dict[str, Any]]) -> httpx.Response:
     """A `ResultSet` envelope as XNAT writes it (every value a string)."""
     body = {"ResultSet": {"Result": rows, "totalRecords": str(len(rows))}}
     return httpx.Response(200, json=body)
+
+
+def csv_listing(rows: list[dict[str, str]], columns: str = "") -> httpx.Response:
+    """A `format=csv` listing as XNAT writes it: header row first, `\\n` line ends."""
+    header = columns.split(",") if columns else []
+    for row in rows:
+        header.extend(k for k in row if k not in header)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([row.get(h, "") for h in header] for row in rows)
+    return httpx.Response(200, text=buffer.getvalue(), headers={"Content-Type": "text/csv"})
 
 
 class FakeXnat:

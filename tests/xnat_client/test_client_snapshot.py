@@ -7,7 +7,7 @@ import pytest
 
 from xnat_client import AssessorFields, BadResponse
 
-from ._client_fakes import FakeXnat, client_for, listing
+from ._client_fakes import FakeXnat, client_for, csv_listing
 
 pytestmark = pytest.mark.anyio
 
@@ -34,20 +34,22 @@ def contract(request: httpx.Request) -> httpx.Response:
     path = request.url.path
     if path == "/data/projects/P1/subjects" and params == {
         "columns": "ID,label,project",
-        "format": "json",
+        "format": "csv",
     }:
-        return listing([{"ID": "S1", "label": "sub1", "project": "P1", "URI": "/data/subjects/S1"}])
+        row = {"ID": "S1", "label": "sub1", "project": "P1", "URI": "/data/subjects/S1"}
+        return csv_listing([row])
     if path == "/data/experiments" and params.get("xsiType") == "xnat:imageSessionData":
         assert params["columns"] == SESSION_COLUMNS
-        assert (params["project"], params["format"]) == ("P1", "json")
+        assert (params["project"], params["format"]) == ("P1", "csv")
         row = {"ID": "E1", "label": "sess 1", "project": "P1", "subject_ID": "S1"}
         if params.get("label", "sess 1") != "sess 1":
-            return listing([])
-        return listing([{**row, "xnat:imagescandata/id": "1", "xsiType": "xnat:mrSessionData"}])
+            return csv_listing([], "ID,label")
+        return csv_listing([{**row, "xnat:imagescandata/id": "1", "xsiType": "xnat:mrSessionData"}])
     if path == "/data/experiments" and params.get("xsiType") == "proc:genProcData":
         assert params["columns"] == ASSESSOR_COLUMNS
+        assert params["format"] == "csv"
         row = {"ID": "A1", "label": "a", "session_ID": "E1", "proc:genprocdata/procstatus": "x"}
-        return listing([row])
+        return csv_listing([row])
     return httpx.Response(400, text=f"<h3>unexpected {request.url}</h3>")
 
 

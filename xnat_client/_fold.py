@@ -1,0 +1,224 @@
+"""
+Joined listing rows folded into sessions, scans, resources and assessors as they arrive.
+
+A bulk listing gives one row per join (session x scan x scan resource; assessor x output
+resource), with empty child cells when a parent has no children. A fold takes the header once,
+then rows in batches while the body still streams, and keeps only what the models keep: a row
+is dropped as soon as it is folded, and cells that repeat across rows and sessions (types,
+labels, statuses, formats) are stored once through a shared pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+
+from ._build import builder
+from ._cells import clean, inputs, number
+from ._models import PROC_XSI_TYPE, Assessor, Resource, Scan, Session, Subject
+
+SCAN = "xnat:imagescandata/"
+SCAN_FILE = "xnat:imagescandata/file/"
+PROC = "proc:genprocdata/"
+
+SESSION_CELLS = (
+    *("ID", "label", "project", "subject_ID", "subject_label", "date", "xsiType", "last_modified"),
+    *(f"{SCAN}{c}" for c in ("id", "type", "series_description", "quality", "note", "frames")),
+    *(f"{SCAN_FILE}{c}" for c in ("label", "format", "file_count", "file_size")),
+    f"{SCAN_FILE}xnat_abstractresource_id",
+)
+ASSESSOR_CELLS = (
+    *("ID", "label", "project", "session_ID", "session_label", "last_modified"),
+    *(f"{PROC}{c}" for c in ("proctype", "procversion", "procstatus", "validation/status")),
+    *(f"{PROC}{c}" for c in ("note", "inputs", "jobid", "jobnode", "jobstartdate", "memused")),
+    *(f"{PROC}{c}" for c in ("walltimeused", "out/file/label")),
+)
+SUBJECT_CELLS = ("ID", "label", "project")
+
+Row = Sequence[str]
+_ScanEntry = tuple[list[str], dict[str, Resource]]  # scan cells, resource label -> Resource
+Pool = Callable[[str, str], str]
+_resource = builder(Resource)
+_scan = builder(Scan)
+_session = builder(Session)
+_assessor = builder(Assessor)
+_subject = builder(Subject)
+
+
+def new_pool() -> Pool:
+    """One stored copy per distinct repeated value (`pool(v, v)` returns the first seen)."""
+    return dict[str, str]().setdefault
+
+
+class _Picker:
+    """The wanted cells of a row, in `wanted` order; "" for a column the header lacks."""
+
+    def __init__(self, header: Sequence[str], wanted: Sequence[str]) -> None:
+        where = {name: i for i, name in enumerate(header)}
+        self.width = len(header)
+        self.get = itemgetter(*[where.get(name, self.width) for name in wanted])
+        self.padded = len(where) < len(header) or any(name not in where for name in wanted)
+
+    def __call__(self, row: Row, escaped: bool) -> tuple[str, ...]:
+        if self.padded or len(row) != self.width:
+            row = [*row[: self.width], *[""] * (self.width + 1 - min(len(row), self.width))]
+        cells: tuple[str, ...] = self.get(row)
+        return tuple(map(clean, cells)) if escaped else cells
+
+
+class SessionFold:
+    """session x scan x scan-resource rows -> sessions with scans and resources, listing order."""
+
+    cells = SESSION_CELLS
+
+    def __init__(self, header: Sequence[str], pool: Pool) -> None:
+        self.pick = _Picker(header, self.cells)
+        self.pool = pool
+        self.found: dict[str, tuple[tuple[str, ...], dict[str, _ScanEntry]]] = {}
+
+    def add(self, rows: list[list[str]], escaped: bool) -> None:
+        pick, pool, found = self.pick, self.pool, self.found
+        last, scans = "", dict[str, _ScanEntry]()
+        for row in rows:
+            c = pick(row, escaped)
+            if c[0] != last:
+                last = c[0]
+                if not last:
+                    continue  # a broken join row without a session ID
+                entry = found.get(last)
+                if entry is None:
+                    entry = found[last] = (tuple([pool(v, v) for v in c[:8]]), {})
+                scans = entry[1]
+            if not c[0] or not c[8]:
+                continue  # no ID, or the LEFT JOIN row of a session without scans
+            scan = scans.get(c[8])
+            if scan is None:
+                scan = scans[c[8]] = ([pool(v, v) for v in c[8:14]], {})
+            if c[14] and c[14] not in scan[1]:
+                scan[1][c[14]] = _resource(
+                    {
+                        "label": pool(c[14], c[14]),
+                        "id": c[18],
+                        "format": pool(c[15], c[15]),
+                        "file_count": number(c[16]),
+                        "file_size": number(c[17]),
+                    }
+                )
+
+    def build(self, assessors: dict[str, list[Assessor]]) -> list[Session]:
+        """The sessions, each with the assessors listed under its ID."""
+        return [
+            _session(
+                {
+                    "id": sid,
+                    "label": s[1],
+                    "project": s[2],
+                    "subject_id": s[3],
+                    "subject_label": s[4],
+                    "xsi_type": s[6],
+                    "date": s[5],
+                    "last_modified": s[7],
+                    "scans": tuple([_build_scan(*scan) for scan in scans.values()]),
+                    "assessors": tuple(assessors.get(sid, ())),
+                }
+            )
+            for sid, (s, scans) in self.found.items()
+        ]
+
+
+def _build_scan(c: list[str], resources: dict[str, Resource]) -> Scan:
+    return _scan(
+        {
+            "id": c[0],
+            "type": c[1],
+            "series_description": c[2],
+            "quality": c[3],
+            "note": c[4],
+            "frames": number(c[5]),
+            "xsi_type": "",
+            "resources": tuple(resources.values()),
+        }
+    )
+
+
+class AssessorFold:
+    """assessor x output-resource rows -> one assessor per ID with its output labels."""
+
+    cells = ASSESSOR_CELLS
+    _POOLED = frozenset({2, 3, 4, 6, 7, 8, 9, 10, 13})  # project, session, types, statuses
+
+    def __init__(self, header: Sequence[str], pool: Pool) -> None:
+        self.pick = _Picker(header, self.cells)
+        self.pool = pool
+        self.found: dict[str, tuple[tuple[str, ...], dict[str, None]]] = {}
+
+    def add(self, rows: list[list[str]], escaped: bool) -> None:
+        pick, pool, found, pooled = self.pick, self.pool, self.found, self._POOLED
+        for row in rows:
+            c = pick(row, escaped)
+            if not c[0]:
+                continue
+            entry = found.get(c[0])
+            if entry is None:
+                kept = tuple([pool(v, v) if i in pooled else v for i, v in enumerate(c)])
+                entry = found[c[0]] = (kept, {})
+            if c[17]:
+                entry[1][c[17]] = None
+
+    def build(self) -> list[Assessor]:
+        return [_build_assessor(c, list(outputs)) for c, outputs in self.found.values()]
+
+    def by_session(self) -> dict[str, list[Assessor]]:
+        grouped: dict[str, list[Assessor]] = {}
+        for assessor in self.build():
+            grouped.setdefault(assessor.session_id, []).append(assessor)
+        return grouped
+
+
+def _build_assessor(c: tuple[str, ...], resources: list[str]) -> Assessor:
+    return _assessor(
+        {
+            "id": c[0],
+            "label": c[1],
+            "project": c[2],
+            "session_id": c[3],
+            "xsi_type": PROC_XSI_TYPE,
+            "session_label": c[4],
+            "proctype": c[6],
+            "procversion": c[7],
+            "procstatus": c[8],
+            "qcstatus": c[9],
+            "note": c[10],
+            "inputs": inputs(c[11]),
+            "inputs_raw": c[11],
+            "jobid": c[12],
+            "jobnode": c[13],
+            "jobstartdate": c[14],
+            "memused": c[15],
+            "walltimeused": c[16],
+            "last_modified": c[5],
+            "resources": tuple(resources),
+        }
+    )
+
+
+class SubjectFold:
+    """Subject rows -> one subject per ID."""
+
+    cells = SUBJECT_CELLS
+
+    def __init__(self, header: Sequence[str], pool: Pool) -> None:
+        self.pick = _Picker(header, self.cells)
+        self.pool = pool
+        self.found: dict[str, Subject] = {}
+
+    def add(self, rows: list[list[str]], escaped: bool) -> None:
+        for row in rows:
+            sid, label, project = self.pick(row, escaped)
+            if sid and sid not in self.found:
+                self.found[sid] = _subject(
+                    {"id": sid, "label": label, "project": self.pool(project, project)}
+                )
+
+    def build(self) -> list[Subject]:
+        return list(self.found.values())
