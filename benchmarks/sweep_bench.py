@@ -221,7 +221,7 @@ class NewRun:
 async def new_run(url: str, work_root: str, args: argparse.Namespace) -> NewRun:
     processors = demo_processors()
     lines: list[SweepLine] = []
-    options = SweepOptions(transfers=args.transfers)
+    options = SweepOptions(transfers=args.transfers, chain=not args.no_chain)
 
     def on_report(report: SweepReport) -> None:
         actions = Counter(str(a.kind) for a in report.plan.actions())
@@ -281,7 +281,7 @@ def report_new(
     tasks = sum(n for (_, status), n in state.items())
     print(f"all-new sweep: {args.sessions} sessions x 2 demo processors, local backend, "
           f"interval {args.interval} s, HTTP concurrency {args.concurrency}, "
-          f"transfers {args.transfers}")  # fmt: skip
+          f"transfers {args.transfers}, chaining {'off' if args.no_chain else 'on'}")  # fmt: skip
     print(f"final state: {dict(state)}")
     for n, line in enumerate(lines, 1):
         done = {f"{p}:{w}": c for (p, w), c in sorted(line.done.items())}
@@ -356,6 +356,9 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="new: between sweeps")
     parser.add_argument("--concurrency", type=int, default=16, help="new: HTTP requests")
     parser.add_argument("--transfers", type=int, default=SweepOptions().transfers)
+    parser.add_argument(
+        "--no-chain", action="store_true", help="no chaining of downstream tasks within a sweep"
+    )
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--dax", default="/tmp/daxenv/bin/dax", help="dax: its executable")
     args = parser.parse_args()
