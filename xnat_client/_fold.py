@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 
 from ._build import builder
-from ._cells import clean, inputs, number
+from ._cells import inputs, number, unescape
 from ._models import PROC_XSI_TYPE, Assessor, Resource, Scan, Session, Subject
 
 SCAN = "xnat:imagescandata/"
@@ -51,19 +51,27 @@ def new_pool() -> Pool:
 
 
 class _Picker:
-    """The wanted cells of a row, in `wanted` order; "" for a column the header lacks."""
+    """
+    The wanted cells of each row of a batch, in `wanted` order ("" for a column the header
+    lacks), XML entities undone. XNAT answers the columns in the order asked (plus `URI` and
+    auto-added columns at the end), so rows usually pass through untouched.
+    """
 
     def __init__(self, header: Sequence[str], wanted: Sequence[str]) -> None:
         where = {name: i for i, name in enumerate(header)}
         self.width = len(header)
         self.get = itemgetter(*[where.get(name, self.width) for name in wanted])
-        self.padded = len(where) < len(header) or any(name not in where for name in wanted)
+        self.in_order = list(header[: len(wanted)]) == list(wanted)
 
-    def __call__(self, row: Row, escaped: bool) -> tuple[str, ...]:
-        if self.padded or len(row) != self.width:
-            row = [*row[: self.width], *[""] * (self.width + 1 - min(len(row), self.width))]
-        cells: tuple[str, ...] = self.get(row)
-        return tuple(map(clean, cells)) if escaped else cells
+    def __call__(self, rows: list[list[str]], escaped: bool) -> list[list[str]]:
+        if escaped:
+            rows = [[unescape(v) if "&" in v else v for v in row] for row in rows]
+        if self.in_order and set(map(len, rows)) == {self.width}:
+            return rows
+        width, get = self.width, self.get
+        return [
+            list(get([*row[:width], *[""] * (width + 1 - min(len(row), width))])) for row in rows
+        ]
 
 
 class SessionFold:
@@ -77,31 +85,31 @@ class SessionFold:
         self.found: dict[str, tuple[tuple[str, ...], dict[str, _ScanEntry]]] = {}
 
     def add(self, rows: list[list[str]], escaped: bool) -> None:
-        pick, pool, found = self.pick, self.pool, self.found
+        pool, found, resource, count = self.pool, self.found, _resource, number
         last, scans = "", dict[str, _ScanEntry]()
-        for row in rows:
-            c = pick(row, escaped)
+        for c in self.pick(rows, escaped):
             if c[0] != last:
                 last = c[0]
-                if not last:
-                    continue  # a broken join row without a session ID
                 entry = found.get(last)
                 if entry is None:
+                    if not last:
+                        continue  # a broken join row without a session ID
                     entry = found[last] = (tuple([pool(v, v) for v in c[:8]]), {})
                 scans = entry[1]
-            if not c[0] or not c[8]:
-                continue  # no ID, or the LEFT JOIN row of a session without scans
+            if not c[8] or not last:
+                continue  # the LEFT JOIN row of a session without scans, or no session ID
             scan = scans.get(c[8])
             if scan is None:
                 scan = scans[c[8]] = ([pool(v, v) for v in c[8:14]], {})
-            if c[14] and c[14] not in scan[1]:
-                scan[1][c[14]] = _resource(
+            label = c[14]
+            if label and label not in scan[1]:
+                scan[1][label] = resource(
                     {
-                        "label": pool(c[14], c[14]),
+                        "label": pool(label, label),
                         "id": c[18],
                         "format": pool(c[15], c[15]),
-                        "file_count": number(c[16]),
-                        "file_size": number(c[17]),
+                        "file_count": int(c[16]) if c[16].isdigit() else count(c[16]),
+                        "file_size": int(c[17]) if c[17].isdigit() else count(c[17]),
                     }
                 )
 
@@ -153,9 +161,8 @@ class AssessorFold:
         self.found: dict[str, tuple[tuple[str, ...], dict[str, None]]] = {}
 
     def add(self, rows: list[list[str]], escaped: bool) -> None:
-        pick, pool, found, pooled = self.pick, self.pool, self.found, self._POOLED
-        for row in rows:
-            c = pick(row, escaped)
+        pool, found, pooled = self.pool, self.found, self._POOLED
+        for c in self.pick(rows, escaped):
             if not c[0]:
                 continue
             entry = found.get(c[0])
@@ -213,8 +220,8 @@ class SubjectFold:
         self.found: dict[str, Subject] = {}
 
     def add(self, rows: list[list[str]], escaped: bool) -> None:
-        for row in rows:
-            sid, label, project = self.pick(row, escaped)
+        for c in self.pick(rows, escaped):
+            sid, label, project = c[:3]
             if sid and sid not in self.found:
                 self.found[sid] = _subject(
                     {"id": sid, "label": label, "project": self.pool(project, project)}

@@ -17,6 +17,7 @@ from functools import partial
 import anyio
 
 from . import _fold, _rows
+from ._build import gc_paused
 from ._csv_listing import fold_csv
 from ._exceptions import BadResponse, InvalidName
 from ._http import HttpCore
@@ -112,9 +113,9 @@ async def project_snapshot(core: HttpCore, project: str) -> ProjectSnapshot:
     """Subjects, sessions, scans, scan resources and assessors of a project: 3 requests."""
     project = project_id(project)
     folds = _Folds()
-    with core.tally() as tally:
+    with gc_paused(), core.tally() as tally:
         await folds.read(core, project, None)
-    return await anyio.to_thread.run_sync(folds.build, project, tally.count)
+        return await anyio.to_thread.run_sync(folds.build, project, tally.count)
 
 
 async def session_snapshot(core: HttpCore, project: str, label: str) -> Session | None:
@@ -128,8 +129,9 @@ async def session_snapshot(core: HttpCore, project: str, label: str) -> Session 
     segment(label, "session label")
     exact = label if not any(c in label for c in _FILTER_SPECIALS) else None
     folds = _Folds()
-    await folds.read(core, project, exact)
-    found = [s for s in folds.build_sessions() if s.label == label]
+    with gc_paused():
+        await folds.read(core, project, exact)
+        found = [s for s in folds.build_sessions() if s.label == label]
     return found[0] if found else None
 
 
