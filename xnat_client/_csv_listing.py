@@ -40,18 +40,28 @@ class _Reader(Generic[F]):
         self.make = make
         self.secrets = list(secrets)
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self.carry = ""
+        self.carried: list[str] = []  # text after the last complete record
+        self.quotes = 0  # how many `"` the carried text holds, mod 2
+        self.head = ""
         self.fold: F | None = None
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
-        text = self.carry + self.decoder.decode(chunk, final)
-        if self.fold is None and looks_like_html(text[:64]):
-            raise self._bad("an HTML page where a CSV listing was expected", text)
+        text = self.decoder.decode(chunk, final)
+        if len(self.head) < 64:  # a proxy's or login page instead of the listing?
+            self.head += text[: 64 - len(self.head)]
+            if looks_like_html(self.head):
+                raise self._bad("an HTML page where a CSV listing was expected", text)
         cut = len(text) if final else text.rfind("\n") + 1
-        if not final and (cut == 0 or text.count('"', 0, cut) % 2):
-            self.carry = text  # no complete record yet, or a line break inside quotes
+        if not final and (cut == 0 or (self.quotes + text.count('"', 0, cut)) % 2):
+            # No complete record yet, or that line break is inside a quoted cell: wait.
+            self.carried.append(text)
+            self.quotes = (self.quotes + text.count('"')) % 2
             return
-        self.carry, block = text[cut:], text[:cut]
+        block = "".join([*self.carried, text[:cut]])
+        self.carried, self.quotes = [text[cut:]], text.count('"', cut) % 2
+        self._fold(block)
+
+    def _fold(self, block: str) -> None:
         try:
             rows = list(csv.reader(io.StringIO(block, newline="")))
         except csv.Error as exc:

@@ -114,10 +114,13 @@ def test_columns_in_another_order_or_missing_are_picked_by_name() -> None:
         (b'{"ResultSet":{"Result":[]}}\n', "without an ID column"),
     ],
 )
-def test_bodies_that_are_not_csv_listings_are_bad_responses(body: bytes, what: str) -> None:
+@pytest.mark.parametrize("chunk", [1, 16, 4096])
+def test_bodies_that_are_not_csv_listings_are_bad_responses(
+    body: bytes, what: str, chunk: int
+) -> None:
     """An HTML page, an empty body or a non-CSV body is a BadResponse, not an empty project."""
     with pytest.raises(BadResponse, match=what):
-        fold_sessions(body, 16)
+        fold_sessions(body, chunk)
 
 
 def test_built_models_equal_validated_models() -> None:
