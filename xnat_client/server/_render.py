@@ -75,6 +75,10 @@ def _reader(getters: list[Getter]) -> Callable[[Any], Sequence[str]]:
     return lambda obj: [g(obj) for g in getters]
 
 
+def _nothing(values: Sequence[str]) -> str:
+    return ""
+
+
 class FastWalk:
     """
     The joined rows of a query of <= 3 levels whose filters are all on the root: the shape of
@@ -89,6 +93,8 @@ class FastWalk:
     def __init__(self, columns: list[Column], depth: int, ctx: Context, as_json: bool):
         self.depth = depth
         self.children = ctx.children
+        if as_json:  # key order does not matter in JSON: level order, as the generic walk
+            columns = sorted(columns, key=attrgetter("level"))
         runs: list[list[Column]] = []
         for column in columns:
             if runs and runs[-1][0].level == column.level:
@@ -106,6 +112,11 @@ class FastWalk:
         else:
             self.make = [[csv_maker(len(run)) for run in lv] for lv in by_level]
         self.blank = [self._encode(lv, [""] * sum(map(len, by_level[lv]))) for lv in range(3)]
+        # One run per level, in level order: a row is its levels' fragments end to end.
+        self.simple = [lv for lv, _ in self.order] == sorted({lv for lv, _ in self.order})
+        self.sep = ["," if by_level[lv] and any(by_level[:lv]) else "" for lv in range(3)]
+        self.make1 = [m[0] if m else _nothing for m in self.make]
+        self.blank1 = [b[0] if b else "" for b in self.blank]
 
     @staticmethod
     def fits(depth: int, filter_levels: list[int], width: int, as_json: bool) -> bool:
@@ -124,6 +135,8 @@ class FastWalk:
 
     def rows_of(self, root: Any, kids: list[Any]) -> list[str]:
         """Every row below one root (LEFT JOIN: blank cells where a parent has no children)."""
+        if self.simple:
+            return self._simple_rows(root, kids)
         depth, encode, read, row = self.depth, self._encode, self.read, self._row
         a = encode(0, read[0](root))
         if depth == 0:
@@ -140,6 +153,27 @@ class FastWalk:
             if not leaves:
                 found.append(row((a, b, self.blank[2])))
             found.extend(row((a, b, encode(2, read[2](leaf)))) for leaf in leaves)
+        return found
+
+    def _simple_rows(self, root: Any, kids: list[Any]) -> list[str]:
+        depth, read, sep, make, blank = self.depth, self.read, self.sep, self.make1, self.blank1
+        a = make[0](read[0](root))
+        if depth == 0:
+            return [a]
+        if not kids:
+            a += sep[1] + blank[1]
+            return [a + sep[2] + blank[2] if depth == 2 else a]
+        found: list[str] = []
+        for kid in kids:
+            b = a + sep[1] + make[1](read[1](kid))
+            if depth == 1:
+                found.append(b)
+                continue
+            leaves = self.children(1, kid)
+            if not leaves:
+                found.append(b + sep[2] + blank[2])
+            b += sep[2]
+            found.extend([b + make[2](read[2](leaf)) for leaf in leaves])
         return found
 
     def count(self, kids: list[Any]) -> int:
