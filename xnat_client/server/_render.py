@@ -84,10 +84,12 @@ class FastWalk:
     The joined rows of a query of <= 3 levels whose filters are all on the root: the shape of
     every bulk listing clients send. `fits` says whether a query has that shape.
 
-    Columns keep the requested order: each level's columns fall into runs of adjacent columns
-    (`URI`, a root column, usually comes last, after the scan and resource columns); an object's
-    runs are encoded once and a row joins the runs of its root, child and leaf in column order.
-    Rows come as strings: JSON object bodies (without braces) or CSV records (no line end).
+    CSV columns keep the requested order: each level's columns fall into runs of adjacent
+    columns (`URI`, a root column, usually comes last, after the scan and resource columns); an
+    object's runs are encoded once and a row joins the runs of its root, child and leaf in
+    column order. JSON keys go in level order (as the generic walk), one run per level, so a row
+    is its levels' fragments end to end. Rows come as strings: JSON object bodies (without
+    braces) or CSV records (no line end).
     """
 
     def __init__(self, columns: list[Column], depth: int, ctx: Context, as_json: bool):
