@@ -1,28 +1,16 @@
-"""A pause of Python's cyclic garbage collector around allocation-heavy pure work."""
+"""
+A pause of Python's cyclic garbage collector around matching and planning.
+
+Matching and planning a large project allocate hundreds of thousands of small objects while
+the snapshot's own hundreds of thousands are alive; each generation-2 collection triggered by
+those allocations walks them all, and on a 10,000-session project that was about a third of
+the planner's CPU (see docs/benchmarks.md, Planner). The pause is the one the snapshot's fold
+uses, so that overlapping pauses (a snapshot folding in a thread while a plan runs) share one
+counter and the collector comes back on when the last of them ends.
+"""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from xnat_client._gc import gc_paused
 
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """
-    No cyclic collection inside the block; the previous setting is restored after it.
-
-    Why: matching and planning a large project allocate hundreds of thousands of small objects
-    while the snapshot's own hundreds of thousands are alive; each generation-2 collection
-    triggered by those allocations walks them all, and measured on a 10,000-session project
-    that was about a third of the planner's CPU (see docs/benchmarks.md, Planner). The objects
-    made here hold no reference cycles that need collecting before the block ends, and
-    reference counting still frees everything else at once.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+__all__ = ["gc_paused"]

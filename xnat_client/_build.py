@@ -11,10 +11,7 @@ the same for all of them. Pydantic never edits that set on a frozen model (copie
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -44,34 +41,3 @@ def builder(model: type[_M]) -> Callable[[dict[str, Any]], _M]:
         return instance
 
     return build
-
-
-_pause_lock = threading.Lock()
-_pauses = 0
-_was_enabled = False
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """
-    No cyclic garbage collection while a snapshot is folded and built (about 2 s at 10,000
-    sessions; garbage is collected right after).
-
-    A snapshot allocates hundreds of thousands of models and containers that all stay alive;
-    the collector would rescan that growing heap again and again for nothing, which costs as
-    much as the fold itself. Pauses nest and overlap (concurrent snapshots, the build thread):
-    the first one in turns collection off, the last one out restores what it found.
-    """
-    global _pauses, _was_enabled
-    with _pause_lock:
-        if _pauses == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            if _pauses == 0 and _was_enabled:
-                gc.enable()

@@ -17,9 +17,9 @@ from functools import partial
 import anyio
 
 from . import _fold, _rows
-from ._build import gc_paused
 from ._csv_listing import fold_csv
 from ._exceptions import BadResponse, InvalidName
+from ._gc import gc_paused
 from ._http import HttpCore
 from ._models import PROC_XSI_TYPE, Project, ProjectSnapshot, Session
 from ._paths import segment

@@ -25,8 +25,9 @@ from xnat_client import (
     _fold,
     _rows,
 )
-from xnat_client._build import builder, gc_paused
+from xnat_client._build import builder
 from xnat_client._csv_listing import _Reader
+from xnat_client._gc import gc_paused
 from xnat_client.server import XnatServer, generate_project
 
 from ._client_fakes import FakeXnat, client_for, csv_listing

@@ -8,18 +8,17 @@ builds rows level by level as plain values (QueryOrganizerResource, XFTTable.toJ
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response, StreamingResponse
 
+from xnat_client._gc import gc_paused
 from xnat_client.server._columns import Column, Context, Getter
 from xnat_client.server._render import FastWalk, csv_line, json_maker
 from xnat_client.server._xml import escape_xml
@@ -91,20 +90,6 @@ def matcher(spec: str) -> Matcher:
         else:
             exact.add(alt)
     return lambda v: v in exact or any(p.match(v) for p in patterns)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Rendering allocates ~10^5 short-lived containers over a heap of ~10^6 long-lived store
-    objects; letting the cyclic collector rescan that heap mid-listing costs more than the
-    listing itself. Handlers do not await inside, so nothing else runs meanwhile."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _join_json(prefix: str, fragment: str) -> str:
@@ -200,7 +185,7 @@ def respond(
         streamed = _streamed(query, ctx, list(roots), params, extra)
         if streamed is not None:
             return streamed
-    with _gc_paused():
+    with gc_paused():
         if fmt == "json" and not sort_by:
             rows, paged = page(walk(query, ctx, roots, True), params)
             body = "[" + ",".join("{" + r + "}" for r in rows) + "]"
@@ -240,7 +225,7 @@ def _streamed(
 
 
 def _next_batch(batches: Iterator[list[str]]) -> list[str] | None:
-    with _gc_paused():
+    with gc_paused():
         return next(batches, None)
 
 
