@@ -205,17 +205,21 @@ class AssessorArtefact(Artefact):
 
 
 class ScopeIndex:
-    """The artefacts of a scope's sessions: by session, and the assessors by proctype."""
+    """
+    A scope's assessors as artefacts, by session and by proctype, and its sessions' paths.
 
-    __slots__ = ("_by_proctype", "assessors", "scans")
+    Scan artefacts are made by the inputs that match them (most scans match no input).
+    """
+
+    __slots__ = ("_by_proctype", "assessors", "prefixes")
 
     def __init__(self, scope: Scope) -> None:
-        self.scans: dict[str, list[ScanArtefact]] = {}
+        self.prefixes: dict[str, str] = {}  # session ID -> DAX path prefix
         self.assessors: dict[str, list[AssessorArtefact]] = {}
         by_proctype: dict[str, list[AssessorArtefact]] = {}
         for s in scope.sessions:
             prefix = _dax_path(scope.project, s)
-            self.scans[s.id] = [ScanArtefact(s, f"{prefix}/scans/{c.id}", c, None) for c in s.scans]
+            self.prefixes[s.id] = prefix
             arts = self.assessors[s.id] = [
                 AssessorArtefact(s, f"{prefix}/assessors/{a.label}", None, a) for a in s.assessors
             ]
@@ -335,7 +339,13 @@ def _scan_options(
     spec = ci.spec
     assert isinstance(spec, ScanInput)
     matches = ci.type_cache
-    matched = [art for s in sessions for art in index.scans[s.id] if matches[art.scan.type]]
+    prefixes = index.prefixes
+    matched = [
+        ScanArtefact(s, f"{prefixes[s.id]}/scans/{c.id}", c, None)
+        for s in sessions
+        for c in s.scans
+        if matches[c.type]
+    ]
     skipped: list[ScanArtefact] = []
     if spec.skip_unusable:
         usable = [art for art in matched if art.scan.quality.lower() != "unusable"]
