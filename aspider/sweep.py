@@ -16,6 +16,7 @@ from functools import partial
 
 import anyio
 
+from aspider._gc import gc_paused
 from aspider.actions import JobObservation
 from aspider.backends import JobBackend, prune_job_dirs
 from aspider.chain import QueueRoom, chain_session
@@ -103,11 +104,14 @@ async def sweep_project(
     root = str(backend.work_root)
     async with project_lease(backend.transport, root, project, ttl=options.lease_ttl):
         before = xnat.requests_sent
-        snapshot = restrict(await xnat.project_snapshot(project), options.sessions)
-        observations = await backend.observe(jobs_to_observe(snapshot, processors))
-        plan = await plan_projects(
-            [snapshot], processors, observations.values(), options.limits, options.container_dir
-        )
+        # One collector pause from the snapshot to the plan: both allocate hundreds of
+        # thousands of long-lived objects, and a collection between them walks them all.
+        with gc_paused():
+            snapshot = restrict(await xnat.project_snapshot(project), options.sessions)
+            observations = await backend.observe(jobs_to_observe(snapshot, processors))
+            plan = await plan_projects(
+                [snapshot], processors, observations.values(), options.limits, options.container_dir
+            )
         if on_plan is not None:
             on_plan(plan)
         report = SweepReport(project, plan, Outcome(), observations)
