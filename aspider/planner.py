@@ -31,7 +31,7 @@ from aspider.labels import InputsKey
 from aspider.matching import MatchResult, Scope, iter_scopes, scope_index, session_order
 from aspider.processors._python import Processor
 from aspider.processors._render import build_task
-from aspider.settled import is_settled
+from aspider.settled import SettledMemo, is_settled, processors_digest, session_fingerprint
 from aspider.states import QC_RERUN, Event, ProcStatus, Reason, normalise_procstatus, transition
 from aspider.tasks import (
     Level,
@@ -44,6 +44,7 @@ from aspider.tasks import (
 from xnat_client._models import Assessor, ProjectSnapshot
 
 _IN_QUEUE = ("queued", "running", "unknown")
+_SESSION_LEVELS = ("scan", "session")  # processors whose scope is one session
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,23 +95,20 @@ async def match_snapshots(
     processors: Sequence[Processor],
     *,
     skip_settled: bool = False,
+    memo: SettledMemo | None = None,
 ) -> list[ScopeMatch]:
     """
     Every processor's candidates in every scope, through its (possibly custom) hook.
 
     With `skip_settled`, pairs that `aspider.settled.is_settled` proves would plan to nothing
     are left out (only for processors that keep the declarative matching): `plan` of the rest
-    equals `plan` of all. `explain` wants every candidate, so it is off by default.
+    equals `plan` of all. `explain` wants every candidate, so it is off by default. With a
+    `memo` as well, sessions it remembers as settled (same fingerprint) are not even checked,
+    and the sessions found settled now are added to `memo.found`.
     """
-    matches = []
     with gc_paused():
-        for snap in snapshots:
-            scopes = _scopes_by_level(snap, processors)
-            for p in processors:
-                skip = skip_settled and not _has_match_hook(p)
-                due = [s for s in scopes[p.level] if not (skip and is_settled(p, s))]
-                matches += [ScopeMatch(p, scope, await p.match(scope)) for scope in due]
-    return matches
+        pairs = _due_pairs(snapshots, processors, skip_settled, memo, hooks=True)
+        return [ScopeMatch(p, scope, await p.match(scope)) for p, scope in pairs]
 
 
 def match_snapshots_sync(
@@ -118,16 +116,52 @@ def match_snapshots_sync(
     processors: Sequence[Processor],
     *,
     skip_settled: bool = False,
+    memo: SettledMemo | None = None,
 ) -> list[ScopeMatch]:
     """The same with the declarative matching only (custom `match` hooks are not called)."""
-    matches = []
     with gc_paused():
-        for snap in snapshots:
-            scopes = _scopes_by_level(snap, processors)
-            for p in processors:
-                due = [s for s in scopes[p.level] if not (skip_settled and is_settled(p, s))]
-                matches += [ScopeMatch(p, scope, p.default_match(scope)) for scope in due]
-    return matches
+        pairs = _due_pairs(snapshots, processors, skip_settled, memo, hooks=False)
+        return [ScopeMatch(p, scope, p.default_match(scope)) for p, scope in pairs]
+
+
+def _due_pairs(
+    snapshots: Sequence[ProjectSnapshot],
+    processors: Sequence[Processor],
+    skip_settled: bool,
+    memo: SettledMemo | None,
+    *,
+    hooks: bool,
+) -> list[tuple[Processor, Scope]]:
+    """The (processor, scope) pairs to match: all, or those not proved settled."""
+    pairs: list[tuple[Processor, Scope]] = []
+    skippable = [p for p in processors if skip_settled and not (hooks and _has_match_hook(p))]
+    per_session = [p for p in skippable if p.level in _SESSION_LEVELS]
+    for snap in snapshots:
+        scopes = _scopes_by_level(snap, processors)
+        fingerprints: dict[str, str] = {}
+        if memo is not None and per_session:
+            digest = processors_digest(per_session)
+            fingerprints = {
+                s.id: session_fingerprint(snap.project, s, digest) for s in snap.sessions
+            }
+        remembered = {
+            sid for sid, fp in fingerprints.items() if memo and memo.previous.get(sid) == fp
+        }
+        unsettled: set[str] = set()
+        for p in processors:
+            skip = p in skippable
+            by_session = p in per_session
+            for scope in scopes[p.level]:
+                if by_session and scope.anchor.id in remembered:
+                    continue
+                if skip and is_settled(p, scope):
+                    continue
+                pairs.append((p, scope))
+                if by_session:
+                    unsettled.add(scope.anchor.id)
+        if memo is not None:
+            memo.found.update((sid, fp) for sid, fp in fingerprints.items() if sid not in unsettled)
+    return pairs
 
 
 def _has_match_hook(processor: Processor) -> bool:
@@ -155,9 +189,10 @@ async def plan_projects(
     observations: Iterable[JobObservation] = (),
     limits: PlanLimits = PlanLimits(),
     container_dir: str | None = None,
+    memo: SettledMemo | None = None,
 ) -> Plan:
     """Match (awaiting custom hooks, skipping settled pairs) and plan: what a sweep calls."""
-    matches = await match_snapshots(snapshots, processors, skip_settled=True)
+    matches = await match_snapshots(snapshots, processors, skip_settled=True, memo=memo)
     return plan(snapshots, matches, observations, limits, container_dir)
 
 

@@ -11,6 +11,9 @@ every scenario with and without the skip and compare the plans.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aspider.matching import Scope, candidate_keys, scope_index
@@ -18,6 +21,7 @@ from aspider.states import QC_RERUN, Event, ProcStatus, normalise_procstatus, tr
 
 if TYPE_CHECKING:
     from aspider.processors._python import Processor
+    from xnat_client import Session
 
 #: Final states: the planner's event for them is STEADY unless QC asks for a rerun, and
 #: STEADY leads nowhere (no action) from them.
@@ -35,11 +39,12 @@ def is_settled(processor: Processor, scope: Scope) -> bool:
     That holds when the processor's assessors in the scope and its candidates pair up one to
     one by inputs (no candidate to create, no duplicate, no orphan, every assessor with an
     `inputs` field), and every assessor is in a settled state with no QC rerun request.
-    Anything else, including a processor that does not apply, is left to the full planning.
+    A processor that does not apply (no candidate) and has no assessor there is settled too.
+    Anything else is left to the full planning.
     """
     existing = scope_index(scope).of_proctype(processor.proctype)
     if not existing:
-        return False
+        return not candidate_keys(processor, scope)  # does not apply, and nothing to follow
     keys = set()
     for art in existing:
         assessor = art.assessor
@@ -54,3 +59,46 @@ def is_settled(processor: Processor, scope: Scope) -> bool:
         return False
     wanted = candidate_keys(processor, scope)
     return len(wanted) == len(keys) and set(wanted) == keys
+
+
+# --- sessions remembered as settled between sweeps ---------------------------------------
+
+
+@dataclass
+class SettledMemo:
+    """
+    Sessions found settled by the last sweep, by fingerprint; and those this sweep finds.
+
+    Most nights the same sessions are settled again. A session whose fingerprint (everything
+    `is_settled` reads of it, and the processors' definitions) equals the one remembered is
+    settled for every session- and scan-level processor without matching any of them. The
+    planner fills `found`; the sweep keeps it in the work root for the next one.
+    """
+
+    previous: Mapping[str, str] = field(default_factory=dict)
+    found: dict[str, str] = field(default_factory=dict)
+
+
+def processors_digest(processors: Sequence[Processor]) -> str:
+    """Changes whenever a processor's definition, or aspider itself, changes."""
+    from aspider import __version__
+
+    parts = sorted(
+        (p.proctype, p.procversion, p.spec.model_dump_json(), type(p).__qualname__)
+        for p in processors
+    )
+    return hashlib.blake2b(repr((__version__, parts)).encode(), digest_size=16).hexdigest()
+
+
+def session_fingerprint(project: str, session: Session, digest: str) -> str:
+    """
+    A digest of what settling a session's pairs depends on: the artefact paths (project,
+    subject and session labels, scan IDs, assessor labels), the scans' types and quality, and
+    the assessors' proctypes, statuses, QC and inputs; plus the processors' digest.
+    """
+    scans = tuple((c.id, c.type, c.quality) for c in session.scans)
+    assessors = tuple(
+        (a.label, a.proctype, a.procstatus, a.qcstatus, repr(a.inputs)) for a in session.assessors
+    )
+    parts = (digest, project, session.subject_label, session.label, session.id, scans, assessors)
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()

@@ -24,6 +24,8 @@ from aspider.execute import JobOptions, Outcome, SessionExecutor
 from aspider.lease import project_lease
 from aspider.planner import Plan, PlanLimits, SessionPlan, plan_projects
 from aspider.processors import Processor
+from aspider.settled import SettledMemo
+from aspider.settled_store import load_memo, save_memo
 from aspider.states import ProcStatus, normalise_procstatus
 from pbs import PbsError
 from xnat_client import ProjectSnapshot, XnatClient, XnatError
@@ -106,11 +108,18 @@ async def sweep_project(
         before = xnat.requests_sent
         # One collector pause from the snapshot to the plan: both allocate hundreds of
         # thousands of long-lived objects, and a collection between them walks them all.
+        remembered = await load_memo(backend.transport, root, project)
+        memo = SettledMemo(previous=remembered)
         with gc_paused():
             snapshot = restrict(await xnat.project_snapshot(project), options.sessions)
             observations = await backend.observe(jobs_to_observe(snapshot, processors))
             plan = await plan_projects(
-                [snapshot], processors, observations.values(), options.limits, options.container_dir
+                [snapshot],
+                processors,
+                observations.values(),
+                options.limits,
+                options.container_dir,
+                memo,
             )
         if on_plan is not None:
             on_plan(plan)
@@ -133,10 +142,27 @@ async def sweep_project(
                         xnat, backend, report.outcome, options.job_options, transfers
                     )
                     tg.start_soon(_run_session, executor, session_plan, report, on_session, chain)
+        await save_memo(backend.transport, root, project, _next_memo(snapshot, memo, options))
         busy = {a.task.label for a in plan.actions()}
         report.pruned = await _prune_failed(backend, snapshot, processors, options, busy)
         report.requests = xnat.requests_sent - before
         return report
+
+
+def _next_memo(
+    snapshot: ProjectSnapshot, memo: SettledMemo, options: SweepOptions
+) -> dict[str, str]:
+    """
+    What this sweep found settled; a sweep restricted to some sessions keeps the others' entries.
+
+    A session acted on in this sweep is not in `found` (it was not settled when planned), so
+    the next sweep checks it again.
+    """
+    if not options.sessions:
+        return memo.found
+    planned = {s.id for s in snapshot.sessions}
+    kept = {sid: fp for sid, fp in memo.previous.items() if sid not in planned}
+    return {**kept, **memo.found}
 
 
 async def _prune_failed(

@@ -12,7 +12,7 @@ from aspider.labels import normalise_inputs
 from aspider.plan_json import plan_to_dict
 from aspider.planner import Plan, match_snapshots_sync, plan
 from aspider.processors import Processor, load_processors
-from aspider.settled import SETTLED_STATES
+from aspider.settled import SETTLED_STATES, SettledMemo
 from aspider.states import ProcStatus
 from tests.aspider.snapshots import scan, session, snapshot
 from xnat_client._models import Assessor, ProjectSnapshot
@@ -37,8 +37,14 @@ def _project(by_session: dict[str, list[Assessor]]) -> ProjectSnapshot:
     )
 
 
-def _plan(snap: ProjectSnapshot, processors: list[Processor], *, skip: bool) -> Plan:
-    return plan([snap], match_snapshots_sync([snap], processors, skip_settled=skip))
+def _plan(
+    snap: ProjectSnapshot,
+    processors: list[Processor],
+    *,
+    skip: bool,
+    memo: SettledMemo | None = None,
+) -> Plan:
+    return plan([snap], match_snapshots_sync([snap], processors, skip_settled=skip, memo=memo))
 
 
 def _settled_project() -> dict[str, list[Assessor]]:
@@ -69,6 +75,8 @@ def _settled_project() -> dict[str, list[Assessor]]:
 
 
 SETTLED = _settled_project()
+REMEMBERED = SettledMemo()
+match_snapshots_sync([_project(SETTLED)], PROCESSORS, skip_settled=True, memo=REMEMBERED)
 ALL = [(sid, n) for sid, assessors in sorted(SETTLED.items()) for n in range(len(assessors))]
 
 _change = st.sampled_from(
@@ -121,3 +129,32 @@ def test_skipping_settled_pairs_never_changes_the_plan(
     snap = _mutate(changes)
     full = plan_to_dict(_plan(snap, PROCESSORS, skip=False))
     assert plan_to_dict(_plan(snap, PROCESSORS, skip=True)) == full
+    memo = SettledMemo(previous=REMEMBERED.found)
+    assert plan_to_dict(_plan(snap, PROCESSORS, skip=True, memo=memo)) == full
+
+
+def test_a_remembered_session_is_not_matched_again() -> None:
+    """Every session settled last time and unchanged: nothing is matched, all are found again."""
+    assert set(REMEMBERED.found) == {"E0", "E1", "E2"}
+    memo = SettledMemo(previous=REMEMBERED.found)
+    assert match_snapshots_sync([_project(SETTLED)], PROCESSORS, skip_settled=True, memo=memo) == []
+    assert memo.found == REMEMBERED.found
+
+
+def test_a_changed_session_is_checked_again_and_forgotten_when_unsettled() -> None:
+    """E1's imgstats-like assessor fails QC: E1 is planned again and leaves the memo."""
+    changed = _mutate([(("E1", 0), ("qcstatus", "Rerun"))])
+    memo = SettledMemo(previous=REMEMBERED.found)
+    matches = match_snapshots_sync([changed], PROCESSORS, skip_settled=True, memo=memo)
+    assert {m.scope.anchor.id for m in matches} == {"E1"}
+    assert set(memo.found) == {"E0", "E2"}
+    assert [a.kind for a in plan([changed], matches).actions()] == ["rerun", "submit"]
+
+
+def test_a_changed_processor_forgets_every_session() -> None:
+    """A processor set other than the remembered one: the fingerprints differ, all are checked."""
+    fewer = PROCESSORS[:-1]
+    memo = SettledMemo(previous=REMEMBERED.found)
+    match_snapshots_sync([_project(SETTLED)], fewer, skip_settled=True, memo=memo)
+    assert set(memo.found) == {"E0", "E1", "E2"}
+    assert not set(memo.found.values()) & set(REMEMBERED.found.values())
