@@ -142,7 +142,9 @@ async def sweep_project(
                         xnat, backend, report.outcome, options.job_options, transfers
                     )
                     tg.start_soon(_run_session, executor, session_plan, report, on_session, chain)
-        await save_memo(backend.transport, root, project, _next_memo(snapshot, memo, options))
+        following = _next_memo(snapshot, memo, options)
+        if following != remembered:  # a quiet night rewrites nothing
+            await save_memo(backend.transport, root, project, following)
         busy = {a.task.label for a in plan.actions()}
         report.pruned = await _prune_failed(backend, snapshot, processors, options, busy)
         report.requests = xnat.requests_sent - before
