@@ -23,6 +23,7 @@ import httpx
 
 from ._auth import LOGIN_PATH, Credentials, SessionAuth
 from ._exceptions import BadResponse, ClientClosed, Unavailable, XnatError
+from ._network import http_transport
 from ._responses import error_for, excerpt, looks_like_html
 from ._settings import RetryPolicy, Timeouts
 
@@ -96,7 +97,7 @@ class HttpCore:
             limits = httpx.Limits(
                 max_connections=concurrency, max_keepalive_connections=concurrency
             )
-            transport = httpx.AsyncHTTPTransport(limits=limits)
+            transport = http_transport(limits)
         self._transport = _CountingTransport(transport)
         self._client = httpx.AsyncClient(
             transport=self._transport,
