@@ -23,9 +23,9 @@ import httpx
 
 from ._auth import LOGIN_PATH, Credentials, SessionAuth
 from ._exceptions import BadResponse, ClientClosed, Unavailable, XnatError
-from ._network import http_transport
 from ._responses import error_for, excerpt, looks_like_html
 from ._settings import RetryPolicy, Timeouts
+from ._transport import PooledTransport
 
 log = logging.getLogger("xnat_client")
 
@@ -94,10 +94,7 @@ class HttpCore:
         self.base = _base_url(base_url)
         self.auth = SessionAuth(credentials, self.url(LOGIN_PATH))
         if transport is None:
-            limits = httpx.Limits(
-                max_connections=concurrency, max_keepalive_connections=concurrency
-            )
-            transport = http_transport(limits)
+            transport = PooledTransport(concurrency)
         self._transport = _CountingTransport(transport)
         self._client = httpx.AsyncClient(
             transport=self._transport,
@@ -257,7 +254,7 @@ class HttpCore:
             try:
                 response = await self._client.send(request, stream=True)
                 if not stream:
-                    await response.aread()
+                    await _read_or_close(response)
             except httpx.HTTPError as exc:
                 raise self._translate(method, path, exc) from exc
         log.debug("%s %s -> %d", method, path, response.status_code)
@@ -325,6 +322,15 @@ class HttpCore:
             log.debug("logout -> %d", response.status_code)
         except httpx.HTTPError as exc:
             log.info("logout failed (%s); the session will expire on its own", type(exc).__name__)
+
+
+async def _read_or_close(response: httpx.Response) -> None:
+    """httpx leaves a half-read response open on failure or cancellation; close it here."""
+    try:
+        await response.aread()
+    except BaseException:
+        await response.aclose()
+        raise
 
 
 def _base_url(url: str) -> httpx.URL:
