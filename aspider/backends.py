@@ -159,7 +159,10 @@ class PbsBackend:
 
 
 _LAUNCH = """\
-cd "$1" || exit 1
+mkdir -p "$1" && cd "$1" || exit 1
+mkdir -p INPUTS OUTPUTS status || exit 1
+rm -f status/started status/exit_code status/finished status/signal || exit 1
+cat > job.sh || exit 1
 if command -v setsid >/dev/null 2>&1; then
     setsid sh ./job.sh >/dev/null 2>&1 </dev/null &
 else
@@ -203,16 +206,15 @@ class LocalBackend:
     async def submit(self, spec: JobSpec) -> str:
         from pbs import TORQUE, render_job_script
 
-        directory = str(spec.job_dir)
-        for sub in ("INPUTS", "OUTPUTS", "status"):
-            await self.transport.make_dirs(f"{directory}/{sub}")
-        for stale in ("started", "exit_code", "finished", "signal"):
-            await self.transport.remove(f"{directory}/status/{stale}")
-        await self.transport.write_bytes(
-            f"{directory}/job.sh", render_job_script(spec, TORQUE).encode()
-        )
+        # One process does it all: the directories, clearing an earlier run's status files,
+        # writing the script from stdin and starting it detached (each step on its own was a
+        # worker-thread hop, together more than the launch).
+        script = render_job_script(spec, TORQUE).encode()
         result = await self.transport.run(
-            ["sh", "-c", _LAUNCH, "sh", directory], check=True, idempotent=False
+            ["sh", "-c", _LAUNCH, "sh", str(spec.job_dir)],
+            stdin=script,
+            check=True,
+            idempotent=False,
         )
         return f"{result.stdout.strip()}.local"
 

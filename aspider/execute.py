@@ -46,6 +46,7 @@ from aspider.outputs import (
 from aspider.staging import InputsMissing, stage_inputs
 from aspider.states import ProcStatus, QcStatus, Reason
 from aspider.tasks import Task
+from aspider.transfers import TransferLimit
 from pbs import ConnectionLost, JobSpec, PbsError, SubmitFailed
 from xnat_client import AssessorFields, ResourceRef, XnatClient, XnatError
 
@@ -111,7 +112,7 @@ class SessionExecutor:
         backend: JobBackend,
         outcome: Outcome,
         options: JobOptions,
-        transfers: anyio.CapacityLimiter,
+        transfers: TransferLimit,
     ) -> None:
         self.xnat = xnat
         self.backend = backend
@@ -182,8 +183,8 @@ class SessionExecutor:
             raise RuntimeError(f"{task.label}: submit without an assessor (planner bug)")
         directory = job_dir(self.backend, task.label)
         try:
-            async with self.transfers:
-                await stage_inputs(self.xnat, self.backend.transport, directory / "INPUTS", task)
+            inputs = directory / "INPUTS"
+            await stage_inputs(self.xnat, self.backend.transport, inputs, task, self.transfers)
         except InputsMissing as exc:
             await self._update(task, assessor_id, procstatus="NEED_INPUTS", note=_note(str(exc)))
             self.outcome.add(task.proctype, "waiting")
@@ -246,9 +247,9 @@ class SessionExecutor:
             task, a.id, procstatus="UPLOADING", note="", **self._usage(action.observation)
         )
         try:
-            async with self.transfers:
-                await upload_outputs(self.xnat, transport, task.session_id, a.id, files)
-                await upload_log(self.xnat, transport, directory, task.session_id, a.id)
+            limit = self.transfers
+            await upload_outputs(self.xnat, transport, task.session_id, a.id, files, limit)
+            await upload_log(self.xnat, transport, directory, task.session_id, a.id, limit)
         except (PbsError, XnatError, OSError, ValueError) as exc:
             reason = Reason.UPLOAD_FAILED.format(error=exc)
             await self._update(task, a.id, note=_note(reason))

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from aspider.tasks import OutputDecl
+from aspider.transfers import TransferLimit
 from pbs import PbsError, Transport
 from xnat_client import ResourceRef, XnatClient
 
 LOG_RESOURCE = "OUTLOG"
 LOG_TAIL_BYTES = 4096
+_UNLIMITED = TransferLimit(1, small=2**63)
 
 
 class OutputsMissing(Exception):
@@ -87,6 +89,7 @@ async def upload_outputs(
     session_id: str,
     assessor_id: str,
     files: list[OutputFile],
+    limit: TransferLimit | None = None,
 ) -> int:
     """
     Stream every file to its resource (replacing an earlier partial upload), then verify.
@@ -96,8 +99,9 @@ async def upload_outputs(
     """
     for f in files:
         ref = ResourceRef.assessor_output(session_id, assessor_id, f.resource)
-        source = transport.download(str(f.source))
-        await xnat.upload_file(ref, f.name, source, overwrite=True, verify=False)
+        async with (limit or _UNLIMITED).moving_file(f.size):
+            source = transport.download(str(f.source))
+            await xnat.upload_file(ref, f.name, source, overwrite=True, verify=False)
     for resource in sorted({f.resource for f in files}):
         ref = ResourceRef.assessor_output(session_id, assessor_id, resource)
         listed = {e.name: e.size for e in await xnat.list_files(ref)}
@@ -115,6 +119,7 @@ async def upload_log(
     job_dir: PurePosixPath,
     session_id: str,
     assessor_id: str,
+    limit: TransferLimit | None = None,
 ) -> bool:
     """Upload job.log as resource OUTLOG, when the job left a non-empty one."""
     log = job_dir / "job.log"
@@ -122,7 +127,8 @@ async def upload_log(
     if found is None or found.size == 0:  # XNAT refuses empty uploads; nothing to keep anyway
         return False
     ref = ResourceRef.assessor_output(session_id, assessor_id, LOG_RESOURCE)
-    await xnat.upload_file(ref, "job.log", transport.download(str(log)), overwrite=True)
+    async with (limit or _UNLIMITED).moving_file(found.size):
+        await xnat.upload_file(ref, "job.log", transport.download(str(log)), overwrite=True)
     return True
 
 

@@ -68,7 +68,7 @@ class ClusterSection(_Section):
 class LimitsSection(_Section):
     http_concurrency: int = Field(default=16, ge=1)
     ssh_channels: int = Field(default=8, ge=1)
-    transfers: int = Field(default=4, ge=1)
+    transfers: int = Field(default=4, ge=1)  # files of 1 MiB or more moving at once
     max_queued: int | None = Field(default=None, ge=0)
     max_queued_per_processor: int | None = Field(default=None, ge=0)
 

@@ -26,6 +26,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from aspider._exceptions import first_error
 from aspider.tasks import InputResource, ResolvedInput, Task
+from aspider.transfers import TransferLimit
 from pbs import Transport
 from xnat_client import FileEntry, ResourceRef, XnatClient
 
@@ -105,6 +106,9 @@ async def plan_staging(xnat: XnatClient, task: Task) -> list[StagedFile]:
     return staged
 
 
+_UNLIMITED = TransferLimit(1, small=2**63)
+
+
 async def _drain(receive: MemoryObjectReceiveStream[bytes]) -> AsyncIterator[bytes]:
     async with receive:
         async for chunk in receive:
@@ -128,15 +132,21 @@ async def copy_file(
 
 
 async def stage_inputs(
-    xnat: XnatClient, transport: Transport, inputs_dir: PurePosixPath, task: Task
+    xnat: XnatClient,
+    transport: Transport,
+    inputs_dir: PurePosixPath,
+    task: Task,
+    limit: TransferLimit | None = None,
 ) -> list[StagedFile]:
     """Stage every input of the task into `inputs_dir`, verifying sizes; returns what moved."""
+    limit = limit or _UNLIMITED
     files = await plan_staging(xnat, task)
     await transport.make_dirs(str(inputs_dir))
     for f in files:
         target = inputs_dir / f.target
         await transport.make_dirs(str(target.parent))
-        moved = await copy_file(xnat, transport, f.source, f.path, str(target))
+        async with limit.moving_file(f.size):
+            moved = await copy_file(xnat, transport, f.source, f.path, str(target))
         landed = await transport.stat(str(target))
         expected = f.size if f.size is not None else moved
         if landed is None or landed.size != expected or moved != expected:

@@ -27,6 +27,7 @@ from aspider.processors import Processor
 from aspider.settled import SettledMemo
 from aspider.settled_store import load_memo, save_memo
 from aspider.states import ProcStatus, normalise_procstatus
+from aspider.transfers import TransferLimit
 from pbs import PbsError
 from xnat_client import ProjectSnapshot, XnatClient, XnatError
 
@@ -124,7 +125,7 @@ async def sweep_project(
         if on_plan is not None:
             on_plan(plan)
         report = SweepReport(project, plan, Outcome(), observations)
-        transfers = anyio.CapacityLimiter(options.transfers)
+        transfers = TransferLimit(options.transfers)
         chain = None
         if options.chain:
             room = QueueRoom.after(plan, processors, options.limits)

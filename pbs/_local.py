@@ -1,8 +1,10 @@
 """
 LocalTransport: the scheduler's commands and files on this machine (the cluster's login node).
 
-Subprocesses through anyio, files through anyio.Path; blocking tree removal runs in a worker
-thread. It honours the same contract as `SshTransport`, so one test suite covers both.
+Subprocesses through anyio; each file operation runs whole in one worker-thread hop, because
+the work root may sit on a network file system that stalls, and a hop per step (open, each
+write, close) cost the event loop more than the step itself. It honours the same contract as
+`SshTransport`, so one test suite covers both.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+import stat
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from functools import partial
 from types import TracebackType
-from typing import Self
+from typing import BinaryIO, Self, TypeVar
 
 import anyio
 
@@ -27,6 +31,8 @@ from ._transport import (
 )
 
 log = logging.getLogger("pbs.transport")
+T = TypeVar("T")
+_FLUSH_BYTES = 4 * CHUNK_SIZE
 
 
 def _file_error(exc: OSError, path: PathLike) -> FileOperationFailed:
@@ -91,82 +97,135 @@ class LocalTransport:
             raise CommandFailed(argv, result.exit_status, result.stdout, result.stderr)
         return result
 
-    def _enter(self, path: PathLike) -> anyio.Path:
+    def _enter(self, path: PathLike) -> str:
         self._life.check()
         self.round_trips += 1
-        return anyio.Path(str(path))
+        return str(path)
+
+    async def _in_thread(self, path: PathLike, work: Callable[..., T], *args: object) -> T:
+        """One file operation, whole, in one worker-thread hop (each hop costs the loop ~0.1 ms)."""
+        try:
+            return await anyio.to_thread.run_sync(work, *args)
+        except OSError as exc:
+            raise _file_error(exc, path) from exc
 
     async def read_bytes(self, path: PathLike) -> bytes:
-        target = self._enter(path)
-        try:
-            return await target.read_bytes()
-        except OSError as exc:
-            raise _file_error(exc, path) from exc
+        return await self._in_thread(path, _read_bytes, self._enter(path))
 
     async def write_bytes(self, path: PathLike, data: bytes) -> None:
-        target = self._enter(path)
-        try:
-            await target.write_bytes(data)
-        except OSError as exc:
-            raise _file_error(exc, path) from exc
+        await self._in_thread(path, _write_bytes, self._enter(path), data)
 
     async def upload(self, path: PathLike, chunks: AsyncIterable[bytes]) -> None:
+        """Chunks are gathered up to `_FLUSH_BYTES` per write, so a small file is one hop."""
         target = self._enter(path)
+        sink = _Sink(target)
         try:
-            async with await anyio.open_file(target, "wb") as out:
-                async for chunk in chunks:
-                    await out.write(chunk)
-        except OSError as exc:
-            raise _file_error(exc, path) from exc
+            pending: list[bytes] = []
+            size = 0
+            async for chunk in chunks:
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= _FLUSH_BYTES:
+                    await self._in_thread(path, sink.write, pending, False)
+                    pending, size = [], 0
+            await self._in_thread(path, sink.write, pending, True)
+        finally:
+            sink.close()
 
     async def download(self, path: PathLike) -> AsyncIterator[bytes]:
         target = self._enter(path)
+        source = _Source(target)
         try:
-            async with await anyio.open_file(target, "rb") as source:
-                while chunk := await source.read(CHUNK_SIZE):
-                    yield chunk
-        except OSError as exc:
-            raise _file_error(exc, path) from exc
+            chunk = await self._in_thread(path, source.read)
+            while chunk:
+                yield chunk
+                chunk = await self._in_thread(path, source.read) if not source.ended else b""
+        finally:
+            source.close()
 
     async def list_dir(self, path: PathLike) -> list[str]:
-        target = self._enter(path)
-        try:
-            return sorted([entry.name async for entry in target.iterdir()])
-        except OSError as exc:
-            raise _file_error(exc, path) from exc
+        return sorted(await self._in_thread(path, os.listdir, self._enter(path)))
 
     async def stat(self, path: PathLike) -> FileStat | None:
-        target = self._enter(path)
-        try:
-            found = await target.stat()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise _file_error(exc, path) from exc
-        return FileStat(size=found.st_size, mtime=found.st_mtime, is_dir=await target.is_dir())
+        return await self._in_thread(path, _stat, self._enter(path))
 
     async def make_dirs(self, path: PathLike) -> None:
-        target = self._enter(path)
-        try:
-            await target.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _file_error(exc, path) from exc
+        await self._in_thread(path, partial(os.makedirs, exist_ok=True), self._enter(path))
 
     async def remove(self, path: PathLike) -> None:
-        target = self._enter(path)
-        try:
-            if await target.is_dir() and not await target.is_symlink():
-                await anyio.to_thread.run_sync(shutil.rmtree, str(target))
-            else:
-                await target.unlink(missing_ok=True)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise _file_error(exc, path) from exc
+        await self._in_thread(path, _remove, self._enter(path))
 
     async def rename(self, source: PathLike, target: PathLike) -> None:
-        origin = self._enter(source)
-        try:
-            await origin.replace(str(target))
-        except OSError as exc:
-            raise _file_error(exc, source) from exc
+        await self._in_thread(source, os.replace, self._enter(source), str(target))
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as source:
+        return source.read()
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    with open(path, "wb") as out:
+        out.write(data)
+
+
+def _stat(path: str) -> FileStat | None:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return FileStat(size=found.st_size, mtime=found.st_mtime, is_dir=stat.S_ISDIR(found.st_mode))
+
+
+def _remove(path: str) -> None:
+    """A directory tree, a file or a symlink (never what it points to); gone already is fine."""
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        return
+
+
+class _Sink:
+    """A file written in batches from a worker thread; opened by the first batch."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._file: BinaryIO | None = None
+
+    def write(self, parts: list[bytes], last: bool) -> None:
+        if self._file is None:
+            self._file = open(self._path, "wb")  # noqa: SIM115 - closed by the last batch
+        self._file.writelines(parts)
+        if last:
+            self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _Source:
+    """A file read a chunk per worker-thread hop; a short read is the end of the file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._file: BinaryIO | None = None
+        self.ended = False
+
+    def read(self) -> bytes:
+        if self._file is None:
+            self._file = open(self._path, "rb")  # noqa: SIM115 - closed at the end
+        chunk = self._file.read(CHUNK_SIZE)  # buffered: short only at the end of the file
+        if len(chunk) < CHUNK_SIZE:
+            self.ended = True
+            self.close()
+        return chunk
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
