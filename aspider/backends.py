@@ -164,9 +164,9 @@ mkdir -p INPUTS OUTPUTS status || exit 1
 rm -f status/started status/exit_code status/finished status/signal || exit 1
 cat > job.sh || exit 1
 if command -v setsid >/dev/null 2>&1; then
-    setsid sh ./job.sh >/dev/null 2>&1 </dev/null &
+    setsid nice -n 10 sh ./job.sh >/dev/null 2>&1 </dev/null &
 else
-    nohup sh ./job.sh >/dev/null 2>&1 </dev/null &
+    nohup nice -n 10 sh ./job.sh >/dev/null 2>&1 </dev/null &
 fi
 echo $! > .local-pid
 echo $!
@@ -193,7 +193,9 @@ class LocalBackend:
 
     It is the embedded default for small labs and the demo: no scheduler, so the number of
     jobs running at once is bounded by the planner's queue limit. Jobs are detached (their own
-    session) so they survive the engine, which finds them again through `.local-pid`.
+    session) so they survive the engine, which finds them again through `.local-pid`. They run
+    at nice 10: on a machine shared with the engine, the jobs should wait, not the uploads and
+    submissions of the sweep that follows them.
     """
 
     name = "local"

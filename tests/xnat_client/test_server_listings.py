@@ -241,3 +241,23 @@ async def test_search_elements_lists_genprocdata(client: httpx.AsyncClient) -> N
     as_csv = await client.get("/data/search/elements?format=csv")
     assert "proc:genProcData" in {r["ELEMENT_NAME"] for r in rows}
     assert as_csv.text.startswith("ELEMENT_NAME,SINGULAR,PLURAL,SECURED,COUNT\n")
+
+
+async def test_exact_label_lookups_answer_what_the_filter_would(
+    client: httpx.AsyncClient, server: XnatServer
+) -> None:
+    """A label looked up through the index: sessions only for session roots, none if unknown."""
+    session = next(s for s in server.store.sessions_of("DEMO") if s.assessors)
+    assessor = next(iter(session.assessors.values()))
+    url = "/data/experiments?format=json&project=DEMO&columns=ID,label"
+    sessions = f"{url}&xsiType=xnat:imageSessionData"
+    assessors = f"{url}&xsiType=proc:genProcData"
+    found, _ = await _result(client, f"{sessions}&label={session.label}")
+    by_assessor_label, _ = await _result(client, f"{sessions}&label={assessor.label}")
+    unknown, _ = await _result(client, f"{sessions}&label=NO_SUCH_LABEL")
+    of_session, _ = await _result(client, f"{assessors}&session_label={session.label}")
+    any_kind, _ = await _result(client, f"{url}&xsiType=xnat:experimentData&label={assessor.label}")
+    assert {r["ID"] for r in found} == {session.id}
+    assert by_assessor_label == unknown == []
+    assert {r["ID"] for r in of_session} == set(session.assessors)
+    assert [r["ID"] for r in any_kind] == [assessor.id]

@@ -97,6 +97,9 @@ async def experiments(call: Call) -> Response:
         sessions = store.sessions_of(_resolve.project(store, t).id)
     else:
         sessions = store.sessions_of(_single(call.params.get("project")))
+    narrowed = _by_label(store, call.params, root) if site_wide else None
+    if narrowed is not None:
+        sessions = narrowed
     auto = ("xsiType", "project") if root in _UNSECURED else ()
     extra = {"title": "Matching experiments"} if site_wide else None
     if root in ASSESSOR_TYPES:
@@ -108,6 +111,22 @@ async def experiments(call: Call) -> Response:
         roots = _sessions(store, sessions, root)
         ctx = SessionContext(store)
     return _listing(call, ctx, roots, defaults or EXPERIMENT_DEFAULTS, auto, extra, _experiment_uri)
+
+
+def _by_label(store: Store, params: Any, root: str) -> list[Session] | None:
+    """
+    One project and one exact session label: the project's label index finds the session.
+
+    Only narrows what the listing's own filter would keep (the filter still runs), so a lookup
+    of one session by label no longer walks the whole project.
+    """
+    project = _single(params.get("project"))
+    key = "session_label" if root in ASSESSOR_TYPES else "label"
+    label = _single(params.get(key))
+    if project is None or label is None or root == "xnat:experimentdata":  # assessors too
+        return None
+    found = store.find_experiment(project, label)
+    return [found] if isinstance(found, Session) and found.label == label else []
 
 
 def _experiment_uri(e: Any) -> str:
