@@ -20,7 +20,16 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from aspider.actions import JobObservation, SchedulerState
-from pbs import JobDirState, JobInfo, JobSpec, JobState, PbsClient, Transport, job_dirs
+from pbs import (
+    FileMissing,
+    JobDirState,
+    JobInfo,
+    JobSpec,
+    JobState,
+    PbsClient,
+    Transport,
+    job_dirs,
+)
 
 log = logging.getLogger("aspider.backends")
 
@@ -159,10 +168,10 @@ class PbsBackend:
 
 
 _LAUNCH = """\
-mkdir -p "$1" && cd "$1" || exit 1
-mkdir -p INPUTS OUTPUTS status || exit 1
-rm -f status/started status/exit_code status/finished status/signal || exit 1
-cat > job.sh || exit 1
+cd "$1" || exit 1
+for stale in started exit_code finished signal; do
+    [ ! -e "status/$stale" ] || rm -f "status/$stale" || exit 1
+done
 if command -v setsid >/dev/null 2>&1; then
     setsid nice -n 10 sh ./job.sh >/dev/null 2>&1 </dev/null &
 else
@@ -208,15 +217,18 @@ class LocalBackend:
     async def submit(self, spec: JobSpec) -> str:
         from pbs import TORQUE, render_job_script
 
-        # One process does it all: the directories, clearing an earlier run's status files,
-        # writing the script from stdin and starting it detached (each step on its own was a
-        # worker-thread hop, together more than the launch).
+        # The script, then one process that clears an earlier run's status files (with shell
+        # built-ins unless there are some) and starts the job detached; the wrapper makes its
+        # own directories. Every extra step was a thread hop or a process more per job.
+        directory = str(spec.job_dir)
         script = render_job_script(spec, TORQUE).encode()
+        try:
+            await self.transport.write_bytes(f"{directory}/job.sh", script)
+        except FileMissing:  # staging makes the directory; a task without inputs may not
+            await self.transport.make_dirs(directory)
+            await self.transport.write_bytes(f"{directory}/job.sh", script)
         result = await self.transport.run(
-            ["sh", "-c", _LAUNCH, "sh", str(spec.job_dir)],
-            stdin=script,
-            check=True,
-            idempotent=False,
+            ["sh", "-c", _LAUNCH, "sh", directory], check=True, idempotent=False
         )
         return f"{result.stdout.strip()}.local"
 

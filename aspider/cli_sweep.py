@@ -52,6 +52,7 @@ def sweep_options(settings: AspiderSettings, sessions: Sequence[str] = ()) -> Sw
         container_dir=settings.cluster.container_dir,
         sessions=tuple(sessions),
         transfers=limits.transfers,
+        sessions_at_once=limits.sessions_at_once,
         keep_failed_days=settings.cluster.keep_failed_days,
     )
 

@@ -69,6 +69,7 @@ class LimitsSection(_Section):
     http_concurrency: int = Field(default=16, ge=1)
     ssh_channels: int = Field(default=8, ge=1)
     transfers: int = Field(default=4, ge=1)  # files of 1 MiB or more moving at once
+    sessions_at_once: int = Field(default=64, ge=1)  # sessions a sweep works on at once
     max_queued: int | None = Field(default=None, ge=0)
     max_queued_per_processor: int | None = Field(default=None, ge=0)
 

@@ -44,6 +44,10 @@ class SweepOptions:
     sessions: tuple[str, ...] = ()  # session labels to restrict to; empty: all
     lease_ttl: float = 300.0
     transfers: int = 4
+    # Sessions worked on at once. All of them at once queue every session's first request
+    # ahead of everyone's later steps, so job launches bunch up at the end of the sweep; a
+    # few times the HTTP limit keeps requests, launches and uploads overlapping.
+    sessions_at_once: int = 64
     keep_failed_days: float = 7.0
     chain: bool = True  # plan a session again when its upstream task completes (aspider.chain)
 
@@ -136,13 +140,14 @@ async def sweep_project(
                 room=room,
                 container_dir=options.container_dir,
             )
-        async with anyio.create_task_group() as tg:
-            for session_plan in plan.sessions:
-                if session_plan.actions:
-                    executor = SessionExecutor(
-                        xnat, backend, report.outcome, options.job_options, transfers
-                    )
-                    tg.start_soon(_run_session, executor, session_plan, report, on_session, chain)
+
+        async def run_one(session_plan: SessionPlan) -> None:
+            outcome, job_options = report.outcome, options.job_options
+            executor = SessionExecutor(xnat, backend, outcome, job_options, transfers)
+            await _run_session(executor, session_plan, report, on_session, chain)
+
+        busy_sessions = [s for s in plan.sessions if s.actions]
+        await _each_at_most(busy_sessions, options.sessions_at_once, run_one)
         following = _next_memo(snapshot, memo, options)
         if following != remembered:  # a quiet night rewrites nothing
             await save_memo(backend.transport, root, project, following)
@@ -192,6 +197,21 @@ async def _prune_failed(
     except PbsError as exc:  # housekeeping: never fails a sweep
         log.warning("pruning old failed job directories: %s", exc)
         return []
+
+
+async def _each_at_most(
+    items: Sequence[SessionPlan], workers: int, run: Callable[[SessionPlan], Awaitable[None]]
+) -> None:
+    """`run` every item, `workers` at a time, taken in order from one shared iterator."""
+    pending = iter(items)
+
+    async def worker() -> None:
+        for item in pending:
+            await run(item)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(min(workers, len(items))):
+            tg.start_soon(worker)
 
 
 async def _run_session(

@@ -26,7 +26,9 @@ _stop() {
     exit "$2"
 }
 cd "$JOBDIR" || exit 1
-mkdir -p "$_status" "$INPUTS" "$OUTPUTS"
+for _d in "$_status" "$INPUTS" "$OUTPUTS"; do
+    [ -d "$_d" ] || mkdir -p "$_d" || exit 1
+done
 trap '_stop TERM 143' TERM
 trap '_stop INT 130' INT
 trap '_stop HUP 129' HUP
