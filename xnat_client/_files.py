@@ -23,7 +23,7 @@ from ._exceptions import BadResponse, Conflict, NotFound
 from ._http import Body, Content, HttpCore
 from ._models import FileEntry
 from ._paths import ResourceRef
-from ._responses import looks_like_html
+from ._responses import body_text, looks_like_html
 
 CHUNK = 1 << 20
 UploadSource = Path | bytes | AsyncIterable[bytes]
@@ -73,7 +73,7 @@ def _body(source: UploadSource, meter: _Meter) -> Body:
 
 
 def _check_upload_answer(core: HttpCore, path: str, response: httpx.Response) -> None:
-    text = response.text.strip()
+    text = body_text(response).strip()
     if not text:
         return
     if looks_like_html(text):

@@ -26,7 +26,7 @@ import httpx
 
 from ._auth import LOGIN_PATH, Credentials, SessionAuth
 from ._exceptions import BadResponse, ClientClosed, Unavailable, XnatError
-from ._responses import error_for, excerpt, looks_like_html
+from ._responses import body_text, error_for, excerpt, looks_like_html
 from ._settings import RetryPolicy, Timeouts
 from ._transport import PooledTransport
 from ._urls import UrlMaker
@@ -52,6 +52,17 @@ class Body:
     @classmethod
     def of(cls, data: bytes) -> Body:
         return cls(lambda: data, True, len(data), streamed=False)
+
+
+class _NoLimit:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_LIMIT = _NoLimit()
 
 
 class _Tally:
@@ -98,12 +109,14 @@ class HttpCore:
         self.base = _base_url(base_url)
         self._urls = UrlMaker(self.base)
         self.auth = SessionAuth(credentials, self.url(LOGIN_PATH))
+        # Our pool holds `concurrency` connections and waits for a free one itself; another
+        # transport (a test's, a proxy's) is bounded here instead.
+        self._limiter = anyio.CapacityLimiter(concurrency) if transport is not None else None
         if transport is None:
             transport = PooledTransport(concurrency)
         self._transport = _CountingTransport(transport)
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
         self._timeout = {"timeout": timeouts.to_httpx().as_dict()}
-        self._limiter = anyio.CapacityLimiter(concurrency)
         self._retry = retry
         self._rng = random.Random()
         self.closed = False
@@ -156,7 +169,7 @@ class HttpCore:
             raise self._bad(method, path, response, "malformed JSON") from None
 
     def check_text(self, method: str, path: str, response: httpx.Response) -> str:
-        text = response.text
+        text = body_text(response)
         if looks_like_html(text):
             raise self._bad(method, path, response, "an HTML page where a plain answer was due")
         return text
@@ -254,7 +267,7 @@ class HttpCore:
         if body is not None and body.length is not None:
             request.headers["Content-Length"] = str(body.length)
             request.headers.pop("Transfer-Encoding", None)
-        async with self._limiter:
+        async with self._limiter or _NO_LIMIT:
             try:
                 response = await self._send_logged_in(request)
                 if not stream:
