@@ -195,6 +195,15 @@ class Connection(asyncio.Protocol):
             if chunked:
                 self._transport.write(b"0\r\n\r\n")
 
+    def whole_body(self) -> bytes | None:
+        """The body if the response already ended (most answers arrive in one read)."""
+        if not self._complete:
+            return None
+        body = b"".join(self._body)
+        self._body.clear()
+        self._buffered = 0
+        return body
+
     async def body(self, read_timeout: float | None) -> AsyncIterator[bytes]:
         """The response body's chunks; raises if the connection fails before its end."""
         while True:

@@ -53,7 +53,11 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 connection.close()
             self._slots.release()
             raise
-        return _response(head, _Body(self, connection, deadlines.read))
+        whole = connection.whole_body()
+        if whole is not None:  # no body stream to follow: the connection is free already
+            self.release(connection)
+            return _response(head, content=whole)
+        return _response(head, stream=_Body(self, connection, deadlines.read))
 
     async def _acquire(self, seconds: float | None) -> None:
         try:
@@ -136,10 +140,13 @@ def _origin(url: httpx.URL) -> Origin:
     return (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
 
 
-def _response(head: Head, body: _Body) -> httpx.Response:
+def _response(
+    head: Head, *, content: bytes | None = None, stream: _Body | None = None
+) -> httpx.Response:
     return httpx.Response(
         head.status,
         headers=head.headers,
-        stream=body,
+        content=content,
+        stream=stream,
         extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
     )
