@@ -171,29 +171,30 @@ class Connection(asyncio.Protocol):
         if isinstance(stream, httpx.ByteStream):
             self._transport.write(head + b"".join(stream))
         else:
-            self._transport.write(head)
-            await self._write_body(request, deadlines.write)
+            await self._write_body(request, head, deadlines.write)
         while not self._head_done:
             self._raise_failure()
             await self._wait(deadlines.read, httpx.ReadTimeout, "the response")
         return Head(self._status, self._reason, self._headers)
 
-    async def _write_body(self, request: httpx.Request, seconds: float | None) -> None:
+    async def _write_body(self, request: httpx.Request, head: bytes, seconds: float | None) -> None:
+        """A streamed body; the head goes out with its first chunk (one send, not two)."""
         chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
         assert isinstance(request.stream, httpx.AsyncByteStream)
         assert self._transport is not None
+        unsent = head
         async for chunk in request.stream:
             if self._head_done or self.closed:  # the server answered early: stop sending
                 self._keep_alive = False
-                break
+                return
             if chunk:
-                self._transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                framed = b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk
+                self._transport.write(unsent + framed if unsent else framed)
+                unsent = b""
             while not self._writable:
                 await self._wait(seconds, httpx.WriteTimeout, "the upload to drain")
             self._raise_failure()
-        else:
-            if chunked:
-                self._transport.write(b"0\r\n\r\n")
+        self._transport.write(unsent + b"0\r\n\r\n" if chunked else unsent)
 
     def whole_body(self) -> bytes | None:
         """The body if the response already ended (most answers arrive in one read)."""
@@ -222,15 +223,19 @@ class Connection(asyncio.Protocol):
     async def _wait(
         self, seconds: float | None, error: type[httpx.TimeoutException], what: str
     ) -> None:
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        # A timer on the future itself: cheaper than an asyncio.timeout scope per wait.
+        timer = None if seconds is None else loop.call_later(seconds, _expire, waiter)
         try:
-            async with asyncio.timeout(seconds):
-                await waiter
-        except TimeoutError:
+            await waiter
+        except _Expired:
             self.close()
             raise error(f"no progress on {what} within {seconds:g} s") from None
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -252,6 +257,15 @@ class Connection(asyncio.Protocol):
         """A response with neither length nor chunking ends when the server closes."""
         names = {name.lower() for name, _ in self._headers}
         return b"content-length" not in names and b"transfer-encoding" not in names
+
+
+class _Expired(Exception):
+    """A wait's timer fired before the connection made progress."""
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(_Expired())
 
 
 def _request_head(request: httpx.Request) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gzip
 import hashlib
 import ipaddress
 import ssl
@@ -432,3 +433,16 @@ async def test_https_verifies_the_certificate(tmp_path: Path) -> None:
         async with httpx.AsyncClient(transport=PooledTransport(1)) as client:
             with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                 await client.get(f"{server.url}/secure")
+
+
+async def test_an_encoded_answer_is_decoded() -> None:
+    """A gzip-encoded answer arrives whole and is handed over decoded."""
+    packed = gzip.compress(b"a listing, compressed")
+
+    async def gzipped(peer: Peer) -> None:
+        while await peer.request() is not None:
+            await peer.answer(200, packed, [("Content-Encoding", "gzip")])
+
+    async with serve(gzipped) as server, httpx.AsyncClient(transport=PooledTransport(1)) as client:
+        response = await client.get(f"{server.url}/")
+    assert response.content == b"a listing, compressed"
