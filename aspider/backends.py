@@ -12,21 +12,25 @@ exists has ended with that code, whatever the scheduler says.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import subprocess
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Protocol
 
+import anyio
+
 from aspider.actions import JobObservation, SchedulerState
 from pbs import (
-    FileMissing,
     JobDirState,
     JobInfo,
     JobSpec,
     JobState,
     PbsClient,
+    SubmitFailed,
     Transport,
     job_dirs,
 )
@@ -169,9 +173,6 @@ class PbsBackend:
 
 _LAUNCH = """\
 cd "$1" || exit 1
-for stale in started exit_code finished signal; do
-    [ ! -e "status/$stale" ] || rm -f "status/$stale" || exit 1
-done
 if command -v setsid >/dev/null 2>&1; then
     setsid nice -n 10 sh ./job.sh >/dev/null 2>&1 </dev/null &
 else
@@ -196,6 +197,32 @@ done
 """
 
 
+def _start_detached(directory: str, script: bytes) -> str:
+    """
+    Write job.sh, clear an earlier run's status files, start the job detached; its pid.
+
+    All in one worker-thread hop: these jobs run on this machine, and each step on its own (a
+    thread hop for every file, an asyncio subprocess with its watcher thread for the launch)
+    cost the event loop more than the work itself. `sh` starts the job in the background and
+    exits, so the job is never the engine's child and leaves no zombie behind.
+    """
+    os.makedirs(directory, exist_ok=True)
+    with open(f"{directory}/job.sh", "wb") as out:
+        out.write(script)
+    for stale in ("started", "exit_code", "finished", "signal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{directory}/status/{stale}")
+    argv = ["sh", "-c", _LAUNCH, "sh", directory]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise SubmitFailed(argv, -1, "", "the launch did not return within 60 s") from exc
+    pid = done.stdout.decode(errors="replace").strip()
+    if done.returncode != 0 or not pid.isdigit():
+        raise SubmitFailed(argv, done.returncode, pid, done.stderr.decode(errors="replace").strip())
+    return pid
+
+
 class LocalBackend:
     """
     Jobs as detached processes of this machine, with the same job directory contract.
@@ -217,20 +244,9 @@ class LocalBackend:
     async def submit(self, spec: JobSpec) -> str:
         from pbs import TORQUE, render_job_script
 
-        # The script, then one process that clears an earlier run's status files (with shell
-        # built-ins unless there are some) and starts the job detached; the wrapper makes its
-        # own directories. Every extra step was a thread hop or a process more per job.
-        directory = str(spec.job_dir)
         script = render_job_script(spec, TORQUE).encode()
-        try:
-            await self.transport.write_bytes(f"{directory}/job.sh", script)
-        except FileMissing:  # staging makes the directory; a task without inputs may not
-            await self.transport.make_dirs(directory)
-            await self.transport.write_bytes(f"{directory}/job.sh", script)
-        result = await self.transport.run(
-            ["sh", "-c", _LAUNCH, "sh", directory], check=True, idempotent=False
-        )
-        return f"{result.stdout.strip()}.local"
+        pid = await anyio.to_thread.run_sync(_start_detached, str(spec.job_dir), script)
+        return f"{pid}.local"
 
     async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
         if not jobs:

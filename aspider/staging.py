@@ -142,9 +142,12 @@ async def stage_inputs(
     limit = limit or _UNLIMITED
     files = await plan_staging(xnat, task)
     await transport.make_dirs(str(inputs_dir))
+    made = {inputs_dir}
     for f in files:
         target = inputs_dir / f.target
-        await transport.make_dirs(str(target.parent))
+        if target.parent not in made:
+            await transport.make_dirs(str(target.parent))
+            made.add(target.parent)
         async with limit.moving_file(f.size):
             moved = await copy_file(xnat, transport, f.source, f.path, str(target))
         landed = await transport.stat(str(target))
