@@ -216,6 +216,14 @@ class NewRun:
     lines: list[SweepLine]
     client_cpu: float
     server_cpu: float = 0.0
+    machine_cpu: float = 0.0
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent not idle since boot (Linux /proc/stat), every process included."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 async def new_run(url: str, work_root: str, args: argparse.Namespace) -> NewRun:
@@ -262,7 +270,9 @@ def run_new(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory(prefix="sweep-bench-") as work_root:
             server.ask("reset")
             server_cpu = server.cpu_seconds()
+            machine = machine_busy_seconds()
             run = anyio.run(new_run, server.url, work_root, args)
+            run.machine_cpu = machine_busy_seconds() - machine
             run.server_cpu = server.cpu_seconds() - server_cpu
             wire = server.ask("count")
             state = anyio.run(final_state, server.url)
@@ -300,6 +310,12 @@ def report_new(
     print(f"CPU: engine process {run.client_cpu:.1f} s "
           f"({run.client_cpu / requests * 1000:.2f} ms per request), "
           f"server process {run.server_cpu:.1f} s; 2 cores shared with the jobs")  # fmt: skip
+    cores = os.cpu_count() or 1
+    others = run.machine_cpu - run.client_cpu - run.server_cpu
+    print(f"machine: {run.machine_cpu:.1f} s busy of {cores} x {wall:.1f} s "
+          f"({run.machine_cpu / (cores * wall):.0%}); jobs and everything else {others:.1f} s; "
+          f"all that CPU on {cores} cores needs at least {run.machine_cpu / cores:.1f} s "
+          f"({run.machine_cpu / cores / floor:.2f}x the floor)")  # fmt: skip
 
 
 # -- dax -------------------------------------------------------------------------------------
