@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from aspider.actions import Action, Submit
+from aspider.actions import Action, CreateAssessor, Finalize, Submit
 from aspider.execute import SessionExecutor
 from aspider.planner import Plan, PlanLimits, SessionPlan, plan_projects
 from aspider.processors import Processor
+from aspider.states import ProcStatus
 from xnat_client import ProjectSnapshot
 
 log = logging.getLogger("aspider.chain")
@@ -60,6 +61,31 @@ def downstream_of(completed: set[str], processors: Sequence[Processor]) -> list[
     return [
         p for p in processors if p.level in ("scan", "session") and p.upstream_proctypes & completed
     ]
+
+
+def leave_to_chain(plan: SessionPlan, processors: Sequence[Processor]) -> SessionPlan:
+    """
+    The session's plan without the NEED_INPUTS creates that its chain will make anyway.
+
+    A downstream task whose upstream this session finalizes is planned as a NEED_INPUTS create
+    (the snapshot still shows the upstream running), and the chain sets it NEED_TO_RUN moments
+    later: two writes where one does. Left to the chain, it is created ready. If the finalize
+    fails there is no chain, and the next sweep creates it NEED_INPUTS as before.
+    """
+    finalizing = {a.task.proctype for a in plan.actions if isinstance(a, Finalize)}
+    if not finalizing:
+        return plan
+    chained = {p.proctype for p in downstream_of(finalizing, processors)}
+    kept = tuple(
+        a
+        for a in plan.actions
+        if not (
+            isinstance(a, CreateAssessor)
+            and a.procstatus is ProcStatus.NEED_INPUTS
+            and a.task.proctype in chained
+        )
+    )
+    return plan if len(kept) == len(plan.actions) else replace(plan, actions=kept)
 
 
 async def chain_session(

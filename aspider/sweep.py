@@ -19,7 +19,7 @@ import anyio
 from aspider._gc import gc_paused
 from aspider.actions import JobObservation
 from aspider.backends import JobBackend, prune_job_dirs
-from aspider.chain import QueueRoom, chain_session
+from aspider.chain import QueueRoom, chain_session, leave_to_chain
 from aspider.execute import JobOptions, Outcome, SessionExecutor
 from aspider.lease import project_lease
 from aspider.planner import Plan, PlanLimits, SessionPlan, plan_projects
@@ -142,6 +142,8 @@ async def sweep_project(
             )
 
         async def run_one(session_plan: SessionPlan) -> None:
+            if chain is not None:
+                session_plan = leave_to_chain(session_plan, processors)
             outcome, job_options = report.outcome, options.job_options
             executor = SessionExecutor(xnat, backend, outcome, job_options, transfers)
             await _run_session(executor, session_plan, report, on_session, chain)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import anyio
 import pytest
@@ -53,6 +54,23 @@ async def test_downstream_is_submitted_in_the_sweep_that_completes_upstream(
     reports = [a for s in snap.sessions for a in s.assessors if a.proctype == "sessreport_v1"]
     assert sorted(a.procstatus for a in reports) == ["JOB_RUNNING"] * 3
     assert all(a.jobid for a in reports)
+
+
+async def test_a_chained_report_is_created_ready_in_one_write(
+    server: XnatServer, xnat: XnatClient, demo_processors: list[Processor], tmp_path: Path
+) -> None:
+    """Sweep 2 creates each report once, NEED_TO_RUN: no NEED_INPUTS write to undo at once."""
+    generate_project(server, "P1", sessions=3, assessors_per_session=0, seed=4)
+    with anyio.fail_after(120):
+        second = await _two_sweeps(xnat, demo_processors, tmp_path, SweepOptions())
+    assert second.outcome.counts[("sessreport_v1", "submitted")] == 3
+    statuses = [
+        unquote_plus(r.query).split("procstatus=")[1].split("&")[0]
+        for r in server.requests
+        if r.method == "PUT" and "procstatus=" in unquote_plus(r.query)
+    ]
+    assert "NEED_INPUTS" not in statuses
+    assert statuses.count("NEED_TO_RUN") == 6  # three statistics, three reports
 
 
 async def test_chained_submissions_stay_within_the_queue_limit(
