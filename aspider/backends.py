@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import subprocess
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -24,6 +23,7 @@ from typing import Protocol
 import anyio
 
 from aspider.actions import JobObservation, SchedulerState
+from aspider.settings import ENV_PREFIX
 from pbs import (
     JobDirState,
     JobInfo,
@@ -171,17 +171,6 @@ class PbsBackend:
         await self.client.delete(job_ids)
 
 
-_LAUNCH = """\
-cd "$1" || exit 1
-if command -v setsid >/dev/null 2>&1; then
-    setsid nice -n 10 sh ./job.sh >/dev/null 2>&1 </dev/null &
-else
-    nohup nice -n 10 sh ./job.sh >/dev/null 2>&1 </dev/null &
-fi
-echo $! > .local-pid
-echo $!
-"""
-
 _PROBE = """\
 root=$1
 shift
@@ -197,30 +186,62 @@ done
 """
 
 
-def _start_detached(directory: str, script: bytes) -> str:
-    """
-    Write job.sh, clear an earlier run's status files, start the job detached; its pid.
+_NICE = 10  # local jobs yield the CPU to the engine, which feeds and empties the queue
+_STALE_STATUS = ("started", "exit_code", "finished", "signal")
+_REAP_EVERY = 256  # submissions between collections of ended children
 
-    All in one worker-thread hop: these jobs run on this machine, and each step on its own (a
-    thread hop for every file, an asyncio subprocess with its watcher thread for the launch)
-    cost the event loop more than the work itself. `sh` starts the job in the background and
-    exits, so the job is never the engine's child and leaves no zombie behind.
+
+def job_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The engine's environment without its own settings: `ASPIDER_XNAT__PASSWORD` and kin."""
+    return {k: v for k, v in environ.items() if not k.startswith(ENV_PREFIX)}
+
+
+def _start_detached(directory: str, script: bytes, environment: Mapping[str, str]) -> int:
+    """
+    Write job.sh, clear an earlier run's status files, start the job in its own session.
+
+    One thread hop for the lot, and one exec per job: `posix_spawn` (a vfork, cheap even from a
+    large engine) starts `sh job.sh` directly, and the nice value is set on the new pid. A
+    launcher shell with `setsid` and `nice` cost three more execs, about 2.5 ms of CPU per job,
+    on the cores the jobs share with the engine.
     """
     os.makedirs(directory, exist_ok=True)
     with open(f"{directory}/job.sh", "wb") as out:
         out.write(script)
-    for stale in ("started", "exit_code", "finished", "signal"):
+    for stale in _STALE_STATUS:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{directory}/status/{stale}")
-    argv = ["sh", "-c", _LAUNCH, "sh", directory]
+    argv = ["sh", f"{directory}/job.sh"]
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=60, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise SubmitFailed(argv, -1, "", "the launch did not return within 60 s") from exc
-    pid = done.stdout.decode(errors="replace").strip()
-    if done.returncode != 0 or not pid.isdigit():
-        raise SubmitFailed(argv, done.returncode, pid, done.stderr.decode(errors="replace").strip())
+        pid = os.posix_spawnp(
+            "sh",
+            argv,
+            environment,
+            setsid=True,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+        )
+    except OSError as exc:
+        raise SubmitFailed(argv, -1, "", f"cannot start the job: {exc.strerror or exc}") from exc
+    with contextlib.suppress(OSError):  # it already runs; a job at nice 0 is only less polite
+        os.setpriority(os.PRIO_PROCESS, pid, _NICE)
+    with open(f"{directory}/.local-pid", "w", encoding="ascii") as out:
+        out.write(f"{pid}\n")
     return pid
+
+
+def _reap(children: set[int]) -> None:
+    """Collect the ended jobs among `children` (only those: other children are asyncio's)."""
+    for pid in list(children):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            children.discard(pid)
 
 
 class LocalBackend:
@@ -231,7 +252,11 @@ class LocalBackend:
     jobs running at once is bounded by the planner's queue limit. Jobs are detached (their own
     session) so they survive the engine, which finds them again through `.local-pid`. They run
     at nice 10: on a machine shared with the engine, the jobs should wait, not the uploads and
-    submissions of the sweep that follows them.
+    submissions of the sweep that follows them. They get the engine's environment without its
+    settings (`ASPIDER_*`, where the XNAT password may be): a job never holds XNAT credentials.
+
+    The jobs are the engine's children while it runs, so it collects the ended ones (on every
+    poll, and every few hundred submissions); once the engine exits, init does.
     """
 
     name = "local"
@@ -240,15 +265,22 @@ class LocalBackend:
         self.transport = transport
         self.work_root = PurePosixPath(work_root)
         self._pbs = PbsClient(transport, dialect="torque")
+        self._environment = job_environment(os.environ)
+        self._children: set[int] = set()
 
     async def submit(self, spec: JobSpec) -> str:
         from pbs import TORQUE, render_job_script
 
         script = render_job_script(spec, TORQUE).encode()
-        pid = await anyio.to_thread.run_sync(_start_detached, str(spec.job_dir), script)
+        directory, environment = str(spec.job_dir), self._environment
+        pid = await anyio.to_thread.run_sync(_start_detached, directory, script, environment)
+        self._children.add(pid)
+        if len(self._children) % _REAP_EVERY == 0:
+            _reap(self._children)
         return f"{pid}.local"
 
     async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
+        _reap(self._children)
         if not jobs:
             return {}
         labels = list(jobs)

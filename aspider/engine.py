@@ -17,7 +17,7 @@ import httpx
 
 from aspider._exceptions import ConfigError
 from aspider.backends import JobBackend, LocalBackend, PbsBackend
-from aspider.settings import AspiderSettings
+from aspider.settings import ENV_PREFIX, AspiderSettings
 from pbs import LocalTransport, PbsClient, SshSettings, SshTransport, Transport
 from xnat_client import Credentials, XnatClient
 
@@ -74,7 +74,9 @@ async def open_backend(settings: AspiderSettings) -> AsyncIterator[JobBackend]:
     c = settings.cluster
     over_ssh = c.executor == "pbs" and bool(c.host)
     transport: LocalTransport | SshTransport = (
-        SshTransport(_ssh_settings(settings)) if over_ssh else LocalTransport()
+        SshTransport(_ssh_settings(settings))
+        if over_ssh
+        else LocalTransport(withhold=(ENV_PREFIX,))  # Slurm hands the caller's variables on
     )
     async with transport:
         root = await _absolute_root(transport, c.work_root, local=not over_ssh)

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from aspider._exceptions import ConfigError
 
+ENV_PREFIX = "ASPIDER_"  # every setting, secrets included, may come from ASPIDER_* variables
 SETTINGS_ENV = "ASPIDER_SETTINGS"
 DEFAULT_SETTINGS_FILES = (Path("aspider.yaml"), Path("~/.config/aspider/settings.yaml"))
 _SECRET_KEYS = {("xnat", "password"), ("xnat", "secret")}
@@ -82,7 +83,7 @@ class ProjectSection(_Section):
 
 class AspiderSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ASPIDER_", env_nested_delimiter="__", frozen=True, extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="forbid"
     )
 
     processor_paths: tuple[Path, ...] = ()  # YAML files or directories of them

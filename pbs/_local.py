@@ -48,11 +48,21 @@ class LocalTransport:
     Args:
         env: extra environment variables for every command (e.g. `SLURM_CONF`); the process's
             own environment is inherited.
+        withhold: prefixes of the process's variables that commands do not get: a scheduler
+            may hand the submitter's environment to the job (Slurm does), and a job must not
+            see the caller's secrets.
         max_processes: how many commands may run at once.
     """
 
-    def __init__(self, *, env: Mapping[str, str] | None = None, max_processes: int = 8) -> None:
-        self._env = {**os.environ, **(env or {})}
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        withhold: Sequence[str] = (),
+        max_processes: int = 8,
+    ) -> None:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(tuple(withhold))}
+        self._env = {**inherited, **(env or {})}
         self._limiter = anyio.CapacityLimiter(max_processes)
         self._life = Lifecycle("LocalTransport")
         self.round_trips = 0

@@ -6,6 +6,10 @@ is handled at once, not when the command ends) with its output in `job.log`, the
 `status/exit_code` atomically and `status/finished`. On SIGTERM (walltime, or a polite qdel) it
 stops the command and records `status/signal` and `status/finished` but no exit code: "ended
 without an exit code" means the job was killed. SIGKILL cannot be trapped and leaves nothing.
+
+Only the exit code and the signal are written to a temporary name and renamed (an `mv`, one more
+process per write). A time read before it is whole reads as no time yet, and `finished` comes
+after the exit code, so an exit code is never seen half-written and an end never without it.
 """
 
 from __future__ import annotations
@@ -25,11 +29,14 @@ _status="$JOBDIR/status"
 _record() {{
     printf '%s\\n' "$2" > "$_status/.$1.$$" && mv -f "$_status/.$1.$$" "$_status/$1"
 }}
+_stamp() {{
+    date +%s > "$_status/$1"
+}}
 _stop() {{
     trap - TERM INT HUP
     [ -n "${{_child:-}}" ] && kill -TERM "$_child" 2>/dev/null
     _record signal "$1"
-    _record finished "$(date +%s)"
+    _stamp finished
     exit "$2"
 }}
 cd "$JOBDIR" || exit 1
@@ -39,7 +46,7 @@ done
 trap '_stop TERM 143' TERM
 trap '_stop INT 130' INT
 trap '_stop HUP 129' HUP
-_record started "$(date +%s)"
+_stamp started
 (
 {command}
 ) > "$JOBDIR/job.log" 2>&1 < /dev/null &
@@ -48,7 +55,7 @@ wait "$_child"
 _code=$?
 trap - TERM INT HUP
 _record exit_code "$_code"
-_record finished "$(date +%s)"
+_stamp finished
 exit "$_code"
 """
 

@@ -19,11 +19,14 @@ _status="$JOBDIR/status"
 _record() {
     printf '%s\n' "$2" > "$_status/.$1.$$" && mv -f "$_status/.$1.$$" "$_status/$1"
 }
+_stamp() {
+    date +%s > "$_status/$1"
+}
 _stop() {
     trap - TERM INT HUP
     [ -n "${_child:-}" ] && kill -TERM "$_child" 2>/dev/null
     _record signal "$1"
-    _record finished "$(date +%s)"
+    _stamp finished
     exit "$2"
 }
 cd "$JOBDIR" || exit 1
@@ -33,7 +36,7 @@ done
 trap '_stop TERM 143' TERM
 trap '_stop INT 130' INT
 trap '_stop HUP 129' HUP
-_record started "$(date +%s)"
+_stamp started
 (
 recon-all -s "$SUBJ" -i "$INPUTS/t1.nii.gz" -sd "$OUTPUTS"
 exit $?
@@ -43,5 +46,5 @@ wait "$_child"
 _code=$?
 trap - TERM INT HUP
 _record exit_code "$_code"
-_record finished "$(date +%s)"
+_stamp finished
 exit "$_code"
