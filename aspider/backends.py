@@ -227,7 +227,8 @@ def _start_detached(directory: str, script: bytes, environment: Mapping[str, str
     except OSError as exc:
         raise SubmitFailed(argv, -1, "", f"cannot start the job: {exc.strerror or exc}") from exc
     with contextlib.suppress(OSError):  # it already runs; a job at nice 0 is only less polite
-        os.setpriority(os.PRIO_PROCESS, pid, _NICE)
+        nice = max(_NICE, os.getpriority(os.PRIO_PROCESS, 0))  # never kinder than the engine
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
     with open(f"{directory}/.local-pid", "w", encoding="ascii") as out:
         out.write(f"{pid}\n")
     return pid

@@ -67,6 +67,20 @@ async def test_hiding_variables_are_unset(cluster: ClusterProfile) -> None:
     assert not names & {"PBS_QSTAT_NO_COMPLETE", "PBS_QSTAT_EXECONLY"}
 
 
+async def test_withheld_variables_never_reach_a_local_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Variables under a withheld prefix stay in the caller; the rest are inherited."""
+    monkeypatch.setenv("ASPIDER_XNAT__PASSWORD", "not-for-qsub")
+    monkeypatch.setenv("LAB_PATH_HINT", "kept")
+    async with LocalTransport(withhold=("ASPIDER_",)) as transport:
+        result = await transport.run(["env"])
+    names = {line.split("=", 1)[0] for line in result.stdout.splitlines()}
+    assert "LAB_PATH_HINT" in names
+    assert "not-for-qsub" not in result.stdout
+    assert not any(name.startswith("ASPIDER_") for name in names)
+
+
 async def _chunks() -> AsyncIterator[bytes]:
     for index in range(50):
         yield bytes([index]) * 10_000
