@@ -59,16 +59,35 @@ _NOTE_LIMIT = 1000
 
 @dataclass
 class Outcome:
-    """What a sweep did, by processor and by kind, for the summary and the exit code."""
+    """
+    What a sweep did, by processor and by kind, for the summary and the exit code.
+
+    Counts add up over sweeps, but "waiting" must not: a task recorded waiting for its inputs
+    in one sweep and submitted in the next is not waiting any more. So the labels last left
+    waiting (`waiting`, label -> proctype) and those that moved on since (`moved`) are kept,
+    and `aspider.report` replays them in sweep order.
+    """
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
+    waiting: dict[str, str] = field(default_factory=dict)
+    moved: set[str] = field(default_factory=set)
 
-    def add(self, proctype: str, what: str) -> None:
-        self.counts[(proctype, what)] += 1
+    def add(self, task: Task, what: str) -> None:
+        self.counts[(task.proctype, what)] += 1
+        if what == "waiting":
+            self.waiting[task.label] = task.proctype
+            self.moved.discard(task.label)
+        elif what != "created":
+            self.moved_on(task)
+
+    def moved_on(self, task: Task) -> None:
+        """The task is past waiting for inputs (ready, submitted, done, failed)."""
+        self.waiting.pop(task.label, None)
+        self.moved.add(task.label)
 
     def fail(self, task: Task, reason: str) -> None:
-        self.add(task.proctype, "failed")
+        self.add(task, "failed")
         self.failures.append((task.label, reason))
 
 
@@ -164,7 +183,9 @@ class SessionExecutor:
         self._created[task.label] = await self.xnat.put_assessor(
             task.project, task.subject_id, task.session_id, task.label, fields
         )
-        self.outcome.add(task.proctype, "created")
+        self.outcome.add(task, "created")
+        if action.procstatus is ProcStatus.NEED_INPUTS:
+            self.outcome.add(task, "waiting")
 
     async def set_status(self, action: SetStatus) -> None:
         reason = _note(action.reason)
@@ -172,7 +193,9 @@ class SessionExecutor:
             action.task, action.assessor.id, procstatus=action.procstatus, note=reason
         )
         if action.procstatus is ProcStatus.NEED_INPUTS:
-            self.outcome.add(action.task.proctype, "waiting")
+            self.outcome.add(action.task, "waiting")
+        else:
+            self.outcome.moved_on(action.task)
 
     # -- submission ------------------------------------------------------------------------
 
@@ -187,7 +210,7 @@ class SessionExecutor:
             await stage_inputs(self.xnat, self.backend.transport, inputs, task, self.transfers)
         except InputsMissing as exc:
             await self._update(task, assessor_id, procstatus="NEED_INPUTS", note=_note(str(exc)))
-            self.outcome.add(task.proctype, "waiting")
+            self.outcome.add(task, "waiting")
             return
         except (PbsError, XnatError, OSError) as exc:
             reason = Reason.STAGING_FAILED.format(error=exc)
@@ -209,7 +232,7 @@ class SessionExecutor:
             self.outcome.fail(task, reason)
             return
         await self._update(task, assessor_id, jobid=job_id, jobstartdate=_today())
-        self.outcome.add(task.proctype, "submitted")
+        self.outcome.add(task, "submitted")
 
     async def resolve_intent(self, action: ResolveIntent) -> None:
         found = await self.backend.observe({action.task.label: ""})
@@ -219,7 +242,7 @@ class SessionExecutor:
 
     async def record_job(self, task: Task, assessor_id: str, obs: JobObservation) -> None:
         await self._update(task, assessor_id, jobid=obs.job_id or "", jobnode=obs.node, note="")
-        self.outcome.add(task.proctype, "adopted")
+        self.outcome.add(task, "adopted")
 
     # -- the end of a job ------------------------------------------------------------------
 
@@ -256,7 +279,7 @@ class SessionExecutor:
             self.outcome.fail(task, reason)
             return
         await self._update(task, a.id, procstatus="COMPLETE", qcstatus=QcStatus.NEEDS_QA.value)
-        self.outcome.add(task.proctype, "completed")
+        self.outcome.add(task, "completed")
         self.completed.add(task.proctype)
         with anyio.move_on_after(30, shield=True):
             await transport.remove(str(directory))
@@ -299,4 +322,4 @@ class SessionExecutor:
             walltimeused="",
             note=_note(action.reason),
         )
-        self.outcome.add(task.proctype, "rerun")
+        self.outcome.add(task, "rerun")

@@ -25,10 +25,19 @@ _ATTENTION = (ProcStatus.JOB_FAILED, ProcStatus.NEED_INPUTS, ProcStatus.UPLOADIN
 
 
 def summary_rows(reports: Sequence[SweepReport]) -> dict[str, dict[str, int]]:
-    """proctype -> {what: count} over every sweep."""
+    """
+    proctype -> {what: count} over every sweep; "waiting" is the tasks still waiting for
+    inputs after the last sweep that acted on them, not how often one was found waiting.
+    """
     totals: Counter[tuple[str, str]] = Counter()
+    waiting: dict[str, str] = {}  # label -> proctype
     for report in reports:
         totals.update(report.outcome.counts)
+        for label in report.outcome.moved:
+            waiting.pop(label, None)
+        waiting.update(report.outcome.waiting)
+    totals = Counter({key: n for key, n in totals.items() if key[1] != "waiting"})
+    totals.update((proctype, "waiting") for proctype in waiting.values())
     rows: dict[str, dict[str, int]] = {}
     for (proctype, what), n in sorted(totals.items()):
         rows.setdefault(proctype, dict.fromkeys(SUMMARY_COLUMNS, 0))[what] = n
