@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -65,8 +66,9 @@ def summary_json(reports: Sequence[SweepReport]) -> dict[str, Any]:
 
 def print_summary(console: Console, reports: Sequence[SweepReport]) -> None:
     rows = summary_rows(reports)
-    table = Table(title="Sweep summary", show_lines=False)
-    table.add_column("processor")
+    # Light borders and single gaps: eight columns fit an 80-column terminal unabridged.
+    table = Table(title="Sweep summary", box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+    table.add_column("processor", no_wrap=True)
     for column in SUMMARY_COLUMNS:
         table.add_column(column, justify="right")
     for proctype, counts in rows.items():
