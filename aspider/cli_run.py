@@ -25,12 +25,12 @@ from aspider.cli_common import (
     settings_from,
     user_errors,
 )
-from aspider.cli_sweep import run_command
+from aspider.cli_sweep import plan_limits, run_command
 from aspider.cli_xnat import read_snapshots
 from aspider.engine import open_backend
 from aspider.logs import LogFormat
 from aspider.plan_json import plan_to_dict
-from aspider.planner import Plan, PlanLimits, ScopeMatch, match_snapshots, plan
+from aspider.planner import Plan, ScopeMatch, match_snapshots, plan
 from aspider.processors import Processor
 from aspider.settings import AspiderSettings
 from aspider.sweep import jobs_to_observe
@@ -103,7 +103,7 @@ async def plan_sweep(
     matches: list[ScopeMatch] = []
     for snap in snapshots:
         matches += await match_snapshots([snap], chosen[snap.project], skip_settled=True)
-    limits = PlanLimits(settings.limits.max_queued, settings.limits.max_queued_per_processor)
+    limits = plan_limits(settings)
     return plan(snapshots, matches, observations, limits, settings.cluster.container_dir)
 
 

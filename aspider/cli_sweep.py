@@ -8,6 +8,7 @@ reported and skipped (exit 1), never swept twice.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -44,10 +45,24 @@ from pbs import PbsError
 from xnat_client import AssessorFields, ProjectSnapshot
 
 
+def plan_limits(settings: AspiderSettings) -> PlanLimits:
+    """
+    The queue limits as set, except that the local executor is never unlimited.
+
+    Local jobs start the moment they are submitted, on the engine's own machine: with no limit,
+    a thousand new sessions would be a thousand jobs at once. Unset, it is the number of cores.
+    """
+    limits = settings.limits
+    queued = limits.max_queued
+    if queued is None and settings.cluster.executor == "local":
+        queued = os.cpu_count() or 1
+    return PlanLimits(queued, limits.max_queued_per_processor)
+
+
 def sweep_options(settings: AspiderSettings, sessions: Sequence[str] = ()) -> SweepOptions:
     limits = settings.limits
     return SweepOptions(
-        limits=PlanLimits(limits.max_queued, limits.max_queued_per_processor),
+        limits=plan_limits(settings),
         job_options=JobOptions(settings.cluster.queue, settings.cluster.account),
         container_dir=settings.cluster.container_dir,
         sessions=tuple(sessions),

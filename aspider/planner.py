@@ -228,7 +228,8 @@ def plan(
     with gc_paused():
         for match in matches:
             _plan_scope(b, match)
-    in_queue, per_proctype = _count_in_queue(snapshots, b.observations)
+    ours = {m.processor.proctype for m in matches}
+    in_queue, per_proctype = _count_in_queue(snapshots, b.observations, ours)
     deferred = _grant_submissions(b, limits, in_queue, per_proctype)
     sessions = []
     for snap in snapshots:
@@ -451,13 +452,24 @@ def _task_from_assessor(proc: Processor, a: Assessor, scope: Scope) -> Task:
 
 
 def _count_in_queue(
-    snapshots: Sequence[ProjectSnapshot], observations: Mapping[str, JobObservation]
+    snapshots: Sequence[ProjectSnapshot],
+    observations: Mapping[str, JobObservation],
+    proctypes: set[str],
 ) -> tuple[int, dict[str, int]]:
+    """
+    The jobs of these processors that are queued or running.
+
+    Only our processors' assessors count: one of another pipeline left JOB_RUNNING (DAX leaves
+    such records behind when its jobs vanish) is not a job we can see end, and counted, it
+    would hold a place in the queue for ever.
+    """
     total = 0
     per: dict[str, int] = defaultdict(int)
     for snap in snapshots:
         for s in snap.sessions:
             for a in s.assessors:
+                if a.proctype not in proctypes:
+                    continue
                 if normalise_procstatus(a.procstatus) is not ProcStatus.JOB_RUNNING:
                     continue
                 obs = observations.get(a.label)

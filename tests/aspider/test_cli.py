@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def test_dry_run_observes_the_jobs_a_sweep_follows(
         for a in server.store.assessors_of("DEMO")
         if a.fields.get("procstatus") == "JOB_RUNNING" and a.fields.get("proctype") == "imgstats_v1"
     }
-    assert len(running) == 6
+    assert len(running) == min(6, os.cpu_count() or 1)  # local jobs: one per core at most
     deadline = time.monotonic() + 60  # hang guard: the demo jobs take well under a second
     while not all((tmp_path / label / "status" / "exit_code").exists() for label in running):
         assert time.monotonic() < deadline, "demo jobs did not end"

@@ -229,6 +229,15 @@ def test_global_limit_counts_running_jobs_and_prefers_oldest_sessions() -> None:
     assert len([a for a in p.actions() if a.kind == "create"]) == 5
 
 
+def test_another_pipelines_running_record_takes_no_place_in_the_queue() -> None:
+    """A JOB_RUNNING fs_v7 record, fs_v7 not being swept: max_queued 2 gives 2 submissions."""
+    other = t1_processor(proctype="t1stats_v1")
+    p = run_plan(many_sessions(4, running=1), [other], limits=PlanLimits(max_queued=2))
+    assert p.in_queue == 0
+    assert len(submitted(p)) == 2
+    assert len(p.deferred) == 2
+
+
 def test_per_processor_limit_and_priority() -> None:
     """A higher-priority processor goes first; a processor's max_queued caps its own jobs."""
     high = t1_processor(proctype="hi_v1", priority=10, max_queued=2)
