@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from aspider.backends import PbsBackend
-from aspider.sweep import sweep_until_done
+from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
 from tests.engine.conftest import shell_processor
 from tests.engine.test_faults import COUNTING_SCRIPT
 from xnat_client import Assessor, ResourceRef, Session, XnatClient
@@ -66,3 +66,28 @@ async def test_flaky_xnat_over_ssh_ends_complete_with_one_job_per_task(
     runs_log = Path(str(pbs_backend.work_root)) / "runs.log"
     assert Counter(runs_log.read_text().split()) == Counter({a.label: 1 for a in ours})
     assert any(r.fault for r in server.requests)
+
+
+async def test_upload_cut_half_way_over_ssh_is_not_complete_then_completes(
+    server: XnatServer, xnat: XnatClient, pbs_backend: PbsBackend, tmp_path: Path
+) -> None:
+    """The output's upload from the cluster's job directory is dropped: UPLOADING, then COMPLETE."""
+    counting = shell_processor(tmp_path / "processors", "counting", COUNTING_SCRIPT)
+    generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=2)
+    server.faults.path_pattern = r"/out/resources/STATS/files/out\.txt$"
+    server.faults.inject("drop", count=1)
+    with anyio.fail_after(180):
+        while True:  # sweep until the job has ended and its finalize was attempted
+            report = await sweep_project(xnat, pbs_backend, "P1", [counting], SweepOptions())
+            if any(a.kind == "finalize" for a in report.plan.actions()):
+                break
+            await anyio.sleep(0.5)
+        (a,) = _ours((await xnat.project_snapshot("P1")).sessions, "counting_v1")
+        assert a.procstatus == "UPLOADING"
+        assert "upload of outputs failed" in a.note
+        await sweep_project(xnat, pbs_backend, "P1", [counting], SweepOptions())
+    (a,) = _ours((await xnat.project_snapshot("P1")).sessions, "counting_v1")
+    assert (a.procstatus, a.note) == ("COMPLETE", "")
+    assert a.resources == ("STATS",)
+    runs_log = Path(str(pbs_backend.work_root)) / "runs.log"
+    assert Counter(runs_log.read_text().split()) == Counter({a.label: 1})
