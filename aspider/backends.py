@@ -226,6 +226,9 @@ def _start_detached(directory: str, script: bytes, environment: Mapping[str, str
         )
     except OSError as exc:
         raise SubmitFailed(argv, -1, "", f"cannot start the job: {exc.strerror or exc}") from exc
+    except NotImplementedError as exc:  # a libc without POSIX_SPAWN_SETSID (glibc < 2.26)
+        reason = "this system cannot start a job in its own session"
+        raise SubmitFailed(argv, -1, "", reason) from exc
     with contextlib.suppress(OSError):  # it already runs; a job at nice 0 is only less polite
         nice = max(_NICE, os.getpriority(os.PRIO_PROCESS, 0))  # never kinder than the engine
         os.setpriority(os.PRIO_PROCESS, pid, nice)
