@@ -38,12 +38,13 @@ from aspider.backends import JobBackend, job_dir
 from aspider.outputs import (
     LOG_RESOURCE,
     OutputsMissing,
+    UploadMismatch,
     collect_outputs,
     log_tail,
     upload_log,
     upload_outputs,
 )
-from aspider.staging import InputsMissing, stage_inputs
+from aspider.staging import InputsMissing, StagingError, stage_inputs
 from aspider.states import ProcStatus, QcStatus, Reason
 from aspider.tasks import Task
 from aspider.transfers import TransferLimit
@@ -212,7 +213,7 @@ class SessionExecutor:
             await self._update(task, assessor_id, procstatus="NEED_INPUTS", note=_note(str(exc)))
             self.outcome.add(task, "waiting")
             return
-        except (PbsError, XnatError, OSError) as exc:
+        except (StagingError, PbsError, XnatError, OSError) as exc:
             reason = Reason.STAGING_FAILED.format(error=exc)
             await self._update(task, assessor_id, procstatus="NEED_TO_RUN", note=_note(reason))
             self.outcome.fail(task, reason)
@@ -273,7 +274,7 @@ class SessionExecutor:
             limit = self.transfers
             await upload_outputs(self.xnat, transport, task.session_id, a.id, files, limit)
             await upload_log(self.xnat, transport, directory, task.session_id, a.id, limit)
-        except (PbsError, XnatError, OSError, ValueError) as exc:
+        except (UploadMismatch, PbsError, XnatError, OSError, ValueError) as exc:
             reason = Reason.UPLOAD_FAILED.format(error=exc)
             await self._update(task, a.id, note=_note(reason))
             self.outcome.fail(task, reason)
@@ -281,8 +282,13 @@ class SessionExecutor:
         await self._update(task, a.id, procstatus="COMPLETE", qcstatus=QcStatus.NEEDS_QA.value)
         self.outcome.add(task, "completed")
         self.completed.add(task.proctype)
+        # Housekeeping after COMPLETE: a directory that will not go is logged, and the session
+        # goes on (its chained work included); the outputs are safe in XNAT already.
         with anyio.move_on_after(30, shield=True):
-            await transport.remove(str(directory))
+            try:
+                await transport.remove(str(directory))
+            except (PbsError, OSError) as exc:
+                log.warning("%s: COMPLETE, but its job directory stays: %s", task.label, exc)
 
     async def mark_failed(self, action: MarkFailed) -> None:
         await self._fail(action.task, action.assessor.id, action.reason, action.observation)
