@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,6 +16,8 @@ from aspider._exceptions import ConfigError, ProcessorError
 from aspider.processors import Processor, load_processors
 from aspider.settings import AspiderSettings, load_settings
 from xnat_client import XnatError
+
+E = TypeVar("E", bound=BaseException)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -33,15 +35,44 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def only_failure(exc: BaseException, kind: type[E] | tuple[type[E], ...]) -> E | None:
+    """
+    `exc` itself if it is a `kind`, or the first of a task group's failures if all are.
+
+    Concurrent reads fail as an exception group; a person should read "XNAT: no such
+    project", not a traceback of the group.
+    """
+    if isinstance(exc, kind):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        matched, rest = exc.split(kind)
+        if matched is not None and rest is None:
+            leaves = list(_leaves(matched))
+            return leaves[0] if leaves and isinstance(leaves[0], kind) else None
+    return None
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Configuration and processor problems exit 2; XNAT failures exit 1; both with a message."""
     try:
         yield
-    except (ConfigError, ProcessorError) as exc:
-        raise fail(str(exc), EXIT_USAGE) from exc
-    except XnatError as exc:
-        raise fail(f"XNAT: {exc}", EXIT_FAILED) from exc
+    except Exception as exc:
+        usage = only_failure(exc, (ConfigError, ProcessorError))
+        if usage is not None:
+            raise fail(str(usage), EXIT_USAGE) from exc
+        xnat = only_failure(exc, XnatError)
+        if xnat is not None:
+            raise fail(f"XNAT: {xnat}", EXIT_FAILED) from exc
+        raise
 
 
 def settings_from(path: Path | None, overrides: dict[str, Any] | None = None) -> AspiderSettings:

@@ -8,8 +8,10 @@ reported and skipped (exit 1), never swept twice.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +28,7 @@ from aspider.cli_common import (
     console,
     errors,
     fail,
+    only_failure,
     print_json,
     processors_from,
     settings_from,
@@ -42,7 +45,9 @@ from aspider.settings import AspiderSettings
 from aspider.states import ProcStatus, normalise_procstatus
 from aspider.sweep import SweepOptions, SweepReport, sweep_until_done
 from pbs import PbsError
-from xnat_client import AssessorFields, ProjectSnapshot
+from xnat_client import AssessorFields, ProjectSnapshot, XnatError
+
+log = logging.getLogger("aspider.run")
 
 
 def plan_limits(settings: AspiderSettings) -> PlanLimits:
@@ -96,6 +101,17 @@ class _Progress:
             self.progress.advance(self.task)  # type: ignore[arg-type]
 
 
+@dataclass
+class RunResult:
+    reports: list[SweepReport]
+    refused: list[str]  # projects another sweep held (the lease)
+    failed: dict[str, str]  # projects XNAT would not serve -> why
+
+    @property
+    def ok(self) -> bool:
+        return not (any(r.failed for r in self.reports) or self.refused or self.failed)
+
+
 async def execute_run(
     settings: AspiderSettings,
     projects: Sequence[str],
@@ -105,10 +121,11 @@ async def execute_run(
     wait: bool = False,
     interval: float = 60.0,
     show_progress: bool = True,
-) -> tuple[list[SweepReport], list[str]]:
-    """Sweep each project (until idle with `wait`); returns the reports and refused projects."""
+) -> RunResult:
+    """Sweep each project (until idle with `wait`); a project that fails does not stop the rest."""
     reports: list[SweepReport] = []
     refused: list[str] = []
+    failed: dict[str, str] = {}
     options = sweep_options(settings, sessions)
     progress = (
         Progress(
@@ -143,10 +160,17 @@ async def execute_run(
                 except LeaseHeld as exc:
                     errors.print(f"[yellow]skipped[/yellow] {exc}", highlight=False)
                     refused.append(project)
+                except Exception as exc:  # one project XNAT will not serve must not stop the night
+                    found = only_failure(exc, XnatError)
+                    if found is None:
+                        raise
+                    log.error("project %s: XNAT: %s", project, found)
+                    errors.print(f"[red]project {project}[/red]: XNAT: {found}", highlight=False)
+                    failed[project] = str(found)
         finally:
             if progress is not None:
                 progress.stop()
-    return reports, refused
+    return RunResult(reports, refused, failed)
 
 
 def run_command(
@@ -168,7 +192,7 @@ def run_command(
         raise fail("no projects given and none configured (settings: projects)", EXIT_USAGE)
     procs = processors_from(settings, only=processor)
     try:
-        reports, refused = anyio.run(
+        result = anyio.run(
             lambda: execute_run(
                 settings,
                 names,
@@ -182,11 +206,16 @@ def run_command(
     except PbsError as exc:
         raise fail(f"cluster: {exc}", EXIT_FAILED) from exc
     if as_json:
-        print_json({**summary_json(reports), "refused_projects": refused})
+        print_json(
+            {
+                **summary_json(result.reports),
+                "refused_projects": result.refused,
+                "failed_projects": result.failed,
+            }
+        )
     else:
-        print_summary(console, reports)
-    failed = any(r.failed for r in reports) or bool(refused)
-    return EXIT_FAILED if failed else EXIT_OK
+        print_summary(console, result.reports)
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def status(
@@ -211,6 +240,9 @@ def status(
 async def _snapshot(settings: AspiderSettings, project: str) -> ProjectSnapshot:
     async with xnat_client(settings) as xnat:
         return await xnat.project_snapshot(project)
+
+
+_IN_FLIGHT = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
 
 
 def _proctypes(names: Sequence[str]) -> list[str]:
@@ -239,37 +271,51 @@ def rerun(
             raise fail(f"unknown status {s!r}; one of {', '.join(p.value for p in ProcStatus)}")
     with user_errors():
         settings = settings_from(settings_file)
-        sent = anyio.run(_rerun, settings, project, processor or [], statuses, session or [])
+        proctypes = {p.proctype for p in processors_from(settings, only=processor or [])}
+        sent, kept = anyio.run(_rerun, settings, project, proctypes, statuses, session or [])
     if as_json:
-        print_json({"project": project, "sent_back": sent})
+        print_json({"project": project, "sent_back": sent, "left_running": kept})
     else:
         for label in sent:
             console.print(f"sent back: {label}", highlight=False)
+        for label in kept:
+            console.print(f"left alone (its job may still run): {label}", highlight=False)
         console.print(f"{len(sent)} task(s) will run again at the next sweep", highlight=False)
 
 
 async def _rerun(
     settings: AspiderSettings,
     project: str,
-    processors: Sequence[str],
+    proctypes: set[str],
     statuses: Sequence[str],
     sessions: Sequence[str],
-) -> list[str]:
-    wanted = set(_proctypes(processors))
+) -> tuple[list[str], list[str]]:
+    """
+    Send back the tasks of our processors that match; returns (sent back, left running).
+
+    Only assessors of the loaded processors are touched: another pipeline's records are not
+    ours to reset. A task whose job may still run (JOB_RUNNING, or its outputs on their way)
+    is left alone: sent back, it would be submitted again beside the job still running, and
+    the older job's outputs could then be taken for the new run's.
+    """
     sent: list[str] = []
+    kept: list[str] = []
     async with xnat_client(settings) as xnat:
         snapshot = await xnat.project_snapshot(project)
         for s in snapshot.sessions:
             if sessions and s.label not in sessions:
                 continue
             for a in s.assessors:
-                if wanted and a.proctype not in wanted:
+                if a.proctype not in proctypes:
                     continue
                 if statuses and a.procstatus.upper() not in statuses:
+                    continue
+                if normalise_procstatus(a.procstatus) in _IN_FLIGHT:
+                    kept.append(a.label)
                     continue
                 fields = AssessorFields(
                     procstatus=ProcStatus.NEED_TO_RUN.value, note="sent back by aspider rerun"
                 )
                 await xnat.update_assessor(s.id, a.id, fields)
                 sent.append(a.label)
-    return sent
+    return sent, kept

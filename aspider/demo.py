@@ -65,9 +65,13 @@ async def _download(xnat: XnatClient, session_id: str, assessor_id: str) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
-async def _status(settings: AspiderSettings, console: Console) -> None:
+async def _status(settings: AspiderSettings, console: Console) -> bool:
+    """Print the status table; whether every demo task is COMPLETE (and there are some)."""
     async with engine.xnat_client(settings) as xnat:
-        print_status(console, await xnat.project_snapshot(DEMO_PROJECT))
+        snapshot = await xnat.project_snapshot(DEMO_PROJECT)
+    print_status(console, snapshot)
+    statuses = [a.procstatus for s in snapshot.sessions for a in s.assessors]
+    return bool(statuses) and set(statuses) == {"COMPLETE"}
 
 
 def run_demo(sessions: int = 20, seed: int = 7, console: Console | None = None) -> int:
@@ -85,13 +89,13 @@ def run_demo(sessions: int = 20, seed: int = 7, console: Console | None = None) 
             f"{', '.join(p.proctype for p in procs)}, local executor in {tmp}",
             highlight=False,
         )
-        reports, _ = anyio.run(
+        reports = anyio.run(
             lambda: execute_run(
                 settings, [DEMO_PROJECT], procs, wait=True, interval=0.3, show_progress=True
             )
-        )
+        ).reports
         print_summary(console, reports)
-        anyio.run(_status, settings, console)
+        all_complete = anyio.run(_status, settings, console)
         label, text = anyio.run(_report_text, settings)
     elapsed = time.monotonic() - started
     if text:
@@ -106,4 +110,4 @@ def run_demo(sessions: int = 20, seed: int = 7, console: Console | None = None) 
         highlight=False,
     )
     failed = any(r.failed for r in reports)
-    return 1 if failed or not text else 0
+    return 1 if failed or not text or not all_complete else 0

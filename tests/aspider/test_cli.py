@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from aspider import engine
 from aspider.cli import _register, app
+from aspider.states import ProcStatus, normalise_procstatus
+from tests.engine.conftest import shell_processor
 from xnat_client.server import XnatServer, generate_project
 
 EXAMPLES = str(Path(__file__).parents[2] / "examples" / "processors")
@@ -172,3 +174,59 @@ def test_precedence_file_env_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         "filehost",
         9,
     )
+
+
+def test_rerun_sends_back_only_our_finished_tasks(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """fs7_v1 is ours: its ended tasks go back, its running ones stay; other pipelines untouched."""
+    shell_processor(tmp_path / "procs", "fs7", "'true'")
+    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(tmp_path / "procs")]))
+    before = {a.label: a.fields.get("procstatus") for a in server.store.assessors_of("DEMO")}
+    result = runner.invoke(app, ["rerun", "DEMO", "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    after = {a.label: a.fields.get("procstatus") for a in server.store.assessors_of("DEMO")}
+    ours = {label for label in before if "-x-fs7_v1" in label}
+    in_flight = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
+    running = {label for label in ours if normalise_procstatus(before[label]) in in_flight}
+    assert running  # the synthetic project has some
+    assert set(answer["left_running"]) == running
+    assert set(answer["sent_back"]) == ours - running
+    for label, status in after.items():
+        if label in ours - running:
+            assert status == "NEED_TO_RUN"
+        else:
+            assert status == before[label], label
+
+
+def test_an_unknown_project_is_a_clean_error_and_does_not_stop_the_others(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """status NOPE: one line, exit 1; run NOPE DEMO: DEMO is still swept, exit 1."""
+    status = runner.invoke(app, ["status", "NOPE"])
+    assert status.exit_code == 1
+    assert "XNAT:" in status.output
+    assert "Traceback" not in status.output
+    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
+    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
+    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(tmp_path))
+    result = runner.invoke(app, ["run", "NOPE", "DEMO", "--json"])
+    assert result.exit_code == 1
+    summary = json.loads(result.output[result.output.index("{") :])
+    assert list(summary["failed_projects"]) == ["NOPE"]
+    assert summary["by_processor"]["imgstats_v1"]["created"] == 6
+
+
+def test_demo_runs_every_task_to_complete(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`aspider demo` on a small project: exit 0 only with every task COMPLETE and a report."""
+    from rich.console import Console
+
+    from aspider.demo import run_demo
+
+    monkeypatch.setattr(engine, "XNAT_TRANSPORT", engine.XNAT_TRANSPORT)  # restored after
+    console = Console(record=True, width=120)
+    assert run_demo(sessions=3, console=console) == 0
+    text = console.export_text()
+    assert "REPORT of" in text
+    assert "sha256=" in text
