@@ -8,8 +8,10 @@ reported and skipped (exit 1), never swept twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +123,7 @@ async def execute_run(
     wait: bool = False,
     interval: float = 60.0,
     show_progress: bool = True,
+    log_format: LogFormat = "text",
 ) -> RunResult:
     """Sweep each project (until idle with `wait`); a project that fails does not stop the rest."""
     reports: list[SweepReport] = []
@@ -158,19 +161,26 @@ async def execute_run(
                         on_session=bar.on_session,
                     )
                 except LeaseHeld as exc:
-                    errors.print(f"[yellow]skipped[/yellow] {exc}", highlight=False)
+                    _say(log_format, logging.WARNING, f"skipped {exc}", "yellow")
                     refused.append(project)
                 except Exception as exc:  # one project XNAT will not serve must not stop the night
                     found = only_failure(exc, XnatError)
                     if found is None:
                         raise
-                    log.error("project %s: XNAT: %s", project, found)
-                    errors.print(f"[red]project {project}[/red]: XNAT: {found}", highlight=False)
+                    _say(log_format, logging.ERROR, f"project {project}: XNAT: {found}", "red")
                     failed[project] = str(found)
         finally:
             if progress is not None:
                 progress.stop()
     return RunResult(reports, refused, failed)
+
+
+def _say(log_format: LogFormat, level: int, message: str, colour: str) -> None:
+    """A line for a person (rich, stderr) or a record for a log collector (--log-format json)."""
+    if log_format == "json":
+        log.log(level, "%s", message)
+    else:
+        errors.print(f"[{colour}]{message}[/{colour}]", highlight=False)
 
 
 def run_command(
@@ -201,18 +211,20 @@ def run_command(
                 wait=wait,
                 interval=interval,
                 show_progress=not as_json and log_format == "text",
+                log_format=log_format,
             )
         )
     except PbsError as exc:
         raise fail(f"cluster: {exc}", EXIT_FAILED) from exc
+    summary = {
+        **summary_json(result.reports),
+        "refused_projects": result.refused,
+        "failed_projects": result.failed,
+    }
     if as_json:
-        print_json(
-            {
-                **summary_json(result.reports),
-                "refused_projects": result.refused,
-                "failed_projects": result.failed,
-            }
-        )
+        print_json(summary)
+    elif log_format == "json":  # one line a log collector parses like the records before it
+        sys.stdout.write(json.dumps({"summary": summary}, ensure_ascii=False, default=str) + "\n")
     else:
         print_summary(console, result.reports)
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -230,3 +230,20 @@ def test_demo_runs_every_task_to_complete(monkeypatch: pytest.MonkeyPatch) -> No
     text = console.export_text()
     assert "REPORT of" in text
     assert "sha256=" in text
+
+
+def test_log_format_json_writes_only_json_lines(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """For a log collector: the summary and a failed project are JSON lines, like the logs."""
+    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
+    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
+    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(tmp_path))
+    result = runner.invoke(app, ["run", "NOPE", "DEMO", "--log-format", "json"])
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.output.splitlines() if line.strip()]
+    records = [line for line in lines if "summary" not in line]
+    (summary,) = [line["summary"] for line in lines if "summary" in line]
+    assert summary["by_processor"]["imgstats_v1"]["created"] == 6
+    assert summary["failed_projects"].keys() == {"NOPE"}
+    assert any(r["level"] == "error" and "NOPE" in r["message"] for r in records)
