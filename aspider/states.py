@@ -51,7 +51,7 @@ class Reason:
     JOB_MISSING_OUTPUTS = (
         "job ended normally (exit code 0) but these outputs are missing: {missing}"
     )
-    JOB_VANISHED = "job {jobid} vanished from the scheduler without an exit code"
+    JOB_VANISHED = "job {jobid} ended without an exit code (killed by the scheduler?)"
     JOB_EXIT_CODE = "job {jobid} exited with code {code}"
     INTENT_NO_JOB = "submission was recorded but the scheduler has no job {label}; submitting again"
     RERUN_QC = "QC status set to {qc}: outputs removed, running again"

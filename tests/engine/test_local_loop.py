@@ -117,3 +117,12 @@ async def test_failed_job_directory_is_kept_then_pruned_after_its_retention(
         pruned = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
     assert pruned.pruned == [a.label]
     assert not (work / a.label).exists()
+
+
+async def test_a_job_killed_outright_is_job_failed_ended_without_an_exit_code(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path
+) -> None:
+    """SIGKILL to the job's wrapper (untrappable, as the OOM killer sends): no exit code left."""
+    (a,) = await _run_one(server, xnat, tmp_path, "killed", "'kill -KILL $$'")
+    assert a.procstatus == "JOB_FAILED"
+    assert "ended without an exit code (killed by the scheduler?)" in a.note
