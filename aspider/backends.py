@@ -116,8 +116,8 @@ minutes=$2
 shift 2
 for name in "$@"; do
     d="$root/$name"
-    [ -d "$d/status" ] || continue
-    if [ -n "$(find "$d/status" -maxdepth 1 -name finished -mmin "+$minutes" 2>/dev/null)" ]
+    [ -d "$d" ] || continue
+    if [ -z "$(find "$d" -maxdepth 2 -mmin "-$minutes" 2>/dev/null | head -n 1)" ]
     then rm -rf -- "$d" && echo "$name"
     fi
 done
@@ -128,8 +128,11 @@ async def prune_job_dirs(
     transport: Transport, work_root: PurePosixPath, labels: list[str], older_than_days: float
 ) -> list[str]:
     """
-    Remove the job directories of failed tasks that ended more than `older_than_days` ago, in
-    one command: they are kept that long so a person can look at what the job left.
+    Remove the job directories of failed tasks in which nothing has changed for
+    `older_than_days`, in one command: they are kept that long so a person can look at what
+    the job left. "Nothing changed" (no entry of the directory, its `status/`, `INPUTS/` or
+    `OUTPUTS/` newer) covers jobs that never wrote `status/finished`: killed outright, or
+    never started because the submission failed.
     """
     if not labels:
         return []

@@ -112,11 +112,17 @@ async def test_failed_job_directory_is_kept_then_pruned_after_its_retention(
         procs = load_processors([tmp_path / "processors"])
         kept = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
         assert kept.pruned == []
-        two_days_ago = time.time() - 2 * 86400
-        os.utime(finished, (two_days_ago, two_days_ago))
+        _age(work / a.label, days=2)
         pruned = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
     assert pruned.pruned == [a.label]
     assert not (work / a.label).exists()
+
+
+def _age(directory: Path, days: float) -> None:
+    """Make every entry of a job directory look untouched for `days`."""
+    then = time.time() - days * 86400
+    for path in [*directory.rglob("*"), directory]:
+        os.utime(path, (then, then), follow_symlinks=False)
 
 
 async def test_a_job_killed_outright_is_job_failed_ended_without_an_exit_code(
@@ -126,3 +132,13 @@ async def test_a_job_killed_outright_is_job_failed_ended_without_an_exit_code(
     (a,) = await _run_one(server, xnat, tmp_path, "killed", "'kill -KILL $$'")
     assert a.procstatus == "JOB_FAILED"
     assert "ended without an exit code (killed by the scheduler?)" in a.note
+    work = tmp_path / "work"
+    assert not (work / a.label / "status" / "finished").exists()
+    async with LocalTransport() as transport:  # no `finished`, and still pruned when old
+        backend = LocalBackend(transport, str(work))
+        procs = load_processors([tmp_path / "processors"])
+        kept = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
+        assert kept.pruned == []
+        _age(work / a.label, days=2)
+        pruned = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
+    assert pruned.pruned == [a.label]
