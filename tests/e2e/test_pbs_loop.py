@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import anyio
 import pytest
 
@@ -31,6 +33,10 @@ async def test_from_nothing_to_all_complete_over_ssh(
     assert sorted(a.proctype for a in ours) == ["imgstats_v1"] * 3 + ["sessreport_v1"] * 3
     assert {a.procstatus for a in ours} == {"COMPLETE"}, [a.note for a in ours]
     assert all(a.jobid.isdigit() for a in ours)
+    # usage as the scheduler and the job directory report it: elapsed time (HH:MM:SS), node
+    for a in ours:
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", a.walltimeused), a.walltimeused
+        assert a.jobnode, a.label
     stats = next(a for a in ours if a.proctype == "imgstats_v1")
     files = await xnat.list_files(ResourceRef.assessor_output(stats.session_id, stats.id, "STATS"))
     assert [f.name for f in files] == ["stats.txt"]
