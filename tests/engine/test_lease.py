@@ -142,6 +142,38 @@ async def test_lease_over_ssh_refuses_a_second_holder(cluster: ClusterProfile) -
             await files.remove(root)
 
 
+@pytest.mark.cluster
+async def test_stale_lease_over_ssh_is_taken_over_from_a_second_connection(
+    cluster: ClusterProfile,
+) -> None:
+    """Two hosts' view: the expired lease of one connection is taken over by another."""
+    settings = SshSettings(
+        host=cluster.host,
+        port=cluster.port,
+        user=cluster.user,
+        key_path=cluster.key_path,
+        known_hosts=cluster.known_hosts,
+    )
+    root = str(cluster.work_root / "lease-stale-test")
+    clock = Clock()
+    with anyio.fail_after(60):
+        async with SshTransport(settings) as one, SshTransport(settings) as two:
+            await one.remove(root)
+            dead = ProjectLease(one, root, "P1", ttl=60, owner="nightly-host:1", clock=clock)
+            await dead.acquire()
+            clock.now += 61
+            heir = ProjectLease(two, root, "P1", ttl=60, owner="laptop:2", clock=clock)
+            await heir.acquire()
+            with pytest.raises(LeaseLost):
+                await dead.renew()
+            record = LeaseRecord.from_bytes(
+                await two.read_bytes(f"{root}/.aspider/leases/P1/lease.json")
+            )
+            assert record.owner == "laptop:2"
+            await heir.release()
+            await one.remove(root)
+
+
 async def test_lease_of_a_dead_process_on_this_host_is_taken_at_once(tmp_path: Path) -> None:
     """A crashed sweep on the same host (its pid gone) does not block the rerun until expiry."""
     import socket
