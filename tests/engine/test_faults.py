@@ -15,7 +15,7 @@ from aspider.processors import Processor
 from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
 from tests.engine.conftest import shell_processor
-from xnat_client import Assessor, NotFound, Session, XnatClient
+from xnat_client import Assessor, AssessorFields, NotFound, Session, XnatClient
 from xnat_client.server import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
@@ -150,3 +150,29 @@ async def test_an_xnat_error_during_a_sweep_reaches_the_caller_as_itself(
         with anyio.fail_after(30), pytest.raises(NotFound):
             await sweep_project(xnat, backend, "NOPE", [counting], SweepOptions())
         assert not (tmp_path / ".aspider" / "leases" / "NOPE").exists()
+
+
+async def test_qc_rerun_removes_the_outputs_and_runs_the_task_again(
+    server: XnatServer, xnat: XnatClient, counting: Processor, tmp_path: Path
+) -> None:
+    """QC set to Rerun on a COMPLETE task: outputs removed, job run a second time, COMPLETE."""
+    generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=2)
+    root = tmp_path / "work"
+    with anyio.fail_after(60):
+        await _loop(xnat, root, [counting])
+    (done,) = _assessors((await xnat.project_snapshot("P1")).sessions)
+    assert (done.procstatus, done.resources) == ("COMPLETE", ("STATS",))
+    await xnat.update_assessor(done.session_id, done.id, AssessorFields(qcstatus="Rerun"))
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(root))
+        first = await sweep_project(xnat, backend, "P1", [counting], SweepOptions())
+    assert [a.kind for a in first.plan.actions()] == ["rerun", "submit"]
+    (sent_back,) = _assessors((await xnat.project_snapshot("P1")).sessions)
+    assert sent_back.procstatus == "JOB_RUNNING"
+    assert sent_back.resources == ()  # the old outputs went before the job was submitted again
+    with anyio.fail_after(60):
+        await _loop(xnat, root, [counting])
+    (again,) = _assessors((await xnat.project_snapshot("P1")).sessions)
+    assert (again.procstatus, again.qcstatus) == ("COMPLETE", "Needs QA")
+    assert again.resources == ("STATS",)
+    assert _runs(root) == Counter({again.label: 2})
