@@ -8,6 +8,7 @@ from typing import Annotated
 
 import anyio
 import typer
+from rich.markup import escape
 
 from aspider.cli_common import (
     EXIT_FAILED,
@@ -20,9 +21,10 @@ from aspider.cli_common import (
     settings_from,
     user_errors,
 )
+from aspider.cli_sweep import plan_limits
 from aspider.cli_xnat import read_snapshots
 from aspider.explain import ProcessorExplanation, explain_session
-from aspider.planner import PlanLimits, match_snapshots, plan
+from aspider.planner import match_snapshots, plan
 
 
 def explain(
@@ -40,7 +42,7 @@ def explain(
         procs = processors_from(settings, only=processor or [])
         snapshots = anyio.run(read_snapshots, settings, [project])
         matches = anyio.run(match_snapshots, snapshots, procs)
-        limits = PlanLimits(settings.limits.max_queued, settings.limits.max_queued_per_processor)
+        limits = plan_limits(settings)
         the_plan = plan(snapshots, matches, (), limits, settings.cluster.container_dir)
     if snapshots[0].session(session) is None:
         raise fail(f"project {project} has no session labelled {session!r}", EXIT_FAILED)
@@ -53,7 +55,7 @@ def explain(
 
 
 def _print(item: ProcessorExplanation) -> None:
-    head = f"[bold]{item.proctype}[/bold] ({item.procversion}, {item.level})"
+    head = f"[bold]{escape(item.proctype)}[/bold] ({escape(item.procversion)}, {item.level})"
     if not item.applies:
         console.print(f"{head}: does not apply")
         for reason in item.reasons:

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import anyio
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aspider.cli_common import (
@@ -180,7 +181,7 @@ def _say(log_format: LogFormat, level: int, message: str, colour: str) -> None:
     if log_format == "json":
         log.log(level, "%s", message)
     else:
-        errors.print(f"[{colour}]{message}[/{colour}]", highlight=False)
+        errors.print(f"[{colour}]{escape(message)}[/{colour}]", highlight=False)
 
 
 def run_command(
@@ -289,9 +290,11 @@ def rerun(
         print_json({"project": project, "sent_back": sent, "left_running": kept})
     else:
         for label in sent:
-            console.print(f"sent back: {label}", highlight=False)
+            console.print(f"sent back: {label}", highlight=False, markup=False)
         for label in kept:
-            console.print(f"left alone (its job may still run): {label}", highlight=False)
+            console.print(
+                f"left alone (its job may still run): {label}", highlight=False, markup=False
+            )
         console.print(f"{len(sent)} task(s) will run again at the next sweep", highlight=False)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aspider.states import ProcStatus, normalise_procstatus
@@ -78,9 +79,9 @@ def print_summary(console: Console, reports: Sequence[SweepReport]) -> None:
     console.print(table)
     for r in reports:
         for label, reason in r.outcome.failures:
-            console.print(f"[red]failed[/red] {label}: {reason}", highlight=False, markup=True)
+            console.print(f"[red]failed[/red] {escape(label)}: {escape(reason)}", highlight=False)
         for session, error in r.session_errors:
-            console.print(f"[red]session {session}[/red]: {error}", highlight=False)
+            console.print(f"[red]session {escape(session)}[/red]: {escape(error)}", highlight=False)
 
 
 @dataclass(frozen=True)
