@@ -190,6 +190,10 @@ done
 
 
 _NICE = 10  # local jobs yield the CPU to the engine, which feeds and empties the queue
+# The job records its own pid, then runs job.sh in the same shell (`.`, not a second exec): the
+# pid file exists even if the engine dies the moment after the spawn, so the next sweep finds
+# the job by it instead of submitting it again. The directory is an argument, never code.
+_RUN_LOCAL = 'printf "%s\\n" "$$" > "$1/.local-pid" || exit 1; . "$1/job.sh"'
 _STALE_STATUS = ("started", "exit_code", "finished", "signal")
 _REAP_EVERY = 256  # submissions between collections of ended children
 
@@ -204,17 +208,17 @@ def _start_detached(directory: str, script: bytes, environment: Mapping[str, str
     Write job.sh, clear an earlier run's status files, start the job in its own session.
 
     One thread hop for the lot, and one exec per job: `posix_spawn` (a vfork, cheap even from a
-    large engine) starts `sh job.sh` directly, and the nice value is set on the new pid. A
-    launcher shell with `setsid` and `nice` cost three more execs, about 2.5 ms of CPU per job,
-    on the cores the jobs share with the engine.
+    large engine) starts the `sh` that records its pid and runs job.sh, and the nice value is
+    set on the new pid. A launcher shell with `setsid` and `nice` cost three more execs, about
+    2.5 ms of CPU per job, on the cores the jobs share with the engine.
     """
     os.makedirs(directory, exist_ok=True)
     with open(f"{directory}/job.sh", "wb") as out:
         out.write(script)
-    for stale in _STALE_STATUS:
+    for stale in [*(f"status/{name}" for name in _STALE_STATUS), ".local-pid"]:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(f"{directory}/status/{stale}")
-    argv = ["sh", f"{directory}/job.sh"]
+            os.unlink(f"{directory}/{stale}")
+    argv = ["sh", "-c", _RUN_LOCAL, "sh", directory]
     try:
         pid = os.posix_spawnp(
             "sh",
@@ -235,8 +239,6 @@ def _start_detached(directory: str, script: bytes, environment: Mapping[str, str
     with contextlib.suppress(OSError):  # it already runs; a job at nice 0 is only less polite
         nice = max(_NICE, os.getpriority(os.PRIO_PROCESS, 0))  # never kinder than the engine
         os.setpriority(os.PRIO_PROCESS, pid, nice)
-    with open(f"{directory}/.local-pid", "w", encoding="ascii") as out:
-        out.write(f"{pid}\n")
     return pid
 
 

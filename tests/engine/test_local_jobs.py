@@ -49,6 +49,11 @@ async def test_a_job_runs_detached_at_nice_10_and_is_collected_when_polled(
         session, nice = int(fields[3]), int(fields[16])
         assert session == pid
         assert nice == max(10, os.getpriority(os.PRIO_PROCESS, 0))
+        pid_file = tmp_path / "work" / "JOB-x-1" / ".local-pid"
+        with anyio.fail_after(10):
+            while not (pid_file.exists() and pid_file.read_text()):  # noqa: ASYNC110 - the job writes it
+                await anyio.sleep(0.01)
+        assert pid_file.read_text() == f"{pid}\n"  # written by the job itself, not the engine
         running = (await backend.observe({"JOB-x-1": job_id}))["JOB-x-1"]
         assert running.scheduler_state == "running"
         release.touch()
