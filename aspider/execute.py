@@ -248,9 +248,11 @@ class SessionExecutor:
     # -- the end of a job ------------------------------------------------------------------
 
     def _usage(self, obs: JobObservation | None) -> dict[str, str | None]:
+        """What the job used, and its id: a job adopted after a crash has none recorded yet."""
         if obs is None:
             return {}
-        return {"walltimeused": obs.walltime, "memused": obs.memory, "jobnode": obs.node}
+        usage = {"walltimeused": obs.walltime, "memused": obs.memory, "jobnode": obs.node}
+        return {**usage, "jobid": obs.job_id} if obs.job_id else usage
 
     async def finalize(self, action: Finalize) -> None:
         task, a = action.task, action.assessor

@@ -13,7 +13,7 @@ from aspider.backends import LocalBackend
 from aspider.lease import LeaseHeld
 from aspider.processors import Processor
 from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
-from pbs import LocalTransport
+from pbs import JobSpec, LocalTransport
 from tests.engine.conftest import shell_processor
 from xnat_client import Assessor, AssessorFields, NotFound, Session, XnatClient
 from xnat_client.server import XnatServer, generate_project
@@ -176,3 +176,36 @@ async def test_qc_rerun_removes_the_outputs_and_runs_the_task_again(
     assert (again.procstatus, again.qcstatus) == ("COMPLETE", "Needs QA")
     assert again.resources == ("STATS",)
     assert _runs(root) == Counter({again.label: 2})
+
+
+class _Crash(BaseException):
+    """The engine dying: nothing after it runs, no handler records anything."""
+
+
+class CrashAfterLaunch(LocalBackend):
+    """Starts the job, then the engine 'dies' before the job id reaches XNAT."""
+
+    async def submit(self, spec: JobSpec) -> str:
+        await super().submit(spec)
+        raise _Crash
+
+
+async def test_engine_killed_after_a_local_launch_then_rerun_runs_each_job_once(
+    server: XnatServer, xnat: XnatClient, counting: Processor, tmp_path: Path
+) -> None:
+    """The intent is on the assessor, the job runs, no id recorded: the next sweep adopts it."""
+    generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=2)
+    root = tmp_path / "work"
+    async with LocalTransport() as transport:
+        with pytest.raises(_Crash):
+            await sweep_project(
+                xnat, CrashAfterLaunch(transport, str(root)), "P1", [counting], SweepOptions()
+            )
+    (intent,) = _assessors((await xnat.project_snapshot("P1")).sessions)
+    assert (intent.procstatus, intent.jobid) == ("JOB_RUNNING", "")
+    with anyio.fail_after(60):
+        await _loop(xnat, root, [counting])
+    (done,) = _assessors((await xnat.project_snapshot("P1")).sessions)
+    assert done.procstatus == "COMPLETE", done.note
+    assert done.jobid.endswith(".local")
+    assert _runs(root) == Counter({done.label: 1})
