@@ -192,8 +192,9 @@ done
 _NICE = 10  # local jobs yield the CPU to the engine, which feeds and empties the queue
 # The job records its own pid, then runs job.sh in the same shell (`.`, not a second exec): the
 # pid file exists even if the engine dies the moment after the spawn, so the next sweep finds
-# the job by it instead of submitting it again. The directory is an argument, never code.
-_RUN_LOCAL = 'printf "%s\\n" "$$" > "$1/.local-pid" || exit 1; . "$1/job.sh"'
+# the job by it instead of submitting it again. The directory is an argument, never code, and
+# is cleared (`set --`) before job.sh runs, which sees no positional parameters, as under qsub.
+_RUN_LOCAL = 'cd "$1" || exit 1; printf "%s\\n" "$$" > .local-pid || exit 1; set --; . ./job.sh'
 _STALE_STATUS = ("started", "exit_code", "finished", "signal")
 _REAP_EVERY = 256  # submissions between collections of ended children
 

@@ -71,7 +71,7 @@ async def test_jobs_and_local_commands_do_not_get_the_engines_settings(
     """ASPIDER_XNAT__PASSWORD in the engine's environment reaches neither a job nor its log."""
     monkeypatch.setenv("ASPIDER_XNAT__PASSWORD", SECRET)
     monkeypatch.setenv("LAB_SETTING", "kept")
-    command = 'env > "$OUTPUTS/env.txt"\nenv'
+    command = 'env > "$OUTPUTS/env.txt"\nenv\nprintf %s "$#" > "$OUTPUTS/argc"'
     async with LocalTransport(withhold=("ASPIDER_",)) as transport:
         backend = LocalBackend(transport, str(tmp_path / "work"))
         job_id = await backend.submit(_spec(tmp_path / "work", "JOB-x-env", command))
@@ -81,6 +81,7 @@ async def test_jobs_and_local_commands_do_not_get_the_engines_settings(
     job_dir = tmp_path / "work" / "JOB-x-env"
     seen = (job_dir / "OUTPUTS" / "env.txt").read_text()
     assert "LAB_SETTING=kept" in seen
+    assert (job_dir / "OUTPUTS" / "argc").read_text() == "0"  # no arguments, as under qsub
     for text in (seen, (job_dir / "job.log").read_text(), listed.stdout):
         assert SECRET not in text
         assert "ASPIDER_" not in text
