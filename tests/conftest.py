@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pbs import SshSettings
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -30,6 +32,16 @@ class ClusterProfile:
     work_root: Path
     slurm_conf: Path
     cluster_dir: Path
+
+    def ssh_settings(self) -> SshSettings:
+        """How the tests reach the cluster's sshd: its key, its known_hosts, verified."""
+        return SshSettings(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            key_path=self.key_path,
+            known_hosts=self.known_hosts,
+        )
 
 
 def _profile_path() -> Path:

@@ -37,6 +37,13 @@ def server(monkeypatch: pytest.MonkeyPatch) -> XnatServer:
     return srv
 
 
+def use_demo_processors(monkeypatch: pytest.MonkeyPatch, work_root: Path) -> None:
+    """Settings for `run` with the demo processors and the local executor in `work_root`."""
+    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
+    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
+    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(work_root))
+
+
 def first_session(srv: XnatServer) -> str:
     return min(s.label for s in srv.store.sessions_of("DEMO"))
 
@@ -96,9 +103,7 @@ def test_dry_run_observes_the_jobs_a_sweep_follows(
     server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """After a sweep submitted jobs that have ended, --dry-run plans to finalize them."""
-    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
-    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
-    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(tmp_path))
+    use_demo_processors(monkeypatch, tmp_path)
     first = runner.invoke(app, ["run", "DEMO", "--json"])
     assert first.exit_code == 0, first.output
     running = {
@@ -123,9 +128,7 @@ def test_run_executes_until_every_task_is_complete(
     server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """run --wait with the local executor creates, runs and uploads every demo task; exit 0."""
-    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
-    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
-    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(tmp_path))
+    use_demo_processors(monkeypatch, tmp_path)
     result = runner.invoke(app, ["run", "DEMO", "--wait", "--interval", "0.2", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
@@ -208,9 +211,7 @@ def test_an_unknown_project_is_a_clean_error_and_does_not_stop_the_others(
     assert status.exit_code == 1
     assert "XNAT:" in status.output
     assert "Traceback" not in status.output
-    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
-    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
-    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(tmp_path))
+    use_demo_processors(monkeypatch, tmp_path)
     result = runner.invoke(app, ["run", "NOPE", "DEMO", "--json"])
     assert result.exit_code == 1
     summary = json.loads(result.output[result.output.index("{") :])
@@ -236,9 +237,7 @@ def test_log_format_json_writes_only_json_lines(
     server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """For a log collector: the summary and a failed project are JSON lines, like the logs."""
-    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
-    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
-    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(tmp_path))
+    use_demo_processors(monkeypatch, tmp_path)
     result = runner.invoke(app, ["run", "NOPE", "DEMO", "--log-format", "json"])
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.output.splitlines() if line.strip()]

@@ -17,13 +17,7 @@ __all__ = ["demo_processors", "pbs_backend", "server", "ssh_settings", "xnat"]
 
 @pytest.fixture
 def ssh_settings(cluster: ClusterProfile) -> SshSettings:
-    return SshSettings(
-        host=cluster.host,
-        port=cluster.port,
-        user=cluster.user,
-        key_path=cluster.key_path,
-        known_hosts=cluster.known_hosts,
-    )
+    return cluster.ssh_settings()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from anyio.abc import Process
 from starlette.types import Receive, Scope, Send
 
 from aspider.demo import DEMO_PROCESSORS
-from pbs import SshSettings, SshTransport
+from pbs import SshTransport
 from tests.conftest import ClusterProfile
 from xnat_client.server import XnatServer, generate_project, serve_tcp
 
@@ -82,13 +82,7 @@ async def _aspider(settings: Path, *args: str) -> Process:
 
 
 async def _jobs_named(cluster: ClusterProfile, prefix: str) -> Counter[str]:
-    settings = SshSettings(
-        host=cluster.host,
-        port=cluster.port,
-        user=cluster.user,
-        key_path=cluster.key_path,
-        known_hosts=cluster.known_hosts,
-    )
+    settings = cluster.ssh_settings()
     async with SshTransport(settings) as ssh:
         out = (await ssh.run(["qstat", "-f"])).stdout
     names = re.findall(r"Job_Name = (\S+)", out)

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from aspider.lease import LeaseHeld, LeaseLost, LeaseRecord, ProjectLease, project_lease
-from pbs import LocalTransport, SshSettings, SshTransport
+from pbs import LocalTransport, SshTransport
 from tests.conftest import ClusterProfile
 
 pytestmark = pytest.mark.anyio
@@ -122,13 +122,7 @@ def test_hostile_project_id_cannot_name_a_lease_path() -> None:
 @pytest.mark.cluster
 async def test_lease_over_ssh_refuses_a_second_holder(cluster: ClusterProfile) -> None:
     """The same lease works in the cluster work root over SFTP."""
-    settings = SshSettings(
-        host=cluster.host,
-        port=cluster.port,
-        user=cluster.user,
-        key_path=cluster.key_path,
-        known_hosts=cluster.known_hosts,
-    )
+    settings = cluster.ssh_settings()
     root = str(cluster.work_root / "lease-test")
     with anyio.fail_after(60):
         async with SshTransport(settings) as files:
@@ -147,13 +141,7 @@ async def test_stale_lease_over_ssh_is_taken_over_from_a_second_connection(
     cluster: ClusterProfile,
 ) -> None:
     """Two hosts' view: the expired lease of one connection is taken over by another."""
-    settings = SshSettings(
-        host=cluster.host,
-        port=cluster.port,
-        user=cluster.user,
-        key_path=cluster.key_path,
-        known_hosts=cluster.known_hosts,
-    )
+    settings = cluster.ssh_settings()
     root = str(cluster.work_root / "lease-stale-test")
     clock = Clock()
     with anyio.fail_after(60):

@@ -107,15 +107,21 @@ async def test_failed_job_directory_is_kept_then_pruned_after_its_retention(
     work = tmp_path / "work"
     finished = work / a.label / "status" / "finished"
     assert finished.exists()
+    await _kept_then_pruned(xnat, tmp_path, a.label)
+    assert not (work / a.label).exists()
+
+
+async def _kept_then_pruned(xnat: XnatClient, tmp_path: Path, label: str) -> None:
+    """Retention 1 day: a sweep keeps the failed job's directory; two days on, one prunes it."""
+    work = tmp_path / "work"
     async with LocalTransport() as transport:
         backend = LocalBackend(transport, str(work))
         procs = load_processors([tmp_path / "processors"])
         kept = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
         assert kept.pruned == []
-        _age(work / a.label, days=2)
+        _age(work / label, days=2)
         pruned = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
-    assert pruned.pruned == [a.label]
-    assert not (work / a.label).exists()
+    assert pruned.pruned == [label]
 
 
 def _age(directory: Path, days: float) -> None:
@@ -134,11 +140,4 @@ async def test_a_job_killed_outright_is_job_failed_ended_without_an_exit_code(
     assert "ended without an exit code (killed by the scheduler?)" in a.note
     work = tmp_path / "work"
     assert not (work / a.label / "status" / "finished").exists()
-    async with LocalTransport() as transport:  # no `finished`, and still pruned when old
-        backend = LocalBackend(transport, str(work))
-        procs = load_processors([tmp_path / "processors"])
-        kept = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
-        assert kept.pruned == []
-        _age(work / a.label, days=2)
-        pruned = await sweep_project(xnat, backend, "P1", procs, SweepOptions(keep_failed_days=1))
-    assert pruned.pruned == [a.label]
+    await _kept_then_pruned(xnat, tmp_path, a.label)  # no `finished`, still pruned when old
