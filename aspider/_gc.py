@@ -1,16 +1,42 @@
 """
-A pause of Python's cyclic garbage collector around matching and planning.
+A pause of Python's cyclic garbage collector around CPU-bound matching and planning.
 
 Matching and planning a large project allocate hundreds of thousands of small objects while
 the snapshot's own hundreds of thousands are alive; each generation-2 collection triggered by
 those allocations walks them all, and on a 10,000-session project that was about a third of
-the planner's CPU (see docs/benchmarks.md, Planner). The pause is the one the snapshot's fold
-uses, so that overlapping pauses (a snapshot folding in a thread while a plan runs) share one
-counter and the collector comes back on when the last of them ends.
+the planner's CPU (see docs/benchmarks.md, Planner). The policy is the engine's: a pause never
+spans an `await` (other tasks would run, and allocate, with the collector off), and the
+libraries (`xnat_client`, `pbs`) never pause it themselves.
 """
 
 from __future__ import annotations
 
-from xnat_client._gc import gc_paused
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["gc_paused"]
+_pause_lock = threading.Lock()
+_pauses = 0
+_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """
+    No cyclic collection inside the block; pauses nest and overlap (a plan while a thread
+    builds), the first one in turns collection off and the last one out restores what it found.
+    """
+    global _pauses, _was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()

@@ -31,15 +31,15 @@ from pathlib import Path
 import anyio
 import httpx
 
-from aspider.actions import CreateAssessor
-from aspider.planner import plan_projects
+from aspider.plan.actions import CreateAssessor
+from aspider.plan import plan_projects
 from aspider.processors import Processor, load_processors
-from aspider.states import QcStatus
+from aspider.plan.states import QcStatus
 from xnat_client import AssessorFields, Credentials, XnatClient
 from xnat_client.server import LoggedRequest, XnatServer, generate_project, serve_tcp
 from xnat_client.server._xml import escape_xml
 
-DEMO_PROCESSORS = Path(__file__).resolve().parents[1] / "aspider" / "demo_processors"
+DEMO_PROCESSORS = Path(__file__).resolve().parents[1] / "aspider" / "demo" / "processors"
 PROJECT = "BENCH"
 USER = ("bench", "bench")
 OUTPUT_BYTES = b"voxel_bytes=8\nmean_byte=3.500\n"

@@ -18,11 +18,11 @@ import json
 import time
 from pathlib import Path
 
-from aspider.labels import normalise_inputs
-from aspider.planner import Plan, PlanLimits, match_snapshots_sync, plan
+from aspider.plan.labels import normalise_inputs
+from aspider.plan import Plan, PlanLimits, match_snapshots_sync, plan
 from aspider.processors import load_processors
-from aspider.settled import SettledMemo
-from xnat_client._models import Assessor, ProjectSnapshot, Resource, Scan, Session
+from aspider.plan.settled import SettledMemo
+from xnat_client import Assessor, ProjectSnapshot, Resource, Scan, Session
 
 EXAMPLES = Path(__file__).parents[1] / "examples" / "processors"
 SCANS = (

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from graphlib import CycleError, TopologicalSorter
-from typing import TYPE_CHECKING
 
 from aspider._exceptions import ProcessorCycleError
-
-if TYPE_CHECKING:
-    from aspider.processors._python import Processor
+from aspider.processors._python import Processor
 
 
 def check_graph(processors: Sequence[Processor]) -> list[str]:

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from aspider._exceptions import Issue, ProcessorError
-from aspider.processors._model import ProcessorSpec
-from aspider.tasks import Level
+from aspider.processors._checks import iter_inputs
+from aspider.processors._compiled import compile_processor
+from aspider.processors._model import AssessorInput, Level, ProcessorSpec
+from aspider.processors._read import read_processor_file
 
-if TYPE_CHECKING:
-    from aspider.matching import MatchResult, Scope
+if TYPE_CHECKING:  # the planner's types, for annotations only: the planner imports this module
+    from aspider.plan import MatchResult, Scope
 
 
 class Processor:
@@ -48,8 +50,6 @@ class Processor:
         self.proctype = proctype
         self.procversion = procversion
         self.source = source or f"{type(self).__module__}:{type(self).__qualname__}"
-        from aspider.matching import compile_processor
-
         self.compiled = compile_processor(self)
 
     @property
@@ -71,9 +71,6 @@ class Processor:
     @property
     def upstream_proctypes(self) -> frozenset[str]:
         """The proctypes whose assessors this processor takes as inputs (its DAG edges)."""
-        from aspider.processors._checks import iter_inputs
-        from aspider.processors._model import AssessorInput
-
         found: set[str] = set()
         for _, item in iter_inputs(self.spec):
             if isinstance(item, AssessorInput):
@@ -81,10 +78,8 @@ class Processor:
         return frozenset(found)
 
     def default_match(self, scope: Scope) -> MatchResult:
-        """The declarative matching of the spec (pure)."""
-        from aspider.matching import match_scope
-
-        return match_scope(self, scope)
+        """The declarative matching of the spec (pure); a custom `match` may start from it."""
+        return scope.default_match(self)
 
     async def match(self, scope: Scope) -> MatchResult:
         """
@@ -100,8 +95,6 @@ class Processor:
     @classmethod
     def _class_spec(cls) -> tuple[ProcessorSpec, str, str, str]:
         if cls.YAML is not None:
-            from aspider.processors._load import read_processor_file
-
             base = Path(inspect.getfile(cls)).parent
             spec, proctype, procversion = read_processor_file(base / cls.YAML)
             return spec, proctype, procversion, str(base / cls.YAML)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aspider.matching import MatchResult, Scope
+from aspider.plan import MatchResult, Scope
 from aspider.processors import Processor
 
 

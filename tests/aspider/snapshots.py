@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from xnat_client._models import Assessor, ProjectSnapshot, Resource, Scan, Session
+from xnat_client import Assessor, ProjectSnapshot, Resource, Scan, Session
 
 
 def scan(

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
-from aspider import engine
-from aspider.cli import _register, app
-from aspider.states import ProcStatus, normalise_procstatus
+from aspider.cli import app
+from aspider.run.engine import Wiring
+from aspider.plan.states import ProcStatus, normalise_procstatus
 from tests.engine.conftest import shell_processor
 from xnat_client.server import XnatServer, generate_project
 
 EXAMPLES = str(Path(__file__).parents[2] / "examples" / "processors")
-runner = CliRunner()
-_register()
 
 
 @pytest.fixture
@@ -27,7 +27,6 @@ def server(monkeypatch: pytest.MonkeyPatch) -> XnatServer:
     """A synthetic 6-session project served in-process; settings from the environment."""
     srv = XnatServer()
     generate_project(srv, "DEMO", sessions=6, seed=1)
-    monkeypatch.setattr(engine, "XNAT_TRANSPORT", httpx.ASGITransport(app=srv.app))
     monkeypatch.setenv("ASPIDER_XNAT__URL", "http://xnat.test")
     monkeypatch.setenv("ASPIDER_XNAT__USER", "admin")
     monkeypatch.setenv("ASPIDER_XNAT__PASSWORD", "admin")
@@ -37,9 +36,30 @@ def server(monkeypatch: pytest.MonkeyPatch) -> XnatServer:
     return srv
 
 
+class _Runner:
+    """`aspider` in-process; commands reach the current test's server through their `Wiring`."""
+
+    wiring = Wiring()
+
+    def invoke(self, *args: Any, **kwargs: Any) -> Result:
+        return CliRunner().invoke(*args, obj=self.wiring, **kwargs)
+
+
+runner = _Runner()
+
+
+@pytest.fixture(autouse=True)
+def _wired(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that use `server` reach it in-process; the others reach nothing."""
+    srv = request.getfixturevalue("server") if "server" in request.fixturenames else None
+    runner.wiring = Wiring(httpx.ASGITransport(app=srv.app)) if srv is not None else Wiring()
+    yield
+    runner.wiring = Wiring()
+
+
 def use_demo_processors(monkeypatch: pytest.MonkeyPatch, work_root: Path) -> None:
     """Settings for `run` with the demo processors and the local executor in `work_root`."""
-    demo = Path(__file__).parents[2] / "aspider" / "demo_processors"
+    demo = Path(__file__).parents[2] / "aspider" / "demo" / "processors"
     monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
     monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(work_root))
 
@@ -219,16 +239,11 @@ def test_an_unknown_project_is_a_clean_error_and_does_not_stop_the_others(
     assert summary["by_processor"]["imgstats_v1"]["created"] == 6
 
 
-def test_demo_runs_every_task_to_complete(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_runs_every_task_to_complete() -> None:
     """`aspider demo` on a small project: exit 0 only with every task COMPLETE and a report."""
-    from rich.console import Console
-
-    from aspider.demo import run_demo
-
-    monkeypatch.setattr(engine, "XNAT_TRANSPORT", engine.XNAT_TRANSPORT)  # restored after
-    console = Console(record=True, width=120)
-    assert run_demo(sessions=3, console=console) == 0
-    text = console.export_text()
+    result = runner.invoke(app, ["demo", "--sessions", "3"])
+    assert result.exit_code == 0, result.output
+    text = result.output
     assert "REPORT of" in text
     assert "sha256=" in text
 

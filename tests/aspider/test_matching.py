@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aspider.matching import Scope, iter_scopes, match_scope
+from aspider.plan import Scope, iter_scopes, match_scope
 from tests.aspider.procs import downstream_processor, t1_processor
 from tests.aspider.snapshots import assessor, scan, scan_path, session, snapshot
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from aspider.actions import JobObservation
-from aspider.labels import assessor_label, canonical_inputs_json, inputs_digest
-from aspider.plan_json import plan_to_dict
-from aspider.planner import Plan, PlanLimits, match_snapshots_sync, plan
+from aspider.plan.actions import JobObservation
+from aspider.plan.labels import assessor_label, canonical_inputs_json, inputs_digest
+from aspider.plan.plan_json import plan_to_dict
+from aspider.plan import Plan, PlanLimits, match_snapshots_sync, plan
 from aspider.processors import Processor
-from aspider.states import ProcStatus, Reason
+from aspider.plan.states import ProcStatus, Reason
 from tests.aspider.procs import downstream_processor, t1_processor
 from tests.aspider.snapshots import assessor, scan, scan_path, session, snapshot
-from xnat_client._models import Assessor, ProjectSnapshot
+from xnat_client import Assessor, ProjectSnapshot
 
 T1_INPUTS = {"scan_t1": scan_path("301")}
 OUR_LABEL = assessor_label(

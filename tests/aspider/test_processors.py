@@ -8,8 +8,8 @@ import pytest
 
 from aspider._exceptions import ProcessorCycleError, ProcessorError
 from aspider.processors import load_processor, load_processors, parse_file_name
-from aspider.processors._render import build_task
-from aspider.tasks import CandidateDetail, TaskCandidate
+from aspider.plan import build_task
+from aspider.plan.tasks import CandidateDetail, TaskCandidate
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "processors"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aspider._exceptions import ProcessorError
-from aspider.planner import plan_projects
+from aspider.plan import plan_projects
 from aspider.processors import load_processor_class, load_processors
 from tests.aspider.snapshots import scan, session, snapshot
 

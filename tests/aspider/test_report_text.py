@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from aspider.execute import Outcome
-from aspider.planner import Plan
-from aspider.report import print_summary
-from aspider.sweep import SweepReport
+from aspider.run.execute import Outcome
+from aspider.plan import Plan
+from aspider.cli.report import print_summary
+from aspider.run.sweep import SweepReport
 
 HOSTILE_LABEL = "P-x-S[/b]-x-E[bold]$(id)-x-fs7_v1-x-0a1b2c3d"
 HOSTILE_REASON = "job 7 exited with code 3; log: [/red] boom [link=x]"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aspider.states import LEGACY_STATUSES, ProcStatus, normalise_procstatus, render_markdown
+from aspider.plan.states import LEGACY_STATUSES, ProcStatus, normalise_procstatus, render_markdown
 
 DOC = Path(__file__).parents[2] / "docs" / "states.md"
 

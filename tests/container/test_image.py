@@ -23,8 +23,7 @@ def _dockerfile_pip_targets() -> list[str]:
 
 
 _LIST_DEMO_PROCESSORS = (
-    "import aspider, pathlib; "
-    "folder = pathlib.Path(aspider.__file__).parent / 'demo_processors'; "
+    "from aspider.demo import DEMO_PROCESSORS as folder; "
     "print(sorted(p.name for p in folder.glob('*.yaml')))"
 )
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from aspider.backends import PbsBackend
+from aspider.run.backends import PbsBackend
 from pbs import PbsClient, SshSettings, SshTransport
 from tests.conftest import ClusterProfile
 from tests.engine.conftest import demo_processors, server, xnat

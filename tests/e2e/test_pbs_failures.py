@@ -9,8 +9,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.backends import PbsBackend
-from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
+from aspider.run.backends import PbsBackend
+from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from tests.engine.conftest import shell_processor
 from tests.engine.test_faults import COUNTING_SCRIPT
 from xnat_client import Assessor, ResourceRef, Session, XnatClient

@@ -12,7 +12,7 @@ from aspider.processors import Processor, load_processors
 from xnat_client import Credentials, RetryPolicy, XnatClient
 from xnat_client.server import XnatServer
 
-DEMO_PROCESSORS = Path(__file__).resolve().parents[2] / "aspider" / "demo_processors"
+DEMO_PROCESSORS = Path(__file__).resolve().parents[2] / "aspider" / "demo" / "processors"
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from urllib.parse import unquote_plus
 import anyio
 import pytest
 
-from aspider.backends import LocalBackend
-from aspider.planner import PlanLimits
+from aspider.run.backends import LocalBackend
+from aspider.plan import PlanLimits
 from aspider.processors import Processor
-from aspider.sweep import SweepOptions, SweepReport, sweep_project
+from aspider.run.sweep import SweepOptions, SweepReport, sweep_project
 from pbs import LocalTransport
 from xnat_client import XnatClient
 from xnat_client.server import XnatServer, generate_project

@@ -9,10 +9,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.backends import LocalBackend
-from aspider.lease import LeaseHeld
+from aspider.run.backends import LocalBackend
+from aspider import LeaseHeld
 from aspider.processors import Processor
-from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
+from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import JobSpec, LocalTransport
 from tests.engine.conftest import shell_processor
 from xnat_client import Assessor, AssessorFields, NotFound, Session, XnatClient

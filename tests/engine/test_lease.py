@@ -7,7 +7,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.lease import LeaseHeld, LeaseLost, LeaseRecord, ProjectLease, project_lease
+from aspider import LeaseHeld, LeaseLost
+from aspider.run.lease import LeaseRecord, ProjectLease, project_lease
 from pbs import LocalTransport, SshTransport
 from tests.conftest import ClusterProfile
 

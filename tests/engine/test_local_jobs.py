@@ -8,8 +8,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.actions import JobObservation
-from aspider.backends import LocalBackend
+from aspider.plan.actions import JobObservation
+from aspider.run.backends import LocalBackend
 from pbs import JobSpec, LocalTransport
 
 pytestmark = pytest.mark.anyio

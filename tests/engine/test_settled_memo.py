@@ -8,10 +8,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.backends import LocalBackend
+from aspider.run.backends import LocalBackend
 from aspider.processors import Processor
-from aspider.settled_store import memo_path
-from aspider.sweep import SweepOptions, sweep_project, sweep_until_done
+from aspider.run.settled_store import memo_path
+from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
 from xnat_client import XnatClient
 from xnat_client.server import XnatServer, generate_project

@@ -8,9 +8,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.backends import LocalBackend
+from aspider.run.backends import LocalBackend
 from aspider.processors import Processor
-from aspider.sweep import SweepOptions, SweepReport, sweep_project
+from aspider.run.sweep import SweepOptions, SweepReport, sweep_project
 from pbs import LocalTransport
 from pbs._transport import PathLike
 from tests.engine.conftest import shell_processor

@@ -7,11 +7,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.backends import LocalBackend
-from aspider.planner import PlanLimits
+from aspider.run.backends import LocalBackend
+from aspider.plan import PlanLimits
 from aspider.processors import Processor
-from aspider.report import summary_json, summary_rows
-from aspider.sweep import SweepOptions, sweep_until_done
+from aspider.cli.report import summary_json, summary_rows
+from aspider.run.sweep import SweepOptions, sweep_until_done
 from pbs import LocalTransport
 from tests.engine.conftest import shell_processor
 from xnat_client import XnatClient

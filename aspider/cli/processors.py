@@ -1,0 +1,92 @@
+"""`aspider processors`: list (and validate) processors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from aspider._exceptions import ConfigError, ProcessorError
+from aspider.cli.common import (
+    EXIT_FAILED,
+    JSON_OPTION,
+    SETTINGS_OPTION,
+    console,
+    errors,
+    print_json,
+    processors_from,
+    settings_from,
+    user_errors,
+)
+from aspider.processors import Processor, ScanInput, iter_inputs
+
+
+def processors(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Processor files or directories.")
+    ] = None,
+    validate: bool = typer.Option(False, "--validate", help="Only validate; exit 1 if invalid."),
+    as_json: bool = JSON_OPTION,
+    settings_file: Path | None = SETTINGS_OPTION,
+) -> None:
+    """List processors: proctype, level, inputs, requirements. Errors name file:line."""
+    with user_errors():
+        settings = settings_from(settings_file)
+        try:
+            loaded = processors_from(settings, paths or [])
+        except ProcessorError as exc:
+            if as_json:
+                print_json({"valid": False, "errors": [str(i) for i in exc.issues]})
+            else:
+                for issue in exc.issues:
+                    errors.print(str(issue), highlight=False, markup=False)
+            raise typer.Exit(EXIT_FAILED) from exc
+        except ConfigError:
+            raise
+    if as_json:
+        print_json({"valid": True, "processors": [describe(p) for p in loaded]})
+    elif validate:
+        console.print(f"{len(loaded)} processor(s) valid", highlight=False)
+    else:
+        console.print(_table(loaded))
+
+
+def describe(p: Processor) -> dict[str, object]:
+    req = p.spec.requirements
+    return {
+        "proctype": p.proctype,
+        "procversion": p.procversion,
+        "level": p.level,
+        "priority": p.priority,
+        "source": p.source,
+        "inputs": [_input(item) for _, item in iter_inputs(p.spec)],
+        "requirements": {"walltime": str(req.walltime), "memory_mb": req.memory_mb, "ppn": req.ppn},
+        "needs": sorted(p.upstream_proctypes),
+    }
+
+
+def _input(item: object) -> str:
+    if isinstance(item, ScanInput):
+        return f"{item.name}: scan {item.types}"
+    name = getattr(item, "name", "?")
+    return f"{name}: assessor {','.join(getattr(item, 'proctype_list', ()))}"
+
+
+def _table(loaded: list[Processor]) -> Table:
+    table = Table("proctype", "version", "level", "inputs", "walltime", "memory", "ppn")
+    for p in loaded:
+        d = describe(p)
+        req = p.spec.requirements
+        inputs = "\n".join(str(i) for i in d["inputs"])  # type: ignore[attr-defined]
+        table.add_row(
+            p.proctype,
+            p.procversion,
+            p.level,
+            inputs,
+            str(req.walltime),
+            f"{req.memory_mb} MB",
+            str(req.ppn),
+        )
+    return table

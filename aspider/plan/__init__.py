@@ -1,0 +1,110 @@
+"""
+Planning, pure: a snapshot, the processors and the jobs' states in; the actions of a sweep out.
+
+Matching (which input combinations each processor has in each scope, and what blocks them),
+the assessor state machine (`states.TRANSITIONS`), labels derived from inputs, and the planner
+that turns (state, event) into actions within queue limits. No I/O: this package imports no
+I/O library (anyio, httpx, asyncssh), so `--dry-run`, `explain` and the tests run it on plain
+data. It may import `aspider.processors`, `aspider._exceptions`, `aspider._gc` and the data
+models of `xnat_client`; the engine (`aspider.run`) stands on it.
+"""
+
+from aspider.plan.actions import (
+    Action,
+    CreateAssessor,
+    Finalize,
+    JobObservation,
+    MarkFailed,
+    RecordJob,
+    Rerun,
+    ResolveIntent,
+    SchedulerState,
+    SetStatus,
+    Submit,
+)
+from aspider.plan.build import build_task, placeholder_values
+from aspider.plan.explain import ProcessorExplanation, explain_session
+from aspider.plan.labels import InputsKey, assessor_label, inputs_key
+from aspider.plan.matches import ScopeMatch, match_snapshots, match_snapshots_sync, not_applicable
+from aspider.plan.matching import candidate_keys, match_scope
+from aspider.plan.plan_json import plan_to_dict, plan_to_json
+from aspider.plan.planner import Finding, Plan, PlanLimits, SessionPlan, plan, plan_projects
+from aspider.plan.scopes import Scope, iter_scopes, session_order
+from aspider.plan.settled import SettledMemo
+from aspider.plan.states import (
+    QC_PASSED,
+    QC_RERUN,
+    TRANSITIONS,
+    Event,
+    ProcStatus,
+    QcStatus,
+    Reason,
+    normalise_procstatus,
+    transition,
+)
+from aspider.plan.tasks import (
+    InputResource,
+    MatchResult,
+    NotApplicable,
+    OutputDecl,
+    ResolvedInput,
+    Task,
+    TaskCandidate,
+    TaskRequirements,
+)
+
+__all__ = [
+    "QC_PASSED",
+    "QC_RERUN",
+    "TRANSITIONS",
+    "Action",
+    "CreateAssessor",
+    "Event",
+    "Finalize",
+    "Finding",
+    "InputResource",
+    "InputsKey",
+    "JobObservation",
+    "MarkFailed",
+    "MatchResult",
+    "NotApplicable",
+    "OutputDecl",
+    "Plan",
+    "PlanLimits",
+    "ProcStatus",
+    "ProcessorExplanation",
+    "QcStatus",
+    "Reason",
+    "RecordJob",
+    "Rerun",
+    "ResolveIntent",
+    "ResolvedInput",
+    "SchedulerState",
+    "Scope",
+    "ScopeMatch",
+    "SessionPlan",
+    "SetStatus",
+    "SettledMemo",
+    "Submit",
+    "Task",
+    "TaskCandidate",
+    "TaskRequirements",
+    "assessor_label",
+    "build_task",
+    "candidate_keys",
+    "explain_session",
+    "inputs_key",
+    "iter_scopes",
+    "match_scope",
+    "match_snapshots",
+    "match_snapshots_sync",
+    "normalise_procstatus",
+    "not_applicable",
+    "placeholder_values",
+    "plan",
+    "plan_projects",
+    "plan_to_dict",
+    "plan_to_json",
+    "session_order",
+    "transition",
+]

@@ -1,0 +1,401 @@
+"""
+Planning (pure): snapshots + processors + job observations + limits -> actions per session.
+
+Two passes. The first decides, for every candidate and every assessor of a loaded proctype,
+what to do by looking up (state, event) in `aspider.plan.states.TRANSITIONS`; submissions are only
+requested. The second grants submissions in priority order (processor priority, higher first;
+then oldest session; then label) within the global and per-processor queue limits. Jobs already
+queued or running (and recorded intents) count against the limits and are never submitted again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aspider._gc import gc_paused
+from aspider.plan.actions import (
+    Action,
+    CreateAssessor,
+    Finalize,
+    JobObservation,
+    MarkFailed,
+    RecordJob,
+    Rerun,
+    ResolveIntent,
+    SetStatus,
+    Submit,
+)
+from aspider.plan.artefacts import scope_index
+from aspider.plan.build import build_task
+from aspider.plan.labels import InputsKey
+from aspider.plan.matches import ScopeMatch, match_snapshots
+from aspider.plan.scopes import Scope, session_order
+from aspider.plan.settled import SettledMemo
+from aspider.plan.states import (
+    QC_RERUN,
+    Event,
+    ProcStatus,
+    Reason,
+    normalise_procstatus,
+    transition,
+)
+from aspider.plan.tasks import (
+    OutputDecl,
+    Task,
+    TaskCandidate,
+    TaskRequirements,
+)
+from aspider.processors import Processor
+from xnat_client import Assessor, ProjectSnapshot
+
+_IN_QUEUE = ("queued", "running", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    """Queue limits; None means unlimited. A processor's own `max_queued` beats the default."""
+
+    max_queued: int | None = None
+    max_queued_per_processor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something a person should know that needs no action (an assessor left alone, and why)."""
+
+    proctype: str
+    label: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    project: str
+    session_id: str
+    session_label: str
+    actions: tuple[Action, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    sessions: tuple[SessionPlan, ...]
+    deferred: tuple[str, ...] = ()  # labels whose submission waits for room in the queue
+    in_queue: int = 0  # jobs queued or running before this plan
+
+    def actions(self) -> list[Action]:
+        return [a for s in self.sessions for a in s.actions]
+
+
+async def plan_projects(
+    snapshots: Sequence[ProjectSnapshot],
+    processors: Sequence[Processor],
+    observations: Iterable[JobObservation] = (),
+    limits: PlanLimits = PlanLimits(),
+    container_dir: str | None = None,
+    memo: SettledMemo | None = None,
+) -> Plan:
+    """Match (awaiting custom hooks, skipping settled pairs) and plan: what a sweep calls."""
+    matches = await match_snapshots(snapshots, processors, skip_settled=True, memo=memo)
+    return plan(snapshots, matches, observations, limits, container_dir)
+
+
+@dataclass
+class _Builder:
+    observations: Mapping[str, JobObservation]
+    container_dir: str | None
+    actions: dict[str, list[Action]] = field(default_factory=lambda: defaultdict(list))
+    findings: dict[str, list[Finding]] = field(default_factory=lambda: defaultdict(list))
+    requests: list[tuple[tuple[int, str, str, str], str, Submit, Processor]] = field(
+        default_factory=list
+    )
+
+
+def plan(
+    snapshots: Sequence[ProjectSnapshot],
+    matches: Sequence[ScopeMatch],
+    observations: Iterable[JobObservation] = (),
+    limits: PlanLimits = PlanLimits(),
+    container_dir: str | None = None,
+) -> Plan:
+    """
+    The actions of one sweep (pure: no I/O, same inputs -> same plan).
+
+    Args:
+        snapshots: the projects as read from XNAT.
+        matches: `match_snapshots(...)` of the same snapshots.
+        observations: the executor's view of the jobs, by assessor label.
+        limits: queue limits.
+        container_dir: where relative container image paths live on the cluster.
+    """
+    b = _Builder({o.label: o for o in observations}, container_dir)
+    with gc_paused():
+        for match in matches:
+            _plan_scope(b, match)
+    ours = {m.processor.proctype for m in matches}
+    in_queue, per_proctype = _count_in_queue(snapshots, b.observations, ours)
+    deferred = _grant_submissions(b, limits, in_queue, per_proctype)
+    sessions = []
+    for snap in snapshots:
+        for s in sorted(snap.sessions, key=session_order):
+            acts, finds = b.actions.get(s.id, ()), b.findings.get(s.id, ())
+            if acts or finds:
+                sessions.append(SessionPlan(snap.project, s.id, s.label, tuple(acts), tuple(finds)))
+    return Plan(tuple(sessions), tuple(deferred), in_queue)
+
+
+def _plan_scope(b: _Builder, match: ScopeMatch) -> None:
+    proc, scope = match.processor, match.scope
+    existing = scope_index(scope).of_proctype(proc.proctype)
+    by_inputs: dict[InputsKey, list[Assessor]] = {}
+    anchor = scope.anchor.id
+    for art in existing:
+        if art.key is None:
+            b.findings[anchor].append(
+                Finding(
+                    proc.proctype, art.assessor.label, "assessor has no inputs field; left alone"
+                )
+            )
+            _follow_job_only(b, proc, scope, art.assessor)
+        else:
+            by_inputs.setdefault(art.key, []).append(art.assessor)
+    claimed: set[str] = set()
+    for cand in match.result.candidates:
+        found = by_inputs.get(cand.key, [])
+        chosen = found[0] if len(found) == 1 else _prefer(found, cand.label)
+        for a in found:
+            claimed.add(a.id)
+            if a is not chosen:
+                msg = f"duplicate of {chosen.label if chosen else '?'} (same inputs); left alone"
+                b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
+        _plan_candidate(b, proc, scope, cand, chosen)
+    for art in existing:
+        a = art.assessor
+        if art.key is not None and a.id not in claimed:
+            msg = "inputs match no current input combination; left alone"
+            b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
+            _follow_job_only(b, proc, scope, a)
+
+
+def _prefer(found: list[Assessor], label: str) -> Assessor | None:
+    if not found:
+        return None
+    for a in found:
+        if a.label == label:
+            return a
+    complete = [a for a in found if normalise_procstatus(a.procstatus) is ProcStatus.COMPLETE]
+    return min(complete or found, key=lambda a: a.label)
+
+
+def _plan_candidate(
+    b: _Builder, proc: Processor, scope: Scope, cand: TaskCandidate, a: Assessor | None
+) -> None:
+    status = normalise_procstatus(a.procstatus) if a is not None else None
+    if a is not None and status is None:
+        message = f"unknown procstatus {a.procstatus!r}; left alone"
+        b.findings[scope.anchor.id].append(Finding(proc.proctype, a.label, message))
+        return
+    obs = b.observations.get(a.label if a is not None else cand.label)
+    event = _event(cand, a, status, obs)
+    row = transition(status, event)
+    if not row.actions:
+        return
+    task = build_task(proc, cand, b.container_dir)
+    reason = "; ".join(cand.reasons)  # resolved only now: most tasks never need it
+    for kind in row.actions:
+        if kind == "submit":
+            _request_submit(b, proc, scope, task, a, obs, row.note, create="create" in row.actions)
+        else:
+            b.actions[scope.anchor.id].append(_action(kind, task, a, cand, reason, obs, row.note))
+
+
+def _request_submit(
+    b: _Builder,
+    proc: Processor,
+    scope: Scope,
+    task: Task,
+    a: Assessor | None,
+    obs: JobObservation | None,
+    note: str,
+    *,
+    create: bool,
+) -> None:
+    """Queue a submission for the second pass, unless the task already has a job."""
+    has_job = obs is not None and obs.exit_code is None and obs.scheduler_state in _IN_QUEUE
+    if has_job and note != Reason.INTENT_NO_JOB:
+        assert obs is not None
+        msg = f"job {obs.job_id or task.label} is already {obs.scheduler_state}"
+        b.findings[scope.anchor.id].append(Finding(proc.proctype, task.label, msg))
+        return
+    reason = note.format(label=task.label) if note == Reason.INTENT_NO_JOB else ""
+    submit = Submit(task, None if create else a, reason)
+    key = (-proc.priority, *session_order(scope.anchor), task.label)
+    b.requests.append((key, scope.anchor.id, submit, proc))
+
+
+def _event(
+    cand: TaskCandidate, a: Assessor | None, status: ProcStatus | None, obs: JobObservation | None
+) -> Event:
+    if status is None or status in (ProcStatus.NEED_INPUTS, ProcStatus.NEED_TO_RUN):
+        reason = "; ".join(cand.reasons)
+        if not cand.ready:
+            same = a is not None and a.note == reason and status is ProcStatus.NEED_INPUTS
+            return Event.INPUTS_STILL_BLOCKED if same else Event.INPUTS_BLOCKED
+        reset = a is not None and (bool(a.resources) or a.qcstatus in QC_RERUN)
+        if status is ProcStatus.NEED_TO_RUN and reset:
+            return Event.OUTPUTS_PRESENT
+        return Event.INPUTS_READY
+    assert a is not None
+    if status is ProcStatus.JOB_RUNNING:
+        return _job_event(a, obs)
+    if status in (ProcStatus.COMPLETE, ProcStatus.JOB_FAILED, ProcStatus.NO_DATA):
+        return Event.QC_RERUN if a.qcstatus in QC_RERUN else Event.STEADY
+    return Event.STEADY
+
+
+def _job_event(a: Assessor, obs: JobObservation | None) -> Event:
+    intent = not a.jobid
+    if obs is None or (obs.exit_code is None and obs.scheduler_state == "unknown"):
+        return Event.NO_JOBID_UNRESOLVED if intent else Event.JOB_UNKNOWN
+    if obs.exit_code is not None:
+        if intent:
+            return Event.NO_JOBID_EXITED
+        return Event.JOB_EXITED_ZERO if obs.exit_code == 0 else Event.JOB_EXITED_NONZERO
+    if obs.scheduler_state in ("queued", "running"):
+        return Event.NO_JOBID_FOUND if intent else Event.JOB_ACTIVE
+    return Event.NO_JOBID_GONE if intent else Event.JOB_GONE
+
+
+def _action(
+    kind: str,
+    task: Task,
+    a: Assessor | None,
+    cand: TaskCandidate | None,
+    reason: str,
+    obs: JobObservation | None,
+    note: str,
+) -> Action:
+    if kind == "create":
+        status = (
+            ProcStatus.NEED_TO_RUN if cand is not None and cand.ready else ProcStatus.NEED_INPUTS
+        )
+        return CreateAssessor(task, status, reason)
+    assert a is not None
+    if kind == "set_status":
+        ready = cand is not None and cand.ready
+        return SetStatus(
+            task, a, ProcStatus.NEED_TO_RUN if ready else ProcStatus.NEED_INPUTS, reason
+        )
+    if kind == "resolve_intent":
+        return ResolveIntent(task, a)
+    if kind == "record_job":
+        assert obs is not None
+        return RecordJob(task, a, obs)
+    if kind == "finalize":
+        if obs is not None and obs.exit_code not in (None, 0):
+            return MarkFailed(task, a, _exit_reason(a, obs), obs)
+        return Finalize(task, a, obs)
+    if kind == "mark_failed":
+        if obs is not None and obs.exit_code is not None:
+            return MarkFailed(task, a, _exit_reason(a, obs), obs)
+        jobid = a.jobid or (obs.job_id if obs else None) or task.label
+        return MarkFailed(task, a, Reason.JOB_VANISHED.format(jobid=jobid), obs)
+    if kind == "rerun":
+        by_qc = (
+            a.qcstatus in QC_RERUN
+            and normalise_procstatus(a.procstatus) is not ProcStatus.NEED_TO_RUN
+        )
+        text = Reason.RERUN_QC.format(qc=a.qcstatus) if by_qc else Reason.RERUN_BY_HAND
+        return Rerun(task, a, text)
+    raise ValueError(f"no action named {kind!r}")
+
+
+def _exit_reason(a: Assessor, obs: JobObservation) -> str:
+    return Reason.JOB_EXIT_CODE.format(jobid=a.jobid or obs.job_id or a.label, code=obs.exit_code)
+
+
+def _follow_job_only(b: _Builder, proc: Processor, scope: Scope, a: Assessor) -> None:
+    """An assessor no candidate claims still has its job followed to the end."""
+    status = normalise_procstatus(a.procstatus)
+    if status not in (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING):
+        return
+    obs = b.observations.get(a.label)
+    event = _job_event(a, obs) if status is ProcStatus.JOB_RUNNING else Event.STEADY
+    row = transition(status, event)
+    task = _task_from_assessor(proc, a, scope)
+    for kind in row.actions:
+        if kind != "submit":
+            b.actions[scope.anchor.id].append(_action(kind, task, a, None, "", obs, row.note))
+
+
+def _task_from_assessor(proc: Processor, a: Assessor, scope: Scope) -> Task:
+    """A task for following an assessor's job when its inputs cannot be re-resolved."""
+    session = next((s for s in scope.sessions if s.id == a.session_id), scope.anchor)
+    req = proc.spec.requirements
+    return Task(
+        label=a.label,
+        proctype=proc.proctype,
+        procversion=a.procversion or proc.procversion,
+        level=proc.level,
+        priority=proc.priority,
+        project=scope.project,
+        subject_id=session.subject_id,
+        subject_label=session.subject_label,
+        session_id=session.id,
+        session_label=session.label,
+        scan_id=None,
+        inputs=(),
+        inputs_json=a.inputs_raw,
+        command_script="",
+        container=None,
+        requirements=TaskRequirements(
+            str(req.walltime), req.walltime_seconds, req.memory_mb, req.ppn
+        ),
+        outputs=tuple(OutputDecl(*o.resolved()) for o in proc.spec.outputs),
+    )
+
+
+def _count_in_queue(
+    snapshots: Sequence[ProjectSnapshot],
+    observations: Mapping[str, JobObservation],
+    proctypes: set[str],
+) -> tuple[int, dict[str, int]]:
+    """
+    The jobs of these processors that are queued or running.
+
+    Only our processors' assessors count: one of another pipeline left JOB_RUNNING (DAX leaves
+    such records behind when its jobs vanish) is not a job we can see end, and counted, it
+    would hold a place in the queue for ever.
+    """
+    total = 0
+    per: dict[str, int] = defaultdict(int)
+    for snap in snapshots:
+        for s in snap.sessions:
+            for a in s.assessors:
+                if a.proctype not in proctypes:
+                    continue
+                if normalise_procstatus(a.procstatus) is not ProcStatus.JOB_RUNNING:
+                    continue
+                obs = observations.get(a.label)
+                if obs is None or (obs.exit_code is None and obs.scheduler_state in _IN_QUEUE):
+                    total += 1
+                    per[a.proctype] += 1
+    return total, per
+
+
+def _grant_submissions(
+    b: _Builder, limits: PlanLimits, in_queue: int, per: dict[str, int]
+) -> list[str]:
+    deferred: list[str] = []
+    for _, session_id, submit, proc in sorted(b.requests, key=lambda r: r[0]):
+        cap = proc.max_queued if proc.max_queued is not None else limits.max_queued_per_processor
+        full = limits.max_queued is not None and in_queue >= limits.max_queued
+        if full or (cap is not None and per[proc.proctype] >= cap):
+            deferred.append(submit.task.label)
+            continue
+        in_queue += 1
+        per[proc.proctype] += 1
+        b.actions[session_id].append(submit)
+    return deferred

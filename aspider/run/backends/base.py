@@ -1,0 +1,93 @@
+"""
+What the engine needs from wherever jobs run, and the one way an observation is made.
+
+The engine sees one small interface, `JobBackend`: submit a job, observe many jobs at once,
+and a transport to stage files in job directories. Observing costs a fixed number of round
+trips whatever the number of jobs: one scheduler query for the jobs with an id, one for
+recorded intents (looked up by name), and one read of every job directory's `status/` files.
+
+The scheduler's state is a hint, the job directory is the truth: a job whose `status/exit_code`
+exists has ended with that code, whatever the scheduler says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Protocol
+
+from aspider.plan.actions import JobObservation, SchedulerState
+from pbs import JobDirState, JobInfo, JobSpec, JobState, Transport, job_dirs
+
+_STATES: dict[JobState, SchedulerState] = {
+    JobState.QUEUED: "queued",
+    JobState.HELD: "queued",
+    JobState.SUSPENDED: "queued",
+    JobState.RUNNING: "running",
+    JobState.EXITING: "running",
+    JobState.COMPLETED: "completed",
+    JobState.GONE: "gone",
+    JobState.UNKNOWN: "unknown",
+}
+
+
+class JobBackend(Protocol):
+    """What the engine needs from wherever jobs run."""
+
+    transport: Transport
+    work_root: PurePosixPath
+    name: str
+
+    async def submit(self, spec: JobSpec) -> str:
+        """Write the job directory and start or queue the job; return its id."""
+        ...
+
+    async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
+        """Observations by label for label -> job id ("" for a recorded intent)."""
+        ...
+
+    async def cancel(self, job_ids: list[str]) -> None: ...
+
+
+def job_dir(backend: JobBackend, label: str) -> PurePosixPath:
+    """`<work root>/<label>`, the label checked as a job name (no separators, no dots first)."""
+    return job_dirs(backend.work_root, [label])[label]
+
+
+def _elapsed(started: datetime | None, finished: datetime | None) -> str | None:
+    """Wall time as HH:MM:SS: elapsed time, which is what a person reads as 'walltime used'."""
+    if started is None or finished is None:
+        return None
+    seconds = max(0, int((finished - started).total_seconds()))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _memory(info: JobInfo | None) -> str | None:
+    if info is None or info.memory_used_bytes is None:
+        return None
+    return f"{info.memory_used_bytes / 1024**2:.0f} MB"
+
+
+def combine(label: str, info: JobInfo | None, state: JobDirState) -> JobObservation:
+    """
+    One observation from the scheduler's view and the job directory's.
+
+    A job the scheduler calls completed whose directory shows no end yet is `unknown` (files on
+    a shared filesystem may lag): it is looked at again next sweep, and becomes `gone` once the
+    scheduler forgets it.
+    """
+    sched: SchedulerState = _STATES[info.state] if info is not None else "gone"
+    if sched == "completed" and not state.ended:
+        sched = "unknown"
+    return JobObservation(
+        label=label,
+        scheduler_state=sched,
+        exit_code=state.exit_code,
+        job_id=info.job_id if info is not None else None,
+        started=state.started,
+        finished=state.finished,
+        node=(info.exec_host or None) if info is not None else None,
+        walltime=_elapsed(state.started, state.finished),
+        memory=_memory(info),
+    )

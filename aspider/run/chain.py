@@ -1,0 +1,114 @@
+"""
+Chaining within a sweep: a session whose upstream task just completed is planned again at once.
+
+A sweep plans from the snapshot it took at its start, when an upstream assessor that this sweep
+finalizes was still JOB_RUNNING; its downstream task is then created NEED_INPUTS, and only the
+next sweep sees the upstream COMPLETE and submits it. For a nightly sweep that is a day per
+level of a pipeline chain. So after a session's actions have completed an upstream task, the
+session is read again (2 requests) and planned for the processors downstream of what
+completed; their creates, status changes and submissions run in the same sweep.
+
+Only session- and scan-level processors are chained (the re-read is one session). Submissions
+share the sweep's queue room: `QueueRoom` is what the sweep's plan left under
+`max_queued`; with per-processor limits in force, chained tasks are created or readied here
+and submitted by the next sweep, where the planner applies those limits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from aspider.plan import Plan, PlanLimits, SessionPlan, plan_projects
+from aspider.plan.actions import Action, CreateAssessor, Finalize, Submit
+from aspider.plan.states import ProcStatus
+from aspider.processors import Processor
+from aspider.run.execute import SessionExecutor
+from xnat_client import ProjectSnapshot
+
+log = logging.getLogger("aspider.run.chain")
+
+_CHAINED = ("create", "set_status", "submit")
+
+
+@dataclass
+class QueueRoom:
+    """Submissions the sweep may still make (None: no limit); taken without an await."""
+
+    left: int | None
+    per_processor_limits: bool
+
+    @classmethod
+    def after(cls, plan: Plan, processors: Sequence[Processor], limits: PlanLimits) -> QueueRoom:
+        granted = sum(1 for a in plan.actions() if isinstance(a, Submit))
+        left = None if limits.max_queued is None else limits.max_queued - plan.in_queue - granted
+        per = limits.max_queued_per_processor is not None or any(
+            p.max_queued is not None for p in processors
+        )
+        return cls(left, per)
+
+    def take(self) -> bool:
+        if self.per_processor_limits or (self.left is not None and self.left <= 0):
+            return False
+        if self.left is not None:
+            self.left -= 1
+        return True
+
+
+def downstream_of(completed: set[str], processors: Sequence[Processor]) -> list[Processor]:
+    """The session- and scan-level processors that take a completed proctype as an input."""
+    return [
+        p for p in processors if p.level in ("scan", "session") and p.upstream_proctypes & completed
+    ]
+
+
+def leave_to_chain(plan: SessionPlan, processors: Sequence[Processor]) -> SessionPlan:
+    """
+    The session's plan without the NEED_INPUTS creates that its chain will make anyway.
+
+    A downstream task whose upstream this session finalizes is planned as a NEED_INPUTS create
+    (the snapshot still shows the upstream running), and the chain sets it NEED_TO_RUN moments
+    later: two writes where one does. Left to the chain, it is created ready. If the finalize
+    fails there is no chain, and the next sweep creates it NEED_INPUTS as before.
+    """
+    finalizing = {a.task.proctype for a in plan.actions if isinstance(a, Finalize)}
+    if not finalizing:
+        return plan
+    chained = {p.proctype for p in downstream_of(finalizing, processors)}
+    kept = tuple(
+        a
+        for a in plan.actions
+        if not (
+            isinstance(a, CreateAssessor)
+            and a.procstatus is ProcStatus.NEED_INPUTS
+            and a.task.proctype in chained
+        )
+    )
+    return plan if len(kept) == len(plan.actions) else replace(plan, actions=kept)
+
+
+async def chain_session(
+    executor: SessionExecutor,
+    session: SessionPlan,
+    *,
+    project: str,
+    processors: Sequence[Processor],
+    room: QueueRoom,
+    container_dir: str | None,
+) -> None:
+    """Plan the session again for what its completed tasks unblock, and do it."""
+    downstream = downstream_of(executor.completed, processors)
+    if not downstream:
+        return
+    fresh = await executor.xnat.session_snapshot(project, session.session_label)
+    if fresh is None:
+        return
+    snapshot = ProjectSnapshot(project=project, sessions=(fresh,))
+    plan = await plan_projects([snapshot], downstream, (), PlanLimits(), container_dir)
+    actions: list[Action] = [
+        a for a in plan.actions() if a.kind in _CHAINED and (a.kind != "submit" or room.take())
+    ]
+    if actions:
+        log.info("session %s: %d chained action(s)", session.session_label, len(actions))
+        await executor.run(tuple(actions))

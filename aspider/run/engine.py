@@ -1,0 +1,113 @@
+"""
+The engine's two connections, built from the settings: the XNAT client and the job backend.
+
+Every command that touches XNAT or the cluster opens them through a `Wiring`, so credentials,
+limits and the choice of executor are decided once. A `Wiring` is also the seam: production
+uses the default (the network); the demo and the tests pass one whose XNAT transport is an
+`httpx.ASGITransport` over the XNAT-compatible server. It is an argument, never a module
+global, so nothing needs patching.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from aspider._exceptions import ConfigError
+from aspider.run.backends import JobBackend, LocalBackend, PbsBackend
+from aspider.settings import ENV_PREFIX, AspiderSettings
+from pbs import LocalTransport, PbsClient, SshSettings, SshTransport, Transport
+from xnat_client import Credentials, ProjectSnapshot, XnatClient
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """
+    How the engine reaches XNAT: over the network (None), or through the transport given.
+
+    The cluster side needs no such seam: the local executor is real, and the tests run the
+    PBS executor against the loopback cluster.
+    """
+
+    xnat_transport: httpx.AsyncBaseTransport | None = None
+
+    def xnat(self, settings: AspiderSettings) -> XnatClient:
+        """The configured client (not yet opened: use it with `async with`)."""
+        return xnat_client(settings, self.xnat_transport)
+
+
+NETWORK = Wiring()  # production: XNAT over the network
+
+
+def xnat_client(
+    settings: AspiderSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> XnatClient:
+    """The configured client (not yet opened: use it with `async with`)."""
+    xnat = settings.xnat
+    if not xnat.url:
+        raise ConfigError("xnat.url is not set; set ASPIDER_XNAT__URL or xnat.url in the settings")
+    password = xnat.resolved_password()
+    credentials = None
+    if xnat.user and password is not None:
+        credentials = Credentials(user=xnat.user, secret=password)
+    return XnatClient(
+        xnat.url,
+        credentials=credentials,
+        netrc=xnat.netrc,
+        transport=transport,
+        concurrency=settings.limits.http_concurrency,
+    )
+
+
+async def read_snapshots(xnat: XnatClient, projects: Sequence[str]) -> list[ProjectSnapshot]:
+    """One snapshot per project (a constant number of requests each), in the order given."""
+    return [await xnat.project_snapshot(project) for project in projects]
+
+
+def _ssh_settings(settings: AspiderSettings) -> SshSettings:
+    c = settings.cluster
+    assert c.host is not None
+    fields: dict[str, object] = {
+        "host": c.host,
+        "port": c.port,
+        "user": c.user,
+        "key_path": c.key_path,
+        "jump_host": c.jump_host,
+        "max_channels": settings.limits.ssh_channels,
+    }
+    if c.known_hosts is not None:
+        fields["known_hosts"] = c.known_hosts
+    return SshSettings.model_validate(fields)
+
+
+async def _absolute_root(transport: Transport, root: str, local: bool) -> str:
+    """A relative work root is taken from the home directory where the jobs run."""
+    if posixpath.isabs(root):
+        return root
+    if local:
+        return str((Path.home() / root).resolve())
+    home = (await transport.run(["sh", "-c", 'printf %s "$HOME"'], check=True)).stdout.strip()
+    return posixpath.join(home, root)
+
+
+@asynccontextmanager
+async def open_backend(settings: AspiderSettings) -> AsyncIterator[JobBackend]:
+    """The configured executor: local processes, or PBS locally or over SSH."""
+    c = settings.cluster
+    over_ssh = c.executor == "pbs" and bool(c.host)
+    transport: LocalTransport | SshTransport = (
+        SshTransport(_ssh_settings(settings))
+        if over_ssh
+        else LocalTransport(withhold=(ENV_PREFIX,))  # Slurm hands the caller's variables on
+    )
+    async with transport:
+        root = await _absolute_root(transport, c.work_root, local=not over_ssh)
+        if c.executor == "local":
+            yield LocalBackend(transport, root)
+        else:
+            yield PbsBackend(PbsClient(transport, dialect=c.dialect), root)

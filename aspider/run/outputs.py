@@ -1,0 +1,132 @@
+"""
+Outputs: from a finished job's `OUTPUTS/` into the assessor's resources, verified.
+
+Success is decided here, not from which files happen to exist: the job exited 0 (the planner
+only finalizes those) **and** every declared output exists and is not empty. Each file is
+streamed from the job directory to XNAT, and every resource's listing is then compared with
+what was sent (names and sizes). Only then may the caller write COMPLETE; any failure raises
+and leaves the assessor as it was, to be tried again next sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from aspider._exceptions import OutputsMissing, UploadMismatch
+from aspider.plan.tasks import OutputDecl
+from aspider.run.transfers import TransferLimit
+from pbs import PbsError, Transport
+from xnat_client import ResourceRef, XnatClient
+
+LOG_RESOURCE = "OUTLOG"
+LOG_TAIL_BYTES = 4096
+_UNLIMITED = TransferLimit(1, small=2**63)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    source: PurePosixPath  # on the transport
+    resource: str
+    name: str  # path inside the resource
+    size: int
+
+
+async def _walk(transport: Transport, root: PurePosixPath, prefix: str = "") -> list[OutputFile]:
+    files: list[OutputFile] = []
+    for name in await transport.list_dir(str(root)):
+        path = root / name
+        found = await transport.stat(str(path))
+        if found is None:
+            continue
+        rel = f"{prefix}{name}"
+        if found.is_dir:
+            files.extend(await _walk(transport, path, rel + "/"))
+        elif found.size > 0:  # XNAT refuses empty uploads
+            files.append(OutputFile(path, "", rel, found.size))
+    return files
+
+
+async def collect_outputs(
+    transport: Transport, outputs_dir: PurePosixPath, declared: tuple[OutputDecl, ...]
+) -> list[OutputFile]:
+    """The files to upload for every declared output; OutputsMissing if any is absent/empty."""
+    missing: list[str] = []
+    files: list[OutputFile] = []
+    for out in declared:
+        path = outputs_dir / out.path
+        found = await transport.stat(str(path))
+        if found is None or (not found.is_dir and found.size == 0):
+            missing.append(out.path)
+            continue
+        if found.is_dir:
+            inner = await _walk(transport, path)
+            if not inner:
+                missing.append(out.path)
+            files += [OutputFile(f.source, out.resource, f.name, f.size) for f in inner]
+        else:
+            files.append(OutputFile(path, out.resource, path.name, found.size))
+    if missing:
+        raise OutputsMissing(missing, len(declared))
+    return files
+
+
+async def upload_outputs(
+    xnat: XnatClient,
+    transport: Transport,
+    session_id: str,
+    assessor_id: str,
+    files: list[OutputFile],
+    limit: TransferLimit | None = None,
+) -> int:
+    """
+    Stream every file to its resource (replacing an earlier partial upload), then verify.
+
+    Verification is one listing per resource after all its files are in, not one per file
+    (`verify=False` on each upload): a resource of N files costs N + 1 requests, not 2N + 1.
+    """
+    for f in files:
+        ref = ResourceRef.assessor_output(session_id, assessor_id, f.resource)
+        async with (limit or _UNLIMITED).moving_file(f.size):
+            source = transport.download(str(f.source))
+            await xnat.upload_file(ref, f.name, source, overwrite=True, verify=False)
+    for resource in sorted({f.resource for f in files}):
+        ref = ResourceRef.assessor_output(session_id, assessor_id, resource)
+        listed = {e.name: e.size for e in await xnat.list_files(ref)}
+        for f in (f for f in files if f.resource == resource):
+            if listed.get(f.name) != f.size:
+                raise UploadMismatch(
+                    f"{resource}/{f.name}: XNAT lists {listed.get(f.name)} bytes, sent {f.size}"
+                )
+    return len(files)
+
+
+async def upload_log(
+    xnat: XnatClient,
+    transport: Transport,
+    job_dir: PurePosixPath,
+    session_id: str,
+    assessor_id: str,
+    limit: TransferLimit | None = None,
+) -> bool:
+    """Upload job.log as resource OUTLOG, when the job left a non-empty one."""
+    log = job_dir / "job.log"
+    found = await transport.stat(str(log))
+    if found is None or found.size == 0:  # XNAT refuses empty uploads; nothing to keep anyway
+        return False
+    ref = ResourceRef.assessor_output(session_id, assessor_id, LOG_RESOURCE)
+    async with (limit or _UNLIMITED).moving_file(found.size):
+        await xnat.upload_file(ref, "job.log", transport.download(str(log)), overwrite=True)
+    return True
+
+
+async def log_tail(transport: Transport, job_dir: PurePosixPath, limit: int = 600) -> str:
+    """The end of job.log, for a failed task's reason (at most `limit` characters)."""
+    try:
+        raw = await transport.read_bytes(str(job_dir / "job.log"))
+    except PbsError:  # a missing or unreadable log just means no tail
+        return ""
+    text = raw[-LOG_TAIL_BYTES:].decode("utf-8", errors="replace").strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()][-8:]
+    tail = " | ".join(lines)
+    return tail[-limit:]

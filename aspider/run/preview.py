@@ -1,0 +1,67 @@
+"""
+The plan a sweep would make, made without changing anything (`run --dry-run`, `explain`).
+
+The jobs a sweep would follow are observed first, read-only (the scheduler's queue and the
+job directories' status files), so that the plan is the one a sweep would make: without them
+every running job would look lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from aspider.plan import JobObservation, Plan, ScopeMatch, match_snapshots, plan
+from aspider.processors import Processor
+from aspider.run.engine import NETWORK, Wiring, open_backend, read_snapshots
+from aspider.run.runner import for_project, plan_limits
+from aspider.run.sweep import jobs_to_observe, restrict
+from aspider.settings import AspiderSettings
+from pbs import PbsError
+from xnat_client import ProjectSnapshot
+
+log = logging.getLogger("aspider.run.preview")
+
+
+async def preview_sweep(
+    settings: AspiderSettings,
+    projects: Sequence[str],
+    procs: Sequence[Processor],
+    *,
+    sessions: Sequence[str] = (),
+    wiring: Wiring = NETWORK,
+) -> Plan:
+    """Read the projects and plan them together (one queue budget across projects)."""
+    async with wiring.xnat(settings) as xnat:
+        snapshots = [restrict(s, sessions) for s in await read_snapshots(xnat, projects)]
+    chosen = {snap.project: for_project(settings, snap.project, procs) for snap in snapshots}
+    observations = await observe_followed_jobs(settings, snapshots, chosen)
+    matches: list[ScopeMatch] = []
+    for snap in snapshots:
+        matches += await match_snapshots([snap], chosen[snap.project], skip_settled=True)
+    limits = plan_limits(settings)
+    return plan(snapshots, matches, observations, limits, settings.cluster.container_dir)
+
+
+async def observe_followed_jobs(
+    settings: AspiderSettings,
+    snapshots: Sequence[ProjectSnapshot],
+    chosen: dict[str, list[Processor]],
+) -> list[JobObservation]:
+    """The jobs the sweep would follow, observed read-only; none (with a warning) if unreachable."""
+    jobs: dict[str, str] = {}
+    for snap in snapshots:
+        jobs.update(jobs_to_observe(snap, chosen[snap.project]))
+    if not jobs:
+        return []
+    try:
+        async with open_backend(settings) as backend:
+            return list((await backend.observe(jobs)).values())
+    except (PbsError, OSError) as exc:
+        log.warning(
+            "cannot observe the %d job(s) a sweep would follow (%s); "
+            "the plan treats them as unknown",
+            len(jobs),
+            exc,
+        )
+        return []

@@ -1,0 +1,142 @@
+"""
+A run: every project given swept once (or until idle), with one XNAT client and one backend.
+
+This is what `aspider run`, the demo and the service call. A project another sweep holds (the
+lease) is skipped and reported; a project XNAT will not serve is reported and the others are
+still swept. The settings decide the limits once, here (`plan_limits`, `sweep_options`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aspider._exceptions import LeaseHeld, only_failure
+from aspider.plan import Plan, PlanLimits, SessionPlan
+from aspider.processors import Processor
+from aspider.run.engine import NETWORK, Wiring, open_backend
+from aspider.run.execute import JobOptions
+from aspider.run.sweep import SweepOptions, SweepReport, sweep_until_done
+from aspider.settings import AspiderSettings
+from xnat_client import XnatError
+
+log = logging.getLogger("aspider.run")
+
+
+class RunProgress(Protocol):
+    """What a run tells whoever shows its progress (the CLI's live display, or nobody)."""
+
+    def on_project(self, project: str) -> None: ...
+
+    def on_plan(self, plan: Plan) -> None: ...
+
+    def on_session(self, session: SessionPlan) -> None: ...
+
+    def on_notice(self, level: int, message: str) -> None: ...
+
+
+class _Quiet:
+    """No display: notices go to the log."""
+
+    def on_project(self, project: str) -> None:
+        pass
+
+    def on_plan(self, plan: Plan) -> None:
+        pass
+
+    def on_session(self, session: SessionPlan) -> None:
+        pass
+
+    def on_notice(self, level: int, message: str) -> None:
+        log.log(level, "%s", message)
+
+
+def plan_limits(settings: AspiderSettings) -> PlanLimits:
+    """
+    The queue limits as set, except that the local executor is never unlimited.
+
+    Local jobs start the moment they are submitted, on the engine's own machine: with no limit,
+    a thousand new sessions would be a thousand jobs at once. Unset, it is the number of cores.
+    """
+    limits = settings.limits
+    queued = limits.max_queued
+    if queued is None and settings.cluster.executor == "local":
+        queued = os.cpu_count() or 1
+    return PlanLimits(queued, limits.max_queued_per_processor)
+
+
+def sweep_options(settings: AspiderSettings, sessions: Sequence[str] = ()) -> SweepOptions:
+    limits = settings.limits
+    return SweepOptions(
+        limits=plan_limits(settings),
+        job_options=JobOptions(settings.cluster.queue, settings.cluster.account),
+        container_dir=settings.cluster.container_dir,
+        sessions=tuple(sessions),
+        transfers=limits.transfers,
+        sessions_at_once=limits.sessions_at_once,
+        keep_failed_days=settings.cluster.keep_failed_days,
+    )
+
+
+def for_project(
+    settings: AspiderSettings, project: str, procs: Sequence[Processor]
+) -> list[Processor]:
+    """The processors a project runs: those its settings name, or all of them."""
+    wanted = settings.processors_for(project)
+    return [p for p in procs if not wanted or p.proctype in wanted]
+
+
+@dataclass
+class RunResult:
+    reports: list[SweepReport] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # projects another sweep held (the lease)
+    failed: dict[str, str] = field(default_factory=dict)  # projects XNAT would not serve -> why
+
+    @property
+    def ok(self) -> bool:
+        return not (any(r.failed for r in self.reports) or self.refused or self.failed)
+
+
+async def execute_run(
+    settings: AspiderSettings,
+    projects: Sequence[str],
+    procs: Sequence[Processor],
+    *,
+    wiring: Wiring = NETWORK,
+    sessions: Sequence[str] = (),
+    wait: bool = False,
+    interval: float = 60.0,
+    progress: RunProgress | None = None,
+) -> RunResult:
+    """Sweep each project (until idle with `wait`); a project that fails does not stop the rest."""
+    shown: RunProgress = progress or _Quiet()
+    result = RunResult()
+    options = sweep_options(settings, sessions)
+    async with wiring.xnat(settings) as xnat, open_backend(settings) as backend:
+        for project in projects:
+            shown.on_project(project)
+            try:
+                result.reports += await sweep_until_done(
+                    xnat,
+                    backend,
+                    project,
+                    for_project(settings, project, procs),
+                    options,
+                    interval=interval,
+                    max_sweeps=None if wait else 1,
+                    on_plan=shown.on_plan,
+                    on_session=shown.on_session,
+                )
+            except LeaseHeld as exc:
+                shown.on_notice(logging.WARNING, f"skipped {exc}")
+                result.refused.append(project)
+            except Exception as exc:  # one project XNAT will not serve must not stop the night
+                found = only_failure(exc, XnatError)
+                if found is None:
+                    raise
+                shown.on_notice(logging.ERROR, f"project {project}: XNAT: {found}")
+                result.failed[project] = str(found)
+    return result

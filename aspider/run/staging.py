@@ -1,0 +1,150 @@
+"""
+Staging: stream a task's inputs from XNAT into `<job dir>/INPUTS/` before it is submitted.
+
+The job never talks to XNAT (it holds no credentials), so the engine brings the inputs to it:
+each file is streamed from XNAT's download straight into the transport's upload (SFTP for a
+cluster, the local disk for the local backend) through a small in-memory pipe, so a multi-GB
+image costs a few chunks of memory, never its size. Every staged file's size is checked
+against XNAT's listing.
+
+Where a file lands follows the processor's `fdest`, which is also what its command refers to:
+- FILE with `fdest`: the one matching file becomes `INPUTS/<fdest>`;
+- FILE without `fdest`: each matching file keeps its name, `INPUTS/<name>`;
+- DIR: the matching files keep their relative paths under `INPUTS/<fdest or resource label>/`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from aspider._exceptions import InputsMissing, StagingError, first_error
+from aspider.plan.tasks import InputResource, ResolvedInput, Task
+from aspider.run.transfers import TransferLimit
+from pbs import Transport
+from xnat_client import FileEntry, ResourceRef, XnatClient
+
+
+@dataclass(frozen=True, slots=True)
+class StagedFile:
+    source: ResourceRef
+    path: str  # inside the resource
+    size: int | None
+    target: str  # relative to INPUTS/
+
+
+def _ref(item: ResolvedInput, res: InputResource) -> ResourceRef:
+    if item.kind == "scan":
+        return ResourceRef.scan(item.session_id, item.scan_id or "", res.resource)
+    return ResourceRef.assessor_output(item.session_id, item.assessor_id or "", res.resource)
+
+
+def _matches(entry: FileEntry, fmatch: str | None) -> bool:
+    if not fmatch:
+        return True
+    base = posixpath.basename(entry.name)
+    return any(fnmatch.fnmatchcase(base, pattern.strip()) for pattern in fmatch.split(","))
+
+
+def _safe_relative(path: str) -> str:
+    """A destination inside INPUTS/: relative, no `..`, no empty parts."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or path.startswith("/"):
+        raise InputsMissing(f"refusing to stage to {path!r}: not a plain relative path")
+    return "/".join(parts)
+
+
+def _targets(item: ResolvedInput, res: InputResource, files: list[FileEntry]) -> list[StagedFile]:
+    ref = _ref(item, res)
+    chosen = [f for f in files if _matches(f, res.fmatch)]
+    where = f"{item.name}: resource {res.resource}"
+    if not chosen:
+        if res.required:
+            raise InputsMissing(f"{where} has no file matching {res.fmatch or '*'}")
+        return []
+    if res.ftype == "FILE" and res.fdest:
+        if len(chosen) > 1 and res.fmulti != "any1":
+            names = ", ".join(sorted(f.name for f in chosen)[:5])
+            raise InputsMissing(f"{where}: {len(chosen)} files match {res.fmatch}: {names}")
+        first = min(chosen, key=lambda f: f.name)
+        return [StagedFile(ref, first.name, first.size, _safe_relative(res.fdest))]
+    if res.ftype == "FILE":
+        return [
+            StagedFile(ref, f.name, f.size, _safe_relative(posixpath.basename(f.name)))
+            for f in chosen
+        ]
+    folder = res.fdest or res.ddest or res.resource
+    return [StagedFile(ref, f.name, f.size, _safe_relative(f"{folder}/{f.name}")) for f in chosen]
+
+
+async def plan_staging(xnat: XnatClient, task: Task) -> list[StagedFile]:
+    """List every input resource once and decide which file goes where."""
+    staged: list[StagedFile] = []
+    for item in task.inputs:
+        for res in item.resources:
+            files = await xnat.list_files(_ref(item, res))
+            staged.extend(_targets(item, res, files))
+    seen: dict[str, StagedFile] = {}
+    for f in staged:
+        if f.target in seen:
+            raise InputsMissing(f"two inputs would be staged to INPUTS/{f.target}")
+        seen[f.target] = f
+    return staged
+
+
+_UNLIMITED = TransferLimit(1, small=2**63)
+
+
+async def _drain(receive: MemoryObjectReceiveStream[bytes]) -> AsyncIterator[bytes]:
+    async with receive:
+        async for chunk in receive:
+            yield chunk
+
+
+async def copy_file(
+    xnat: XnatClient, transport: Transport, source: ResourceRef, path: str, target: str
+) -> int:
+    """Stream one XNAT file into a path on the transport; returns the bytes moved."""
+    send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=4)
+    total = 0
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(transport.upload, target, _drain(receive))
+            async with send:
+                total = await xnat.download_file(source, path, send.send)
+    except BaseExceptionGroup as group:
+        raise first_error(group) from group
+    return total
+
+
+async def stage_inputs(
+    xnat: XnatClient,
+    transport: Transport,
+    inputs_dir: PurePosixPath,
+    task: Task,
+    limit: TransferLimit | None = None,
+) -> list[StagedFile]:
+    """Stage every input of the task into `inputs_dir`, verifying sizes; returns what moved."""
+    limit = limit or _UNLIMITED
+    files = await plan_staging(xnat, task)
+    await transport.make_dirs(str(inputs_dir))
+    made = {inputs_dir}
+    for f in files:
+        target = inputs_dir / f.target
+        if target.parent not in made:
+            await transport.make_dirs(str(target.parent))
+            made.add(target.parent)
+        async with limit.moving_file(f.size):
+            moved = await copy_file(xnat, transport, f.source, f.path, str(target))
+        landed = await transport.stat(str(target))
+        expected = f.size if f.size is not None else moved
+        if landed is None or landed.size != expected or moved != expected:
+            got = landed.size if landed else "nothing"
+            raise StagingError(f"staging {f.path}: expected {expected} bytes, got {got}")
+    return files

@@ -1,0 +1,278 @@
+"""
+One sweep of one project: lease -> snapshot -> poll -> plan -> execute.
+
+The snapshot is a constant number of XNAT requests; the poll a constant number of round trips
+to the cluster; planning is pure; execution is one coroutine per session in one task group,
+bounded by the client's HTTP limit and a transfer limiter. A session that fails is reported and
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import anyio
+
+from aspider.plan import Plan, PlanLimits, SessionPlan, plan_projects
+from aspider.plan.actions import JobObservation
+from aspider.plan.settled import SettledMemo
+from aspider.plan.states import ProcStatus, normalise_procstatus
+from aspider.processors import Processor
+from aspider.run.backends import JobBackend, prune_job_dirs
+from aspider.run.chain import QueueRoom, chain_session, leave_to_chain
+from aspider.run.execute import JobOptions, Outcome, SessionExecutor
+from aspider.run.lease import project_lease
+from aspider.run.settled_store import load_memo, save_memo
+from aspider.run.transfers import TransferLimit
+from pbs import PbsError
+from xnat_client import ProjectSnapshot, XnatClient, XnatError
+
+log = logging.getLogger("aspider.run.sweep")
+
+_FOLLOWED = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    limits: PlanLimits = field(default_factory=PlanLimits)
+    job_options: JobOptions = field(default_factory=JobOptions)
+    container_dir: str | None = None
+    sessions: tuple[str, ...] = ()  # session labels to restrict to; empty: all
+    lease_ttl: float = 300.0
+    transfers: int = 4
+    # Sessions worked on at once. All of them at once queue every session's first request
+    # ahead of everyone's later steps, so job launches bunch up at the end of the sweep; a
+    # few times the HTTP limit keeps requests, launches and uploads overlapping.
+    sessions_at_once: int = 64
+    keep_failed_days: float = 7.0
+    chain: bool = True  # plan a session again when its upstream task completes (aspider.run.chain)
+
+
+@dataclass
+class SweepReport:
+    project: str
+    plan: Plan
+    outcome: Outcome
+    observations: dict[str, JobObservation] = field(default_factory=dict)
+    session_errors: list[tuple[str, str]] = field(default_factory=list)
+    requests: int = 0
+    pruned: list[str] = field(default_factory=list)  # failed job directories removed
+
+    @property
+    def active(self) -> int:
+        """Jobs still queued or running after this sweep (including those it submitted)."""
+        waiting = sum(
+            1
+            for o in self.observations.values()
+            if o.exit_code is None and o.scheduler_state in ("queued", "running", "unknown")
+        )
+        submitted = sum(n for (_, what), n in self.outcome.counts.items() if what == "submitted")
+        return waiting + submitted + len(self.plan.deferred)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.outcome.failures or self.session_errors)
+
+
+def restrict(snapshot: ProjectSnapshot, sessions: Sequence[str]) -> ProjectSnapshot:
+    """The snapshot with only the named sessions (by label or ID)."""
+    if not sessions:
+        return snapshot
+    wanted = set(sessions)
+    kept = tuple(s for s in snapshot.sessions if s.label in wanted or s.id in wanted)
+    return snapshot.model_copy(update={"sessions": kept})
+
+
+def jobs_to_observe(snapshot: ProjectSnapshot, processors: Sequence[Processor]) -> dict[str, str]:
+    """label -> job id ("" for a recorded intent) of every assessor whose job we follow."""
+    proctypes = {p.proctype for p in processors}
+    jobs: dict[str, str] = {}
+    for session in snapshot.sessions:
+        for a in session.assessors:
+            if a.proctype in proctypes and normalise_procstatus(a.procstatus) in _FOLLOWED:
+                jobs[a.label] = a.jobid
+    return jobs
+
+
+async def sweep_project(
+    xnat: XnatClient,
+    backend: JobBackend,
+    project: str,
+    processors: Sequence[Processor],
+    options: SweepOptions = SweepOptions(),
+    on_plan: Callable[[Plan], None] | None = None,
+    on_session: Callable[[SessionPlan], None] | None = None,
+) -> SweepReport:
+    """Sweep one project while holding its lease (LeaseHeld if another sweep has it)."""
+    root = str(backend.work_root)
+    async with project_lease(backend.transport, root, project, ttl=options.lease_ttl):
+        before = xnat.requests_sent
+        remembered = await load_memo(backend.transport, root, project)
+        memo = SettledMemo(previous=remembered)
+        snapshot = restrict(await xnat.project_snapshot(project), options.sessions)
+        observations = await backend.observe(jobs_to_observe(snapshot, processors))
+        plan = await plan_projects(
+            [snapshot],
+            processors,
+            observations.values(),
+            options.limits,
+            options.container_dir,
+            memo,
+        )
+        if on_plan is not None:
+            on_plan(plan)
+        report = SweepReport(project, plan, Outcome(), observations)
+        transfers = TransferLimit(options.transfers)
+        chain = None
+        if options.chain:
+            room = QueueRoom.after(plan, processors, options.limits)
+            chain = partial(
+                chain_session,
+                project=project,
+                processors=processors,
+                room=room,
+                container_dir=options.container_dir,
+            )
+
+        async def run_one(session_plan: SessionPlan) -> None:
+            if chain is not None:
+                session_plan = leave_to_chain(session_plan, processors)
+            outcome, job_options = report.outcome, options.job_options
+            executor = SessionExecutor(xnat, backend, outcome, job_options, transfers)
+            await _run_session(executor, session_plan, report, on_session, chain)
+
+        busy_sessions = [s for s in plan.sessions if s.actions]
+        await _each_at_most(busy_sessions, options.sessions_at_once, run_one)
+        following = _next_memo(snapshot, memo, options)
+        if following != remembered:  # a quiet night rewrites nothing
+            await save_memo(backend.transport, root, project, following)
+        busy = {a.task.label for a in plan.actions()}
+        report.pruned = await _prune_failed(backend, snapshot, processors, options, busy)
+        report.requests = xnat.requests_sent - before
+        return report
+
+
+def _next_memo(
+    snapshot: ProjectSnapshot, memo: SettledMemo, options: SweepOptions
+) -> dict[str, str]:
+    """
+    What this sweep found settled; a sweep restricted to some sessions keeps the others' entries.
+
+    A session acted on in this sweep is not in `found` (it was not settled when planned), so
+    the next sweep checks it again.
+    """
+    if not options.sessions:
+        return memo.found
+    planned = {s.id for s in snapshot.sessions}
+    kept = {sid: fp for sid, fp in memo.previous.items() if sid not in planned}
+    return {**kept, **memo.found}
+
+
+async def _prune_failed(
+    backend: JobBackend,
+    snapshot: ProjectSnapshot,
+    processors: Sequence[Processor],
+    options: SweepOptions,
+    busy: set[str],
+) -> list[str]:
+    """Old failed job directories go; a task this sweep acted on (a rerun) keeps its own."""
+    proctypes = {p.proctype for p in processors}
+    failed = [
+        a.label
+        for s in snapshot.sessions
+        for a in s.assessors
+        if a.proctype in proctypes
+        and a.label not in busy
+        and normalise_procstatus(a.procstatus) is ProcStatus.JOB_FAILED
+    ]
+    try:
+        return await prune_job_dirs(
+            backend.transport, backend.work_root, failed, options.keep_failed_days
+        )
+    except PbsError as exc:  # housekeeping: never fails a sweep
+        log.warning("pruning old failed job directories: %s", exc)
+        return []
+
+
+async def _each_at_most(
+    items: Sequence[SessionPlan], workers: int, run: Callable[[SessionPlan], Awaitable[None]]
+) -> None:
+    """`run` every item, `workers` at a time, taken in order from one shared iterator."""
+    pending = iter(items)
+
+    async def worker() -> None:
+        for item in pending:
+            await run(item)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(min(workers, len(items))):
+            tg.start_soon(worker)
+
+
+async def _run_session(
+    executor: SessionExecutor,
+    plan: SessionPlan,
+    report: SweepReport,
+    on_session: Callable[[SessionPlan], None] | None,
+    chain: Callable[[SessionExecutor, SessionPlan], Awaitable[None]] | None = None,
+) -> None:
+    """One session's actions (then its chained ones); a failure is reported, not raised."""
+    try:
+        await executor.run(plan.actions)
+        if chain is not None and executor.completed:
+            await chain(executor, plan)
+    except (XnatError, PbsError, OSError, ValueError) as exc:
+        log.error("session %s: %s", plan.session_label, exc)
+        report.session_errors.append((plan.session_label, str(exc)))
+    except Exception as exc:  # a bug must not stop the other sessions either; it is reported
+        log.exception("session %s: unexpected error", plan.session_label)
+        report.session_errors.append((plan.session_label, f"unexpected error: {exc!r}"))
+    finally:
+        if on_session is not None:
+            on_session(plan)
+
+
+async def sweep_until_done(
+    xnat: XnatClient,
+    backend: JobBackend,
+    project: str,
+    processors: Sequence[Processor],
+    options: SweepOptions = SweepOptions(),
+    *,
+    interval: float = 60.0,
+    max_sweeps: int | None = None,
+    on_report: Callable[[SweepReport], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+    on_session: Callable[[SessionPlan], None] | None = None,
+) -> list[SweepReport]:
+    """
+    Sweep again and again until no job is queued or running (`aspider run --wait`).
+
+    `interval` spaces the sweeps: each costs one batched poll, and schedulers ask clients not
+    to poll in tight loops.
+    """
+    reports: list[SweepReport] = []
+    previous: list[tuple[str, str]] | None = None
+    while True:
+        report = await sweep_project(
+            xnat, backend, project, processors, options, on_plan, on_session
+        )
+        reports.append(report)
+        if on_report is not None:
+            on_report(report)
+        planned = _signature(report.plan)
+        # Done when nothing is in the queue and the sweep found nothing new to do (or only
+        # what it already failed to do last time: retrying that in a tight loop helps nobody).
+        if report.active == 0 and (not planned or planned == previous):
+            return reports
+        if max_sweeps is not None and len(reports) >= max_sweeps:
+            return reports
+        previous = planned
+        await anyio.sleep(interval)
+
+
+def _signature(plan: Plan) -> list[tuple[str, str]]:
+    return sorted((a.kind, a.task.label) for a in plan.actions())
