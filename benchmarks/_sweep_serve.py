@@ -31,10 +31,10 @@ from pathlib import Path
 import anyio
 import httpx
 
-from aspider.plan.actions import CreateAssessor
 from aspider.plan import plan_projects
-from aspider.processors import Processor, load_processors
+from aspider.plan.actions import CreateAssessor
 from aspider.plan.states import QcStatus
+from aspider.processors import Processor, load_processors
 from xnat_client import AssessorFields, Credentials, XnatClient
 from xnat_client.server import LoggedRequest, XnatServer, generate_project, serve_tcp
 from xnat_client.server._xml import escape_xml

@@ -18,10 +18,10 @@ import json
 import time
 from pathlib import Path
 
-from aspider.plan.labels import normalise_inputs
 from aspider.plan import Plan, PlanLimits, match_snapshots_sync, plan
-from aspider.processors import load_processors
+from aspider.plan.labels import normalise_inputs
 from aspider.plan.settled import SettledMemo
+from aspider.processors import load_processors
 from xnat_client import Assessor, ProjectSnapshot, Resource, Scan, Session
 
 EXAMPLES = Path(__file__).parents[1] / "examples" / "processors"

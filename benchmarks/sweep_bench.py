@@ -38,9 +38,9 @@ from typing import Any
 
 import anyio
 
+from aspider.plan import Plan
 from aspider.plan.actions import JobObservation
 from aspider.run.backends import LocalBackend
-from aspider.plan import Plan
 from aspider.run.sweep import SweepOptions, SweepReport, sweep_project, sweep_until_done
 from benchmarks._sweep_serve import PROJECT, USER, demo_processors
 from pbs import LocalTransport

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from aspider.cli import app
-from aspider.run.engine import Wiring
 from aspider.plan.states import ProcStatus, normalise_procstatus
+from aspider.run.engine import Wiring
 from tests.engine.conftest import shell_processor
 from xnat_client.server import XnatServer, generate_project
 

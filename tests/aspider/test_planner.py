@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from aspider.plan import Plan, PlanLimits, match_snapshots_sync, plan
 from aspider.plan.actions import JobObservation
 from aspider.plan.labels import assessor_label, canonical_inputs_json, inputs_digest
 from aspider.plan.plan_json import plan_to_dict
-from aspider.plan import Plan, PlanLimits, match_snapshots_sync, plan
-from aspider.processors import Processor
 from aspider.plan.states import ProcStatus, Reason
+from aspider.processors import Processor
 from tests.aspider.procs import downstream_processor, t1_processor
 from tests.aspider.snapshots import assessor, scan, scan_path, session, snapshot
 from xnat_client import Assessor, ProjectSnapshot

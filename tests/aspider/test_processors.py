@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from aspider._exceptions import ProcessorCycleError, ProcessorError
-from aspider.processors import load_processor, load_processors, parse_file_name
 from aspider.plan import build_task
 from aspider.plan.tasks import CandidateDetail, TaskCandidate
+from aspider.processors import load_processor, load_processors, parse_file_name
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "processors"
 

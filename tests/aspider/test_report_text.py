@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from aspider.run.execute import Outcome
-from aspider.plan import Plan
 from aspider.cli.report import print_summary
+from aspider.plan import Plan
+from aspider.run.execute import Outcome
 from aspider.run.sweep import SweepReport
 
 HOSTILE_LABEL = "P-x-S[/b]-x-E[bold]$(id)-x-fs7_v1-x-0a1b2c3d"

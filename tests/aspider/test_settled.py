@@ -8,12 +8,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aspider.plan import Plan, match_snapshots_sync, plan
 from aspider.plan.labels import normalise_inputs
 from aspider.plan.plan_json import plan_to_dict
-from aspider.plan import Plan, match_snapshots_sync, plan
-from aspider.processors import Processor, load_processors
 from aspider.plan.settled import SETTLED_STATES, SettledMemo
 from aspider.plan.states import ProcStatus
+from aspider.processors import Processor, load_processors
 from tests.aspider.snapshots import scan, session, snapshot
 from xnat_client import Assessor, ProjectSnapshot
 

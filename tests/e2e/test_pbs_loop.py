@@ -7,8 +7,8 @@ import re
 import anyio
 import pytest
 
-from aspider.run.backends import PbsBackend
 from aspider.processors import Processor
+from aspider.run.backends import PbsBackend
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from xnat_client import ResourceRef, XnatClient
 from xnat_client.server import XnatServer, generate_project

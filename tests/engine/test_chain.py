@@ -8,9 +8,9 @@ from urllib.parse import unquote_plus
 import anyio
 import pytest
 
-from aspider.run.backends import LocalBackend
 from aspider.plan import PlanLimits
 from aspider.processors import Processor
+from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, SweepReport, sweep_project
 from pbs import LocalTransport
 from xnat_client import XnatClient

@@ -9,9 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.run.backends import LocalBackend
 from aspider import LeaseHeld
 from aspider.processors import Processor
+from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import JobSpec, LocalTransport
 from tests.engine.conftest import shell_processor

@@ -10,8 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.run.backends import LocalBackend
 from aspider.processors import Processor, load_processors
+from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
 from tests.engine.conftest import shell_processor

@@ -8,8 +8,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.run.backends import LocalBackend
 from aspider.processors import Processor
+from aspider.run.backends import LocalBackend
 from aspider.run.settled_store import memo_path
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport

@@ -8,8 +8,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.run.backends import LocalBackend
 from aspider.processors import Processor
+from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, SweepReport, sweep_project
 from pbs import LocalTransport
 from pbs._transport import PathLike

@@ -7,10 +7,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.run.backends import LocalBackend
+from aspider.cli.report import summary_json, summary_rows
 from aspider.plan import PlanLimits
 from aspider.processors import Processor
-from aspider.cli.report import summary_json, summary_rows
+from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from pbs import LocalTransport
 from tests.engine.conftest import shell_processor
