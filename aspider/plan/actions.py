@@ -14,7 +14,7 @@ from typing import Literal
 
 from aspider.plan.states import ProcStatus
 from aspider.plan.tasks import Task
-from xnat_client import Assessor
+from xnat_client.models import Assessor
 
 SchedulerState = Literal["queued", "running", "completed", "gone", "unknown"]
 

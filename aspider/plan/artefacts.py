@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aspider.plan.labels import assessor_inputs_key, normalise_inputs
-from xnat_client import Assessor, Scan, Session
+from xnat_client.models import Assessor, Scan, Session
 
 if TYPE_CHECKING:
     from aspider.plan.scopes import Scope

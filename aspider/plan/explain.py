@@ -15,7 +15,7 @@ from aspider.plan.labels import InputsKey, inputs_key, normalise_inputs
 from aspider.plan.matches import ScopeMatch
 from aspider.plan.planner import Plan
 from aspider.plan.tasks import TaskCandidate
-from xnat_client import Assessor, ProjectSnapshot
+from xnat_client.models import Assessor, ProjectSnapshot
 
 
 @dataclass(frozen=True, slots=True)

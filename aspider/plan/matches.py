@@ -16,7 +16,7 @@ from aspider.plan.scopes import Scope, iter_scopes
 from aspider.plan.settled import SettledMemo, is_settled, processors_digest, session_fingerprint
 from aspider.plan.tasks import MatchResult, NotApplicable
 from aspider.processors import Level, Processor
-from xnat_client import ProjectSnapshot
+from xnat_client.models import ProjectSnapshot
 
 _SESSION_LEVELS = ("scan", "session")  # processors whose scope is one session
 

@@ -34,7 +34,7 @@ from aspider.plan.tasks import (
     TaskCandidate,
 )
 from aspider.processors import AttrInput, CompiledInput, CompiledProcessor, FilterRef, ScanInput
-from xnat_client import Session
+from xnat_client.models import Session
 
 if TYPE_CHECKING:
     from aspider.plan.scopes import Scope

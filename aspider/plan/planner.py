@@ -48,7 +48,7 @@ from aspider.plan.tasks import (
     TaskRequirements,
 )
 from aspider.processors import Processor
-from xnat_client import Assessor, ProjectSnapshot
+from xnat_client.models import Assessor, ProjectSnapshot
 
 _IN_QUEUE = ("queued", "running", "unknown")
 

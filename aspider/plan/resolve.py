@@ -12,7 +12,7 @@ from urllib.parse import quote
 from aspider.plan.states import QC_PASSED, QC_RERUN, ProcStatus, normalise_procstatus
 from aspider.plan.tasks import InputResource, ResolvedInput
 from aspider.processors import AssessorInput, CompiledInput, ResourceSpec, ScanInput
-from xnat_client import Assessor, Scan, Session
+from xnat_client.models import Assessor, Scan, Session
 
 if TYPE_CHECKING:
     from aspider.plan.artefacts import Artefact

@@ -17,7 +17,7 @@ from aspider.plan.artefacts import ScopeIndex
 from aspider.plan.matching import match_scope
 from aspider.plan.tasks import MatchResult
 from aspider.processors import Level
-from xnat_client import ProjectSnapshot, Session
+from xnat_client.models import ProjectSnapshot, Session
 
 if TYPE_CHECKING:
     from aspider.processors import Processor

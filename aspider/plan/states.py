@@ -114,6 +114,17 @@ class Event(StrEnum):
     JOB_GONE = "job gone without exit code"
     JOB_UNKNOWN = "job state unknown"
     STEADY = "nothing new"
+    # What the executor finds while it carries out an action (its own transitions).
+    STAGING_INPUTS_MISSING = "staging: declared inputs not there"
+    STAGING_FAILED = "staging: XNAT or the cluster failed"
+    STAGED = "inputs staged: intent recorded"
+    SUBMIT_REFUSED = "the scheduler refused the job"
+    SUBMIT_OUTCOME_UNKNOWN = "connection lost during submission"
+    SUBMITTED = "the scheduler returned a job id"
+    OUTPUTS_MISSING = "exit code 0, declared outputs missing"
+    OUTPUTS_FOUND = "exit code 0, declared outputs present"
+    UPLOAD_FAILED = "upload of outputs failed"
+    UPLOAD_VERIFIED = "every output uploaded and verified"
 
 
 @dataclass(frozen=True)
@@ -156,9 +167,40 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(_S.JOB_FAILED, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),
     Transition(_S.NO_DATA, _E.STEADY, (), _S.NO_DATA),
     Transition(_S.NO_DATA, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),
+    # The executor's own transitions, while it carries out `submit` and `finalize`: its status
+    # writes are looked up here too (`after`), so this table is every status change there is.
+    Transition(_S.NEED_TO_RUN, _E.STAGING_INPUTS_MISSING, (), _S.NEED_INPUTS, "what is missing"),
+    Transition(_S.NEED_TO_RUN, _E.STAGING_FAILED, (), _S.NEED_TO_RUN, Reason.STAGING_FAILED),
+    Transition(_S.NEED_TO_RUN, _E.STAGED, ("qsub",), _S.JOB_RUNNING, "no job id yet: the intent"),
+    Transition(_S.JOB_RUNNING, _E.SUBMIT_REFUSED, (), _S.JOB_FAILED, Reason.SUBMIT_FAILED),
+    Transition(
+        _S.JOB_RUNNING, _E.SUBMIT_OUTCOME_UNKNOWN, (), _S.JOB_RUNNING, "looked up by name next"
+    ),
+    Transition(_S.JOB_RUNNING, _E.SUBMITTED, (), _S.JOB_RUNNING, "job id recorded"),
+    Transition(_S.JOB_RUNNING, _E.OUTPUTS_MISSING, (), _S.JOB_FAILED, Reason.JOB_NO_OUTPUTS),
+    Transition(_S.JOB_RUNNING, _E.OUTPUTS_FOUND, ("upload",), _S.UPLOADING),
+    Transition(_S.UPLOADING, _E.UPLOAD_FAILED, (), _S.UPLOADING, "retried by the next sweep"),
+    Transition(_S.UPLOADING, _E.UPLOAD_VERIFIED, (), _S.COMPLETE, "QC set to Needs QA"),
+)
+
+#: The executor's events: each has one row, whatever state its action started from.
+EXECUTOR_EVENTS = frozenset(
+    {
+        Event.STAGING_INPUTS_MISSING,
+        Event.STAGING_FAILED,
+        Event.STAGED,
+        Event.SUBMIT_REFUSED,
+        Event.SUBMIT_OUTCOME_UNKNOWN,
+        Event.SUBMITTED,
+        Event.OUTPUTS_MISSING,
+        Event.OUTPUTS_FOUND,
+        Event.UPLOAD_FAILED,
+        Event.UPLOAD_VERIFIED,
+    }
 )
 
 _BY_KEY = {(t.state, t.event): t for t in TRANSITIONS}
+_BY_EXECUTOR_EVENT = {t.event: t for t in TRANSITIONS if t.event in EXECUTOR_EVENTS}
 
 
 def transition(state: ProcStatus | None, event: Event) -> Transition:
@@ -169,6 +211,18 @@ def transition(state: ProcStatus | None, event: Event) -> Transition:
         KeyError: the pair is not in the table (a planner bug: every reachable pair is listed).
     """
     return _BY_KEY[(state, event)]
+
+
+def after(event: Event) -> ProcStatus:
+    """
+    The status the executor writes when it finds `event` (one of `EXECUTOR_EVENTS`).
+
+    Raises:
+        KeyError: `event` is a planner event, not one of the executor's.
+    """
+    state = _BY_EXECUTOR_EVENT[event].next_state
+    assert state is not None  # every executor row leads to a status
+    return state
 
 
 def render_markdown() -> str:

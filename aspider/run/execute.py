@@ -19,6 +19,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import assert_never
 
 import anyio
 
@@ -35,7 +36,7 @@ from aspider.plan.actions import (
     SetStatus,
     Submit,
 )
-from aspider.plan.states import ProcStatus, QcStatus, Reason
+from aspider.plan.states import Event, ProcStatus, QcStatus, Reason, after
 from aspider.plan.tasks import Task
 from aspider.run.backends import JobBackend, job_dir
 from aspider.run.outputs import (
@@ -107,6 +108,10 @@ def _note(text: str) -> str:
     return text if len(text) <= _NOTE_LIMIT else text[: _NOTE_LIMIT - 3] + "..."
 
 
+def _status(status: ProcStatus, note: str) -> AssessorFields:
+    return AssessorFields(procstatus=status.value, note=_note(note))
+
+
 def job_spec(task: Task, backend: JobBackend, options: JobOptions) -> JobSpec:
     """The job for a task: named by its label, in its own directory, with its resources."""
     req = task.requirements
@@ -163,11 +168,13 @@ class SessionExecutor:
                 await self.mark_failed(action)
             case Rerun():
                 await self.rerun(action)
+            case _:
+                assert_never(action)
 
     # -- assessor records ------------------------------------------------------------------
 
-    async def _update(self, task: Task, assessor_id: str, **fields: str | None) -> None:
-        await self.xnat.update_assessor(task.session_id, assessor_id, AssessorFields(**fields))
+    async def _write(self, task: Task, assessor_id: str, fields: AssessorFields) -> None:
+        await self.xnat.update_assessor(task.session_id, assessor_id, fields)
 
     async def create(self, action: CreateAssessor) -> None:
         task = action.task
@@ -188,10 +195,8 @@ class SessionExecutor:
             self.outcome.add(task, "waiting")
 
     async def set_status(self, action: SetStatus) -> None:
-        reason = _note(action.reason)
-        await self._update(
-            action.task, action.assessor.id, procstatus=action.procstatus, note=reason
-        )
+        fields = AssessorFields(procstatus=action.procstatus.value, note=_note(action.reason))
+        await self._write(action.task, action.assessor.id, fields)
         if action.procstatus is ProcStatus.NEED_INPUTS:
             self.outcome.add(action.task, "waiting")
         else:
@@ -209,29 +214,35 @@ class SessionExecutor:
             inputs = directory / "INPUTS"
             await stage_inputs(self.xnat, self.backend.transport, inputs, task, self.transfers)
         except InputsMissing as exc:
-            await self._update(task, assessor_id, procstatus="NEED_INPUTS", note=_note(str(exc)))
+            status = after(Event.STAGING_INPUTS_MISSING)
+            await self._write(task, assessor_id, _status(status, str(exc)))
             self.outcome.add(task, "waiting")
             return
         except (StagingError, PbsError, XnatError, OSError) as exc:
             reason = Reason.STAGING_FAILED.format(error=exc)
-            await self._update(task, assessor_id, procstatus="NEED_TO_RUN", note=_note(reason))
+            await self._write(task, assessor_id, _status(after(Event.STAGING_FAILED), reason))
             self.outcome.fail(task, reason)
             return
         # The intent: from here on, a crash is resolved by looking the job up by name.
-        await self._update(
-            task, assessor_id, procstatus="JOB_RUNNING", jobid="", note=_note(action.reason)
+        intent = AssessorFields(
+            procstatus=after(Event.STAGED).value, jobid="", note=_note(action.reason)
         )
+        await self._write(task, assessor_id, intent)
         try:
             job_id = await self.backend.submit(job_spec(task, self.backend, self.options))
         except ConnectionLost:
+            assert after(Event.SUBMIT_OUTCOME_UNKNOWN) is ProcStatus.JOB_RUNNING  # nothing to write
             log.warning("%s: connection lost during qsub; resolved next sweep", task.label)
             return
         except (SubmitFailed, PbsError) as exc:
             reason = Reason.SUBMIT_FAILED.format(error=exc)
-            await self._update(task, assessor_id, procstatus="JOB_FAILED", note=_note(reason))
+            await self._write(task, assessor_id, _status(after(Event.SUBMIT_REFUSED), reason))
             self.outcome.fail(task, reason)
             return
-        await self._update(task, assessor_id, jobid=job_id, jobstartdate=_today())
+        submitted = AssessorFields(
+            procstatus=after(Event.SUBMITTED).value, jobid=job_id, jobstartdate=_today()
+        )
+        await self._write(task, assessor_id, submitted)
         self.outcome.add(task, "submitted")
 
     async def resolve_intent(self, action: ResolveIntent) -> None:
@@ -241,7 +252,8 @@ class SessionExecutor:
             await self.record_job(action.task, action.assessor.id, obs)
 
     async def record_job(self, task: Task, assessor_id: str, obs: JobObservation) -> None:
-        await self._update(task, assessor_id, jobid=obs.job_id or "", jobnode=obs.node, note="")
+        fields = AssessorFields(jobid=obs.job_id or "", jobnode=obs.node, note="")
+        await self._write(task, assessor_id, fields)
         self.outcome.add(task, "adopted")
 
     # -- the end of a job ------------------------------------------------------------------
@@ -252,6 +264,18 @@ class SessionExecutor:
             return {}
         usage = {"walltimeused": obs.walltime, "memused": obs.memory, "jobnode": obs.node}
         return {**usage, "jobid": obs.job_id} if obs.job_id else usage
+
+    def _ended(self, status: ProcStatus, note: str, obs: JobObservation | None) -> AssessorFields:
+        """A job's end as written: its status, the note, and what it used."""
+        usage = self._usage(obs)
+        return AssessorFields(
+            procstatus=status.value,
+            note=_note(note),
+            walltimeused=usage.get("walltimeused"),
+            memused=usage.get("memused"),
+            jobnode=usage.get("jobnode"),
+            jobid=usage.get("jobid"),
+        )
 
     async def finalize(self, action: Finalize) -> None:
         task, a = action.task, action.assessor
@@ -268,19 +292,21 @@ class SessionExecutor:
             )
             await self._fail(task, a.id, reason, action.observation)
             return
-        await self._update(
-            task, a.id, procstatus="UPLOADING", note="", **self._usage(action.observation)
-        )
+        uploading = self._ended(after(Event.OUTPUTS_FOUND), "", action.observation)
+        await self._write(task, a.id, uploading)
         try:
             limit = self.transfers
             await upload_outputs(self.xnat, transport, task.session_id, a.id, files, limit)
             await upload_log(self.xnat, transport, directory, task.session_id, a.id, limit)
         except (UploadMismatch, PbsError, XnatError, OSError, ValueError) as exc:
             reason = Reason.UPLOAD_FAILED.format(error=exc)
-            await self._update(task, a.id, note=_note(reason))
+            await self._write(task, a.id, _status(after(Event.UPLOAD_FAILED), reason))
             self.outcome.fail(task, reason)
             return
-        await self._update(task, a.id, procstatus="COMPLETE", qcstatus=QcStatus.NEEDS_QA.value)
+        complete = AssessorFields(
+            procstatus=after(Event.UPLOAD_VERIFIED).value, qcstatus=QcStatus.NEEDS_QA.value
+        )
+        await self._write(task, a.id, complete)
         self.outcome.add(task, "completed")
         self.completed.add(task.proctype)
         # Housekeeping after COMPLETE: a directory that will not go is logged, and the session
@@ -306,9 +332,7 @@ class SessionExecutor:
             )
         except (PbsError, XnatError) as exc:
             full += f" (uploading {LOG_RESOURCE} failed: {exc})"
-        await self._update(
-            task, assessor_id, procstatus="JOB_FAILED", note=_note(full), **self._usage(obs)
-        )
+        await self._write(task, assessor_id, self._ended(ProcStatus.JOB_FAILED, full, obs))
         self.outcome.fail(task, reason)
 
     async def rerun(self, action: Rerun) -> None:
@@ -318,10 +342,8 @@ class SessionExecutor:
                 ResourceRef.assessor_output(task.session_id, a.id, resource)
             )
         await self.backend.transport.remove(str(job_dir(self.backend, task.label)))
-        await self._update(
-            task,
-            a.id,
-            procstatus="NEED_TO_RUN",
+        fields = AssessorFields(
+            procstatus=ProcStatus.NEED_TO_RUN.value,
             qcstatus=QcStatus.JOB_PENDING.value,
             jobid="",
             jobnode="",
@@ -329,4 +351,5 @@ class SessionExecutor:
             walltimeused="",
             note=_note(action.reason),
         )
+        await self._write(task, a.id, fields)
         self.outcome.add(task, "rerun")
