@@ -31,7 +31,7 @@ from ._exceptions import (
 )
 from ._local import LocalTransport
 from ._models import JobDirState, JobInfo, JobState
-from ._names import MAX_NAME_LENGTH, check_job_id, check_job_name, check_path
+from ._names import MAX_NAME_LENGTH, check_job_id, check_job_name, check_path, job_name_for
 from ._parse import parse_json, parse_text, parse_xml
 from ._script import render_job_script
 from ._spec import RESERVED_VARIABLES, JobSpec
@@ -78,6 +78,7 @@ __all__ = [
     "detect_dialect",
     "dialect_named",
     "job_dirs",
+    "job_name_for",
     "parse_json",
     "parse_text",
     "parse_xml",

@@ -9,6 +9,7 @@ than mangled: a mangled name would no longer find its job.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import PurePosixPath
 
@@ -22,6 +23,8 @@ _JOB_ID = re.compile(r"[0-9]+(\[[0-9]*\])?(\.[A-Za-z0-9_.-]+)?")
 _WORD = re.compile(r"[A-Za-z0-9_.@+-]+")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+_SHORT_PREFIX = 160  # characters of the text kept before the digest in a derived name
 
 
 def check_job_name(name: str) -> str:
@@ -38,6 +41,25 @@ def check_job_name(name: str) -> str:
             "'_.+-' (no spaces, quotes, shell metacharacters, slashes or non-ASCII)",
         )
     return name
+
+
+def job_name_for(text: str) -> str:
+    """
+    The job name, and the job directory's name, for any text (an XNAT label, say).
+
+    The text itself when it is already a valid job name (see `check_job_name`), so names stay
+    readable in `qstat`; otherwise a stable short form, the same for the same text on every
+    run: its first characters with unsafe ones as `_`, then `-h` and 16 hex digits of the
+    SHA-256 of the whole text. A label too long for the scheduler, or with characters it
+    refuses, is thus still one job, found again by name after a crash. Never raises.
+    """
+    if isinstance(text, str) and len(text) <= MAX_NAME_LENGTH and _NAME.fullmatch(text):
+        return text
+    digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    prefix = _UNSAFE.sub("_", str(text)[:_SHORT_PREFIX])
+    if not prefix[:1].isalnum():
+        prefix = "j" + prefix
+    return f"{prefix}-h{digest}"
 
 
 def check_job_id(job_id: str) -> str:

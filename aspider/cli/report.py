@@ -54,6 +54,11 @@ def summary_json(reports: Sequence[SweepReport]) -> dict[str, Any]:
             for r in reports
             for label, reason in r.outcome.failures
         ],
+        "transient_failures": [
+            {"project": r.project, "label": label, "reason": reason}
+            for r in reports
+            for label, reason in r.outcome.transient
+        ],
         "session_errors": [
             {"project": r.project, "session": s, "error": e}
             for r in reports

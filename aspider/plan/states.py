@@ -58,6 +58,9 @@ class Reason:
     RERUN_BY_HAND = "procstatus set to NEED_TO_RUN by hand: outputs removed, running again"
     STAGING_FAILED = "staging inputs failed: {error}"
     SUBMIT_FAILED = "submission failed: {error}"
+    SUBMIT_NOT_SENT = (
+        "submission did not reach the scheduler ({error}); a later sweep submits it again"
+    )
     UPLOAD_FAILED = "upload of outputs failed: {error}"
     LEGACY_ERROR = "job terminated with an error (legacy status JOB_ERROR)"
     LEGACY_PREREQUISITES = "prerequisites not complete (legacy status PRE_RUNNING)"
@@ -119,6 +122,7 @@ class Event(StrEnum):
     STAGING_FAILED = "staging: XNAT or the cluster failed"
     STAGED = "inputs staged: intent recorded"
     SUBMIT_REFUSED = "the scheduler refused the job"
+    SUBMIT_NOT_SENT = "the cluster was not reached: no job"
     SUBMIT_OUTCOME_UNKNOWN = "connection lost during submission"
     SUBMITTED = "the scheduler returned a job id"
     OUTPUTS_MISSING = "exit code 0, declared outputs missing"
@@ -173,6 +177,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(_S.NEED_TO_RUN, _E.STAGING_FAILED, (), _S.NEED_TO_RUN, Reason.STAGING_FAILED),
     Transition(_S.NEED_TO_RUN, _E.STAGED, ("qsub",), _S.JOB_RUNNING, "no job id yet: the intent"),
     Transition(_S.JOB_RUNNING, _E.SUBMIT_REFUSED, (), _S.JOB_FAILED, Reason.SUBMIT_FAILED),
+    Transition(_S.JOB_RUNNING, _E.SUBMIT_NOT_SENT, (), _S.NEED_TO_RUN, "submitted again later"),
     Transition(
         _S.JOB_RUNNING, _E.SUBMIT_OUTCOME_UNKNOWN, (), _S.JOB_RUNNING, "looked up by name next"
     ),
@@ -190,6 +195,7 @@ EXECUTOR_EVENTS = frozenset(
         Event.STAGING_FAILED,
         Event.STAGED,
         Event.SUBMIT_REFUSED,
+        Event.SUBMIT_NOT_SENT,
         Event.SUBMIT_OUTCOME_UNKNOWN,
         Event.SUBMITTED,
         Event.OUTPUTS_MISSING,

@@ -48,7 +48,16 @@ from aspider.run.outputs import (
 )
 from aspider.run.staging import stage_inputs
 from aspider.run.transfers import TransferLimit
-from pbs import ConnectionLost, JobSpec, PbsError, SubmitFailed
+from pbs import (
+    CommandFailed,
+    ConnectFailed,
+    FileOperationFailed,
+    InvalidValue,
+    JobSpec,
+    PbsError,
+    SubmitFailed,
+    job_name_for,
+)
 from xnat_client import AssessorFields, ResourceRef, XnatClient, XnatError
 
 log = logging.getLogger("aspider.run.execute")
@@ -71,6 +80,9 @@ class Outcome:
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
+    # Tasks a failure of XNAT or the cluster held back, left to be retried by a later sweep:
+    # not failed, but the run that ends with some has not done all it could.
+    transient: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
     waiting: dict[str, str] = field(default_factory=dict)
     moved: set[str] = field(default_factory=set)
 
@@ -90,6 +102,10 @@ class Outcome:
     def fail(self, task: Task, reason: str) -> None:
         self.add(task, "failed")
         self.failures.append((task.label, reason))
+
+    def retry_later(self, task: Task, reason: str) -> None:
+        self.moved_on(task)
+        self.transient.append((task.label, reason))
 
 
 @dataclass(frozen=True)
@@ -116,7 +132,7 @@ def job_spec(task: Task, backend: JobBackend, options: JobOptions) -> JobSpec:
     """The job for a task: named by its label, in its own directory, with its resources."""
     req = task.requirements
     return JobSpec(
-        name=task.label,
+        name=job_name_for(task.label),
         job_dir=job_dir(backend, task.label),
         command=_COMMAND_PRELUDE + task.command_script,
         walltime=timedelta(seconds=max(1, req.walltime_seconds)),
@@ -221,7 +237,7 @@ class SessionExecutor:
         except (StagingError, PbsError, XnatError, OSError) as exc:
             reason = Reason.STAGING_FAILED.format(error=exc)
             await self._write(task, assessor_id, _status(after(Event.STAGING_FAILED), reason))
-            self.outcome.fail(task, reason)
+            self.outcome.retry_later(task, reason)
             return
         # The intent: from here on, a crash is resolved by looking the job up by name.
         intent = AssessorFields(
@@ -230,14 +246,29 @@ class SessionExecutor:
         await self._write(task, assessor_id, intent)
         try:
             job_id = await self.backend.submit(job_spec(task, self.backend, self.options))
-        except ConnectionLost:
-            assert after(Event.SUBMIT_OUTCOME_UNKNOWN) is ProcStatus.JOB_RUNNING  # nothing to write
-            log.warning("%s: connection lost during qsub; resolved next sweep", task.label)
-            return
-        except (SubmitFailed, PbsError) as exc:
+        except SubmitFailed as exc:  # the scheduler saw the job and refused it
             reason = Reason.SUBMIT_FAILED.format(error=exc)
             await self._write(task, assessor_id, _status(after(Event.SUBMIT_REFUSED), reason))
             self.outcome.fail(task, reason)
+            return
+        except InvalidValue as exc:  # refused before anything was sent: it can never run
+            reason = Reason.SUBMIT_FAILED.format(error=exc)
+            await self._write(task, assessor_id, _status(after(Event.SUBMIT_REFUSED), reason))
+            self.outcome.fail(task, reason)
+            return
+        except (ConnectFailed, FileOperationFailed, CommandFailed) as exc:
+            # The cluster was not reached, or the job directory could not be written: qsub
+            # never ran, so the task is simply submitted again by a later sweep.
+            reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
+            await self._write(task, assessor_id, _status(after(Event.SUBMIT_NOT_SENT), reason))
+            self.outcome.retry_later(task, reason)
+            return
+        except PbsError as exc:  # lost mid-qsub, or an answer we cannot read: outcome unknown
+            assert after(Event.SUBMIT_OUTCOME_UNKNOWN) is ProcStatus.JOB_RUNNING  # nothing to write
+            log.warning(
+                "%s: outcome of the submission unknown (%s); resolved next sweep", task.label, exc
+            )
+            self.outcome.retry_later(task, f"outcome of the submission unknown: {exc}")
             return
         submitted = AssessorFields(
             procstatus=after(Event.SUBMITTED).value, jobid=job_id, jobstartdate=_today()
@@ -301,7 +332,7 @@ class SessionExecutor:
         except (UploadMismatch, PbsError, XnatError, OSError, ValueError) as exc:
             reason = Reason.UPLOAD_FAILED.format(error=exc)
             await self._write(task, a.id, _status(after(Event.UPLOAD_FAILED), reason))
-            self.outcome.fail(task, reason)
+            self.outcome.retry_later(task, reason)
             return
         complete = AssessorFields(
             procstatus=after(Event.UPLOAD_VERIFIED).value, qcstatus=QcStatus.NEEDS_QA.value

@@ -18,6 +18,7 @@ its lease gone. A lease whose owner is a dead process on this same host is stale
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -29,7 +30,9 @@ from dataclasses import dataclass
 import anyio
 
 from aspider._exceptions import LeaseHeld, LeaseLost, first_error
-from pbs import FileOperationFailed, Transport
+from pbs import FileOperationFailed, PbsError, Transport
+
+log = logging.getLogger("aspider.run.lease")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class LeaseRecord:
 
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# Tokens of the leases this process holds right now. A lease that names this process as its
+# owner but whose token is not here was left behind by one of its own sweeps that could not
+# release it (the cluster went away at the end): it is stale, not another sweep's.
+_HELD_HERE: set[str] = set()
 
 
 def owner_is_dead(owner: str) -> bool:
@@ -102,11 +111,12 @@ class ProjectLease:
     async def acquire(self) -> None:
         for _ in range(5):
             if await self._try_create():
+                _HELD_HERE.add(self.record.token)
                 return
             current = await self._read(self._dir)
             if current is None:
                 continue  # vanished between our attempts: try again
-            if current.expires > self._clock() and not owner_is_dead(current.owner):
+            if current.expires > self._clock() and not self._is_stale(current):
                 raise LeaseHeld(self._project, current.owner, current.expires)
             await self._take_over(current)
         raise LeaseHeld(self._project, "another sweep (contended)", self._clock() + self._ttl)
@@ -120,7 +130,12 @@ class ProjectLease:
         await self._files.write_bytes(tmp, self.record.to_bytes())
         await self._files.rename(tmp, f"{self._dir}/lease.json")
 
+    def _is_stale(self, current: LeaseRecord) -> bool:
+        left_by_us = current.owner == self.record.owner and current.token not in _HELD_HERE
+        return left_by_us or owner_is_dead(current.owner)
+
     async def release(self) -> None:
+        _HELD_HERE.discard(self.record.token)  # released, or left behind: not held any more
         current = await self._read(self._dir)
         if current is not None and current.token == self.record.token:
             tomb = f"{self._dir}.released-{uuid.uuid4().hex}"
@@ -191,7 +206,12 @@ async def project_lease(
         raise first_error(errors) from None
     finally:
         with anyio.move_on_after(10, shield=True):
-            await lease.release()
+            try:
+                await lease.release()
+            except PbsError as exc:  # the cluster is gone: the lease expires on its own
+                log.warning(
+                    "cannot release the lease on %s (%s); it expires in %gs", project, exc, ttl
+                )
 
 
 async def _heartbeat(lease: ProjectLease, every: float) -> None:

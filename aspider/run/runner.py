@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from aspider._exceptions import LeaseHeld, only_failure
+from aspider._exceptions import LeaseHeld
 from aspider.plan import Plan, PlanLimits, SessionPlan
 from aspider.processors import Processor
 from aspider.run.engine import NETWORK, Wiring, open_backend
 from aspider.run.execute import JobOptions
-from aspider.run.sweep import SweepOptions, SweepReport, sweep_until_done
+from aspider.run.sweep import SweepOptions, SweepReport, SweepsFailed, sweep_until_done
 from aspider.settings import AspiderSettings
-from xnat_client import XnatError
 
 log = logging.getLogger("aspider.run")
 
@@ -93,11 +92,19 @@ def for_project(
 class RunResult:
     reports: list[SweepReport] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # projects another sweep held (the lease)
-    failed: dict[str, str] = field(default_factory=dict)  # projects XNAT would not serve -> why
+    failed: dict[str, str] = field(default_factory=dict)  # projects left unswept at the end -> why
 
     @property
     def ok(self) -> bool:
-        return not (any(r.failed for r in self.reports) or self.refused or self.failed)
+        """
+        How the run ended: no task failed, every project was swept, and the last sweep of each
+        left nothing undone for an outage. Transient trouble an earlier sweep of a `--wait`
+        run met and a later one got past does not count.
+        """
+        if self.refused or self.failed or any(r.outcome.failures for r in self.reports):
+            return False
+        last = {r.project: r for r in self.reports}
+        return not any(r.left_work for r in last.values())
 
 
 async def execute_run(
@@ -133,10 +140,8 @@ async def execute_run(
             except LeaseHeld as exc:
                 shown.on_notice(logging.WARNING, f"skipped {exc}")
                 result.refused.append(project)
-            except Exception as exc:  # one project XNAT will not serve must not stop the night
-                found = only_failure(exc, XnatError)
-                if found is None:
-                    raise
-                shown.on_notice(logging.ERROR, f"project {project}: XNAT: {found}")
-                result.failed[project] = str(found)
+            except SweepsFailed as exc:  # one project XNAT will not serve must not stop the night
+                shown.on_notice(logging.ERROR, str(exc))
+                result.reports += exc.reports
+                result.failed[project] = str(exc).removeprefix(f"project {project}: ")
     return result

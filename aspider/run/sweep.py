@@ -16,6 +16,7 @@ from functools import partial
 
 import anyio
 
+from aspider._exceptions import AspiderError, only_failure
 from aspider.plan import Plan, PlanLimits, SessionPlan, plan_projects
 from aspider.plan.actions import JobObservation
 from aspider.plan.settled import SettledMemo
@@ -49,6 +50,9 @@ class SweepOptions:
     sessions_at_once: int = 64
     keep_failed_days: float = 7.0
     chain: bool = True  # plan a session again when its upstream task completes (aspider.run.chain)
+    # With --wait, a sweep that XNAT or the cluster failed is tried again at the next interval;
+    # this many failed sweeps in a row end the run (an outage, not a blip).
+    failed_sweeps_in_a_row: int = 5
 
 
 @dataclass
@@ -74,7 +78,28 @@ class SweepReport:
 
     @property
     def failed(self) -> bool:
+        """Tasks this sweep failed (JOB_FAILED), or sessions it could not finish."""
         return bool(self.outcome.failures or self.session_errors)
+
+    @property
+    def left_work(self) -> bool:
+        """Something this sweep could not do for now (an outage): a later sweep will."""
+        return bool(self.outcome.transient or self.session_errors)
+
+
+class SweepsFailed(AspiderError):
+    """
+    XNAT or the cluster failed a project's sweep (with --wait: several sweeps in a row).
+
+    `reports` holds what the sweeps before it did, so a run's summary still counts it.
+    """
+
+    def __init__(self, project: str, cause: XnatError | PbsError, reports: list[SweepReport]):
+        where = "XNAT" if isinstance(cause, XnatError) else "cluster"
+        super().__init__(f"project {project}: {where}: {cause}")
+        self.project = project
+        self.cause = cause
+        self.reports = reports
 
 
 def restrict(snapshot: ProjectSnapshot, sessions: Sequence[str]) -> ProjectSnapshot:
@@ -256,10 +281,24 @@ async def sweep_until_done(
     """
     reports: list[SweepReport] = []
     previous: list[tuple[str, str]] | None = None
+    failed_in_a_row = 0
     while True:
-        report = await sweep_project(
-            xnat, backend, project, processors, options, on_plan, on_session
-        )
+        try:
+            report = await sweep_project(
+                xnat, backend, project, processors, options, on_plan, on_session
+            )
+        except Exception as exc:
+            cause = only_failure(exc, (XnatError, PbsError))
+            if not isinstance(cause, XnatError | PbsError):
+                raise
+            failed_in_a_row += 1
+            out_of_sweeps = max_sweeps is not None and len(reports) + failed_in_a_row >= max_sweeps
+            if out_of_sweeps or failed_in_a_row >= options.failed_sweeps_in_a_row:
+                raise SweepsFailed(project, cause, reports) from exc
+            log.warning("sweep of %s failed (%s); trying again in %gs", project, cause, interval)
+            await anyio.sleep(interval)
+            continue
+        failed_in_a_row = 0
         reports.append(report)
         if on_report is not None:
             on_report(report)

@@ -12,13 +12,13 @@ exists has ended with that code, whatever the scheduler says.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Protocol
 
 from aspider.plan.actions import JobObservation, SchedulerState
-from pbs import JobDirState, JobInfo, JobSpec, JobState, Transport, job_dirs
+from pbs import JobDirState, JobInfo, JobSpec, JobState, Transport, job_dirs, job_name_for
 
 _STATES: dict[JobState, SchedulerState] = {
     JobState.QUEUED: "queued",
@@ -51,8 +51,16 @@ class JobBackend(Protocol):
 
 
 def job_dir(backend: JobBackend, label: str) -> PurePosixPath:
-    """`<work root>/<label>`, the label checked as a job name (no separators, no dots first)."""
-    return job_dirs(backend.work_root, [label])[label]
+    """
+    `<work root>/<job name>`: the task's job directory, named as its job is (`job_name_for`:
+    the label itself, or a stable short form of a label too long or unsafe for a scheduler).
+    """
+    return job_dirs(backend.work_root, [job_name_for(label)])[job_name_for(label)]
+
+
+def job_names(labels: Iterable[str]) -> dict[str, str]:
+    """label -> job name, for every label (see `job_dir`)."""
+    return {label: job_name_for(label) for label in labels}
 
 
 def _elapsed(started: datetime | None, finished: datetime | None) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 import anyio
 
 from aspider.plan.actions import JobObservation
-from aspider.run.backends.base import combine
+from aspider.run.backends.base import combine, job_names
 from aspider.settings import ENV_PREFIX
 from pbs import (
     TORQUE,
@@ -147,23 +147,26 @@ class LocalBackend:
         if not jobs:
             return {}
         labels = list(jobs)
-        job_dirs(self.work_root, labels)  # checks every label before it reaches a shell
-        probe = await self.transport.run(["sh", "-c", _PROBE, "sh", str(self.work_root), *labels])
+        names = job_names(labels)
+        wanted = list(names.values())
+        job_dirs(self.work_root, wanted)  # checks every name before it reaches a shell
+        probe = await self.transport.run(["sh", "-c", _PROBE, "sh", str(self.work_root), *wanted])
         alive = {}
         for line in probe.stdout.splitlines():
             parts = line.split()
             if len(parts) >= 2:
                 pid = parts[2] if len(parts) > 2 else ""
                 alive[parts[0]] = (parts[1] == "running", pid)
-        states = await self._pbs.read_states(self.work_root, labels)
+        states = await self._pbs.read_states(self.work_root, wanted)
         out = {}
         for label in labels:
-            running, pid = alive.get(label, (False, ""))
+            name = names[label]
+            running, pid = alive.get(name, (False, ""))
             job_state = JobState.RUNNING if running else JobState.GONE
             info = JobInfo(job_id=f"{pid}.local", state=job_state) if pid else None
-            if info is not None and not running and states[label].ended:
+            if info is not None and not running and states[name].ended:
                 info = JobInfo(job_id=info.job_id, state=JobState.COMPLETED)
-            out[label] = combine(label, info, states[label])
+            out[label] = combine(label, info, states[name])
         return out
 
     async def cancel(self, job_ids: list[str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from aspider.run.backends.base import job_names
 from pbs import Transport, job_dirs
 
 _PRUNE = """\
@@ -34,8 +35,10 @@ async def prune_job_dirs(
     """
     if not labels:
         return []
-    job_dirs(work_root, labels)  # checks every label before it reaches a shell
+    names = job_names(labels)
+    by_name = {name: label for label, name in names.items()}
+    job_dirs(work_root, by_name)  # checks every name before it reaches a shell
     minutes = str(max(0, int(older_than_days * 24 * 60)))
-    argv = ["sh", "-c", _PRUNE, "sh", str(work_root), minutes, *labels]
+    argv = ["sh", "-c", _PRUNE, "sh", str(work_root), minutes, *by_name]
     result = await transport.run(argv)
-    return result.stdout.split()
+    return [by_name[name] for name in result.stdout.split() if name in by_name]
