@@ -17,12 +17,19 @@ from urllib.parse import quote
 from ._exceptions import InvalidName
 
 
-def segment(name: str, what: str = "name") -> str:
-    """Check one label or ID and return it quoted as a single path segment."""
+def segment(name: str, what: str = "name", *, backslash: bool = False) -> str:
+    """
+    Check one label or ID and return it quoted as a single path segment.
+
+    A backslash is refused in labels and IDs (XNAT forbids it there) but is an ordinary
+    character of a file name (`backslash=True`), sent as `%5C`.
+    """
     if not isinstance(name, str) or not name:
         raise InvalidName(f"empty {what}: XNAT cannot address it")
-    if "/" in name or "\\" in name:
+    if "/" in name:
         raise InvalidName(f"{what} {name!r} contains a slash: XNAT cannot address it by label")
+    if "\\" in name and not backslash:
+        raise InvalidName(f"{what} {name!r} contains a backslash, which XNAT forbids there")
     if name in (".", ".."):
         raise InvalidName(f"{what} {name!r} is a relative path segment")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
@@ -34,7 +41,7 @@ def file_path(path: str) -> str:
     """Check a file path relative to its resource (`sub/dir/f.nii.gz`) and quote each part."""
     if not isinstance(path, str) or not path or path.startswith("/"):
         raise InvalidName(f"file path {path!r} must be relative and non-empty")
-    return "/".join(segment(part, "file path part") for part in path.split("/"))
+    return "/".join(segment(part, "file name", backslash=True) for part in path.split("/"))
 
 
 OwnerKind = Literal["scan", "assessor", "session"]

@@ -5,10 +5,11 @@ A sweep plans from the snapshot it took at its start, when an upstream assessor 
 finalizes was still JOB_RUNNING; its downstream task is then created NEED_INPUTS, and only the
 next sweep sees the upstream COMPLETE and submits it. For a nightly sweep that is a day per
 level of a pipeline chain. So after a session's actions have completed an upstream task, the
-session is read again (2 requests) and planned for the processors downstream of what
-completed; their creates, status changes and submissions run in the same sweep.
+session as it now stands (the snapshot's, with this sweep's own writes applied: no request,
+see `aspider.run.ledger`) is planned for the processors downstream of what completed; their
+creates, status changes and submissions run in the same sweep.
 
-Only session- and scan-level processors are chained (the re-read is one session). Submissions
+Only session- and scan-level processors are chained (the session is the scope). Submissions
 share the sweep's queue room: `QueueRoom` is what the sweep's plan left under
 `max_queued`; with per-processor limits in force, chained tasks are created or readied here
 and submitted by the next sweep, where the planner applies those limits.
@@ -25,7 +26,7 @@ from aspider.plan.actions import Action, CreateAssessor, Finalize, Submit
 from aspider.plan.states import ProcStatus
 from aspider.processors import Processor
 from aspider.run.execute import SessionExecutor
-from xnat_client import ProjectSnapshot
+from xnat_client import ProjectSnapshot, Session
 
 log = logging.getLogger("aspider.run.chain")
 
@@ -91,6 +92,7 @@ def leave_to_chain(plan: SessionPlan, processors: Sequence[Processor]) -> Sessio
 async def chain_session(
     executor: SessionExecutor,
     session: SessionPlan,
+    before: Session,
     *,
     project: str,
     processors: Sequence[Processor],
@@ -101,9 +103,7 @@ async def chain_session(
     downstream = downstream_of(executor.completed, processors)
     if not downstream:
         return
-    fresh = await executor.xnat.session_snapshot(project, session.session_label)
-    if fresh is None:
-        return
+    fresh = executor.ledger.updated(before)
     snapshot = ProjectSnapshot(project=project, sessions=(fresh,))
     plan = await plan_projects([snapshot], downstream, (), PlanLimits(), container_dir)
     actions: list[Action] = [

@@ -1,30 +1,18 @@
 """
 Carrying out a session's actions: the only place the plan touches XNAT and the cluster.
 
-Each action is a short chain of steps, and every failure is recorded on the affected assessor
-(its `note`, and a status that never claims more than is true), never dropped and never turned
-into COMPLETE. Errors we cannot even record (XNAT down) propagate to the sweep, which reports the
-session and carries on with the others.
-
-Submission is the step that must never happen twice. Its order: inputs staged; the intent
-recorded on the assessor (JOB_RUNNING with no job id); qsub with the label as job name; the job
-id recorded. A crash anywhere leaves a state the next sweep resolves: before the intent, the task
-is still NEED_TO_RUN; after it, the job is looked up by name (and its exit code read) before any
-new submission.
+Each action is a short chain of steps (`submission`, `ending`), and every failure is recorded on
+the affected assessor (its `note`, and a status that never claims more than is true), never
+dropped and never turned into COMPLETE. Errors we cannot even record (XNAT down) propagate to
+the sweep, which reports the session and carries on with the others. Every status written is a
+row of `aspider.plan.states.TRANSITIONS`.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
-import anyio
-
-from aspider._exceptions import InputsMissing, OutputsMissing, StagingError, UploadMismatch
-from aspider.plan.actions import (
+from aspider.plan import (
     Action,
     CreateAssessor,
     Finalize,
@@ -35,112 +23,36 @@ from aspider.plan.actions import (
     ResolveIntent,
     SetStatus,
     Submit,
+    Task,
 )
-from aspider.plan.states import Event, ProcStatus, QcStatus, Reason, after
-from aspider.plan.tasks import Task
-from aspider.run.backends import JobBackend, job_dir
-from aspider.run.outputs import (
-    LOG_RESOURCE,
-    collect_outputs,
-    log_tail,
-    upload_log,
-    upload_outputs,
-)
-from aspider.run.staging import stage_inputs
+from aspider.plan.states import ProcStatus
+from aspider.run import ending
+from aspider.run.backends import JobBackend
+from aspider.run.ledger import WriteLedger
+from aspider.run.records import Outcome, Records, status_note
+from aspider.run.submission import JobOptions, Submission, job_spec
 from aspider.run.transfers import TransferLimit
-from pbs import (
-    CommandFailed,
-    ConnectFailed,
-    FileOperationFailed,
-    InvalidValue,
-    JobSpec,
-    PbsError,
-    SubmitFailed,
-    job_name_for,
-)
-from xnat_client import AssessorFields, ResourceRef, XnatClient, XnatError
+from xnat_client import AssessorFields, XnatClient
 
-log = logging.getLogger("aspider.run.execute")
-
-# The job's command sees INDIR/OUTDIR (DAX's names) as well as the wrapper's INPUTS/OUTPUTS.
-_COMMAND_PRELUDE = 'INDIR="$INPUTS"; OUTDIR="$OUTPUTS"; export INDIR OUTDIR\n'
-_NOTE_LIMIT = 1000
+__all__ = ["JobOptions", "Outcome", "SessionExecutor", "job_spec"]
 
 
-@dataclass
-class Outcome:
+def _absorbed(actions: tuple[Action, ...]) -> dict[str, CreateAssessor | SetStatus]:
     """
-    What a sweep did, by processor and by kind, for the summary and the exit code.
+    label -> the write a submission of the same task makes needless.
 
-    Counts add up over sweeps, but "waiting" must not: a task recorded waiting for its inputs
-    in one sweep and submitted in the next is not waiting any more. So the labels last left
-    waiting (`waiting`, label -> proctype) and those that moved on since (`moved`) are kept,
-    and `aspider.cli.report` replays them in sweep order.
+    The plan creates a task (or sets it) NEED_TO_RUN, and, where the queue has room, submits
+    it: the submission's intent write sets every field the first write would, so the two are
+    one write. A task whose submission waits for room keeps its first write.
     """
-
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
-    # Tasks a failure of XNAT or the cluster held back, left to be retried by a later sweep:
-    # not failed, but the run that ends with some has not done all it could.
-    transient: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
-    waiting: dict[str, str] = field(default_factory=dict)
-    moved: set[str] = field(default_factory=set)
-
-    def add(self, task: Task, what: str) -> None:
-        self.counts[(task.proctype, what)] += 1
-        if what == "waiting":
-            self.waiting[task.label] = task.proctype
-            self.moved.discard(task.label)
-        elif what != "created":
-            self.moved_on(task)
-
-    def moved_on(self, task: Task) -> None:
-        """The task is past waiting for inputs (ready, submitted, done, failed)."""
-        self.waiting.pop(task.label, None)
-        self.moved.add(task.label)
-
-    def fail(self, task: Task, reason: str) -> None:
-        self.add(task, "failed")
-        self.failures.append((task.label, reason))
-
-    def retry_later(self, task: Task, reason: str) -> None:
-        self.moved_on(task)
-        self.transient.append((task.label, reason))
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """Cluster options every job gets, from the settings."""
-
-    queue: str | None = None
-    account: str | None = None
-
-
-def _today() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d")
-
-
-def _note(text: str) -> str:
-    return text if len(text) <= _NOTE_LIMIT else text[: _NOTE_LIMIT - 3] + "..."
-
-
-def _status(status: ProcStatus, note: str) -> AssessorFields:
-    return AssessorFields(procstatus=status.value, note=_note(note))
-
-
-def job_spec(task: Task, backend: JobBackend, options: JobOptions) -> JobSpec:
-    """The job for a task: named by its label, in its own directory, with its resources."""
-    req = task.requirements
-    return JobSpec(
-        name=job_name_for(task.label),
-        job_dir=job_dir(backend, task.label),
-        command=_COMMAND_PRELUDE + task.command_script,
-        walltime=timedelta(seconds=max(1, req.walltime_seconds)),
-        memory_mb=req.memory_mb or None,
-        cpus=max(1, req.ppn),
-        queue=options.queue,
-        account=options.account,
-    )
+    submitted = {a.task.label for a in actions if isinstance(a, Submit)}
+    return {
+        a.task.label: a
+        for a in actions
+        if isinstance(a, CreateAssessor | SetStatus)
+        and a.procstatus is ProcStatus.NEED_TO_RUN
+        and a.task.label in submitted
+    }
 
 
 class SessionExecutor:
@@ -159,122 +71,62 @@ class SessionExecutor:
         self.outcome = outcome
         self.options = options
         self.transfers = transfers
-        self._created: dict[str, str] = {}  # label -> assessor ID created in this sweep
+        self.records = Records(xnat, outcome)
         self.completed: set[str] = set()  # proctypes of the tasks this executor completed
 
+    @property
+    def ledger(self) -> WriteLedger:
+        """What this executor wrote, for the session's chain."""
+        return self.records.ledger
+
     async def run(self, actions: tuple[Action, ...]) -> None:
+        prepared = _absorbed(actions)
         for action in actions:
+            if isinstance(action, CreateAssessor | SetStatus) and action in prepared.values():
+                continue  # written by its submission, with the intent
+            if isinstance(action, Submit):
+                await Submission(
+                    self.records,
+                    self.backend,
+                    self.options,
+                    self.transfers,
+                    action,
+                    prepared.get(action.task.label),
+                ).run()
+                continue
             await self._dispatch(action)
 
     async def _dispatch(self, action: Action) -> None:
         match action:
             case CreateAssessor():
-                await self.create(action)
+                await self.records.create(action.task, action.procstatus, action.reason)
             case SetStatus():
                 await self.set_status(action)
             case Submit():
-                await self.submit(action)
+                await Submission(
+                    self.records, self.backend, self.options, self.transfers, action, None
+                ).run()
             case ResolveIntent():
                 await self.resolve_intent(action)
             case RecordJob():
                 await self.record_job(action.task, action.assessor.id, action.observation)
             case Finalize():
-                await self.finalize(action)
+                if await ending.finalize(self.records, self.backend, self.transfers, action):
+                    self.completed.add(action.task.proctype)
             case MarkFailed():
-                await self.mark_failed(action)
+                await ending.mark_failed(self.records, self.backend, action)
             case Rerun():
-                await self.rerun(action)
+                await ending.rerun(self.records, self.backend, action)
             case _:
                 assert_never(action)
 
-    # -- assessor records ------------------------------------------------------------------
-
-    async def _write(self, task: Task, assessor_id: str, fields: AssessorFields) -> None:
-        await self.xnat.update_assessor(task.session_id, assessor_id, fields)
-
-    async def create(self, action: CreateAssessor) -> None:
-        task = action.task
-        fields = AssessorFields(
-            proctype=task.proctype,
-            procversion=task.procversion,
-            procstatus=action.procstatus.value,
-            qcstatus=QcStatus.JOB_PENDING.value,
-            inputs=task.inputs_json,
-            note=_note(action.reason),
-            date=_today(),
-        )
-        self._created[task.label] = await self.xnat.put_assessor(
-            task.project, task.subject_id, task.session_id, task.label, fields
-        )
-        self.outcome.add(task, "created")
-        if action.procstatus is ProcStatus.NEED_INPUTS:
-            self.outcome.add(task, "waiting")
-
     async def set_status(self, action: SetStatus) -> None:
-        fields = AssessorFields(procstatus=action.procstatus.value, note=_note(action.reason))
-        await self._write(action.task, action.assessor.id, fields)
+        fields = status_note(action.procstatus, action.reason)
+        await self.records.write(action.task, action.assessor.id, fields)
         if action.procstatus is ProcStatus.NEED_INPUTS:
             self.outcome.add(action.task, "waiting")
         else:
             self.outcome.moved_on(action.task)
-
-    # -- submission ------------------------------------------------------------------------
-
-    async def submit(self, action: Submit) -> None:
-        task = action.task
-        assessor_id = action.assessor.id if action.assessor else self._created.get(task.label)
-        if assessor_id is None:
-            raise RuntimeError(f"{task.label}: submit without an assessor (planner bug)")
-        directory = job_dir(self.backend, task.label)
-        try:
-            inputs = directory / "INPUTS"
-            await stage_inputs(self.xnat, self.backend.transport, inputs, task, self.transfers)
-        except InputsMissing as exc:
-            status = after(Event.STAGING_INPUTS_MISSING)
-            await self._write(task, assessor_id, _status(status, str(exc)))
-            self.outcome.add(task, "waiting")
-            return
-        except (StagingError, PbsError, XnatError, OSError) as exc:
-            reason = Reason.STAGING_FAILED.format(error=exc)
-            await self._write(task, assessor_id, _status(after(Event.STAGING_FAILED), reason))
-            self.outcome.retry_later(task, reason)
-            return
-        # The intent: from here on, a crash is resolved by looking the job up by name.
-        intent = AssessorFields(
-            procstatus=after(Event.STAGED).value, jobid="", note=_note(action.reason)
-        )
-        await self._write(task, assessor_id, intent)
-        try:
-            job_id = await self.backend.submit(job_spec(task, self.backend, self.options))
-        except SubmitFailed as exc:  # the scheduler saw the job and refused it
-            reason = Reason.SUBMIT_FAILED.format(error=exc)
-            await self._write(task, assessor_id, _status(after(Event.SUBMIT_REFUSED), reason))
-            self.outcome.fail(task, reason)
-            return
-        except InvalidValue as exc:  # refused before anything was sent: it can never run
-            reason = Reason.SUBMIT_FAILED.format(error=exc)
-            await self._write(task, assessor_id, _status(after(Event.SUBMIT_REFUSED), reason))
-            self.outcome.fail(task, reason)
-            return
-        except (ConnectFailed, FileOperationFailed, CommandFailed) as exc:
-            # The cluster was not reached, or the job directory could not be written: qsub
-            # never ran, so the task is simply submitted again by a later sweep.
-            reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
-            await self._write(task, assessor_id, _status(after(Event.SUBMIT_NOT_SENT), reason))
-            self.outcome.retry_later(task, reason)
-            return
-        except PbsError as exc:  # lost mid-qsub, or an answer we cannot read: outcome unknown
-            assert after(Event.SUBMIT_OUTCOME_UNKNOWN) is ProcStatus.JOB_RUNNING  # nothing to write
-            log.warning(
-                "%s: outcome of the submission unknown (%s); resolved next sweep", task.label, exc
-            )
-            self.outcome.retry_later(task, f"outcome of the submission unknown: {exc}")
-            return
-        submitted = AssessorFields(
-            procstatus=after(Event.SUBMITTED).value, jobid=job_id, jobstartdate=_today()
-        )
-        await self._write(task, assessor_id, submitted)
-        self.outcome.add(task, "submitted")
 
     async def resolve_intent(self, action: ResolveIntent) -> None:
         found = await self.backend.observe({action.task.label: ""})
@@ -284,103 +136,5 @@ class SessionExecutor:
 
     async def record_job(self, task: Task, assessor_id: str, obs: JobObservation) -> None:
         fields = AssessorFields(jobid=obs.job_id or "", jobnode=obs.node, note="")
-        await self._write(task, assessor_id, fields)
+        await self.records.write(task, assessor_id, fields)
         self.outcome.add(task, "adopted")
-
-    # -- the end of a job ------------------------------------------------------------------
-
-    def _usage(self, obs: JobObservation | None) -> dict[str, str | None]:
-        """What the job used, and its id: a job adopted after a crash has none recorded yet."""
-        if obs is None:
-            return {}
-        usage = {"walltimeused": obs.walltime, "memused": obs.memory, "jobnode": obs.node}
-        return {**usage, "jobid": obs.job_id} if obs.job_id else usage
-
-    def _ended(self, status: ProcStatus, note: str, obs: JobObservation | None) -> AssessorFields:
-        """A job's end as written: its status, the note, and what it used."""
-        usage = self._usage(obs)
-        return AssessorFields(
-            procstatus=status.value,
-            note=_note(note),
-            walltimeused=usage.get("walltimeused"),
-            memused=usage.get("memused"),
-            jobnode=usage.get("jobnode"),
-            jobid=usage.get("jobid"),
-        )
-
-    async def finalize(self, action: Finalize) -> None:
-        task, a = action.task, action.assessor
-        directory = job_dir(self.backend, task.label)
-        transport = self.backend.transport
-        try:
-            files = await collect_outputs(transport, directory / "OUTPUTS", task.outputs)
-        except OutputsMissing as exc:
-            text = ", ".join(exc.missing)
-            reason = (
-                Reason.JOB_NO_OUTPUTS
-                if exc.none_present
-                else Reason.JOB_MISSING_OUTPUTS.format(missing=text)
-            )
-            await self._fail(task, a.id, reason, action.observation)
-            return
-        uploading = self._ended(after(Event.OUTPUTS_FOUND), "", action.observation)
-        await self._write(task, a.id, uploading)
-        try:
-            limit = self.transfers
-            await upload_outputs(self.xnat, transport, task.session_id, a.id, files, limit)
-            await upload_log(self.xnat, transport, directory, task.session_id, a.id, limit)
-        except (UploadMismatch, PbsError, XnatError, OSError, ValueError) as exc:
-            reason = Reason.UPLOAD_FAILED.format(error=exc)
-            await self._write(task, a.id, _status(after(Event.UPLOAD_FAILED), reason))
-            self.outcome.retry_later(task, reason)
-            return
-        complete = AssessorFields(
-            procstatus=after(Event.UPLOAD_VERIFIED).value, qcstatus=QcStatus.NEEDS_QA.value
-        )
-        await self._write(task, a.id, complete)
-        self.outcome.add(task, "completed")
-        self.completed.add(task.proctype)
-        # Housekeeping after COMPLETE: a directory that will not go is logged, and the session
-        # goes on (its chained work included); the outputs are safe in XNAT already.
-        with anyio.move_on_after(30, shield=True):
-            try:
-                await transport.remove(str(directory))
-            except (PbsError, OSError) as exc:
-                log.warning("%s: COMPLETE, but its job directory stays: %s", task.label, exc)
-
-    async def mark_failed(self, action: MarkFailed) -> None:
-        await self._fail(action.task, action.assessor.id, action.reason, action.observation)
-
-    async def _fail(
-        self, task: Task, assessor_id: str, reason: str, obs: JobObservation | None
-    ) -> None:
-        directory = job_dir(self.backend, task.label)
-        tail = await log_tail(self.backend.transport, directory)
-        full = f"{reason}; log: {tail}" if tail else reason
-        try:
-            await upload_log(
-                self.xnat, self.backend.transport, directory, task.session_id, assessor_id
-            )
-        except (PbsError, XnatError) as exc:
-            full += f" (uploading {LOG_RESOURCE} failed: {exc})"
-        await self._write(task, assessor_id, self._ended(ProcStatus.JOB_FAILED, full, obs))
-        self.outcome.fail(task, reason)
-
-    async def rerun(self, action: Rerun) -> None:
-        task, a = action.task, action.assessor
-        for resource in a.resources:
-            await self.xnat.delete_resource(
-                ResourceRef.assessor_output(task.session_id, a.id, resource)
-            )
-        await self.backend.transport.remove(str(job_dir(self.backend, task.label)))
-        fields = AssessorFields(
-            procstatus=ProcStatus.NEED_TO_RUN.value,
-            qcstatus=QcStatus.JOB_PENDING.value,
-            jobid="",
-            jobnode="",
-            memused="",
-            walltimeused="",
-            note=_note(action.reason),
-        )
-        await self._write(task, a.id, fields)
-        self.outcome.add(task, "rerun")

@@ -60,10 +60,21 @@ def _safe_relative(path: str) -> str:
     return "/".join(parts)
 
 
+def _refuse_unsafe_names(where: str, files: list[FileEntry]) -> None:
+    """A control character in a file name would reach paths and the job's shell: say so."""
+    for f in files:
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in f.name):
+            raise InputsMissing(
+                f"{where}: file {f.name!r} has a control character in its name and cannot be "
+                "staged safely; rename it in XNAT"
+            )
+
+
 def _targets(item: ResolvedInput, res: InputResource, files: list[FileEntry]) -> list[StagedFile]:
     ref = _ref(item, res)
     chosen = [f for f in files if _matches(f, res.fmatch)]
     where = f"{item.name}: resource {res.resource}"
+    _refuse_unsafe_names(where, chosen)
     if not chosen:
         if res.required:
             raise InputsMissing(f"{where} has no file matching {res.fmatch or '*'}")

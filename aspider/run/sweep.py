@@ -29,7 +29,7 @@ from aspider.run.lease import project_lease
 from aspider.run.settled_store import load_memo, save_memo
 from aspider.run.transfers import TransferLimit
 from pbs import PbsError
-from xnat_client import ProjectSnapshot, XnatClient, XnatError
+from xnat_client import ProjectSnapshot, Session, XnatClient, XnatError
 
 log = logging.getLogger("aspider.run.sweep")
 
@@ -162,12 +162,15 @@ async def sweep_project(
                 container_dir=options.container_dir,
             )
 
+        by_id = {s.id: s for s in snapshot.sessions}
+
         async def run_one(session_plan: SessionPlan) -> None:
             if chain is not None:
                 session_plan = leave_to_chain(session_plan, processors)
             outcome, job_options = report.outcome, options.job_options
             executor = SessionExecutor(xnat, backend, outcome, job_options, transfers)
-            await _run_session(executor, session_plan, report, on_session, chain)
+            before = by_id.get(session_plan.session_id)
+            await _run_session(executor, session_plan, report, on_session, chain, before)
 
         busy_sessions = [s for s in plan.sessions if s.actions]
         await _each_at_most(busy_sessions, options.sessions_at_once, run_one)
@@ -242,13 +245,14 @@ async def _run_session(
     plan: SessionPlan,
     report: SweepReport,
     on_session: Callable[[SessionPlan], None] | None,
-    chain: Callable[[SessionExecutor, SessionPlan], Awaitable[None]] | None = None,
+    chain: Callable[[SessionExecutor, SessionPlan, Session], Awaitable[None]] | None = None,
+    before: Session | None = None,
 ) -> None:
     """One session's actions (then its chained ones); a failure is reported, not raised."""
     try:
         await executor.run(plan.actions)
-        if chain is not None and executor.completed:
-            await chain(executor, plan)
+        if chain is not None and before is not None and executor.completed:
+            await chain(executor, plan, before)
     except (XnatError, PbsError, OSError, ValueError) as exc:
         log.error("session %s: %s", plan.session_label, exc)
         report.session_errors.append((plan.session_label, str(exc)))

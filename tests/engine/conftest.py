@@ -10,7 +10,7 @@ import pytest
 
 from aspider.processors import Processor, load_processors
 from xnat_client import Credentials, RetryPolicy, XnatClient
-from xnat_client.server import XnatServer
+from xnat_client.server import XnatServer, serve_tcp
 
 DEMO_PROCESSORS = Path(__file__).resolve().parents[2] / "aspider" / "demo" / "processors"
 
@@ -30,6 +30,19 @@ async def xnat(server: XnatServer) -> AsyncIterator[XnatClient]:
     )
     async with client:
         yield client
+
+
+@pytest.fixture
+async def tcp_xnat(server: XnatServer) -> AsyncIterator[XnatClient]:
+    """A client of the same server over real HTTP on 127.0.0.1, for tests about the wire."""
+    async with serve_tcp(server) as url:
+        client = XnatClient(
+            url,
+            credentials=Credentials.password("admin", "admin"),
+            retry=RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, budget=5),
+        )
+        async with client:
+            yield client
 
 
 # A scan-level shell processor on the T1w NIFTI, staged as INPUTS/t1.nii.gz; the script varies.

@@ -59,18 +59,17 @@ async def test_downstream_is_submitted_in_the_sweep_that_completes_upstream(
 async def test_a_chained_report_is_created_ready_in_one_write(
     server: XnatServer, xnat: XnatClient, demo_processors: list[Processor], tmp_path: Path
 ) -> None:
-    """Sweep 2 creates each report once, NEED_TO_RUN: no NEED_INPUTS write to undo at once."""
+    """Each task is created once, with its intent: no NEED_INPUTS or NEED_TO_RUN write first."""
     generate_project(server, "P1", sessions=3, assessors_per_session=0, seed=4)
     with anyio.fail_after(120):
         second = await _two_sweeps(xnat, demo_processors, tmp_path, SweepOptions())
     assert second.outcome.counts[("sessreport_v1", "submitted")] == 3
-    statuses = [
+    creates = [
         unquote_plus(r.query).split("procstatus=")[1].split("&")[0]
         for r in server.requests
-        if r.method == "PUT" and "procstatus=" in unquote_plus(r.query)
+        if r.method == "PUT" and "proctype=" in unquote_plus(r.query)
     ]
-    assert "NEED_INPUTS" not in statuses
-    assert statuses.count("NEED_TO_RUN") == 6  # three statistics, three reports
+    assert creates == ["JOB_RUNNING"] * 6  # three statistics, three reports
 
 
 async def test_chained_submissions_stay_within_the_queue_limit(

@@ -148,7 +148,7 @@ class XnatServer:
         )
         if identity.failed:
             return unauthorized(LOGIN_FAILED)
-        response = await self._route(request, canonical_path(request.url.path), identity)
+        response = await self._route(request, canonical_path(request.scope["path"]), identity)
         if identity.new_session:
             response.set_cookie("JSESSIONID", identity.new_session, path="/", httponly=True)
         now_ms = int(time.time() * 1000)

@@ -1,0 +1,126 @@
+"""
+The end of a job: its outputs checked, uploaded and verified (COMPLETE), or the job failed.
+
+Success is decided from the exit code (the planner finalizes only exit-0 jobs) and the declared
+outputs, never from which files happen to exist; COMPLETE is written only after every output
+was uploaded and XNAT's listing agrees. A failed job keeps its log for a person, as OUTLOG.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from aspider._exceptions import OutputsMissing, UploadMismatch
+from aspider.plan import (
+    Event,
+    Finalize,
+    JobObservation,
+    MarkFailed,
+    ProcStatus,
+    QcStatus,
+    Reason,
+    Rerun,
+    Task,
+)
+from aspider.plan.states import after
+from aspider.run.backends import JobBackend, job_dir
+from aspider.run.outputs import LOG_RESOURCE, collect_outputs, log_tail, upload_log, upload_outputs
+from aspider.run.records import Records, job_ended, note, status_note
+from aspider.run.transfers import TransferLimit
+from pbs import PbsError
+from xnat_client import AssessorFields, ResourceRef, XnatError
+
+log = logging.getLogger("aspider.run.ending")
+
+
+async def finalize(
+    records: Records, backend: JobBackend, transfers: TransferLimit, action: Finalize
+) -> bool:
+    """Upload and verify a finished job's outputs; whether the task is now COMPLETE."""
+    task, a, outcome = action.task, action.assessor, records.outcome
+    directory = job_dir(backend, task.label)
+    transport = backend.transport
+    try:
+        files = await collect_outputs(transport, directory / "OUTPUTS", task.outputs)
+    except OutputsMissing as exc:
+        missing = ", ".join(exc.missing)
+        reason = (
+            Reason.JOB_NO_OUTPUTS
+            if exc.none_present
+            else Reason.JOB_MISSING_OUTPUTS.format(missing=missing)
+        )
+        await fail(records, backend, task, a.id, reason, action.observation)
+        return False
+    await records.write(task, a.id, job_ended(after(Event.OUTPUTS_FOUND), "", action.observation))
+    try:
+        await upload_outputs(records.xnat, transport, task.session_id, a.id, files, transfers)
+        records.ledger.uploaded(a.id, a.resources, {f.resource for f in files})
+        await upload_log(records.xnat, transport, directory, task.session_id, a.id, transfers)
+        records.ledger.uploaded(a.id, a.resources, {LOG_RESOURCE})
+    except (UploadMismatch, PbsError, XnatError, OSError, ValueError) as exc:
+        reason = Reason.UPLOAD_FAILED.format(error=exc)
+        await records.write(task, a.id, status_note(after(Event.UPLOAD_FAILED), reason))
+        outcome.retry_later(task, reason)
+        return False
+    complete = AssessorFields(
+        procstatus=after(Event.UPLOAD_VERIFIED).value, qcstatus=QcStatus.NEEDS_QA.value
+    )
+    await records.write(task, a.id, complete)
+    outcome.add(task, "completed")
+    # Housekeeping after COMPLETE: a directory that will not go is logged, and the session goes
+    # on (its chained work included); the outputs are safe in XNAT already.
+    with anyio.move_on_after(30, shield=True):
+        try:
+            await transport.remove(str(directory))
+        except (PbsError, OSError) as exc:
+            log.warning("%s: COMPLETE, but its job directory stays: %s", task.label, exc)
+    return True
+
+
+async def mark_failed(records: Records, backend: JobBackend, action: MarkFailed) -> None:
+    task, a = action.task, action.assessor
+    await fail(records, backend, task, a.id, action.reason, action.observation)
+
+
+async def fail(
+    records: Records,
+    backend: JobBackend,
+    task: Task,
+    assessor_id: str,
+    reason: str,
+    obs: JobObservation | None,
+) -> None:
+    """JOB_FAILED with the reason and the log's tail in `note`, and the log as OUTLOG."""
+    directory = job_dir(backend, task.label)
+    tail = await log_tail(backend.transport, directory)
+    full = f"{reason}; log: {tail}" if tail else reason
+    try:
+        await upload_log(records.xnat, backend.transport, directory, task.session_id, assessor_id)
+    except (PbsError, XnatError) as exc:
+        full += f" (uploading {LOG_RESOURCE} failed: {exc})"
+    await records.write(task, assessor_id, job_ended(ProcStatus.JOB_FAILED, full, obs))
+    records.outcome.fail(task, reason)
+
+
+async def rerun(records: Records, backend: JobBackend, action: Rerun) -> None:
+    """Outputs removed, job fields cleared, QC back to Job Pending: NEED_TO_RUN again."""
+    task, a = action.task, action.assessor
+    for resource in a.resources:
+        await records.xnat.delete_resource(
+            ResourceRef.assessor_output(task.session_id, a.id, resource)
+        )
+    records.ledger.removed_outputs(a.id)
+    await backend.transport.remove(str(job_dir(backend, task.label)))
+    fields = AssessorFields(
+        procstatus=ProcStatus.NEED_TO_RUN.value,
+        qcstatus=QcStatus.JOB_PENDING.value,
+        jobid="",
+        jobnode="",
+        memused="",
+        walltimeused="",
+        note=note(action.reason),
+    )
+    await records.write(task, a.id, fields)
+    records.outcome.add(task, "rerun")

@@ -1,0 +1,122 @@
+"""
+A session's assessor records: every write the executor makes to XNAT, and what it counts.
+
+One place writes assessors, so every write is typed (`AssessorFields`), lands in the session's
+`WriteLedger` (what the chain plans from) and is counted in the sweep's `Outcome`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aspider.plan import JobObservation, ProcStatus, QcStatus, Task
+from aspider.run.ledger import WriteLedger
+from xnat_client import AssessorFields, XnatClient
+
+NOTE_LIMIT = 1000  # characters of a reason kept in `note`
+
+
+@dataclass
+class Outcome:
+    """
+    What a sweep did, by processor and by kind, for the summary and the exit code.
+
+    Counts add up over sweeps, but "waiting" must not: a task recorded waiting for its inputs
+    in one sweep and submitted in the next is not waiting any more. So the labels last left
+    waiting (`waiting`, label -> proctype) and those that moved on since (`moved`) are kept,
+    and `aspider.cli.report` replays them in sweep order.
+    """
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
+    # Tasks a failure of XNAT or the cluster held back, left to be retried by a later sweep:
+    # not failed, but the run that ends with some has not done all it could.
+    transient: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
+    waiting: dict[str, str] = field(default_factory=dict)
+    moved: set[str] = field(default_factory=set)
+
+    def add(self, task: Task, what: str) -> None:
+        self.counts[(task.proctype, what)] += 1
+        if what == "waiting":
+            self.waiting[task.label] = task.proctype
+            self.moved.discard(task.label)
+        elif what != "created":
+            self.moved_on(task)
+
+    def moved_on(self, task: Task) -> None:
+        """The task is past waiting for inputs (ready, submitted, done, failed)."""
+        self.waiting.pop(task.label, None)
+        self.moved.add(task.label)
+
+    def fail(self, task: Task, reason: str) -> None:
+        self.add(task, "failed")
+        self.failures.append((task.label, reason))
+
+    def retry_later(self, task: Task, reason: str) -> None:
+        self.moved_on(task)
+        self.transient.append((task.label, reason))
+
+
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def note(text: str) -> str:
+    """A reason as `note` holds it: cut to `NOTE_LIMIT` characters."""
+    return text if len(text) <= NOTE_LIMIT else text[: NOTE_LIMIT - 3] + "..."
+
+
+def status_note(status: ProcStatus, reason: str) -> AssessorFields:
+    return AssessorFields(procstatus=status.value, note=note(reason))
+
+
+def job_ended(status: ProcStatus, reason: str, obs: JobObservation | None) -> AssessorFields:
+    """A job's end as written: its status, the note, what it used, and its id if adopted."""
+    return AssessorFields(
+        procstatus=status.value,
+        note=note(reason),
+        walltimeused=obs.walltime if obs else None,
+        memused=obs.memory if obs else None,
+        jobnode=obs.node if obs else None,
+        jobid=obs.job_id if obs and obs.job_id else None,
+    )
+
+
+class Records:
+    """The writes of one session's executor."""
+
+    def __init__(self, xnat: XnatClient, outcome: Outcome) -> None:
+        self.xnat = xnat
+        self.outcome = outcome
+        self.ledger = WriteLedger()
+        self.created: dict[str, str] = {}  # label -> assessor ID created in this sweep
+
+    async def write(self, task: Task, assessor_id: str, fields: AssessorFields) -> None:
+        await self.xnat.update_assessor(task.session_id, assessor_id, fields)
+        self.ledger.wrote(assessor_id, fields)
+
+    async def create(
+        self, task: Task, status: ProcStatus, reason: str, *, intent: bool = False
+    ) -> str:
+        """PUT the assessor with every field it starts with; an intent also has no job id."""
+        fields = AssessorFields(
+            proctype=task.proctype,
+            procversion=task.procversion,
+            procstatus=status.value,
+            qcstatus=QcStatus.JOB_PENDING.value,
+            inputs=task.inputs_json,
+            note=note(reason),
+            date=today(),
+            jobid="" if intent else None,
+        )
+        assessor_id = await self.xnat.put_assessor(
+            task.project, task.subject_id, task.session_id, task.label, fields
+        )
+        self.created[task.label] = assessor_id
+        self.ledger.create(assessor_id, task, fields)
+        self.outcome.add(task, "created")
+        if status is ProcStatus.NEED_INPUTS:
+            self.outcome.add(task, "waiting")
+        return assessor_id

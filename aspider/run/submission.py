@@ -1,0 +1,165 @@
+"""
+Submission: stage the inputs, record the intent, submit, record the job id.
+
+This is the step that must never happen twice. Its order: inputs staged; the intent recorded on
+the assessor (JOB_RUNNING with no job id; for a new task, the assessor is created with it, one
+write); the job submitted under its name; the job id recorded. A crash anywhere leaves a state
+the next sweep resolves: before the intent, the task is NEED_TO_RUN (or not yet created); after
+it, the job is looked up by name (and its exit code read) before any new submission.
+
+What goes wrong is told apart: inputs that are not there (NEED_INPUTS, a person must act); XNAT
+or the cluster failing before the scheduler was reached (NEED_TO_RUN, a later sweep submits
+it); the scheduler refusing the job (JOB_FAILED); the outcome unknown (the intent stays, and
+the job is looked up by name).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aspider._exceptions import InputsMissing, StagingError
+from aspider.plan import CreateAssessor, Event, ProcStatus, Reason, SetStatus, Submit, Task
+from aspider.plan.states import after
+from aspider.run.backends import JobBackend, job_dir
+from aspider.run.records import Records, note, status_note, today
+from aspider.run.staging import stage_inputs
+from aspider.run.transfers import TransferLimit
+from pbs import (
+    CommandFailed,
+    ConnectFailed,
+    FileOperationFailed,
+    InvalidValue,
+    JobSpec,
+    PbsError,
+    SubmitFailed,
+    job_name_for,
+)
+from xnat_client import AssessorFields, XnatError
+
+log = logging.getLogger("aspider.run.submission")
+
+# The job's command sees INDIR/OUTDIR (DAX's names) as well as the wrapper's INPUTS/OUTPUTS.
+_COMMAND_PRELUDE = 'INDIR="$INPUTS"; OUTDIR="$OUTPUTS"; export INDIR OUTDIR\n'
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Cluster options every job gets, from the settings."""
+
+    queue: str | None = None
+    account: str | None = None
+
+
+def job_spec(task: Task, backend: JobBackend, options: JobOptions) -> JobSpec:
+    """The job for a task: named for its label, in its own directory, with its resources."""
+    req = task.requirements
+    return JobSpec(
+        name=job_name_for(task.label),
+        job_dir=job_dir(backend, task.label),
+        command=_COMMAND_PRELUDE + task.command_script,
+        walltime=timedelta(seconds=max(1, req.walltime_seconds)),
+        memory_mb=req.memory_mb or None,
+        cpus=max(1, req.ppn),
+        queue=options.queue,
+        account=options.account,
+    )
+
+
+class Submission:
+    """One Submit action, carried out."""
+
+    def __init__(
+        self,
+        records: Records,
+        backend: JobBackend,
+        options: JobOptions,
+        transfers: TransferLimit,
+        action: Submit,
+        prepared: CreateAssessor | SetStatus | None,
+    ) -> None:
+        self.records = records
+        self.backend = backend
+        self.options = options
+        self.transfers = transfers
+        self.action = action
+        self.prepared = prepared  # the create or status write this submission makes instead
+        self.task = action.task
+        found = action.assessor.id if action.assessor else records.created.get(self.task.label)
+        self.assessor_id: str | None = found
+
+    async def run(self) -> None:
+        task, outcome = self.task, self.records.outcome
+        if not await self._stage():
+            return
+        await self._record_intent()
+        assessor_id = self.assessor_id
+        assert assessor_id is not None
+        try:
+            job_id = await self.backend.submit(job_spec(task, self.backend, self.options))
+        except (SubmitFailed, InvalidValue) as exc:  # refused: by the scheduler, or before
+            reason = Reason.SUBMIT_FAILED.format(error=exc)
+            fields = status_note(after(Event.SUBMIT_REFUSED), reason)
+            await self.records.write(task, assessor_id, fields)
+            outcome.fail(task, reason)
+            return
+        except (ConnectFailed, FileOperationFailed, CommandFailed) as exc:
+            # The cluster was not reached, or the job directory could not be written: the
+            # scheduler never saw the job, so a later sweep simply submits it again.
+            reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
+            fields = status_note(after(Event.SUBMIT_NOT_SENT), reason)
+            await self.records.write(task, assessor_id, fields)
+            outcome.retry_later(task, reason)
+            return
+        except PbsError as exc:  # lost mid-submission, or an answer we cannot read: unknown
+            assert after(Event.SUBMIT_OUTCOME_UNKNOWN) is ProcStatus.JOB_RUNNING  # the intent
+            log.warning("%s: submission outcome unknown (%s); resolved next sweep", task.label, exc)
+            outcome.retry_later(task, f"outcome of the submission unknown: {exc}")
+            return
+        fields = AssessorFields(
+            procstatus=after(Event.SUBMITTED).value, jobid=job_id, jobstartdate=today()
+        )
+        await self.records.write(task, assessor_id, fields)
+        outcome.add(task, "submitted")
+
+    async def _stage(self) -> bool:
+        """Stage the inputs; when that fails, record why (once) and say so."""
+        task, outcome = self.task, self.records.outcome
+        inputs = job_dir(self.backend, task.label) / "INPUTS"
+        try:
+            await stage_inputs(
+                self.records.xnat, self.backend.transport, inputs, task, self.transfers
+            )
+        except InputsMissing as exc:
+            await self._record_held(after(Event.STAGING_INPUTS_MISSING), str(exc))
+            outcome.add(task, "waiting")
+            return False
+        except (StagingError, PbsError, XnatError, OSError) as exc:
+            reason = Reason.STAGING_FAILED.format(error=exc)
+            await self._record_held(after(Event.STAGING_FAILED), reason)
+            outcome.retry_later(task, reason)
+            return False
+        return True
+
+    async def _record_held(self, status: ProcStatus, reason: str) -> None:
+        """The task waits: create it so, or record the new status and reason (if they changed)."""
+        if self.assessor_id is None:
+            self.assessor_id = await self.records.create(self.task, status, reason)
+            return
+        current = self.action.assessor
+        if current is not None and (current.procstatus, current.note) == (
+            status.value,
+            note(reason),
+        ):
+            return  # refused again for the same reason: nothing new to write
+        await self.records.write(self.task, self.assessor_id, status_note(status, reason))
+
+    async def _record_intent(self) -> None:
+        """From here on, a crash is resolved by looking the job up by name."""
+        status, reason = after(Event.STAGED), self.action.reason
+        if self.assessor_id is None:
+            self.assessor_id = await self.records.create(self.task, status, reason, intent=True)
+            return
+        fields = AssessorFields(procstatus=status.value, jobid="", note=note(reason))
+        await self.records.write(self.task, self.assessor_id, fields)
