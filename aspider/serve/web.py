@@ -16,6 +16,7 @@ XNAT labels (400), the bearer token (401), the project is configured (404), the 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 from pydantic import SecretStr
@@ -38,10 +39,10 @@ def build_app(service: Service, token: SecretStr | None, max_body: int) -> Starl
     """The ASGI app over a running `Service`."""
     events = _Events(service, token, max_body)
     routes = [
-        Route("/", lambda r: _page(service), methods=["GET"]),
-        Route("/healthz", lambda r: _health(service), methods=["GET"]),
-        Route("/metrics", lambda r: _metrics(service), methods=["GET"]),
-        Route("/api/v1/status", lambda r: _status(service, r), methods=["GET"]),
+        Route("/", partial(_page, service), methods=["GET"]),
+        Route("/healthz", partial(_health, service), methods=["GET"]),
+        Route("/metrics", partial(_metrics, service), methods=["GET"]),
+        Route("/api/v1/status", partial(_status, service), methods=["GET"]),
         Route("/api/v1/projects/{project}/sessions/{name}", events.session, methods=["POST"]),
         Route("/api/v1/projects/{project}/subjects/{name}", events.subject, methods=["POST"]),
         Route("/api/v1/projects/{project}", events.project, methods=["POST"]),
@@ -49,18 +50,18 @@ def build_app(service: Service, token: SecretStr | None, max_body: int) -> Starl
     return Starlette(routes=routes)
 
 
-async def _page(service: Service) -> Response:
+async def _page(service: Service, request: Request) -> Response:
     page = Page(service.page_info(), service.statuses(), refresh=_REFRESH)
     return HTMLResponse(render_page(page), headers={"Cache-Control": "no-store"})
 
 
-async def _health(service: Service) -> Response:
+async def _health(service: Service, request: Request) -> Response:
     if service.stopping or service.finished:
         return JSONResponse({"status": "stopping"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
-async def _metrics(service: Service) -> Response:
+async def _metrics(service: Service, request: Request) -> Response:
     return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
 
 

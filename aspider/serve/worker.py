@@ -176,7 +176,8 @@ class ProjectWorker:
         pending_before = set(self.watch.pending)
         for name in self.watch.observe(rows, self._config.clock()):
             log.warning("project %s: no session %s in XNAT; event dropped", self.project, name)
-        seen = len(set(self.watch.pending) - pending_before)
+        pending = self.watch.pending
+        seen = sum(1 for sid in set(pending) - pending_before if pending[sid].cause == "change")
         if seen:
             self._metrics.events.labels("change").inc(seen)
         return True
