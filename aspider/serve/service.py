@@ -208,5 +208,5 @@ def _last_sweep(worker: ProjectWorker) -> str:
     if not worker.sweeps:
         return ""
     last = worker.sweeps[-1]
-    what = "failed" if last.failed else f"{last.actions} action(s)"
+    what = f"{last.actions} action(s)" + (", with failures" if last.failed else "")
     return f"{last.kind} sweep at {last.at}, {last.seconds:.1f} s, {what}"

@@ -41,7 +41,7 @@ def runs_processor(folder: Path, runs: Path, fail_on: str = "") -> Processor:
     """A scan-level T1 processor whose job appends its session to `runs` (one line a run)."""
     folder.mkdir(parents=True, exist_ok=True)
     fail = (
-        f"case {{session}} in {fail_on}) echo 'no brain found' >&2; exit 3;; esac; "
+        f"case {{session}} in {fail_on}) echo no brain found >&2; exit 3;; esac; "
         if fail_on
         else ""
     )
