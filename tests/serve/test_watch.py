@@ -12,9 +12,7 @@ from xnat_client import SessionChange
 def rows(**last_modified: str) -> list[SessionChange]:
     """One row per session label=timestamp; IDs are X_<label>, subjects SUBJ_<first letter>."""
     return [
-        SessionChange(
-            id=f"X_{label}", label=label, subject_id=f"SUBJ_{label[0]}", last_modified=lm
-        )
+        SessionChange(id=f"X_{label}", label=label, subject_id=f"SUBJ_{label[0]}", last_modified=lm)
         for label, lm in last_modified.items()
     ]
 
