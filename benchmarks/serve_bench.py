@@ -179,9 +179,20 @@ async def archive_scenario(
     return result
 
 
+def all_complete(server: XnatServer) -> bool:
+    found = [a.fields.get("procstatus") for a in server.store.assessors_of(PROJECT)]
+    return bool(found) and set(found) == {"COMPLETE"}
+
+
 async def idle_scenario(server: XnatServer, url: str, seconds: float, work: Path) -> dict[str, Any]:
+    """20 sessions swept to COMPLETE at start; then nothing changes: count what is sent."""
+    for i in range(20):
+        await archive(url, f"IS{i:02d}", f"IDLE{i:02d}")
     async with service(url, work) as api:  # defaults: poll 60 s, job poll 30 s
-        await anyio.sleep(5)  # the start-up sweep's jobs end and are finalized
+        with anyio.fail_after(300):
+            while not all_complete(server):  # noqa: ASYNC110 - another process does the work
+                await anyio.sleep(0.5)
+        await anyio.sleep(35)  # the last job poll and its sweep have been
         before = len(server.requests)
         await anyio.sleep(seconds)
         sent = len(server.requests) - before

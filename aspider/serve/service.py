@@ -78,7 +78,7 @@ class Service:
                     if self.serve.sweep_on_start:
                         worker.request_full()
                     else:
-                        tg.start_soon(worker.refresh)
+                        tg.start_soon(worker.refresh_quietly)
                     tg.start_soon(worker.run)
                 tg.start_soon(self._follow_jobs)
                 tg.start_soon(self._schedule)

@@ -228,7 +228,7 @@ class ProjectWorker:
             SweepRecord(kind, at, seconds, len(sessions), len(report.plan.actions()), report.failed)
         )
         if acted or kind == "full" or self.snapshot is None:
-            await self._refresh_quietly()
+            await self.refresh_quietly()
 
     def _submitted(self, plan: SessionPlan, first_seen: dict[str, float]) -> None:
         """Latency from the event (or seen change) to the session's submission."""
@@ -251,7 +251,8 @@ class ProjectWorker:
             self._ended |= set(sessions)
         self._quiet_until = self._config.clock() + _RETRY
 
-    async def _refresh_quietly(self) -> None:
+    async def refresh_quietly(self) -> None:
+        """`refresh`, with XNAT's failure logged: the page waits for the next one."""
         try:
             await self.refresh()
         except XnatError as exc:
