@@ -1,4 +1,5 @@
-# The nightly container: `docker run ... aspider-xnat run --all` from cron or a systemd timer.
+# The nightly container: `docker run ... aspider-xnat run --all` from cron or a systemd timer;
+# or the service: `docker run --init ... aspider-xnat serve --host 0.0.0.0` (docs/deploy.md).
 # Configuration comes from the environment (ASPIDER_*) and a mounted settings file; the SSH key
 # and the XNAT credentials come from mounted secrets (see docs/deploy.md).
 FROM python:3.11-slim AS build
@@ -23,4 +24,5 @@ ENV PATH=/opt/aspider/bin:$PATH \
 USER aspider
 WORKDIR /home/aspider
 ENTRYPOINT ["aspider-entrypoint"]
+EXPOSE 8080
 CMD ["run", "--all", "--log-format", "json"]

@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test demo lint cluster cluster-down bench clean
+.PHONY: test demo lint cluster cluster-down browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP) cluster lint
+test: $(STAMP) cluster browser lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -25,6 +25,12 @@ cluster:
 	@if [ "$$(id -u)" = 0 ]; then tests/cluster/up; \
 	elif sudo -n true 2>/dev/null; then sudo tests/cluster/up; \
 	else echo "cluster: not root and no passwordless sudo; cluster tests will skip" >&2; fi
+
+# Debian's chromium for the status-page test (Playwright drives it; it never downloads one).
+browser:
+	@if [ "$$(id -u)" = 0 ]; then tests/browser/up; \
+	elif sudo -n true 2>/dev/null; then sudo tests/browser/up; \
+	else echo "browser: not root and no passwordless sudo; the page test will skip" >&2; fi
 
 cluster-down:
 	tests/cluster/down

@@ -75,6 +75,22 @@ class LimitsSection(_Section):
     max_queued_per_processor: int | None = Field(default=None, ge=0)
 
 
+class ServeSection(_Section):
+    """`aspider serve`: where it listens, its token, and how often it looks (seconds)."""
+
+    host: str = "127.0.0.1"  # another address needs token_file (the service refuses otherwise)
+    port: int = Field(default=8080, ge=0, le=65535)
+    token_file: Path | None = None  # a mounted secret: the bearer token POSTs must carry
+    poll_interval: float = Field(default=60.0, gt=0)  # per project: one last_modified listing
+    settle: float = Field(default=2.0, ge=0)  # a session waits until unchanged this long
+    follow_interval: float = Field(default=30.0, gt=0)  # one batched poll of every job
+    full_sweep_at: str = Field(default="01:15", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$")
+    sweep_on_start: bool = True  # catch up on what changed while the service was down
+    max_body: int = Field(default=4096, ge=0)  # bytes a POST may carry
+    stop_grace: float = Field(default=60.0, ge=0)  # SIGTERM: sweeps in flight may finish
+    xnat_link: str = ""  # base URL of XNAT's web pages for links (default: xnat.url)
+
+
 class ProjectSection(_Section):
     """A project to sweep; `processors` lists proctypes (empty: every loaded processor)."""
 
@@ -92,6 +108,7 @@ class AspiderSettings(BaseSettings):
     xnat: XnatSection = XnatSection()
     cluster: ClusterSection = ClusterSection()
     limits: LimitsSection = LimitsSection()
+    serve: ServeSection = ServeSection()
 
     def processors_for(self, project: str) -> tuple[str, ...]:
         section = self.projects.get(project)

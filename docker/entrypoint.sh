@@ -17,4 +17,9 @@ if [ -z "${ASPIDER_CLUSTER__KNOWN_HOSTS:-}" ] && [ -r "$secrets/known_hosts" ]; 
   export ASPIDER_CLUSTER__KNOWN_HOSTS="$secrets/known_hosts"
 fi
 
+# The bearer token `aspider serve` requires of POSTs (needed to listen beyond loopback).
+if [ -z "${ASPIDER_SERVE__TOKEN_FILE:-}" ] && [ -r "$secrets/serve_token" ]; then
+  export ASPIDER_SERVE__TOKEN_FILE="$secrets/serve_token"
+fi
+
 exec aspider "$@"

@@ -8,6 +8,7 @@ and files. A library on its own: it never imports `aspider` or `pbs`. The server
 
 from ._assessors import AssessorFields
 from ._auth import Credentials
+from ._changes import SessionChange
 from ._client import USER_AGENT, XnatClient
 from ._exceptions import (
     AuthFailed,
@@ -61,6 +62,7 @@ __all__ = [
     "Scan",
     "ServerError",
     "Session",
+    "SessionChange",
     "Sink",
     "Subject",
     "Timeouts",

@@ -15,9 +15,10 @@ from typing import Self
 
 import httpx
 
-from . import _assessors, _files, _snapshot
+from . import _assessors, _changes, _files, _snapshot
 from ._assessors import AssessorFields
 from ._auth import Credentials
+from ._changes import SessionChange
 from ._files import Sink, UploadSource
 from ._http import HttpCore
 from ._models import FileEntry, Project, ProjectSnapshot, Session
@@ -124,6 +125,10 @@ class XnatClient:
     async def session_snapshot(self, project: str, session_label: str) -> Session | None:
         """One session by label with its scans and assessors (2 requests), or None."""
         return await _snapshot.session_snapshot(self._core, project, session_label)
+
+    async def session_changes(self, project: str) -> list[SessionChange]:
+        """Every image session of the project with its `last_modified`, in 1 request."""
+        return await _changes.session_changes(self._core, project)
 
     # assessors
 

@@ -2,7 +2,7 @@
 The `aspider` command: one module per command group, registered here, so this file stays a
 table of contents.
 
-The top layer of `aspider`: it may import every other layer (`demo`, `run`, `plan`,
+The top layer of `aspider`: it may import every other layer (`demo`, `serve`, `run`, `plan`,
 `processors`) and nothing imports it. What it adds is presentation (rich tables, progress,
 JSON output), exit codes, and the `Wiring` a caller may pass as the typer context object.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typer
 
-from aspider.cli import config, demo, explain, processors, run, sandbox, status
+from aspider.cli import config, demo, explain, processors, run, sandbox, serve, status
 
 app = typer.Typer(
     name="aspider",
@@ -27,6 +27,8 @@ app.command(name="run")(run.run)
 app.command(name="status")(status.status)
 app.command(name="rerun")(status.rerun)
 app.command(name="demo")(demo.demo)
+app.command(name="serve")(serve.serve)
+app.command(name="report")(serve.report)
 app.add_typer(config.config_app, name="config")
 
 

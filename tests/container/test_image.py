@@ -84,6 +84,7 @@ def test_entrypoint_wires_mounted_secrets_by_path_never_by_value(
     (secrets / "xnat_password").write_text("s3cret-pw")
     (secrets / "ssh_key").write_text("PRIVATE KEY")
     (secrets / "known_hosts").write_text("host ssh-ed25519 AAAA")
+    (secrets / "serve_token").write_text("t0ken-for-posts-0123456789")
     env = {
         "PATH": f"{fake_aspider}:{os.environ['PATH']}",
         "ASPIDER_SECRETS_DIR": str(secrets),
@@ -92,6 +93,8 @@ def test_entrypoint_wires_mounted_secrets_by_path_never_by_value(
         ["sh", str(ENTRYPOINT), "run", "--all"], capture_output=True, text=True, env=env, check=True
     ).stdout
     assert "args: run --all" in out
+    assert f"ASPIDER_SERVE__TOKEN_FILE={secrets / 'serve_token'}" in out
+    assert "t0ken-for-posts" not in out
     assert f"ASPIDER_XNAT__PASSWORD_FILE={secrets / 'xnat_password'}" in out
     assert f"ASPIDER_CLUSTER__KEY_PATH={secrets / 'ssh_key'}" in out
     assert f"ASPIDER_CLUSTER__KNOWN_HOSTS={secrets / 'known_hosts'}" in out

@@ -1,0 +1,48 @@
+"""`aspider report PROJ --html FILE`: the status page from one snapshot per project, for cron."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from aspider.processors import Processor
+from aspider.run.engine import NETWORK, Wiring
+from aspider.run.runner import for_project
+from aspider.serve.page import Page, PageInfo, render_page
+from aspider.serve.status import ProjectStatus, project_status
+from aspider.settings import AspiderSettings
+
+
+async def read_statuses(
+    settings: AspiderSettings,
+    projects: Sequence[str],
+    processors: Sequence[Processor],
+    *,
+    wiring: Wiring = NETWORK,
+) -> list[ProjectStatus]:
+    """Each project's status from a fresh snapshot (3 requests a project; no job poll)."""
+    link = settings.serve.xnat_link or settings.xnat.url
+    found = []
+    async with wiring.xnat(settings) as xnat:
+        for project in projects:
+            snapshot = await xnat.project_snapshot(project)
+            proctypes = [p.proctype for p in for_project(settings, project, processors)]
+            found.append(
+                project_status(
+                    snapshot,
+                    proctypes,
+                    link_base=link,
+                    today=date.today(),
+                    taken_at=_now(),
+                )
+            )
+    return found
+
+
+def report_html(statuses: Sequence[ProjectStatus]) -> str:
+    """The same page `aspider serve` shows at `/`, without the service's live parts."""
+    return render_page(Page(PageInfo("aspider report", _now()), list(statuses)))
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
