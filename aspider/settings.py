@@ -17,8 +17,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
 
 ENV_PREFIX = "ASPIDER_"  # every setting, secrets included, may come from ASPIDER_* variables
@@ -169,7 +175,9 @@ def load_settings(
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _FileSource(settings_cls, data))
+            # Secrets taken out of the environment at start (aspider._environ) rank with it.
+            secrets = InitSettingsSource(settings_cls, taken_secrets())
+            return (init_settings, env_settings, secrets, _FileSource(settings_cls, data))
 
     try:
         return _Loaded(**dict(overrides or {}))

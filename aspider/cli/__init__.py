@@ -9,9 +9,15 @@ JSON output), exit codes, and the `Wiring` a caller may pass as the typer contex
 
 from __future__ import annotations
 
-import typer
+# First, before any import that may start a process (asyncssh's runs gcc and ld): secrets in
+# the environment leave it, so no child of aspider ever receives them (see aspider._environ).
+from aspider._environ import take_secrets
 
-from aspider.cli import config, demo, explain, processors, run, sandbox, status
+take_secrets()
+
+import typer  # noqa: E402  (after take_secrets, on purpose)
+
+from aspider.cli import config, demo, explain, processors, run, sandbox, status  # noqa: E402
 
 app = typer.Typer(
     name="aspider",
