@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from aspider._exceptions import ConfigError, ProcessorError, only_failure
+from aspider.cli.logs import error_record, log_format
 from aspider.processors import Processor, load_processors
 from aspider.run.engine import NETWORK, Wiring
 from aspider.settings import AspiderSettings, load_settings
@@ -31,7 +32,15 @@ errors = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True)
+    """
+    Say what went wrong (one line, naming the fix) and return the `Exit` to raise.
+
+    With `--log-format json` the line is a JSON record, like every other line on stderr.
+    """
+    if log_format() == "json":
+        error_record(message, code)
+    else:
+        errors.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True)
     return typer.Exit(code)
 
 

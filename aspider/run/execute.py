@@ -38,6 +38,7 @@ from aspider.plan.actions import (
 )
 from aspider.plan.states import Event, ProcStatus, QcStatus, Reason, after
 from aspider.plan.tasks import Task
+from aspider.run.action_log import record_action
 from aspider.run.backends import JobBackend, job_dir
 from aspider.run.outputs import (
     LOG_RESOURCE,
@@ -74,7 +75,8 @@ class Outcome:
     waiting: dict[str, str] = field(default_factory=dict)
     moved: set[str] = field(default_factory=set)
 
-    def add(self, task: Task, what: str) -> None:
+    def add(self, task: Task, what: str, job_id: str = "", reason: str = "") -> None:
+        record_action(task, what, job_id=job_id, reason=reason)  # one log record per action
         self.counts[(task.proctype, what)] += 1
         if what == "waiting":
             self.waiting[task.label] = task.proctype
@@ -87,8 +89,8 @@ class Outcome:
         self.waiting.pop(task.label, None)
         self.moved.add(task.label)
 
-    def fail(self, task: Task, reason: str) -> None:
-        self.add(task, "failed")
+    def fail(self, task: Task, reason: str, job_id: str = "") -> None:
+        self.add(task, "failed", job_id=job_id, reason=reason)
         self.failures.append((task.label, reason))
 
 
@@ -243,7 +245,7 @@ class SessionExecutor:
             procstatus=after(Event.SUBMITTED).value, jobid=job_id, jobstartdate=_today()
         )
         await self._write(task, assessor_id, submitted)
-        self.outcome.add(task, "submitted")
+        self.outcome.add(task, "submitted", job_id=job_id)
 
     async def resolve_intent(self, action: ResolveIntent) -> None:
         found = await self.backend.observe({action.task.label: ""})
@@ -254,7 +256,7 @@ class SessionExecutor:
     async def record_job(self, task: Task, assessor_id: str, obs: JobObservation) -> None:
         fields = AssessorFields(jobid=obs.job_id or "", jobnode=obs.node, note="")
         await self._write(task, assessor_id, fields)
-        self.outcome.add(task, "adopted")
+        self.outcome.add(task, "adopted", job_id=obs.job_id or "")
 
     # -- the end of a job ------------------------------------------------------------------
 
@@ -307,7 +309,7 @@ class SessionExecutor:
             procstatus=after(Event.UPLOAD_VERIFIED).value, qcstatus=QcStatus.NEEDS_QA.value
         )
         await self._write(task, a.id, complete)
-        self.outcome.add(task, "completed")
+        self.outcome.add(task, "completed", job_id=a.jobid)
         self.completed.add(task.proctype)
         # Housekeeping after COMPLETE: a directory that will not go is logged, and the session
         # goes on (its chained work included); the outputs are safe in XNAT already.
@@ -333,7 +335,7 @@ class SessionExecutor:
         except (PbsError, XnatError) as exc:
             full += f" (uploading {LOG_RESOURCE} failed: {exc})"
         await self._write(task, assessor_id, self._ended(ProcStatus.JOB_FAILED, full, obs))
-        self.outcome.fail(task, reason)
+        self.outcome.fail(task, reason, job_id=(obs.job_id if obs else "") or "")
 
     async def rerun(self, action: Rerun) -> None:
         task, a = action.task, action.assessor
