@@ -24,6 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from aspider._config_errors import validation_problems, yaml_problem
 from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
 
@@ -140,7 +141,7 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the settings file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(yaml_problem(path, exc)) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the settings file must be a YAML mapping")
     for section, key in _SECRET_KEYS:
@@ -182,11 +183,7 @@ def load_settings(
     try:
         return _Loaded(**dict(overrides or {}))
     except ValidationError as exc:
-        where = f" (settings file {file_path})" if file_path else ""
-        lines = [f"invalid configuration{where}:"]
-        for err in exc.errors(include_url=False):
-            field = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {field}: {err['msg']}")
+        lines = validation_problems(exc, AspiderSettings, data, file_path)
         raise ConfigError("\n".join(lines)) from exc
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import anyio
 import typer
 
-from aspider.cli.common import console
+from aspider.cli.common import console, errors
 from aspider.cli.logs import setup_logging
-from aspider.cli.progress import SweepBars
+from aspider.cli.progress import RunDisplay
 from aspider.cli.report import print_status, print_summary
 from aspider.demo import DEMO_PROJECT, DemoResult, run_demo
 from aspider.processors import Processor
@@ -28,7 +28,8 @@ def demo(
             highlight=False,
         )
 
-    with SweepBars(True, "text") as bars:
+    display = RunDisplay(live=errors.is_terminal, log_format="text", wait=True, interval=0.3)
+    with display as bars:
         result = anyio.run(lambda: run_demo(sessions, seed, progress=bars, on_start=started))
     _show(result)
     raise typer.Exit(0 if result.ok else 1)

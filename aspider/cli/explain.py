@@ -60,7 +60,7 @@ def explain(
 async def _snapshots(
     settings: AspiderSettings, project: str, wiring: Wiring
 ) -> list[ProjectSnapshot]:
-    async with wiring.xnat(settings) as xnat:
+    async with wiring.open_xnat(settings) as xnat:
         return await read_snapshots(xnat, [project])
 
 
