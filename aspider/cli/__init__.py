@@ -28,6 +28,7 @@ from aspider.cli import (  # noqa: E402
     config,
     demo,
     explain,
+    init,
     processors,
     run,
     sandbox,
@@ -73,6 +74,7 @@ def _root(
 
 
 app.command(name="demo")(demo.demo)
+app.command(name="init")(init.init)
 app.command(name="run")(run.run)
 app.command(name="status")(status.status)
 app.command(name="explain")(explain.explain)

@@ -34,7 +34,11 @@ SETTINGS_OPTION = typer.Option(
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document instead of tables.")
 WIDE_OPTION = typer.Option(False, "--wide", help="Every column, however wide the terminal.")
 
+
 console = Console(soft_wrap=True)
+# --wide: tables laid out as wide as their content, whatever the terminal (rich would otherwise
+# never print wider than the terminal, folding or cutting cells to fit).
+wide_console = Console(soft_wrap=True, width=10_000)
 errors = Console(stderr=True, soft_wrap=True)
 
 

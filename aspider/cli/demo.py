@@ -43,9 +43,19 @@ def _show(result: DemoResult) -> None:
         console.print(result.report_text, highlight=False, markup=False)
     console.print(
         f"{len(result.run.reports)} sweep(s), {result.requests} XNAT requests, "
-        f"{result.seconds:.1f} s.\n"
-        "Next: `aspider sandbox --sessions 20` serves the same kind of project over HTTP on "
-        "127.0.0.1 (admin/admin); point `aspider run` at it with ASPIDER_XNAT__URL, and read "
-        "docs/deploy.md for a real cluster.",
+        f"{result.seconds:.1f} s.",
         highlight=False,
     )
+    console.print(NEXT_STEPS, highlight=False, markup=False)
+
+
+# The same loop over real HTTP, as commands that work as typed (tests/aspider/test_init.py
+# runs them). Then docs/deploy.md for a real XNAT and cluster.
+NEXT_STEPS = """
+Next, the same loop against an XNAT-compatible server over HTTP, from a folder of your own:
+  aspider sandbox --port 8080 --sessions 5 &
+  aspider init --xnat-url http://127.0.0.1:8080 --user admin \\
+      --project DEMO --demo-processors
+  ASPIDER_XNAT__PASSWORD=admin aspider run DEMO --wait --interval 2
+For your own XNAT and cluster: `aspider init --xnat-url https://... --cluster-host ...`,
+then docs/deploy.md."""

@@ -38,6 +38,7 @@ from aspider.cli.common import (
     processors_from,
     settings_from,
     user_errors,
+    wide_console,
     wiring_of,
 )
 from aspider.cli.logs import LogFormat, setup_logging
@@ -159,7 +160,7 @@ def run_command(
     elif choices.log_format == "json":  # one line a log collector parses like the records
         sys.stdout.write(json.dumps({"summary": summary}, ensure_ascii=False, default=str) + "\n")
     else:
-        print_summary(console, result.reports, choices.wide)
+        print_summary(wide_console if choices.wide else console, result.reports, choices.wide)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -187,7 +188,7 @@ def print_plan(the_plan: Plan, wide: bool = False) -> None:
     if not the_plan.sessions or not table.row_count:
         console.print("Nothing to do: every task is done, running, or waiting for its inputs.")
     else:
-        console.print(table)
+        (wide_console if wide else console).print(table)
     console.print(
         f"{len(the_plan.actions())} action(s); {the_plan.in_queue} job(s) in the queue; "
         f"{len(the_plan.deferred)} submission(s) deferred by queue limits",

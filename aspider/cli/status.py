@@ -25,6 +25,7 @@ from aspider.cli.common import (
     processors_from,
     settings_from,
     user_errors,
+    wide_console,
     wiring_of,
 )
 from aspider.cli.report import job_counts, print_jobs, print_status, status_json
@@ -66,7 +67,7 @@ def status(
     if as_json:
         print_json({**status_json(snapshot, proctypes), "jobs": jobs})
     else:
-        print_status(console, snapshot, proctypes, wide=wide)
+        print_status(wide_console if wide else console, snapshot, proctypes, wide=wide)
         if jobs is not None:
             print_jobs(console, jobs)
     if problem is not None:

@@ -43,4 +43,14 @@ def detail(action: Action) -> str:
     """The status an action writes and its reason, for the table's last column."""
     status = getattr(action, "procstatus", None)
     reason = getattr(action, "reason", "") or ""
-    return " ".join(str(x) for x in (status, reason) if x)
+    said = " ".join(str(x) for x in (status, reason) if x)
+    return said or _QUIET_DETAIL.get(action.kind, "")
+
+
+# What an action with no status or reason of its own is about, for the same column.
+_QUIET_DETAIL = {
+    "submit": "inputs ready: stage and queue",
+    "finalize": "job ended 0: upload outputs",
+    "resolve_intent": "look its job up by name",
+    "record_job": "job found: record its id",
+}

@@ -6,17 +6,18 @@ pseudo-terminal of 80 columns), one line per sweep without one.
 from __future__ import annotations
 
 import json
-import os
 import re
-import select
-import subprocess
-import time
 from pathlib import Path
 
-from tests.aspider.processes import ASPIDER, DEMO_PROCESSORS, clean_env, run_aspider, xnat_over_tcp
+from tests.aspider.processes import (
+    DEMO_PROCESSORS,
+    clean_env,
+    plain,
+    run_aspider,
+    run_in_terminal,
+    xnat_over_tcp,
+)
 from xnat_client.server import XnatServer, generate_project
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
 
 
 def _server() -> XnatServer:
@@ -53,41 +54,13 @@ def test_without_a_terminal_each_sweep_is_one_line(tmp_path: Path) -> None:
     assert "Sweep summary" in result.stdout
 
 
-def _run_in_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """Run with stdin, stdout and stderr on a pseudo-terminal of 80x30; what it drew."""
-    master, slave = os.openpty()
-    os.set_blocking(master, False)
-    env = {**env, "TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
-    process = subprocess.Popen(
-        [ASPIDER, *args], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd
-    )
-    os.close(slave)
-    drawn = bytearray()
-    deadline = time.monotonic() + 120  # hang guard
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the child closed the terminal
-                chunk = b""
-            drawn += chunk
-            if not chunk and process.poll() is not None:
-                break
-        elif process.poll() is not None:
-            break
-    os.close(master)
-    return process.wait(timeout=10), drawn.decode("utf-8", errors="replace")
-
-
 def test_on_a_terminal_one_live_display_covers_every_sweep(tmp_path: Path) -> None:
     """One display, redrawn: sweep number, tasks, jobs queued/running, the next sweep's time."""
     with xnat_over_tcp(_server()) as url:
         env = _env(tmp_path, url, COLUMNS="80", LINES="30")
-        code, drawn = _run_in_terminal(["run", "P1", "--wait", "--interval", "0.5"], env, tmp_path)
+        code, drawn = run_in_terminal(["run", "P1", "--wait", "--interval", "0.5"], env, tmp_path)
     assert code == 0, drawn
-    text = _ANSI.sub("\n", drawn)
+    text = plain(drawn)
     sweeps = {int(n) for n in re.findall(r"P1 - sweep (\d+) - \d+:\d\d:\d\d elapsed", text)}
     assert {1, 2, 3} <= sweeps
     assert re.search(r"jobs: \d+ queued, \d+ running; next sweep in 1 s", text)
