@@ -12,6 +12,8 @@ the summary as transient and does not change the exit status.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,12 +111,33 @@ def run(
                 lambda: preview_sweep(settings, names, procs, sessions=session or [], wiring=wiring)
             )
         else:
+            wait = wait or _local_jobs_die_with_us(settings, log_format)
             options = RunChoices(session or [], wait, interval, log_format, as_json, wide)
             raise typer.Exit(run_command(names, procs, options, settings, wiring))
     if as_json:
         print_json(plan_to_dict(the_plan))
     else:
         print_plan(the_plan, wide)
+
+
+IMAGE_VARIABLE = "ASPIDER_IMAGE"  # set by the project's Dockerfile
+
+
+def _local_jobs_die_with_us(settings: AspiderSettings, log_format: LogFormat) -> bool:
+    """
+    In aspider's container image the local executor waits for its jobs (as with --wait).
+
+    Elsewhere a local job outlives the run that started it (a new session; the next run
+    collects it), but a container stops when its main process exits, and its jobs with it.
+    """
+    if settings.cluster.executor != "local" or not os.environ.get(IMAGE_VARIABLE):
+        return False
+    notice = "local executor in a container: waiting for the jobs, which stop with it"
+    if log_format == "json":
+        logging.getLogger("aspider.run").warning("%s", notice)
+    else:
+        errors.print(f"[yellow]{notice}[/yellow]", highlight=False)
+    return True
 
 
 @dataclass(frozen=True)
