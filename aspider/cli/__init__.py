@@ -48,6 +48,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # paragraphs reflow to the terminal; `code` stays code
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

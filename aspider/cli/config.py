@@ -19,14 +19,16 @@ from aspider.settings import (
     masked_dict,
 )
 
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Show the settings in effect.", no_args_is_help=True)
 
 
 @config_app.command("show")
 def show(settings_file: Path | None = SETTINGS_OPTION, as_json: bool = JSON_OPTION) -> None:
     """
-    Print the configuration aspider will use (settings file < environment < options), secrets
-    masked, after naming the settings file it read and the ASPIDER_* variables that apply.
+    Print the settings in effect, secrets masked.
+
+    Names the settings file read and the ASPIDER_* variables that apply (the environment wins
+    over the file, options over both).
     """
     with user_errors():
         path = find_settings_file(settings_file)

@@ -17,7 +17,12 @@ def demo(
     sessions: int = typer.Option(20, help="Sessions in the synthetic project."),
     seed: int = typer.Option(7, help="Seed of the synthetic project."),
 ) -> None:
-    """Run the whole loop offline: sandbox XNAT, two real processors, the local executor."""
+    """
+    See the whole loop offline, in a few seconds.
+
+    An XNAT-compatible server in this process with a synthetic project, two small processors
+    that really run here, the local executor: sweeps until every task is COMPLETE.
+    """
     setup_logging("text")
 
     def started(procs: list[Processor], work_root: str) -> None:

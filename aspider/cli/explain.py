@@ -32,15 +32,20 @@ from xnat_client import ProjectSnapshot
 
 def explain(
     ctx: typer.Context,
-    project: str = typer.Argument(..., help="Project ID."),
-    session: str = typer.Argument(..., help="Session label."),
+    project: str = typer.Argument(..., help="Project ID in XNAT."),
+    session: str = typer.Argument(..., help="Session label in XNAT."),
     processor: Annotated[
         list[str] | None, typer.Option("--processor", "-p", help="Only this processor.")
     ] = None,
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
-    """For each processor: can it run, which inputs resolve where, what is missing, its status."""
+    """
+    What each processor will do for one session, and why.
+
+    For each processor: whether it applies, which scan or assessor each input is and which
+    files it stages, what is missing, the task's status in XNAT, and what the next sweep does.
+    """
     with user_errors():
         settings = settings_from(settings_file)
         procs = processors_from(settings, only=processor or [])

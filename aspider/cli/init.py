@@ -88,8 +88,11 @@ def init(
     ),
 ) -> None:
     """
-    Write a starter settings file: where XNAT is, which projects to sweep, where jobs run.
-    Then `aspider run PROJ --dry-run` shows what a first sweep would do.
+    Write a starter settings file (./aspider.yaml).
+
+    It says where XNAT is, which projects to sweep and where jobs run; then `aspider run PROJ
+    --dry-run` shows what a first sweep would do. `--example` prints the reference settings,
+    every key commented.
     """
     if example:
         console.print((_EXAMPLES / "settings.yaml").read_text(), markup=False, highlight=False)

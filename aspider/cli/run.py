@@ -89,9 +89,12 @@ def run(
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
     """
-    Sweep XNAT projects: create the processing records each session still needs, stage their
-    inputs, submit the jobs, and upload the results of the jobs that ended. One sweep, unless
-    --wait. Run it from cron (or `--wait` by hand); every sweep picks up where the last left off.
+    Sweep projects: create what sessions need, submit jobs, upload results.
+
+    A sweep creates the processing records (assessors) each session still needs in XNAT,
+    stages their inputs, submits the jobs, and uploads the results of the jobs that ended.
+    One sweep, unless --wait. Run it from cron, or with --wait by hand: every sweep picks up
+    where the last left off. --dry-run shows what a sweep would do and changes nothing.
     """
     overrides = {} if max_queued is None else {"limits": {"max_queued": max_queued}}
     wiring = wiring_of(ctx)

@@ -55,8 +55,10 @@ def status(
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
     """
-    How a project's tasks stand: counts by processor and status, every failed or blocked task
-    with its reason, and the jobs on the cluster (queued, running, ended).
+    How a project's tasks stand, and why the stuck ones are stuck.
+
+    Counts by processor and status, every failed or blocked task with its reason, and the
+    jobs aspider follows as the cluster sees them (queued, running, ended).
     """
     with user_errors():
         settings = settings_from(settings_file)
@@ -141,8 +143,11 @@ def rerun(
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
     """
-    Send tasks back to NEED_TO_RUN, so the next `aspider run` removes their outputs and runs
-    them again. Shows what would go back and asks first (--yes to skip, --dry-run to only look).
+    Send tasks back to run again (shows them and asks first).
+
+    The tasks chosen go back to NEED_TO_RUN; the next `aspider run` removes their outputs and
+    submits them again. Tasks whose job may still run are left alone. --yes skips the
+    question, --dry-run only lists.
     """
     statuses = [s.upper() for s in status_filter or []]
     for s in statuses:

@@ -10,7 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aspider.processes import DEMO_PROCESSORS, clean_env, run_aspider, xnat_over_tcp
+from tests.conftest import ClusterProfile
 from xnat_client.server import XnatServer, generate_project
 
 
@@ -95,3 +98,24 @@ def test_the_final_error_is_a_json_record_too(tmp_path: Path) -> None:
         assert record["level"] == "error"
         assert record["exit_status"] == 2
     assert "scirpt" in record["message"]
+
+
+@pytest.mark.cluster
+def test_an_unknown_host_key_is_one_json_record(tmp_path: Path, cluster: ClusterProfile) -> None:
+    """The cluster's key is not in known_hosts: the error is a record with exit_status 2."""
+    (tmp_path / "known_hosts").write_text("")
+    with xnat_over_tcp(_server()) as url:
+        env = {
+            **_env(tmp_path, url),
+            "ASPIDER_CLUSTER__EXECUTOR": "pbs",
+            "ASPIDER_CLUSTER__HOST": cluster.host,
+            "ASPIDER_CLUSTER__PORT": str(cluster.port),
+            "ASPIDER_CLUSTER__USER": cluster.user,
+            "ASPIDER_CLUSTER__KEY_PATH": str(cluster.key_path),
+            "ASPIDER_CLUSTER__KNOWN_HOSTS": str(tmp_path / "known_hosts"),
+        }
+        result = run_aspider(["run", "P1", "--dry-run", "--log-format", "json"], env, tmp_path)
+    assert result.returncode == 2, result.stderr
+    (record,) = _records(result.stderr)
+    assert (record["level"], record["exit_status"]) == ("error", 2)
+    assert "not trusted" in record["message"]

@@ -73,7 +73,7 @@ def test_help_speaks_of_what_commands_do(tmp_path: Path) -> None:
     assert "aspider init" in top
     run_help = run_aspider(["run", "-h"], env, tmp_path).stdout
     assert "loops" not in run_help
-    assert "submit the jobs" in " ".join(run_help.split())
+    assert "submits the jobs" in " ".join(run_help.split())
 
 
 def test_the_dry_run_table_fits_80_columns_and_tells_processors_apart(
