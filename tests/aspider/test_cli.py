@@ -208,3 +208,22 @@ def test_log_format_json_writes_only_json_lines(
     assert summary["by_processor"]["imgstats_v1"]["created"] == 6
     assert summary["failed_projects"].keys() == {"NOPE"}
     assert any(r["level"] == "error" and "NOPE" in r["message"] for r in records)
+
+
+def test_status_counts_the_jobs_on_the_cluster(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After a sweep submitted local jobs, status reports them by state; --xnat-only does not."""
+    use_demo_processors(monkeypatch, tmp_path)
+    first = runner.invoke(app, ["run", "DEMO", "--json"])
+    assert first.exit_code == 0, first.output
+    submitted = sum(c["submitted"] for c in json.loads(first.stdout)["by_processor"].values())
+    shown = runner.invoke(app, ["status", "DEMO", "--json"])
+    assert shown.exit_code == 0, shown.output
+    jobs = json.loads(shown.stdout)["jobs"]
+    assert set(jobs) == {"queued", "running", "ended", "gone", "unknown"}
+    assert sum(jobs.values()) == submitted > 0
+    text = runner.invoke(app, ["status", "DEMO"])
+    assert "Jobs on the cluster: " in text.stdout
+    quiet = runner.invoke(app, ["status", "DEMO", "--xnat-only", "--json"])
+    assert json.loads(quiet.stdout)["jobs"] is None
