@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test demo lint cluster cluster-down browser bench clean
+.PHONY: test demo lint cluster cluster-down browser bench clean image-smoke
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -14,11 +14,19 @@ $(STAMP): pyproject.toml
 test: $(STAMP) cluster browser lint
 	$(BIN)/pytest
 
+# Shell scripts and the Dockerfile are linted too: shellcheck (from Debian, installed here if
+# missing) and hadolint (from PyPI, in .venv).
+SHELL_SCRIPTS := docker/entrypoint.sh tests/container/image-smoke tools/need-debian-packages \
+                 tests/cluster/up tests/cluster/down .ci/run
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	tools/need-debian-packages shellcheck
+	shellcheck $(SHELL_SCRIPTS)
+	$(BIN)/hadolint Dockerfile
 
 # The loopback cluster needs root; without it the cluster tests skip (and fail under CI=true).
 cluster:
@@ -37,6 +45,11 @@ cluster-down:
 
 demo: $(STAMP)
 	$(BIN)/aspider demo
+
+# Build the image and run it (--help, and a sweep against the XNAT-compatible server on the
+# host network). Needs a Docker daemon; says NOT RUN and fails without one.
+image-smoke: $(STAMP)
+	tests/container/image-smoke
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -17,8 +17,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+from aspider._config_errors import validation_problems, yaml_problem
+from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
 
 ENV_PREFIX = "ASPIDER_"  # every setting, secrets included, may come from ASPIDER_* variables
@@ -151,7 +158,7 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the settings file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(yaml_problem(path, exc)) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the settings file must be a YAML mapping")
     for section, key in _SECRET_KEYS:
@@ -186,16 +193,14 @@ def load_settings(
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _FileSource(settings_cls, data))
+            # Secrets taken out of the environment at start (aspider._environ) rank with it.
+            secrets = InitSettingsSource(settings_cls, taken_secrets())
+            return (init_settings, env_settings, secrets, _FileSource(settings_cls, data))
 
     try:
         return _Loaded(**dict(overrides or {}))
     except ValidationError as exc:
-        where = f" (settings file {file_path})" if file_path else ""
-        lines = [f"invalid configuration{where}:"]
-        for err in exc.errors(include_url=False):
-            field = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {field}: {err['msg']}")
+        lines = validation_problems(exc, AspiderSettings, data, file_path)
         raise ConfigError("\n".join(lines)) from exc
 
 

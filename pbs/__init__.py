@@ -26,6 +26,7 @@ from ._exceptions import (
     HostKeyRejected,
     InvalidValue,
     PbsError,
+    SshFileUnreadable,
     SubmitFailed,
     TransportClosed,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "LocalTransport",
     "PbsClient",
     "PbsError",
+    "SshFileUnreadable",
     "SshSettings",
     "SshTransport",
     "StatusFormat",

@@ -10,8 +10,11 @@ translates them once, at its boundary, with `raise ... from exc`.
     ├── TransportClosed (RuntimeError)
     │                              a transport used before `async with` or after `aclose()`
     ├── ConnectFailed              cannot reach or log in to the SSH server (after the retries)
-    │   └── HostKeyRejected        the server's host key is unknown or changed; the message
-    │                              says how to trust it
+    │   ├── HostKeyRejected        the server's host key is unknown or changed; the message
+    │   │                          says how to trust it
+    │   └── SshFileUnreadable      the key or known_hosts file named cannot be read, or the
+    │                              key is not one (`.path`); never retried: no attempt could
+    │                              succeed
     ├── ConnectionLost             the connection dropped while a command that must not be
     │                              repeated (qsub) was in flight: its outcome is unknown
     ├── FileOperationFailed        a file operation failed (`.path`)
@@ -58,6 +61,14 @@ class ConnectFailed(PbsError):
 
 class HostKeyRejected(ConnectFailed):
     """The server's host key is not in the known_hosts file (unknown, or changed)."""
+
+
+class SshFileUnreadable(ConnectFailed):
+    """The private key or known_hosts file the settings name is missing or unreadable."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ConnectionLost(PbsError):

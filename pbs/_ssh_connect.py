@@ -7,13 +7,14 @@ at connect time).
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import asyncssh
 
-from ._exceptions import ConnectFailed, HostKeyRejected
+from ._exceptions import ConnectFailed, HostKeyRejected, SshFileUnreadable
 from ._ssh_settings import SshSettings, parse_endpoint, trust_instructions
 
 log = logging.getLogger("pbs.ssh")
@@ -67,14 +68,43 @@ async def _connect_one(
             f"host key of {host}:{port} is not trusted by {settings.known_hosts} "
             f"(unknown or changed): {trust_instructions(host, port, settings.known_hosts)}"
         ) from exc
+    except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
+        raise SshFileUnreadable(
+            f"key_path {settings.key_path} cannot be used as a private key: {exc}",
+            path=str(settings.key_path),
+        ) from exc
     except asyncssh.PermissionDenied as exc:
         raise ConnectFailed(f"{user or ''}@{host}:{port} refused the login: {exc}") from exc
     except (OSError, TimeoutError, asyncssh.Error) as exc:
         raise ConnectFailed(f"cannot connect to {host}:{port}: {exc}") from exc
 
 
+def check_files(settings: SshSettings) -> None:
+    """
+    The key and known_hosts files the settings name can be read, before any connection.
+
+    asyncssh would report a missing file as an OSError, which reads like a network failure and
+    would be retried; no retry can make a file appear.
+
+    Raises:
+        SshFileUnreadable: naming the setting and the file.
+    """
+    named = {"known_hosts": settings.known_hosts, "key_path": settings.key_path}
+    for setting, path in named.items():
+        if path is None:
+            continue
+        if not path.is_file():
+            problem = "does not exist" if not path.exists() else "is not a file"
+        elif not os.access(path, os.R_OK):
+            problem = f"is not readable by uid {os.getuid()}"
+        else:
+            continue
+        raise SshFileUnreadable(f"{setting} {path} {problem}", path=str(path))
+
+
 async def connect_once(settings: SshSettings) -> Connection:
     """One attempt: the jump host first (same key and known_hosts), then the login node."""
+    check_files(settings)
     jump = None
     if settings.jump_host is not None:
         user, host, port = parse_endpoint(settings.jump_host, default_port=22)
@@ -98,7 +128,7 @@ async def connect_with_backoff(settings: SshSettings) -> Connection:
     for attempt in range(1, settings.reconnect_attempts + 1):
         try:
             return await connect_once(settings)
-        except HostKeyRejected:
+        except (HostKeyRejected, SshFileUnreadable):
             raise
         except ConnectFailed as exc:
             if isinstance(exc.__cause__, asyncssh.PermissionDenied):

@@ -14,30 +14,55 @@ from rich.console import Console
 from rich.markup import escape
 
 from aspider._exceptions import ConfigError, ProcessorError, only_failure
+from aspider.cli.logs import error_record, log_format
 from aspider.processors import Processor, load_processors
 from aspider.run.engine import NETWORK, Wiring
 from aspider.settings import AspiderSettings, load_settings
-from xnat_client import XnatError
+from pbs import HostKeyRejected, PbsError, SshFileUnreadable
+from xnat_client import Unavailable, XnatError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-SETTINGS_OPTION = typer.Option(None, "--settings", help="Settings file (YAML).")
-JSON_OPTION = typer.Option(False, "--json", help="Machine-readable output.")
+SETTINGS_OPTION = typer.Option(
+    None,
+    "--settings",
+    help="Settings file; default $ASPIDER_SETTINGS, ./aspider.yaml or "
+    "~/.config/aspider/settings.yaml.",
+)
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document instead of tables.")
+WIDE_OPTION = typer.Option(False, "--wide", help="Every column, however wide the terminal.")
+
 
 console = Console(soft_wrap=True)
+# --wide: tables laid out as wide as their content, whatever the terminal (rich would otherwise
+# never print wider than the terminal, folding or cutting cells to fit).
+wide_console = Console(soft_wrap=True, width=10_000)
 errors = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True)
+    """
+    Say what went wrong (one line, naming the fix) and return the `Exit` to raise.
+
+    With `--log-format json` the line is a JSON record, like every other line on stderr.
+    """
+    if log_format() == "json":
+        error_record(message, code)
+    else:
+        for line in message.splitlines() or [""]:
+            errors.print(f"[red]error:[/red] {escape(line)}", highlight=False, markup=True)
     return typer.Exit(code)
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Configuration and processor problems exit 2; XNAT failures exit 1; both with a message."""
+    """
+    Every error a person can act on, as one message and an exit status: configuration and
+    processor problems, and cluster settings no retry can fix (an unknown host key, a missing
+    key or known_hosts file), exit 2; XNAT or the cluster failing exits 1.
+    """
     try:
         yield
     except Exception as exc:
@@ -46,7 +71,13 @@ def user_errors() -> Iterator[None]:
             raise fail(str(usage), EXIT_USAGE) from exc
         xnat = only_failure(exc, XnatError)
         if xnat is not None:
-            raise fail(f"XNAT: {xnat}", EXIT_FAILED) from exc
+            hint = "; is XNAT up, and is xnat.url right?" if isinstance(xnat, Unavailable) else ""
+            raise fail(f"XNAT: {xnat}{hint}", EXIT_FAILED) from exc
+        cluster = only_failure(exc, PbsError)
+        if cluster is not None:
+            settings_wrong = isinstance(cluster, (HostKeyRejected, SshFileUnreadable))
+            code = EXIT_USAGE if settings_wrong else EXIT_FAILED
+            raise fail(f"cluster: {cluster}", code) from exc
         raise
 
 
@@ -70,10 +101,19 @@ def processors_from(
     sources = list(paths) or [str(p) for p in settings.processor_paths]
     if not sources and not settings.processor_classes:
         raise ConfigError(
-            "no processors: pass paths, or set processor_paths in the settings "
-            "(ASPIDER_PROCESSOR_PATHS='[\"/etc/aspider/processors\"]')"
+            "no processors configured: set processor_paths in the settings file to a folder "
+            "of processor YAML files (`aspider init` writes one; see examples/processors)"
         )
+    where = "" if paths else " (processor_paths in the settings)"
+    for source in sources:
+        if not Path(source).exists():
+            raise ConfigError(f"processor folder or file {source} does not exist{where}")
     loaded = load_processors(sources, [] if paths else settings.processor_classes)
+    if not loaded:
+        raise ConfigError(
+            f"no processors in {', '.join(sources)}{where}: a processor is a file named "
+            "<name>_v<X.Y.Z>.yaml, e.g. freesurfer_v7.2.0.yaml (see examples/processors)"
+        )
     if not only:
         return loaded
     chosen = [p for p in loaded if p.proctype in only or p.proctype.rsplit("_v", 1)[0] in only]

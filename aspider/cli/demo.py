@@ -5,9 +5,9 @@ from __future__ import annotations
 import anyio
 import typer
 
-from aspider.cli.common import console
+from aspider.cli.common import console, errors
 from aspider.cli.logs import setup_logging
-from aspider.cli.progress import SweepBars
+from aspider.cli.progress import RunDisplay
 from aspider.cli.report import print_status, print_summary
 from aspider.demo import DEMO_PROJECT, DemoResult, run_demo
 from aspider.processors import Processor
@@ -17,7 +17,12 @@ def demo(
     sessions: int = typer.Option(20, help="Sessions in the synthetic project."),
     seed: int = typer.Option(7, help="Seed of the synthetic project."),
 ) -> None:
-    """Run the whole loop offline: sandbox XNAT, two real processors, the local executor."""
+    """
+    See the whole loop offline, in a few seconds.
+
+    An XNAT-compatible server in this process with a synthetic project, two small processors
+    that really run here, the local executor: sweeps until every task is COMPLETE.
+    """
     setup_logging("text")
 
     def started(procs: list[Processor], work_root: str) -> None:
@@ -28,7 +33,8 @@ def demo(
             highlight=False,
         )
 
-    with SweepBars(True, "text") as bars:
+    display = RunDisplay(live=errors.is_terminal, log_format="text", wait=True, interval=0.3)
+    with display as bars:
         result = anyio.run(lambda: run_demo(sessions, seed, progress=bars, on_start=started))
     _show(result)
     raise typer.Exit(0 if result.ok else 1)
@@ -42,9 +48,19 @@ def _show(result: DemoResult) -> None:
         console.print(result.report_text, highlight=False, markup=False)
     console.print(
         f"{len(result.run.reports)} sweep(s), {result.requests} XNAT requests, "
-        f"{result.seconds:.1f} s.\n"
-        "Next: `aspider sandbox --sessions 20` serves the same kind of project over HTTP on "
-        "127.0.0.1 (admin/admin); point `aspider run` at it with ASPIDER_XNAT__URL, and read "
-        "docs/deploy.md for a real cluster.",
+        f"{result.seconds:.1f} s.",
         highlight=False,
     )
+    console.print(NEXT_STEPS, highlight=False, markup=False)
+
+
+# The same loop over real HTTP, as commands that work as typed (tests/aspider/test_init.py
+# runs them). Then docs/deploy.md for a real XNAT and cluster.
+NEXT_STEPS = """
+Next, the same loop against an XNAT-compatible server over HTTP, from a folder of your own:
+  aspider sandbox --port 8080 --sessions 5 &
+  aspider init --xnat-url http://127.0.0.1:8080 --user admin \\
+      --project DEMO --demo-processors
+  ASPIDER_XNAT__PASSWORD=admin aspider run DEMO --wait --interval 2
+For your own XNAT and cluster: `aspider init --xnat-url https://... --cluster-host ...`,
+then docs/deploy.md."""

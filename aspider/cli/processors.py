@@ -31,7 +31,12 @@ def processors(
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
-    """List processors: proctype, level, inputs, requirements. Errors name file:line."""
+    """
+    List (or check) processor files.
+
+    Shows each processor's name, level, inputs and requirements; an invalid file is reported
+    as file:line: field, and makes the command exit 1.
+    """
     with user_errors():
         settings = settings_from(settings_file)
         try:

@@ -2,162 +2,221 @@
 `aspider run`: sweep projects (create, stage, submit, follow, upload); with `--dry-run`, print the
 plan of a sweep and change nothing.
 
-Exit codes: 0 when every action succeeded, 1 when something failed (a task, a session, XNAT or
-the cluster), 2 for usage or configuration errors. A project whose lease another sweep holds is
-reported and skipped (exit 1), never swept twice.
+Exit status says how the run ended: 0 when nothing stands failed (every task done, or waiting
+on its job), 1 when a task is still failed at the end, or a project could not be swept (XNAT
+would not serve it, the cluster could not be reached, another sweep holds its lease), 2 for
+usage and configuration errors. A failure a later sweep of the same run put right is listed in
+the summary as transient and does not change the exit status.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import anyio
 import typer
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
+from aspider.cli import words
 from aspider.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     JSON_OPTION,
     SETTINGS_OPTION,
+    WIDE_OPTION,
     console,
+    errors,
     fail,
     print_json,
     processors_from,
     settings_from,
     user_errors,
+    wide_console,
     wiring_of,
 )
 from aspider.cli.logs import LogFormat, setup_logging
-from aspider.cli.progress import SweepBars
-from aspider.cli.report import print_summary, summary_json
-from aspider.plan import Action, Plan, plan_to_dict
+from aspider.cli.progress import RunDisplay
+from aspider.cli.report import print_summary, run_summary
+from aspider.plan import Plan, plan_to_dict
+from aspider.processors import Processor
 from aspider.run.engine import Wiring
 from aspider.run.preview import preview_sweep
 from aspider.run.runner import execute_run
 from aspider.settings import AspiderSettings
-from pbs import PbsError
 
 
 def run(
     ctx: typer.Context,
     projects: Annotated[
-        list[str] | None, typer.Argument(help="Project IDs (default: every configured).")
+        list[str] | None,
+        typer.Argument(help="XNAT project IDs (default: the projects in the settings)."),
     ] = None,
     processor: Annotated[
-        list[str] | None, typer.Option("--processor", "-p", help="Only this processor.")
+        list[str] | None,
+        typer.Option("--processor", "-p", help="Only this processor (name, or name_vN)."),
     ] = None,
     session: Annotated[
-        list[str] | None, typer.Option("--session", "-s", help="Only this session label.")
+        list[str] | None,
+        typer.Option("--session", "-s", help="Only this session (label); repeatable."),
     ] = None,
-    run_all: bool = typer.Option(False, "--all", help="Every configured project."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    wait: bool = typer.Option(False, "--wait", help="Keep sweeping until no job is queued."),
+    run_all: bool = typer.Option(False, "--all", help="Every project in the settings."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what a sweep would do; change nothing."
+    ),
+    wait: bool = typer.Option(
+        False, "--wait", help="Keep sweeping until every job has ended and nothing is left to do."
+    ),
     interval: float = typer.Option(60.0, help="Seconds between sweeps with --wait."),
-    max_queued: int | None = typer.Option(None, help="Override limits.max_queued."),
+    max_queued: int | None = typer.Option(
+        None, help="At most this many jobs queued or running (overrides limits.max_queued)."
+    ),
     log_format: Annotated[
-        LogFormat, typer.Option("--log-format", help="text, or json for containers.")
+        LogFormat,
+        typer.Option("--log-format", help="text for people; json for log collectors."),
     ] = "text",
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every action as it happens."),
+    wide: bool = WIDE_OPTION,
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
-    """Sweep projects: loops A (--all), B (one project, --processor) and C (one project)."""
+    """
+    Sweep projects: create what sessions need, submit jobs, upload results.
+
+    A sweep creates the processing records (assessors) each session still needs in XNAT,
+    stages their inputs, submits the jobs, and uploads the results of the jobs that ended.
+    One sweep, unless --wait. Run it from cron, or with --wait by hand: every sweep picks up
+    where the last left off. --dry-run shows what a sweep would do and changes nothing.
+    """
     overrides = {} if max_queued is None else {"limits": {"max_queued": max_queued}}
     wiring = wiring_of(ctx)
-    setup_logging(log_format)
+    setup_logging(log_format, verbose)
     with user_errors():
         settings = settings_from(settings_file, overrides)
         names = sorted(settings.projects) if run_all else (projects or sorted(settings.projects))
         if not names:
-            raise fail("no projects given and none configured (settings: projects)", EXIT_USAGE)
-        if not dry_run:
-            code = run_command(
-                names,
-                processor or [],
-                session or [],
-                wait=wait,
-                interval=interval,
-                log_format=log_format,
-                as_json=as_json,
-                settings=settings,
-                wiring=wiring,
+            raise fail(
+                "no project given: name one (`aspider run PROJ`), or list them under "
+                "`projects:` in the settings and use --all",
+                EXIT_USAGE,
             )
-            raise typer.Exit(code)
         procs = processors_from(settings, only=processor or [])
-        the_plan = anyio.run(
-            lambda: preview_sweep(settings, names, procs, sessions=session or [], wiring=wiring)
-        )
+        if dry_run:
+            the_plan = anyio.run(
+                lambda: preview_sweep(settings, names, procs, sessions=session or [], wiring=wiring)
+            )
+        else:
+            wait = wait or _local_jobs_die_with_us(settings, log_format)
+            options = RunChoices(session or [], wait, interval, log_format, as_json, wide)
+            raise typer.Exit(run_command(names, procs, options, settings, wiring))
     if as_json:
         print_json(plan_to_dict(the_plan))
     else:
-        _print(the_plan)
+        print_plan(the_plan, wide)
+
+
+IMAGE_VARIABLE = "ASPIDER_IMAGE"  # set by the project's Dockerfile
+
+
+def _local_jobs_die_with_us(settings: AspiderSettings, log_format: LogFormat) -> bool:
+    """
+    In aspider's container image the local executor waits for its jobs (as with --wait).
+
+    Elsewhere a local job outlives the run that started it (a new session; the next run
+    collects it), but a container stops when its main process exits, and its jobs with it.
+    """
+    if settings.cluster.executor != "local" or not os.environ.get(IMAGE_VARIABLE):
+        return False
+    notice = "local executor in a container: waiting for the jobs, which stop with it"
+    if log_format == "json":
+        logging.getLogger("aspider.run").warning("%s", notice)
+    else:
+        errors.print(f"[yellow]{notice}[/yellow]", highlight=False)
+    return True
+
+
+@dataclass(frozen=True)
+class RunChoices:
+    """What the command line chose for a real run."""
+
+    sessions: list[str]
+    wait: bool
+    interval: float
+    log_format: LogFormat
+    as_json: bool
+    wide: bool
 
 
 def run_command(
     projects: list[str],
-    processor: list[str],
-    sessions: list[str],
-    *,
-    wait: bool,
-    interval: float,
-    log_format: LogFormat,
-    as_json: bool,
+    procs: list[Processor],
+    choices: RunChoices,
     settings: AspiderSettings,
     wiring: Wiring,
 ) -> int:
-    """The non-dry-run `aspider run`; returns the exit code."""
-    procs = processors_from(settings, only=processor)
-    show = not as_json and log_format == "text"
-    try:
-        with SweepBars(show, log_format) as bars:
-            result = anyio.run(
-                lambda: execute_run(
-                    settings,
-                    projects,
-                    procs,
-                    wiring=wiring,
-                    sessions=sessions,
-                    wait=wait,
-                    interval=interval,
-                    progress=bars,
-                )
+    """The non-dry-run `aspider run`; returns the exit status."""
+    live = not choices.as_json and choices.log_format == "text" and errors.is_terminal
+    display = RunDisplay(
+        live=live, log_format=choices.log_format, wait=choices.wait, interval=choices.interval
+    )
+    with display as bars:
+        result = anyio.run(
+            lambda: execute_run(
+                settings,
+                projects,
+                procs,
+                wiring=wiring,
+                sessions=choices.sessions,
+                wait=choices.wait,
+                interval=choices.interval,
+                progress=bars,
             )
-    except PbsError as exc:
-        raise fail(f"cluster: {exc}", EXIT_FAILED) from exc
-    summary = {
-        **summary_json(result.reports),
-        "refused_projects": result.refused,
-        "failed_projects": result.failed,
-    }
-    if as_json:
+        )
+    summary = run_summary(result)
+    if choices.as_json:
         print_json(summary)
-    elif log_format == "json":  # one line a log collector parses like the records before it
+    elif choices.log_format == "json":  # one line a log collector parses like the records
         sys.stdout.write(json.dumps({"summary": summary}, ensure_ascii=False, default=str) + "\n")
     else:
-        print_summary(console, result.reports)
+        print_summary(wide_console if choices.wide else console, result.reports, choices.wide)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _print(the_plan: Plan) -> None:
-    table = Table("session", "action", "task", "detail")
+def print_plan(the_plan: Plan, wide: bool = False) -> None:
+    """
+    The plan as a person reads it: processor, session, action and reason fit 80 columns; the
+    task's full label (long: project, subject, session, processor and a hash) with --wide.
+    """
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    columns = ["processor", "session", "action", "status / reason"]
+    if wide:
+        columns.insert(3, "task")
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for session in the_plan.sessions:
         for action in session.actions:
-            table.add_row(session.session_label, action.kind, action.task.label, _detail(action))
+            task = action.task
+            cells = [task.proctype, session.session_label, words.short(action.kind)]
+            cells += [task.label] if wide else []
+            table.add_row(*(escape(c) for c in [*cells, words.detail(action)]))
         for finding in session.findings:
-            table.add_row(session.session_label, "report", finding.label, finding.message)
-    console.print(table)
+            cells = [finding.proctype, session.session_label, "report"]
+            cells += [finding.label] if wide else []
+            table.add_row(*(escape(c) for c in [*cells, finding.message]))
+    if not the_plan.sessions or not table.row_count:
+        console.print("Nothing to do: every task is done, running, or waiting for its inputs.")
+    else:
+        (wide_console if wide else console).print(table)
     console.print(
         f"{len(the_plan.actions())} action(s); {the_plan.in_queue} job(s) in the queue; "
         f"{len(the_plan.deferred)} submission(s) deferred by queue limits",
         highlight=False,
     )
-
-
-def _detail(action: Action) -> str:
-    status = getattr(action, "procstatus", None)
-    reason = getattr(action, "reason", "")
-    return " ".join(str(x) for x in (status, reason) if x)

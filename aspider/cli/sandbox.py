@@ -16,7 +16,11 @@ def sandbox(
     latency_ms: float = typer.Option(0.0, help="Latency added to every request, in ms."),
     seed: int = typer.Option(0, help="Seed of the synthetic-project generator."),
 ) -> None:
-    """Serve an XNAT-compatible sandbox (user admin, password admin) until interrupted."""
+    """
+    Serve an XNAT-compatible server on 127.0.0.1 (admin/admin).
+
+    A synthetic project DEMO over real HTTP, to point `aspider run` at; until Ctrl-C.
+    """
     server = XnatServer(latency=latency_ms / 1000.0)
     generate_project(server, PROJECT, sessions=sessions, seed=seed)
     try:

@@ -2,78 +2,153 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
 
 from aspider.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
     JSON_OPTION,
     SETTINGS_OPTION,
+    WIDE_OPTION,
     console,
     fail,
     print_json,
     processors_from,
     settings_from,
     user_errors,
+    wide_console,
     wiring_of,
 )
-from aspider.cli.report import print_status, status_json
+from aspider.cli.report import job_counts, print_jobs, print_status, status_json
 from aspider.plan import ProcStatus, normalise_procstatus
+from aspider.processors import Processor
 from aspider.run.engine import Wiring
-from aspider.run.rerun import send_back
+from aspider.run.preview import observe_followed_jobs
+from aspider.run.rerun import RerunResult, read_rerun, send_back
+from aspider.run.runner import for_project
 from aspider.settings import AspiderSettings
 from xnat_client import ProjectSnapshot
+
+PROCESSOR_OPTION = typer.Option(
+    "--processor", "-p", help="Only this processor (name, or name_vN); repeat for more."
+)
 
 
 def status(
     ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project ID.")],
-    processor: Annotated[
-        list[str] | None, typer.Option("--processor", "-p", help="Only this processor.")
-    ] = None,
+    project: Annotated[str, typer.Argument(help="Project ID in XNAT.")],
+    processor: Annotated[list[str] | None, PROCESSOR_OPTION] = None,
+    xnat_only: bool = typer.Option(
+        False, "--xnat-only", help="Do not ask the cluster about the jobs."
+    ),
+    wide: bool = WIDE_OPTION,
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
-    """Counts by processor and status, and the failing or blocked tasks with their reasons."""
+    """
+    How a project's tasks stand, and why the stuck ones are stuck.
+
+    Counts by processor and status, every failed or blocked task with its reason, and the
+    jobs aspider follows as the cluster sees them (queued, running, ended).
+    """
     with user_errors():
         settings = settings_from(settings_file)
+        procs = _configured_processors(settings)
         snapshot = anyio.run(_snapshot, settings, project, wiring_of(ctx))
-    proctypes = _proctypes(processor or [])
+    proctypes = chosen_proctypes(processor or [], procs, snapshot)
+    jobs, problem = (None, None) if xnat_only else _jobs(settings, snapshot, procs)
     if as_json:
-        print_json(status_json(snapshot, proctypes))
+        print_json({**status_json(snapshot, proctypes), "jobs": jobs})
     else:
-        print_status(console, snapshot, proctypes)
+        print_status(wide_console if wide else console, snapshot, proctypes, wide=wide)
+        if jobs is not None:
+            print_jobs(console, jobs)
+    if problem is not None:
+        raise problem
+
+
+def _configured_processors(settings: AspiderSettings) -> list[Processor]:
+    """Our processors, or none if none are configured: status reads XNAT without them."""
+    if not settings.processor_paths and not settings.processor_classes:
+        return []
+    return processors_from(settings)
+
+
+def chosen_proctypes(
+    names: Sequence[str], procs: Sequence[Processor], snapshot: ProjectSnapshot
+) -> list[str]:
+    """
+    The proctypes `--processor` names: `fs7` or `fs7_v1`, among our processors or the project's
+    assessors. A name that matches nothing is a mistake (exit 2), not an empty table.
+    """
+    known = {p.proctype for p in procs} | {
+        a.proctype for s in snapshot.sessions for a in s.assessors if a.proctype
+    }
+    chosen: list[str] = []
+    for name in names:
+        found = [t for t in known if name in (t, t.rsplit("_v", 1)[0])]
+        if not found:
+            listed = ", ".join(sorted(known)) or "none"
+            raise fail(f"no processor named {name!r} in {snapshot.project}; known: {listed}")
+        chosen += found
+    return chosen
 
 
 async def _snapshot(settings: AspiderSettings, project: str, wiring: Wiring) -> ProjectSnapshot:
-    async with wiring.xnat(settings) as xnat:
+    async with wiring.open_xnat(settings) as xnat:
         return await xnat.project_snapshot(project)
 
 
-def _proctypes(names: Sequence[str]) -> list[str]:
-    """`fs7` or `fs7_v1` both name the proctype `fs7_v1`; keep both spellings to match."""
-    return [n for name in names for n in (name, f"{name}_v1")] if names else []
+def _jobs(
+    settings: AspiderSettings, snapshot: ProjectSnapshot, procs: Sequence[Processor]
+) -> tuple[dict[str, int] | None, typer.Exit | None]:
+    """The followed jobs counted by state, or the cluster's error to raise after printing."""
+    if not procs:
+        return None, None
+    chosen = {snapshot.project: for_project(settings, snapshot.project, procs)}
+    try:
+        with user_errors():
+            observed = anyio.run(observe_followed_jobs, settings, [snapshot], chosen)
+    except typer.Exit as exc:
+        return None, exc
+    return job_counts(observed), None
 
 
 def rerun(
     ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="Project ID.")],
-    processor: Annotated[
-        list[str] | None, typer.Option("--processor", "-p", help="Only this processor.")
-    ] = None,
+    project: Annotated[str, typer.Argument(help="Project ID in XNAT.")],
+    processor: Annotated[list[str] | None, PROCESSOR_OPTION] = None,
     status_filter: Annotated[
-        list[str] | None, typer.Option("--status", help="Only tasks in this procstatus.")
+        list[str] | None,
+        typer.Option("--status", help="Only tasks in this status, e.g. JOB_FAILED; repeatable."),
     ] = None,
     session: Annotated[
-        list[str] | None, typer.Option("--session", "-s", help="Only this session label.")
+        list[str] | None,
+        typer.Option("--session", "-s", help="Only this session (label); repeatable."),
     ] = None,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List what would go back; change nothing."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
-    """Send tasks back to NEED_TO_RUN; the next `aspider run` removes outputs and resubmits."""
+    """
+    Send tasks back to run again (shows them and asks first).
+
+    The tasks chosen go back to NEED_TO_RUN; the next `aspider run` removes their outputs and
+    submits them again. Tasks whose job may still run are left alone. --yes skips the
+    question, --dry-run only lists.
+    """
     statuses = [s.upper() for s in status_filter or []]
     for s in statuses:
         if normalise_procstatus(s) is None:
@@ -81,17 +156,59 @@ def rerun(
     with user_errors():
         settings = settings_from(settings_file)
         proctypes = {p.proctype for p in processors_from(settings, only=processor or [])}
-        result = anyio.run(
-            lambda: send_back(
-                settings, project, proctypes, statuses, session or [], wiring=wiring_of(ctx)
-            )
-        )
-    sent, kept = result.sent_back, result.left_running
-    if as_json:
-        print_json({"project": project, "sent_back": sent, "left_running": kept})
+        args = (settings, project, proctypes, statuses, session or [])
+        preview = anyio.run(lambda: read_rerun(*args, wiring=wiring_of(ctx)))
+    if dry_run or not preview.chosen:
+        _show_rerun(preview, as_json, done=False)
         return
-    for label in sent:
-        console.print(f"sent back: {label}", highlight=False, markup=False)
-    for label in kept:
+    if not yes:
+        _confirm(preview, as_json)
+    with user_errors():
+        only = set(preview.sent_back)
+        result = anyio.run(lambda: send_back(*args, only=only, wiring=wiring_of(ctx)))
+    _show_rerun(result, as_json, done=True)
+
+
+def _confirm(preview: RerunResult, as_json: bool) -> None:
+    """Ask a person at a terminal; anyone else must have said --yes."""
+    n = len(preview.chosen)
+    if as_json or not sys.stdin.isatty():
+        raise fail(
+            f"{n} task(s) would be sent back; pass --yes to send them back "
+            "(or --dry-run to list them)",
+            EXIT_USAGE,
+        )
+    _rerun_table(preview)
+    if not typer.confirm(f"Send these {n} task(s) back to run again?", default=False):
+        raise fail("nothing sent back", EXIT_FAILED)
+
+
+def _show_rerun(result: RerunResult, as_json: bool, *, done: bool) -> None:
+    if as_json:
+        data: dict[str, Any] = {
+            "sent_back" if done else "would_send_back": result.sent_back,
+            "left_running": result.left_running,
+        }
+        print_json(data)
+        return
+    _rerun_table(result)
+    for label in result.left_running:
         console.print(f"left alone (its job may still run): {label}", highlight=False, markup=False)
-    console.print(f"{len(sent)} task(s) will run again at the next sweep", highlight=False)
+    n = len(result.chosen)
+    said = (
+        f"{n} task(s) sent back; the next `aspider run` runs them again"
+        if done
+        else f"{n} task(s) would be sent back; nothing changed"
+    )
+    console.print(said, highlight=False)
+
+
+def _rerun_table(result: RerunResult) -> None:
+    if not result.chosen:
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("processor", "session", "status now"):
+        table.add_column(column, overflow="fold")
+    for t in result.chosen:
+        table.add_row(escape(t.proctype), escape(t.session), escape(t.procstatus))
+    console.print(table)

@@ -63,11 +63,7 @@ class DemoResult:
 
     @property
     def ok(self) -> bool:
-        return (
-            not any(r.failed for r in self.run.reports)
-            and bool(self.report_text)
-            and (self.all_complete)
-        )
+        return self.run.ok and bool(self.report_text) and self.all_complete
 
 
 async def run_demo(

@@ -68,7 +68,7 @@ async def finalize(
         procstatus=after(Event.UPLOAD_VERIFIED).value, qcstatus=QcStatus.NEEDS_QA.value
     )
     await records.write(task, a.id, complete)
-    outcome.add(task, "completed")
+    outcome.add(task, "completed", job_id=a.jobid)
     # Housekeeping after COMPLETE: a directory that will not go is logged, and the session goes
     # on (its chained work included); the outputs are safe in XNAT already.
     with anyio.move_on_after(30, shield=True):
@@ -101,7 +101,7 @@ async def fail(
     except (PbsError, XnatError) as exc:
         full += f" (uploading {LOG_RESOURCE} failed: {exc})"
     await records.write(task, assessor_id, job_ended(ProcStatus.JOB_FAILED, full, obs))
-    records.outcome.fail(task, reason)
+    records.outcome.fail(task, reason, job_id=(obs.job_id if obs else "") or "")
 
 
 async def rerun(records: Records, backend: JobBackend, action: Rerun) -> None:

@@ -10,6 +10,7 @@ global, so nothing needs patching.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -18,11 +19,14 @@ from pathlib import Path
 
 import httpx
 
+from aspider._config_errors import xnat_url_problem
 from aspider._exceptions import ConfigError
 from aspider.run.backends import JobBackend, LocalBackend, PbsBackend
 from aspider.settings import ENV_PREFIX, AspiderSettings
 from pbs import LocalTransport, PbsClient, SshSettings, SshTransport, Transport
 from xnat_client import Credentials, ProjectSnapshot, XnatClient
+
+log = logging.getLogger("aspider.run")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,22 @@ class Wiring:
         """The configured client (not yet opened: use it with `async with`)."""
         return xnat_client(settings, self.xnat_transport)
 
+    @asynccontextmanager
+    async def open_xnat(self, settings: AspiderSettings) -> AsyncIterator[XnatClient]:
+        """
+        The configured client, opened, once XNAT has answered one request.
+
+        Every command starts here, before it touches the cluster: with XNAT down or the URL
+        wrong, nothing is created anywhere, and the person reads one error instead of a retry
+        warning per request.
+
+        Raises:
+            XnatError: XNAT did not answer (after the client's retries) or refused the login.
+        """
+        async with self.xnat(settings) as xnat:
+            await check_xnat(xnat)
+            yield xnat
+
 
 NETWORK = Wiring()  # production: XNAT over the network
 
@@ -50,7 +70,13 @@ def xnat_client(
     """The configured client (not yet opened: use it with `async with`)."""
     xnat = settings.xnat
     if not xnat.url:
-        raise ConfigError("xnat.url is not set; set ASPIDER_XNAT__URL or xnat.url in the settings")
+        raise ConfigError(
+            "xnat.url is not set: set xnat.url in the settings file (`aspider init` writes "
+            "one) or ASPIDER_XNAT__URL"
+        )
+    problem = xnat_url_problem(xnat.url)
+    if problem is not None:
+        raise ConfigError(problem)
     password = xnat.resolved_password()
     credentials = None
     if xnat.user and password is not None:
@@ -62,6 +88,33 @@ def xnat_client(
         transport=transport,
         concurrency=settings.limits.http_concurrency,
     )
+
+
+class _HoldRetryWarnings(logging.Filter):
+    """Keeps the client's retry warnings back while XNAT is first tried, and counts them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING:
+            self.held += 1
+            return False
+        return True
+
+
+async def check_xnat(xnat: XnatClient) -> None:
+    """One listing of projects, its retry warnings held back; one warning if it needed them."""
+    logger = logging.getLogger("xnat_client")
+    hold = _HoldRetryWarnings()
+    logger.addFilter(hold)
+    try:
+        await xnat.list_projects()
+    finally:
+        logger.removeFilter(hold)
+    if hold.held:
+        log.warning("XNAT answered after %d retried request(s)", hold.held)
 
 
 async def read_snapshots(xnat: XnatClient, projects: Sequence[str]) -> list[ProjectSnapshot]:

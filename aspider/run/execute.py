@@ -137,4 +137,4 @@ class SessionExecutor:
     async def record_job(self, task: Task, assessor_id: str, obs: JobObservation) -> None:
         fields = AssessorFields(jobid=obs.job_id or "", jobnode=obs.node, note="")
         await self.records.write(task, assessor_id, fields)
-        self.outcome.add(task, "adopted")
+        self.outcome.add(task, "adopted", job_id=obs.job_id or "")

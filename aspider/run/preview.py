@@ -8,7 +8,6 @@ every running job would look lost.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from aspider.plan import JobObservation, Plan, ScopeMatch, match_snapshots, plan
@@ -17,10 +16,7 @@ from aspider.run.engine import NETWORK, Wiring, open_backend, read_snapshots
 from aspider.run.runner import for_project, plan_limits
 from aspider.run.sweep import jobs_to_observe, restrict
 from aspider.settings import AspiderSettings
-from pbs import PbsError
 from xnat_client import ProjectSnapshot
-
-log = logging.getLogger("aspider.run.preview")
 
 
 async def preview_sweep(
@@ -32,7 +28,7 @@ async def preview_sweep(
     wiring: Wiring = NETWORK,
 ) -> Plan:
     """Read the projects and plan them together (one queue budget across projects)."""
-    async with wiring.xnat(settings) as xnat:
+    async with wiring.open_xnat(settings) as xnat:
         snapshots = [restrict(s, sessions) for s in await read_snapshots(xnat, projects)]
     chosen = {snap.project: for_project(settings, snap.project, procs) for snap in snapshots}
     observations = await observe_followed_jobs(settings, snapshots, chosen)
@@ -48,20 +44,17 @@ async def observe_followed_jobs(
     snapshots: Sequence[ProjectSnapshot],
     chosen: dict[str, list[Processor]],
 ) -> list[JobObservation]:
-    """The jobs the sweep would follow, observed read-only; none (with a warning) if unreachable."""
+    """
+    The jobs the sweep would follow, observed read-only.
+
+    The cluster is reached even when no job is followed: a dry run is how a person checks the
+    settings, and a sweep could not run where the cluster cannot be reached.
+
+    Raises:
+        PbsError: the cluster cannot be reached (host, key, known_hosts), or refused a read.
+    """
     jobs: dict[str, str] = {}
     for snap in snapshots:
         jobs.update(jobs_to_observe(snap, chosen[snap.project]))
-    if not jobs:
-        return []
-    try:
-        async with open_backend(settings) as backend:
-            return list((await backend.observe(jobs)).values())
-    except (PbsError, OSError) as exc:
-        log.warning(
-            "cannot observe the %d job(s) a sweep would follow (%s); "
-            "the plan treats them as unknown",
-            len(jobs),
-            exc,
-        )
-        return []
+    async with open_backend(settings) as backend:
+        return list((await backend.observe(jobs)).values()) if jobs else []

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aspider.plan import JobObservation, ProcStatus, QcStatus, Task
+from aspider.run.action_log import record_action
 from aspider.run.ledger import WriteLedger
 from xnat_client import AssessorFields, XnatClient
 
@@ -37,7 +38,8 @@ class Outcome:
     waiting: dict[str, str] = field(default_factory=dict)
     moved: set[str] = field(default_factory=set)
 
-    def add(self, task: Task, what: str) -> None:
+    def add(self, task: Task, what: str, job_id: str = "", reason: str = "") -> None:
+        record_action(task, what, job_id=job_id, reason=reason)  # one log record per action
         self.counts[(task.proctype, what)] += 1
         if what == "waiting":
             self.waiting[task.label] = task.proctype
@@ -50,11 +52,12 @@ class Outcome:
         self.waiting.pop(task.label, None)
         self.moved.add(task.label)
 
-    def fail(self, task: Task, reason: str) -> None:
-        self.add(task, "failed")
+    def fail(self, task: Task, reason: str, job_id: str = "") -> None:
+        self.add(task, "failed", job_id=job_id, reason=reason)
         self.failures.append((task.label, reason))
 
     def retry_later(self, task: Task, reason: str) -> None:
+        record_action(task, "held back", reason=reason)
         self.moved_on(task)
         self.transient.append((task.label, reason))
 

@@ -1,5 +1,9 @@
 """
 Sending tasks back to NEED_TO_RUN by hand (`aspider rerun`); the next sweep resubmits them.
+
+In two steps, so a person sees what will go back before anything does: `choose_rerun` reads
+the project and picks the tasks (changing nothing), `send_back` writes exactly the chosen ones
+that are still eligible when it runs.
 """
 
 from __future__ import annotations
@@ -10,15 +14,76 @@ from dataclasses import dataclass, field
 from aspider.plan import ProcStatus, normalise_procstatus
 from aspider.run.engine import NETWORK, Wiring
 from aspider.settings import AspiderSettings
-from xnat_client import AssessorFields
+from xnat_client import AssessorFields, ProjectSnapshot
 
 _IN_FLIGHT = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
 
 
+@dataclass(frozen=True)
+class RerunTask:
+    """One task that would go back: where it is, and what it is now."""
+
+    label: str
+    proctype: str
+    session: str
+    procstatus: str
+    session_id: str
+    assessor_id: str
+
+
 @dataclass
 class RerunResult:
-    sent_back: list[str] = field(default_factory=list)
+    chosen: list[RerunTask] = field(default_factory=list)
     left_running: list[str] = field(default_factory=list)
+
+    @property
+    def sent_back(self) -> list[str]:
+        return [t.label for t in self.chosen]
+
+
+def choose_rerun(
+    snapshot: ProjectSnapshot,
+    proctypes: Collection[str],
+    statuses: Sequence[str],
+    sessions: Sequence[str],
+) -> RerunResult:
+    """
+    The tasks of our processors that match, and those left alone because their job may run.
+
+    Only assessors of the loaded processors are touched: another pipeline's records are not
+    ours to reset. A task whose job may still run (JOB_RUNNING, or its outputs on their way)
+    is left alone: sent back, it would be submitted again beside the job still running, and
+    the older job's outputs could then be taken for the new run's.
+    """
+    result = RerunResult()
+    for s in snapshot.sessions:
+        if sessions and s.label not in sessions:
+            continue
+        for a in s.assessors:
+            if a.proctype not in proctypes:
+                continue
+            if statuses and a.procstatus.upper() not in statuses:
+                continue
+            if normalise_procstatus(a.procstatus) in _IN_FLIGHT:
+                result.left_running.append(a.label)
+                continue
+            result.chosen.append(RerunTask(a.label, a.proctype, s.label, a.procstatus, s.id, a.id))
+    return result
+
+
+async def read_rerun(
+    settings: AspiderSettings,
+    project: str,
+    proctypes: Collection[str],
+    statuses: Sequence[str],
+    sessions: Sequence[str],
+    *,
+    wiring: Wiring = NETWORK,
+) -> RerunResult:
+    """What `send_back` would send back now; changes nothing."""
+    async with wiring.open_xnat(settings) as xnat:
+        snapshot = await xnat.project_snapshot(project)
+    return choose_rerun(snapshot, proctypes, statuses, sessions)
 
 
 async def send_back(
@@ -28,33 +93,23 @@ async def send_back(
     statuses: Sequence[str],
     sessions: Sequence[str],
     *,
+    only: Collection[str] | None = None,
     wiring: Wiring = NETWORK,
 ) -> RerunResult:
     """
-    Send back the tasks of our processors that match.
+    Send back the tasks that match (and are in `only`, the labels a person confirmed).
 
-    Only assessors of the loaded processors are touched: another pipeline's records are not
-    ours to reset. A task whose job may still run (JOB_RUNNING, or its outputs on their way)
-    is left alone: sent back, it would be submitted again beside the job still running, and
-    the older job's outputs could then be taken for the new run's.
+    The project is read again first: a task whose job started since it was shown is left
+    alone, and a task that appeared since is not sent back unasked.
     """
-    result = RerunResult()
-    async with wiring.xnat(settings) as xnat:
+    async with wiring.open_xnat(settings) as xnat:
         snapshot = await xnat.project_snapshot(project)
-        for s in snapshot.sessions:
-            if sessions and s.label not in sessions:
-                continue
-            for a in s.assessors:
-                if a.proctype not in proctypes:
-                    continue
-                if statuses and a.procstatus.upper() not in statuses:
-                    continue
-                if normalise_procstatus(a.procstatus) in _IN_FLIGHT:
-                    result.left_running.append(a.label)
-                    continue
-                fields = AssessorFields(
-                    procstatus=ProcStatus.NEED_TO_RUN.value, note="sent back by aspider rerun"
-                )
-                await xnat.update_assessor(s.id, a.id, fields)
-                result.sent_back.append(a.label)
+        result = choose_rerun(snapshot, proctypes, statuses, sessions)
+        if only is not None:
+            result.chosen = [t for t in result.chosen if t.label in only]
+        for task in result.chosen:
+            fields = AssessorFields(
+                procstatus=ProcStatus.NEED_TO_RUN.value, note="sent back by aspider rerun"
+            )
+            await xnat.update_assessor(task.session_id, task.assessor_id, fields)
     return result

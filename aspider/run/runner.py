@@ -34,6 +34,8 @@ class RunProgress(Protocol):
 
     def on_session(self, session: SessionPlan) -> None: ...
 
+    def on_report(self, report: SweepReport) -> None: ...
+
     def on_notice(self, level: int, message: str) -> None: ...
 
 
@@ -47,6 +49,9 @@ class _Quiet:
         pass
 
     def on_session(self, session: SessionPlan) -> None:
+        pass
+
+    def on_report(self, report: SweepReport) -> None:
         pass
 
     def on_notice(self, level: int, message: str) -> None:
@@ -88,6 +93,54 @@ def for_project(
     return [p for p in procs if not wanted or p.proctype in wanted]
 
 
+@dataclass(frozen=True)
+class RunEnding:
+    """
+    How a run ended, which is what its exit status says.
+
+    A failure a later sweep of the same run put right (inputs staged at the second try, an
+    upload retried, a session XNAT answered for again) is transient: listed, but the run did
+    not end with it. What stands is a task whose last event was a failure, and the session
+    errors of each project's last sweep.
+    """
+
+    failures: list[tuple[str, str]]  # (label, reason) still failed at the end
+    session_errors: list[tuple[str, str, str]]  # (project, session, error) of the last sweeps
+    transient: list[dict[str, str]]  # what failed and was put right later in the run
+    # Tasks the last sweep of their project left to a later sweep because XNAT or the cluster
+    # failed (not failed themselves, but not done): (project, label, reason).
+    held_back: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def run_ending(reports: Sequence[SweepReport]) -> RunEnding:
+    """Replay the sweeps in order: a task's later success clears its earlier failure."""
+    standing: dict[str, str] = {}
+    transient: list[dict[str, str]] = []
+    last_sweep: dict[str, SweepReport] = {}
+    for report in reports:
+        put_right = sorted(report.outcome.moved & standing.keys())
+        transient += [{"label": label, "reason": standing.pop(label)} for label in put_right]
+        standing.update(report.outcome.failures)
+        if report.project in last_sweep:
+            earlier = last_sweep[report.project]
+            transient += [
+                {"project": earlier.project, "label": label, "reason": reason}
+                for label, reason in earlier.outcome.transient
+            ]
+        if report.project in last_sweep:
+            earlier = last_sweep[report.project]
+            transient += [
+                {"project": earlier.project, "session": s, "error": e}
+                for s, e in earlier.session_errors
+            ]
+        last_sweep[report.project] = report
+    # A label failed again in the sweep that moved it on is not put right: keep it standing.
+    transient = [t for t in transient if t.get("label") not in standing]
+    errors = [(r.project, s, e) for r in last_sweep.values() for s, e in r.session_errors]
+    held = [(r.project, lab, why) for r in last_sweep.values() for lab, why in r.outcome.transient]
+    return RunEnding(sorted(standing.items()), errors, transient, held)
+
+
 @dataclass
 class RunResult:
     reports: list[SweepReport] = field(default_factory=list)
@@ -95,16 +148,18 @@ class RunResult:
     failed: dict[str, str] = field(default_factory=dict)  # projects left unswept at the end -> why
 
     @property
+    def ending(self) -> RunEnding:
+        return run_ending(self.reports)
+
+    @property
     def ok(self) -> bool:
         """
-        How the run ended: no task failed, every project was swept, and the last sweep of each
-        left nothing undone for an outage. Transient trouble an earlier sweep of a `--wait`
-        run met and a later one got past does not count.
+        Nothing stands failed at the end: every task done or waiting on its job, every project
+        swept. Transient failures of earlier sweeps do not count.
         """
-        if self.refused or self.failed or any(r.outcome.failures for r in self.reports):
-            return False
-        last = {r.project: r for r in self.reports}
-        return not any(r.left_work for r in last.values())
+        ending = self.ending
+        stands = ending.failures or ending.session_errors or ending.held_back
+        return not (stands or self.refused or self.failed)
 
 
 async def execute_run(
@@ -122,7 +177,8 @@ async def execute_run(
     shown: RunProgress = progress or _Quiet()
     result = RunResult()
     options = sweep_options(settings, sessions)
-    async with wiring.xnat(settings) as xnat, open_backend(settings) as backend:
+    # XNAT first: if it does not answer, nothing is created on the cluster (not even a lease).
+    async with wiring.open_xnat(settings) as xnat, open_backend(settings) as backend:
         for project in projects:
             shown.on_project(project)
             try:
@@ -134,6 +190,7 @@ async def execute_run(
                     options,
                     interval=interval,
                     max_sweeps=None if wait else 1,
+                    on_report=shown.on_report,
                     on_plan=shown.on_plan,
                     on_session=shown.on_session,
                 )

@@ -121,7 +121,7 @@ class Submission:
             procstatus=after(Event.SUBMITTED).value, jobid=job_id, jobstartdate=today()
         )
         await self.records.write(task, assessor_id, fields)
-        outcome.add(task, "submitted")
+        outcome.add(task, "submitted", job_id=job_id)
 
     async def _stage(self) -> bool:
         """Stage the inputs; when that fails, record why (once) and say so."""

@@ -10,6 +10,7 @@ never stops the others.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -64,6 +65,7 @@ class SweepReport:
     session_errors: list[tuple[str, str]] = field(default_factory=list)
     requests: int = 0
     pruned: list[str] = field(default_factory=list)  # failed job directories removed
+    states: dict[str, int] = field(default_factory=dict)  # our tasks by procstatus, at the start
 
     @property
     def active(self) -> int:
@@ -150,6 +152,7 @@ async def sweep_project(
         if on_plan is not None:
             on_plan(plan)
         report = SweepReport(project, plan, Outcome(), observations)
+        report.states = _states(snapshot, processors)
         transfers = TransferLimit(options.transfers)
         chain = None
         if options.chain:
@@ -181,6 +184,18 @@ async def sweep_project(
         report.pruned = await _prune_failed(backend, snapshot, processors, options, busy)
         report.requests = xnat.requests_sent - before
         return report
+
+
+def _states(snapshot: ProjectSnapshot, processors: Sequence[Processor]) -> dict[str, int]:
+    """Our processors' tasks by procstatus as the sweep found them (for the live display)."""
+    proctypes = {p.proctype for p in processors}
+    counts = Counter(
+        a.procstatus or "(none)"
+        for s in snapshot.sessions
+        for a in s.assessors
+        if a.proctype in proctypes
+    )
+    return dict(counts)
 
 
 def _next_memo(

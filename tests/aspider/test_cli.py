@@ -5,67 +5,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from typer.testing import CliRunner, Result
 
 from aspider.cli import app
 from aspider.plan.states import ProcStatus, normalise_procstatus
-from aspider.run.engine import Wiring
+from tests.aspider.conftest import EXAMPLES, first_session, runner, use_demo_processors
 from tests.engine.conftest import shell_processor
-from xnat_client.server import XnatServer, generate_project
-
-EXAMPLES = str(Path(__file__).parents[2] / "examples" / "processors")
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> XnatServer:
-    """A synthetic 6-session project served in-process; settings from the environment."""
-    srv = XnatServer()
-    generate_project(srv, "DEMO", sessions=6, seed=1)
-    monkeypatch.setenv("ASPIDER_XNAT__URL", "http://xnat.test")
-    monkeypatch.setenv("ASPIDER_XNAT__USER", "admin")
-    monkeypatch.setenv("ASPIDER_XNAT__PASSWORD", "admin")
-    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([EXAMPLES]))
-    monkeypatch.delenv("ASPIDER_SETTINGS", raising=False)
-    monkeypatch.chdir(Path(__file__).parent)  # no aspider.yaml here
-    return srv
-
-
-class _Runner:
-    """`aspider` in-process; commands reach the current test's server through their `Wiring`."""
-
-    wiring = Wiring()
-
-    def invoke(self, *args: Any, **kwargs: Any) -> Result:
-        return CliRunner().invoke(*args, obj=self.wiring, **kwargs)
-
-
-runner = _Runner()
-
-
-@pytest.fixture(autouse=True)
-def _wired(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Tests that use `server` reach it in-process; the others reach nothing."""
-    srv = request.getfixturevalue("server") if "server" in request.fixturenames else None
-    runner.wiring = Wiring(httpx.ASGITransport(app=srv.app)) if srv is not None else Wiring()
-    yield
-    runner.wiring = Wiring()
-
-
-def use_demo_processors(monkeypatch: pytest.MonkeyPatch, work_root: Path) -> None:
-    """Settings for `run` with the demo processors and the local executor in `work_root`."""
-    demo = Path(__file__).parents[2] / "aspider" / "demo" / "processors"
-    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(demo)]))
-    monkeypatch.setenv("ASPIDER_CLUSTER__WORK_ROOT", str(work_root))
-
-
-def first_session(srv: XnatServer) -> str:
-    return min(s.label for s in srv.store.sessions_of("DEMO"))
+from xnat_client.server import XnatServer
 
 
 def test_processors_validate_examples() -> None:
@@ -88,7 +36,7 @@ def test_explain_a_synthetic_session(server: XnatServer) -> None:
     """explain --json says which processors can run and resolves FreeSurfer's T1 to scan 1."""
     result = runner.invoke(app, ["explain", "DEMO", first_session(server), "--json"])
     assert result.exit_code == 0, result.output
-    report = {item["proctype"]: item for item in json.loads(result.output)}
+    report = {item["proctype"]: item for item in json.loads(result.stdout)}
     assert set(report) == {
         "dtiqa_v1",
         "fmriqa_v1",
@@ -107,7 +55,7 @@ def test_dry_run_plans_without_writing(server: XnatServer) -> None:
     before = len(list(server.store.assessors_of("DEMO")))
     result = runner.invoke(app, ["run", "DEMO", "--dry-run", "--json", "--max-queued", "2"])
     assert result.exit_code == 0, result.output
-    plan = json.loads(result.output)
+    plan = json.loads(result.stdout)
     kinds = [a["kind"] for s in plan["sessions"] for a in s["actions"]]
     assert kinds.count("create") >= 6
     assert kinds.count("submit") <= 2
@@ -138,7 +86,7 @@ def test_dry_run_observes_the_jobs_a_sweep_follows(
         time.sleep(0.05)
     result = runner.invoke(app, ["run", "DEMO", "--dry-run", "--json"])
     assert result.exit_code == 0, result.output
-    actions = [a for s in json.loads(result.output)["sessions"] for a in s["actions"]]
+    actions = [a for s in json.loads(result.stdout)["sessions"] for a in s["actions"]]
     assert {a["task"]["label"] for a in actions if a["kind"] == "finalize"} == running
     assert not [a for a in actions if a["kind"] == "mark_failed"]
     assert {a.label for a in server.store.assessors_of("DEMO")} >= running
@@ -151,7 +99,7 @@ def test_run_executes_until_every_task_is_complete(
     use_demo_processors(monkeypatch, tmp_path)
     result = runner.invoke(app, ["run", "DEMO", "--wait", "--interval", "0.2", "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["by_processor"]["imgstats_v1"]["completed"] == 6
     assert summary["by_processor"]["sessreport_v1"]["completed"] == 6
     assert summary["failures"] == []
@@ -167,7 +115,7 @@ def test_config_show_masks_secrets(server: XnatServer) -> None:
     """config show prints the effective configuration with the password masked."""
     result = runner.invoke(app, ["config", "show", "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["xnat"]["password"] == "**********"
     assert "admin" not in json.dumps(data["xnat"]["password"])
 
@@ -206,9 +154,9 @@ def test_rerun_sends_back_only_our_finished_tasks(
     shell_processor(tmp_path / "procs", "fs7", "'true'")
     monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(tmp_path / "procs")]))
     before = {a.label: a.fields.get("procstatus") for a in server.store.assessors_of("DEMO")}
-    result = runner.invoke(app, ["rerun", "DEMO", "--json"])
+    result = runner.invoke(app, ["rerun", "DEMO", "--yes", "--json"])
     assert result.exit_code == 0, result.output
-    answer = json.loads(result.output)
+    answer = json.loads(result.stdout)
     after = {a.label: a.fields.get("procstatus") for a in server.store.assessors_of("DEMO")}
     ours = {label for label in before if "-x-fs7_v1" in label}
     in_flight = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
@@ -234,7 +182,7 @@ def test_an_unknown_project_is_a_clean_error_and_does_not_stop_the_others(
     use_demo_processors(monkeypatch, tmp_path)
     result = runner.invoke(app, ["run", "NOPE", "DEMO", "--json"])
     assert result.exit_code == 1
-    summary = json.loads(result.output[result.output.index("{") :])
+    summary = json.loads(result.stdout)
     assert list(summary["failed_projects"]) == ["NOPE"]
     assert summary["by_processor"]["imgstats_v1"]["created"] == 6
 
@@ -251,13 +199,31 @@ def test_demo_runs_every_task_to_complete() -> None:
 def test_log_format_json_writes_only_json_lines(
     server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """For a log collector: the summary and a failed project are JSON lines, like the logs."""
+    """For a log collector: records on stderr, the summary one line on stdout; all JSON."""
     use_demo_processors(monkeypatch, tmp_path)
     result = runner.invoke(app, ["run", "NOPE", "DEMO", "--log-format", "json"])
     assert result.exit_code == 1
-    lines = [json.loads(line) for line in result.output.splitlines() if line.strip()]
-    records = [line for line in lines if "summary" not in line]
-    (summary,) = [line["summary"] for line in lines if "summary" in line]
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    (summary,) = [json.loads(line)["summary"] for line in result.stdout.splitlines()]
     assert summary["by_processor"]["imgstats_v1"]["created"] == 6
     assert summary["failed_projects"].keys() == {"NOPE"}
     assert any(r["level"] == "error" and "NOPE" in r["message"] for r in records)
+
+
+def test_status_counts_the_jobs_on_the_cluster(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After a sweep submitted local jobs, status reports them by state; --xnat-only does not."""
+    use_demo_processors(monkeypatch, tmp_path)
+    first = runner.invoke(app, ["run", "DEMO", "--json"])
+    assert first.exit_code == 0, first.output
+    submitted = sum(c["submitted"] for c in json.loads(first.stdout)["by_processor"].values())
+    shown = runner.invoke(app, ["status", "DEMO", "--json"])
+    assert shown.exit_code == 0, shown.output
+    jobs = json.loads(shown.stdout)["jobs"]
+    assert set(jobs) == {"queued", "running", "ended", "gone", "unknown"}
+    assert sum(jobs.values()) == submitted > 0
+    text = runner.invoke(app, ["status", "DEMO"])
+    assert "Jobs on the cluster: " in text.stdout
+    quiet = runner.invoke(app, ["status", "DEMO", "--xnat-only", "--json"])
+    assert json.loads(quiet.stdout)["jobs"] is None
