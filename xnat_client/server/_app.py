@@ -2,7 +2,7 @@
 `XnatServer`: the store, the users, the knobs, and the ASGI callable that serves them.
 
 One request goes: log and fault draw -> latency -> authentication (Basic or JSESSIONID) ->
-site endpoints or the `/data` grammar -> a handler, whose `XnatError` becomes a Restlet status
+site endpoints or the `/data` grammar -> a handler, whose `HttpError` becomes a Restlet status
 page. `/REST/...` and `/data/archive/...` are folded onto `/data/...` first.
 """
 
@@ -23,7 +23,7 @@ from xnat_client.server import _routes_objects as objects
 from xnat_client.server import _routes_site as site
 from xnat_client.server._auth import LOGIN_FAILED, Identity, Sessions
 from xnat_client.server._call import Call
-from xnat_client.server._errors import XnatError, status_page, unauthorized
+from xnat_client.server._errors import HttpError, status_page, unauthorized
 from xnat_client.server._faults import DroppedConnection, Fault, Faults, LoggedRequest
 from xnat_client.server._paths import canonical_path, parse
 from xnat_client.server._store import Store
@@ -207,7 +207,7 @@ class XnatServer:
             return status_page(405)
         try:
             return await handler(Call(request, target, self.store, user))
-        except XnatError as exc:
+        except HttpError as exc:
             return status_page(exc.status, exc.description)
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from starlette.datastructures import QueryParams
 from starlette.responses import Response, StreamingResponse
 
-from xnat_client._gc import gc_paused
 from xnat_client.server._columns import Column, Context, Getter
+from xnat_client.server._gc import collector_paused
 from xnat_client.server._render import FastWalk, csv_line, json_maker
 from xnat_client.server._xml import escape_xml
 
@@ -185,7 +185,7 @@ def respond(
         streamed = _streamed(query, ctx, list(roots), params, extra)
         if streamed is not None:
             return streamed
-    with gc_paused():
+    with collector_paused():
         if fmt == "json" and not sort_by:
             rows, paged = page(walk(query, ctx, roots, True), params)
             body = "[" + ",".join("{" + r + "}" for r in rows) + "]"
@@ -225,7 +225,7 @@ def _streamed(
 
 
 def _next_batch(batches: Iterator[list[str]]) -> list[str] | None:
-    with gc_paused():
+    with collector_paused():
         return next(batches, None)
 
 

@@ -6,7 +6,7 @@ Keys in the URL are IDs or labels (labels only within a project), as XNAT accept
 
 from __future__ import annotations
 
-from xnat_client.server._errors import XnatError
+from xnat_client.server._errors import HttpError
 from xnat_client.server._paths import Target
 from xnat_client.server._store import (
     Assessor,
@@ -26,7 +26,7 @@ NO_EXPERIMENT = "Unable to find the specified experiment."
 def project(store: Store, t: Target) -> Project:
     found = store.projects.get(t.project or "")
     if found is None:
-        raise XnatError(404, f"Unable to identify project {t.project}")
+        raise HttpError(404, f"Unable to identify project {t.project}")
     return found
 
 
@@ -36,7 +36,7 @@ def subject(store: Store, t: Target) -> Subject:
     if found is None:
         if t.project:
             project(store, t)
-        raise XnatError(404, f"Unable to identify subject {key}")
+        raise HttpError(404, f"Unable to identify subject {key}")
     return found
 
 
@@ -45,25 +45,25 @@ def experiment(store: Store, t: Target) -> Session | Assessor:
         project(store, t)
     found = store.find_experiment(t.project, t.experiment or "")
     if found is None:
-        raise XnatError(404, NO_EXPERIMENT)
+        raise HttpError(404, NO_EXPERIMENT)
     if t.subject and isinstance(found, Session):
         owner = subject(store, t)
         if found.subject_id != owner.id:
-            raise XnatError(404, NO_EXPERIMENT)
+            raise HttpError(404, NO_EXPERIMENT)
     return found
 
 
 def session(store: Store, t: Target) -> Session:
     found = experiment(store, t)
     if not isinstance(found, Session):
-        raise XnatError(404, NO_EXPERIMENT)
+        raise HttpError(404, NO_EXPERIMENT)
     return found
 
 
 def scan(store: Store, t: Target) -> Scan:
     found = session(store, t).scans.get(t.scan or "")
     if found is None:
-        raise XnatError(404, "Unable to find the specified scan.")
+        raise HttpError(404, "Unable to find the specified scan.")
     return found
 
 
@@ -81,7 +81,7 @@ def assessor_in(store: Store, parent: Session, key: str) -> Assessor | None:
 def assessor(store: Store, t: Target) -> Assessor:
     found = assessor_in(store, session(store, t), t.assessor or "")
     if found is None:
-        raise XnatError(404, NO_EXPERIMENT)
+        raise HttpError(404, NO_EXPERIMENT)
     return found
 
 

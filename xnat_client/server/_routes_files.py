@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from xnat_client.server import _resolve
 from xnat_client.server._call import Call
-from xnat_client.server._errors import XnatError
+from xnat_client.server._errors import HttpError
 from xnat_client.server._items import catalog_xml
 from xnat_client.server._listing import Row, render
 from xnat_client.server._store import Assessor, Resource, Resources, Scan, Session, timestamp
@@ -107,7 +107,7 @@ def _selected(call: Call, folders: Resources) -> list[Resource]:
         return list(folders.values())
     found = _resolve.resource_in(folders, key)
     if found is None:
-        raise XnatError(404, "Unable to find the specified resource.")
+        raise HttpError(404, "Unable to find the specified resource.")
     return [found]
 
 
@@ -177,7 +177,7 @@ async def put_resource(call: Call) -> Response:
     owner, folders = _resolve.owner(call.store, call.target)
     label = call.target.resource or ""
     if _resolve.resource_in(folders, label) is not None:
-        raise XnatError(409, "Specified resource already exists.")
+        raise HttpError(409, "Specified resource already exists.")
     call.store.add_resource(
         folders, label, call.params.get("format", ""), call.params.get("content", "")
     )
@@ -205,7 +205,7 @@ async def upload(call: Call) -> Response:
     owner, folders = _resolve.owner(call.store, call.target)
     key = call.target.resource
     if key is None:
-        raise XnatError(400, "Uploads need a resource: .../resources/{label}/files/{path}")
+        raise HttpError(400, "Uploads need a resource: .../resources/{label}/files/{path}")
     body = await call.request.body()
     incoming = incoming_files(call, body)
     if call.flag("extract"):
@@ -236,7 +236,7 @@ async def download(call: Call) -> Response:
             media = mimetypes.guess_type(path)[0] or "application/octet-stream"
             headers = {"Cache-Control": "must-revalidate"}
             return Response(data, media_type=media, headers=headers)
-    raise XnatError(404, "Unable to find file.")
+    raise HttpError(404, "Unable to find file.")
 
 
 async def delete_file(call: Call) -> Response:
@@ -250,6 +250,6 @@ async def delete_file(call: Call) -> Response:
         resource.changed()
         removed += len(doomed)
     if not removed:
-        raise XnatError(404, "No matched files")
+        raise HttpError(404, "No matched files")
     _touch(call, owner)
     return Response("", status_code=200, media_type="text/plain")

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from xnat_client.server import _resolve
 from xnat_client.server._call import Call
-from xnat_client.server._errors import XnatError
+from xnat_client.server._errors import HttpError
 from xnat_client.server._items import (
     JsonItem,
     assessor_item,
@@ -129,7 +129,7 @@ async def put_assessor(call: Call) -> Response:
     session = _resolve.session(store, t)
     xsi_type, values = written_values(call)
     if xsi_type and xsi_type.lower() not in ASSESSOR_TYPES:
-        raise XnatError(422, "Only xnat:ImageAssessor documents can be PUT to this address.")
+        raise HttpError(422, "Only xnat:ImageAssessor documents can be PUT to this address.")
     found = None
     if "ID" in values:
         found = _resolve.assessor_in(store, session, values["ID"])
@@ -137,10 +137,10 @@ async def put_assessor(call: Call) -> Response:
     if found is not None:
         return _merge(found, values)
     if not xsi_type:
-        raise XnatError(417, "Need POST Contents")
+        raise HttpError(417, "Need POST Contents")
     new_id = values.get("ID", "")
     if new_id and (not VALID_ID.match(new_id) or new_id in store.experiments):
-        raise XnatError(417, "Invalid character in experiment label.")
+        raise HttpError(417, "Invalid character in experiment label.")
     label = values.get("label") or escape_xml(t.assessor or "")
     assessor = store.add_assessor(session, label, xsi_type, id=new_id)
     _apply(assessor, values)
@@ -149,11 +149,11 @@ async def put_assessor(call: Call) -> Response:
 
 def _merge(found: Session | Assessor, values: dict[str, str]) -> Response:
     if values.get("ID", found.id) != found.id:
-        raise XnatError(400, "ID cannot be modified")
+        raise HttpError(400, "ID cannot be modified")
     if values.get("label", found.label) != found.label:
-        raise XnatError(400, "Label must be modified through separate URI.")
+        raise HttpError(400, "Label must be modified through separate URI.")
     if values.get("project", found.project) != found.project:
-        raise XnatError(409, "Project must be modified through separate URI.")
+        raise HttpError(409, "Project must be modified through separate URI.")
     _apply(found, values)
     return _text(found.id, 200)
 
@@ -166,10 +166,10 @@ async def put_experiment(call: Call) -> Response:
     if found is not None:
         return _merge(found, values)
     if t.project is None or t.subject is None:
-        raise XnatError(404, _resolve.NO_EXPERIMENT)
+        raise HttpError(404, _resolve.NO_EXPERIMENT)
     subject = _resolve.subject(store, t)
     if xsi_type.lower() in ASSESSOR_TYPES:
-        raise XnatError(422, "Assessors are created below their session.")
+        raise HttpError(422, "Assessors are created below their session.")
     label = values.get("label") or escape_xml(t.experiment or "")
     session = store.add_session(subject, label, xsi_type or "xnat:mrSessionData")
     _apply(session, values)
@@ -194,7 +194,7 @@ async def put_project(call: Call) -> Response:
     if key in call.store.projects:
         return _text(key, 200)
     if not VALID_ID.match(key):
-        raise XnatError(417, "Invalid character in project ID.")
+        raise HttpError(417, "Invalid character in project ID.")
     _, values = written_values(call)
     call.store.add_project(key, values.get("name", ""), values.get("description", ""))
     return _text(key, 201)
