@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from xnat_client.server import _routes_files as files
 from xnat_client.server import _routes_listings as listings
@@ -171,7 +171,9 @@ class XnatServer:
             return unauthorized()
         if path == "/data/JSESSION":
             return self._jsession(request, who)
-        return await self._data(request, path, who.user)
+        if request.method == "HEAD":
+            return _headers_only(await self._data(request, path, who.user, "GET"))
+        return await self._data(request, path, who.user, request.method)
 
     async def _form_login(self, request: Request) -> Response:
         if request.method not in ("PUT", "POST"):
@@ -191,10 +193,14 @@ class XnatServer:
             return status_page(405)
         return site.jsession(who.new_session or cookie or self.sessions.open(who.user or ""))
 
-    async def _data(self, request: Request, path: str, user: str) -> Response:
+    async def _data(self, request: Request, path: str, user: str, method: str) -> Response:
         fmt = request.query_params.get("format", "json").lower()
         if path == "/data/auth":
             return site.auth_status(user)
+        if path == "/xapi/schemas":
+            return site.schema_list()
+        if path.startswith("/xapi/schemas/"):
+            return site.schema(path) or status_page(404)
         if path == "/data/search/elements":
             return site.search_elements(self.store, fmt)
         if path.startswith("/data/search/elements/"):
@@ -202,13 +208,21 @@ class XnatServer:
         target = parse(path) if path.startswith("/data/") else None
         if target is None:
             return status_page(404)
-        handler = _ROUTES.get(request.method, {}).get(target.kind)
+        handler = _ROUTES.get(method, {}).get(target.kind)
         if handler is None:
             return status_page(405)
         try:
             return await handler(Call(request, target, self.store, user))
         except HttpError as exc:
             return status_page(exc.status, exc.description)
+
+
+def _headers_only(response: Response) -> Response:
+    """The answer to HEAD: GET's status and headers (Content-Length included), no body."""
+    if isinstance(response, StreamingResponse):
+        return Response(b"", response.status_code, media_type=response.media_type)
+    headers = dict(response.headers)
+    return Response(b"", response.status_code, headers=headers)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -67,6 +67,23 @@ def scan(store: Store, t: Target) -> Scan:
     return found
 
 
+def scans(store: Store, t: Target) -> list[Scan]:
+    """The scans a `scans/{key}` segment names: an ID, or (for reads) `ALL`, `*`, a scan type,
+    or a comma list of those, as XNAT's file and resource listings accept (XNATTemplate)."""
+    found_session = session(store, t)
+    key = t.scan or ""
+    if key in found_session.scans:
+        return [found_session.scans[key]]
+    wanted = set(key.split(","))
+    every = "ALL" in wanted or "*" in wanted
+    chosen = [
+        s for s in found_session.scans.values() if every or s.id in wanted or s.type in wanted
+    ]
+    if not chosen:
+        raise HttpError(404, "Unable to find the specified scan.")
+    return chosen
+
+
 def assessor_in(store: Store, parent: Session, key: str) -> Assessor | None:
     """An assessor of `parent` by ID, or by label within the parent's project."""
     found = parent.assessors.get(key)
@@ -102,6 +119,13 @@ def owner(store: Store, t: Target) -> tuple[object, Resources]:
         return found_subj, found_subj.resources
     found_p = project(store, t)
     return found_p, found_p.resources
+
+
+def owners(store: Store, t: Target) -> list[tuple[object, Resources]]:
+    """Like `owner`, but a scan segment may name several scans (`ALL`, types, lists)."""
+    if t.assessor is None and t.scan is not None:
+        return [(found, found.resources) for found in scans(store, t)]
+    return [owner(store, t)]
 
 
 def resource_in(folders: Resources, key: str) -> Resource | None:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from xnat_client.server import _resolve
 from xnat_client.server._call import Call
+from xnat_client.server._document import to_xml
 from xnat_client.server._errors import HttpError
 from xnat_client.server._items import (
     JsonItem,
@@ -23,7 +24,6 @@ from xnat_client.server._items import (
     scan_item,
     session_item,
     subject_item,
-    to_xml,
 )
 from xnat_client.server._store import (
     ASSESSOR_TYPES,
@@ -34,6 +34,7 @@ from xnat_client.server._store import (
     timestamp,
 )
 from xnat_client.server._xml import escape_xml
+from xnat_client.server._xpaths import field_key
 
 # Query parameters that steer a write and are not values to store.
 _CONTROL = frozenset(
@@ -102,7 +103,7 @@ def written_values(call: Call) -> tuple[str, dict[str, str]]:
         if "/" in key:
             element, _, path = key.partition("/")
             xsi_type = xsi_type or element
-            values[path.lower()] = escape_xml(raw)
+            values[field_key(path)] = escape_xml(raw)
         else:
             path = _SHORTCUT_FIELDS.get(key, key if key in ("ID", "label") else key.lower())
             values[path] = escape_xml(raw)

@@ -12,6 +12,7 @@ assessors) `XNAT_E00001`, resources a bare integer (`xnat_abstractresource_id`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,9 +65,11 @@ def canonical_type(name: str) -> TypeName:
 
 
 def timestamp(moment: dt.datetime | None = None) -> str:
-    """XNAT's `Timestamp.toString()` form, e.g. `2024-01-31 12:34:56.789`."""
+    """XNAT's `java.sql.Timestamp.toString()` form: the fraction without trailing zeros but
+    never empty, e.g. `2024-01-31 12:34:56.789`, `...:56.5`, `2022-01-18 16:41:25.0`."""
     moment = moment or dt.datetime.now()
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    fraction = f"{moment.microsecond // 1000:03d}".rstrip("0") or "0"
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + fraction
 
 
 @dataclass(slots=True, eq=False)
@@ -125,6 +128,7 @@ class Experiment:
     last_modified: str = ""
     fields: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=dict)
+    shares: dict[str, str] = field(default_factory=dict)  # project shared into -> label there
 
 
 @dataclass(slots=True, eq=False)
@@ -163,6 +167,7 @@ class Project:
     subjects: dict[str, Subject] = field(default_factory=dict)  # by ID
     sessions: dict[str, Session] = field(default_factory=dict)  # by ID
     labels: dict[str, str] = field(default_factory=dict)  # experiment label -> ID
+    shared: dict[str, Session] = field(default_factory=dict)  # sessions shared in, by ID
 
 
 class Store:
@@ -262,6 +267,15 @@ class Store:
         owner[label] = resource
         return resource
 
+    def share(self, session: Session, project: str, label: str = "") -> None:
+        """Share a session into another project (`xnat:experimentData/sharing/share`), under
+        `label` there (its own label by default): that project lists it as one of its own."""
+        target = self.projects[project]
+        label = label or session.label
+        session.shares[project] = label
+        target.shared[session.id] = session
+        target.labels[label] = session.id
+
     def find_subject(self, project: str, key: str) -> Subject | None:
         """A subject of `project` by ID or label."""
         proj = self.projects.get(project)
@@ -275,7 +289,9 @@ class Store:
         """An experiment by ID, or by label within `project` when one is given."""
         found = self.experiments.get(key)
         if found is not None:
-            return found if project is None or found.project == project else None
+            if project is None or found.project == project or project in found.shares:
+                return found
+            return None
         if project is None or project not in self.projects:
             return None
         exp_id = self.projects[project].labels.get(key)
@@ -293,6 +309,12 @@ class Store:
             return
         if project is not None:
             project.sessions.pop(experiment.id, None)
+        for other, label in experiment.shares.items():
+            into = self.projects.get(other)
+            if into is not None:
+                into.shared.pop(experiment.id, None)
+                if into.labels.get(label) == experiment.id:
+                    del into.labels[label]
         for assessor in list(experiment.assessors.values()):
             self.delete_experiment(assessor)
 
@@ -309,6 +331,13 @@ class Store:
             proj = self.projects.get(project)
             return iter(proj.sessions.values()) if proj else iter(())
         return (p for proj in self.projects.values() for p in proj.sessions.values())
+
+    def sessions_in(self, project: str) -> Iterator[Session]:
+        """Sessions a project lists: its own, then those shared into it (ProjSubExptList)."""
+        proj = self.projects.get(project)
+        if proj is None:
+            return iter(())
+        return itertools.chain(proj.sessions.values(), proj.shared.values())
 
     def assessors_of(self, project: str | None) -> Iterator[Assessor]:
         return (a for s in self.sessions_of(project) for a in s.assessors.values())
