@@ -86,7 +86,9 @@ async def run_client(python: Path, script: str, served: Served, *args: str) -> A
         asked = "\n".join(
             f"{r.method} {r.path}?{r.query} -> {r.status}" for r in served.server.requests[-12:]
         )
-        pytest.fail(f"{script} exited {done.returncode}:\n{stderr[-5000:]}\nlast requests:\n{asked}")
+        pytest.fail(
+            f"{script} exited {done.returncode}:\n{stderr[-5000:]}\nlast requests:\n{asked}"
+        )
     return json.loads(done.stdout)
 
 

@@ -21,6 +21,7 @@ from xnat_client.server import _routes_files as files
 from xnat_client.server import _routes_listings as listings
 from xnat_client.server import _routes_objects as objects
 from xnat_client.server import _routes_site as site
+from xnat_client.server import _search as search
 from xnat_client.server._auth import LOGIN_FAILED, Identity, Sessions
 from xnat_client.server._call import Call
 from xnat_client.server._errors import HttpError, status_page, unauthorized
@@ -204,7 +205,9 @@ class XnatServer:
         if path == "/data/search/elements":
             return site.search_elements(self.store, fmt)
         if path.startswith("/data/search/elements/"):
-            return site.search_element_fields(path.rsplit("/", 1)[-1], fmt)
+            return search.element_field_rows(self.store, path.rsplit("/", 1)[-1], fmt)
+        if path == "/data/search":
+            return await self._search(request, method, fmt)
         target = parse(path) if path.startswith("/data/") else None
         if target is None:
             return status_page(404)
@@ -213,6 +216,16 @@ class XnatServer:
             return status_page(405)
         try:
             return await handler(Call(request, target, self.store, user))
+        except HttpError as exc:
+            return status_page(exc.status, exc.description)
+
+    async def _search(self, request: Request, method: str, fmt: str) -> Response:
+        if method != "POST":
+            return status_page(405)
+        content_type = request.headers.get("content-type", "")
+        try:
+            bundle = search.parse_bundle(await request.body(), content_type)
+            return search.search(self.store, bundle, fmt)
         except HttpError as exc:
             return status_page(exc.status, exc.description)
 

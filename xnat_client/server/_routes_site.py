@@ -43,7 +43,6 @@ _ELEMENTS = (
     ("xnat:qcAssessmentData", "QC Assessment", "QC Assessments"),
     ("proc:genProcData", "Processing", "Processings"),
 )
-_FIELDS = ("ID", "LABEL", "PROJECT", "DATE", "INSERT_DATE", "LAST_MODIFIED")
 
 
 def text(body: str, status: int = 200) -> Response:
@@ -90,24 +89,6 @@ def search_elements(store: Store, fmt: str) -> Response:
         for name, singular, plural in _ELEMENTS
     ]
     headers = ["ELEMENT_NAME", "SINGULAR", "PLURAL", "SECURED", "COUNT"]
-    return render(rows, headers, fmt)
-
-
-def search_element_fields(element: str, fmt: str) -> Response:
-    rows = [
-        {
-            "FIELD_ID": field,
-            "HEADER": field.replace("_", " ").title(),
-            "SUMMARY": field,
-            "TYPE": "string",
-            "REQUIRES_VALUE": "false",
-            "DESC": "",
-            "ELEMENT_NAME": element,
-            "SRC": "0",
-        }
-        for field in _FIELDS
-    ]
-    headers = list(rows[0])
     return render(rows, headers, fmt)
 
 

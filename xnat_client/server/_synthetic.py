@@ -101,7 +101,9 @@ def generate_project(
     count = subjects if subjects is not None else max(1, math.ceil(sessions / 2))
     base = dt.datetime(2020, 1, 1, 8, 0, 0)
     people = [
-        store.add_subject(project, f"{project}_S{i + 1:05d}", insert_date=timestamp(base))
+        store.add_subject(
+            project, f"{project}_S{i + 1:05d}", insert_date=timestamp(base), **_demographics(seed, i)
+        )
         for i in range(count)
     ]
     visits = [0] * count
@@ -115,6 +117,18 @@ def generate_project(
             store, session, people[who], rng, n * assessors_per_session, assessors_per_session
         )
     return proj
+
+
+def _demographics(seed: int, number: int) -> dict[str, str]:
+    """A subject's demographics, drawn from their own generator so that adding them left every
+    other drawn value (scans, dates, QC) of a seed as it was."""
+    rng = random.Random(seed * 1_000_003 + number)
+    return {
+        "demographics/gender": rng.choice(("male", "female")),
+        "demographics/handedness": rng.choice(("right", "right", "right", "left")),
+        "demographics/yob": str(rng.randrange(1940, 2005)),
+        "src": "synthetic",
+    }
 
 
 def _session(store: Store, subject: Subject, visit: int, when: dt.datetime) -> Session:

@@ -44,7 +44,9 @@ def walk(url: str, user: str, password: str, project_id: str, work: Path) -> dic
         seen["downloaded_size"] = target.stat().st_size
         resource.download_dir(str(work / "resource"), verbose=False)
         seen["resource_zip"] = sorted(
-            str(p.relative_to(work / "resource")) for p in (work / "resource").rglob("*") if p.is_file()
+            str(p.relative_to(work / "resource"))
+            for p in (work / "resource").rglob("*")
+            if p.is_file()
         )
         experiment.download_dir(str(work / "session"), verbose=False)
         seen["session_zip_files"] = len([p for p in (work / "session").rglob("*") if p.is_file()])
