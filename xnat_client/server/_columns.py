@@ -17,6 +17,7 @@ from operator import attrgetter
 from typing import Any
 
 from xnat_client.server._store import ASSESSOR_TYPES, SESSION_TYPES, Store
+from xnat_client.server._xpaths import field_key
 
 Getter = Callable[[Any], str]
 
@@ -74,14 +75,20 @@ SCAN_SHORTCUTS: dict[str, str] = {
     "xnat_imagescandata_id": "xnat:imagescandata/xnat_imagescandata_id",
     "xsiType": "xnat:imagescandata/extension_item/element_name",
 }
+_DEMOGRAPHICS = (
+    *("dob", "yob", "age", "gender", "handedness", "ses", "education", "educationDesc"),
+    *("race", "ethnicity", "weight", "height", "gestational_age", "post_menstrual_age"),
+    "birth_weight",
+)
 SUBJECT_SHORTCUTS: dict[str, str] = {
     "ID": "xnat:subjectdata/id",
     "project": "xnat:subjectdata/project",
     "label": "xnat:subjectdata/label",
     "group": "xnat:subjectdata/group",
-    "gender": "xnat:subjectdata/demographics/gender",
-    "handedness": "xnat:subjectdata/demographics/handedness",
-    "yob": "xnat:subjectdata/demographics/yob",
+    "src": "xnat:subjectdata/src",
+    "pi_firstname": "xnat:subjectdata/investigator/firstname",
+    "pi_lastname": "xnat:subjectdata/investigator/lastname",
+    **{name: f"xnat:subjectdata/demographics/{name.lower()}" for name in _DEMOGRAPHICS},
     "insert_date": "xnat:subjectdata/meta/insert_date",
     "insert_user": "xnat:subjectdata/meta/insert_user",
     "last_modified": "xnat:subjectdata/meta/last_modified",
@@ -173,7 +180,8 @@ class Context:
                 return None
             xpath = self.shortcuts[name]
         else:
-            xpath = key.lower()
+            element, _, path = key.partition("/")
+            xpath = f"{element.lower()}/{field_key(path)}"
             name = self._by_xpath.get(xpath)
         found = self.resolve(xpath)
         if found is None:
@@ -194,24 +202,61 @@ class Context:
 
 
 class SessionContext(Context):
-    """Root: a session (or any experiment); levels: scan, then scan resource."""
+    """
+    Root: a session (or any experiment). Level 1 is what the columns join: its scans
+    (`xnat:imagescandata/...`, `xnat:imagesessiondata/scans/scan/...`) with their resources at
+    level 2, or its assessors (`proc:genprocdata/...`, `.../assessors/assessor/...`) with their
+    output resources at level 2. The first joined column decides; XNAT would cross the two, a
+    shape no client asks for, so columns of the other join are dropped.
+    """
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.join = ""
 
     def resolve(self, xpath: str) -> tuple[int, Getter] | None:
         element, path = _split(xpath)
         if element in SESSION_TYPES or element in (_EXPT, "xnat:subjectassessordata"):
+            if path.startswith("scans/scan/"):
+                return self._scan(path[len("scans/scan/") :])
+            if path.startswith("assessors/assessor/"):
+                return self._assessor(path[len("assessors/assessor/") :])
             return 0, _experiment_getter(path)
         if element == "xnat:subjectdata":
             return 0, _subject_of(self.store, path)
         if element.endswith("scandata"):
-            if path.startswith("file/"):
-                attr = _RESOURCE_ATTRS.get(path[len("file/") :])
-                return (2, attr) if attr else None
-            return 1, _scan_getter(path)
+            return self._scan(path)
+        if element in ASSESSOR_TYPES:
+            return self._assessor(path)
         return None
+
+    def _joins(self, kind: str) -> bool:
+        self.join = self.join or kind
+        return self.join == kind
+
+    def _scan(self, path: str) -> tuple[int, Getter] | None:
+        if not self._joins("scan"):
+            return None
+        if path.startswith("file/"):
+            attr = _RESOURCE_ATTRS.get(path[len("file/") :])
+            return (2, attr) if attr else None
+        return 1, _scan_getter(path)
+
+    def _assessor(self, path: str) -> tuple[int, Getter] | None:
+        if not self._joins("assessor"):
+            return None
+        if path.startswith("out/file/"):
+            attr = _RESOURCE_ATTRS.get(path[len("out/file/") :])
+            return (2, attr) if attr else None
+        return 1, _experiment_getter(path)
 
     def children(self, level: int, obj: Any) -> list[Any]:
         if level == 0:
+            if self.join == "assessor":
+                return list(getattr(obj, "assessors", {}).values())
             return list(getattr(obj, "scans", {}).values())
+        if self.join == "assessor":
+            return list(obj.out.values())
         return list(obj.resources.values())
 
 

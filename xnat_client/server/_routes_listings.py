@@ -78,10 +78,47 @@ async def subjects(call: Call) -> Response:
     )
 
 
+# Each experiment type and the type it extends (xnat.xsd, proc.xsd), lower-cased.
+_EXTENDS = {
+    "xnat:subjectassessordata": "xnat:experimentdata",
+    "xnat:imagesessiondata": "xnat:subjectassessordata",
+    "xnat:mrsessiondata": "xnat:imagesessiondata",
+    "xnat:petsessiondata": "xnat:imagesessiondata",
+    "xnat:ctsessiondata": "xnat:imagesessiondata",
+    "xnat:deriveddata": "xnat:experimentdata",
+    "xnat:imageassessordata": "xnat:deriveddata",
+    "xnat:mrassessordata": "xnat:imageassessordata",
+    "xnat:qcassessmentdata": "xnat:imageassessordata",
+    "proc:genprocdata": "xnat:imageassessordata",
+}
+
+
+def _extends(kind: str, base: str) -> bool:
+    while kind in _EXTENDS:
+        kind = _EXTENDS[kind]
+        if kind == base:
+            return True
+    return False
+
+
 def _root_type(call: Call, default: str) -> str:
-    """`xsiType=<one type>` becomes the query root; a comma list is ignored."""
+    """
+    The query root (QueryOrganizerResource.getRootElementName): `xsiType=<one type>`, else the
+    default, narrowed by every column or filter xpath whose type extends the root so far. So
+    `columns=xnat:mrsessiondata/age` on a project's experiments makes `xnat:mrSessionData` the
+    root, which lists MR sessions only and, a secured type, gets no auto-added columns.
+    """
     wanted = call.params.get("xsiType", "")
-    return wanted.lower() if wanted and "," not in wanted else default
+    if wanted and "," not in wanted:
+        return wanted.lower()
+    root = default
+    keys = [k for k, _ in call.params.multi_items() if "/" in k]
+    keys += [c for c in call.params.get("columns", "").split(",") if "/" in c]
+    for key in keys:
+        element = key.split("/", 1)[0].lower()
+        if element != root and _extends(element, root):
+            root = element
+    return root
 
 
 async def experiments(call: Call) -> Response:

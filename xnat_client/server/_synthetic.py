@@ -102,7 +102,10 @@ def generate_project(
     base = dt.datetime(2020, 1, 1, 8, 0, 0)
     people = [
         store.add_subject(
-            project, f"{project}_S{i + 1:05d}", insert_date=timestamp(base), **_demographics(seed, i)
+            project,
+            f"{project}_S{i + 1:05d}",
+            insert_date=timestamp(base),
+            **_demographics(seed, i),
         )
         for i in range(count)
     ]
