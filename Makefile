@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test demo lint cluster cluster-down bench clean
+.PHONY: test demo lint cluster cluster-down client-venvs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP) cluster lint
+test: $(STAMP) cluster client-venvs lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -25,6 +25,11 @@ cluster:
 	elif sudo -n true 2>/dev/null; then sudo tests/cluster/up; \
 	else echo "cluster: not root and no passwordless sudo; cluster tests will skip" >&2; fi
 
+# pyxnat, xnatpy and DAX in venvs of their own under .venvs/ for tests/conformance (reused when
+# their pinned lists in tests/tools/client-requirements/ have not changed).
+client-venvs:
+	PYTHON=python3 tests/tools/client-venvs
+
 cluster-down:
 	tests/cluster/down
 
@@ -35,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venvs .mypy_cache .pytest_cache .ruff_cache

@@ -2,7 +2,8 @@
 Reading a whole project (or one session) in a constant number of requests.
 
 Three bulk listings, sent together: the project's subjects, its image sessions joined with
-scans and scan resources, and its `proc:genProcData` assessors joined with output resources.
+scans and scan resources (its own and those shared into it, as the project's listing shows
+them), and its `proc:genProcData` assessors joined with output resources.
 The number of requests does not depend on the number of sessions. Each listing is read as CSV
 and folded while it streams (`_csv_listing`, `_fold`); the models are built at the end, in a
 worker thread, so the event loop keeps serving other tasks meanwhile.
@@ -44,8 +45,8 @@ async def _json_rows(core: HttpCore, path: str, params: Mapping[str, str]) -> li
         raise BadResponse(str(exc), method="GET", path=path, status=200) from None
 
 
-def _session_query(project: str, label: str | None) -> dict[str, str]:
-    params = {"project": project, "xsiType": SESSION_XSI_TYPE, "columns": _rows.SESSION_COLUMNS}
+def _session_query(label: str | None) -> dict[str, str]:
+    params = {"xsiType": SESSION_XSI_TYPE, "columns": _rows.SESSION_COLUMNS}
     if label is not None:
         params["label"] = label
     return params
@@ -79,9 +80,11 @@ class _Folds:
             )
 
         async def sessions() -> None:
-            params = _session_query(project, label)
+            # The project's own listing, not /data/experiments?project=: it also lists the
+            # sessions shared into the project, under their label there (ProjSubExptList).
+            path = f"/data/projects/{segment(project)}/experiments"
             make = partial(_fold.SessionFold, pool=pool)
-            self.sessions = await fold_csv(core, "/data/experiments", params, make)
+            self.sessions = await fold_csv(core, path, _session_query(label), make)
 
         async def assessors() -> None:
             params = _assessor_query(project, label)

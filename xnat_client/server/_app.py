@@ -83,6 +83,9 @@ class XnatServer:
         users: login -> password; `{"admin": "admin"}` by default.
         latency: seconds added before every answer.
         session_timeout: idle seconds before a JSESSIONID expires.
+        raw_empty_headers: head an empty experiment or assessor listing by its SQL column
+            aliases (no `ID`, no `URI`), as XNAT does: it renames columns only when rows
+            exist. Off, every listing has the renamed header.
     """
 
     def __init__(
@@ -91,10 +94,12 @@ class XnatServer:
         users: dict[str, str] | None = None,
         latency: float = 0.0,
         session_timeout: float = 900.0,
+        raw_empty_headers: bool = True,
     ) -> None:
         self.store = store or Store()
         self.sessions = Sessions(users or {"admin": "admin"}, session_timeout)
         self.latency = latency
+        self.raw_empty_headers = raw_empty_headers
         self.faults = Faults()
         self.requests: list[LoggedRequest] = []
 
@@ -215,7 +220,7 @@ class XnatServer:
         if handler is None:
             return status_page(405)
         try:
-            return await handler(Call(request, target, self.store, user))
+            return await handler(Call(request, target, self.store, user, self.raw_empty_headers))
         except HttpError as exc:
             return status_page(exc.status, exc.description)
 

@@ -11,11 +11,13 @@ or assessor output resources), which is how one row per join comes about.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+from xnat_client.server._shared import subject_label_in
 from xnat_client.server._store import ASSESSOR_TYPES, SESSION_TYPES, Store
 from xnat_client.server._xpaths import field_key
 
@@ -37,6 +39,19 @@ class Column:
     header: str
     level: int
     get: Getter
+    many: bool = False  # a multi-valued field (shares): values joined by MANY_SEPARATOR
+    xpath: str = ""  # what the column selects, lower-cased
+
+    @property
+    def alias(self) -> str:
+        """The column's SQL alias: what XNAT heads it with when it does not rename it
+        (XftStringUtils.CreateAlias of table and column; the last 62 characters)."""
+        element, _, path = (self.xpath or self.header).partition("/")
+        raw = f"{element}_{path}" if path else element
+        return re.sub(r"[^a-z0-9_]", "_", raw.lower())[-62:]
+
+
+MANY_SEPARATOR = "\x1f"
 
 
 _EXPT = "xnat:experimentdata"
@@ -136,10 +151,22 @@ def _experiment_getter(path: str) -> Getter:
         "date": attrgetter("date"),
         "subject_id": lambda o: getattr(o, "subject_id", ""),
         "imagesession_id": lambda o: getattr(o, "session_id", ""),
-        "modality": lambda o: _modality(o.xsi_type),
+        "modality": lambda o: o.fields.get("modality") or _modality(o.xsi_type),
+        "sharing/share/project": _shares("project"),
+        "sharing/share/label": _shares("label"),
         **_META,
     }
     return direct.get(path) or _fields(path)
+
+
+_SHARE_PATHS = ("/sharing/share/project", "/sharing/share/label")
+
+
+def _shares(what: str) -> Getter:
+    """The projects (or labels) an experiment is shared into, for filters that match any."""
+    if what == "project":
+        return lambda o: MANY_SEPARATOR.join(getattr(o, "shares", {}))
+    return lambda o: MANY_SEPARATOR.join(getattr(o, "shares", {}).values())
 
 
 def _modality(xsi_type: str) -> str:
@@ -187,7 +214,7 @@ class Context:
         if found is None:
             return None
         level, getter = found
-        return Column(name or xpath, level, getter)
+        return Column(name or xpath, level, getter, xpath.endswith(_SHARE_PATHS), xpath)
 
     def _shortcut_ci(self, key: str) -> str | None:
         lowered = key.lower()
@@ -339,17 +366,21 @@ class ProjectContext(Context):
 
 
 def _subject_of(store: Store, path: str) -> Getter:
-    """A field of the subject of a session."""
-    direct: dict[str, Getter] = {
-        "id": lambda s: s.id,
-        "label": lambda s: s.label,
-        "project": lambda s: s.project,
-    }
-    getter = direct.get(path) or _fields(path)
+    """A field of the subject of a session; a shared session's subject goes by its label and
+    project in the project the session was shared into."""
     subjects = store.subjects
 
     def of_session(session: Any) -> str:
         subject = subjects.get(getattr(session, "subject_id", ""))
-        return getter(subject) if subject is not None else ""
+        if subject is None:
+            return ""
+        into = getattr(session, "shared_into", "")
+        if path == "id":
+            return subject.id
+        if path == "label":
+            return subject_label_in(subject, into)
+        if path == "project":
+            return into or subject.project
+        return subject.fields.get(path, "")
 
     return of_session

@@ -89,9 +89,10 @@ def assessor_in(store: Store, parent: Session, key: str) -> Assessor | None:
     found = parent.assessors.get(key)
     if found is not None:
         return found
-    other = store.find_experiment(parent.project, key)
-    if isinstance(other, Assessor) and other.session_id == parent.id:
-        return other
+    for project in (parent.project, *parent.shares):
+        other = store.find_experiment(project, key)
+        if isinstance(other, Assessor) and other.session_id == parent.id:
+            return other
     return None
 
 

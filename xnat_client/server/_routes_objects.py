@@ -143,7 +143,8 @@ async def put_assessor(call: Call) -> Response:
     if new_id and (not VALID_ID.match(new_id) or new_id in store.experiments):
         raise HttpError(417, "Invalid character in experiment label.")
     label = values.get("label") or escape_xml(t.assessor or "")
-    assessor = store.add_assessor(session, label, xsi_type, id=new_id)
+    project = t.project if t.project in session.shares else session.project
+    assessor = store.add_assessor(session, label, xsi_type, id=new_id, project=project)
     _apply(assessor, values)
     return _text(assessor.id, 201)
 

@@ -12,7 +12,6 @@ assessors) `XNAT_E00001`, resources a bare integer (`xnat_abstractresource_id`).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -154,6 +153,7 @@ class Subject:
     last_modified: str = ""
     fields: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=dict)
+    shares: dict[str, str] = field(default_factory=dict)  # project shared into -> label there
 
 
 @dataclass(slots=True, eq=False)
@@ -168,6 +168,7 @@ class Project:
     sessions: dict[str, Session] = field(default_factory=dict)  # by ID
     labels: dict[str, str] = field(default_factory=dict)  # experiment label -> ID
     shared: dict[str, Session] = field(default_factory=dict)  # sessions shared in, by ID
+    shared_subjects: dict[str, Subject] = field(default_factory=dict)  # likewise subjects
 
 
 class Store:
@@ -236,11 +237,13 @@ class Store:
     def add_assessor(
         self, session: Session, label: str, xsi_type: str = "proc:genProcData", **kw: str
     ) -> Assessor:
+        """An assessor of `session`, in the session's project or in `project=` (a project the
+        session is shared into, where XNAT creates what is PUT through that project's URL)."""
         when = kw.pop("insert_date", "") or timestamp()
         assessor = Assessor(
             id=kw.pop("id", "") or self.new_experiment_id(),
             label=label,
-            project=session.project,
+            project=kw.pop("project", "") or session.project,
             xsi_type=canonical_type(xsi_type),
             date=kw.pop("date", ""),
             insert_date=when,
@@ -250,7 +253,7 @@ class Store:
         )
         self.experiments[assessor.id] = assessor
         session.assessors[assessor.id] = assessor
-        self.projects[session.project].labels[label] = assessor.id
+        self.projects[assessor.project].labels[label] = assessor.id
         return assessor
 
     def add_resource(
@@ -267,23 +270,36 @@ class Store:
         owner[label] = resource
         return resource
 
-    def share(self, session: Session, project: str, label: str = "") -> None:
-        """Share a session into another project (`xnat:experimentData/sharing/share`), under
-        `label` there (its own label by default): that project lists it as one of its own."""
+    def share(
+        self, session: Session, project: str, label: str = "", subject_label: str = ""
+    ) -> None:
+        """
+        Share a session into another project (`xnat:experimentData/sharing/share`), under
+        `label` there (its own label by default), with its subject (`subject_label` there):
+        that project then lists both as its own (ProjSubExptList, ProjectSubjectList).
+        """
         target = self.projects[project]
         label = label or session.label
         session.shares[project] = label
         target.shared[session.id] = session
         target.labels[label] = session.id
+        subject = self.subjects[session.subject_id]
+        if subject.project != project and project not in subject.shares:
+            subject.shares[project] = subject_label or subject.label
+            target.shared_subjects[subject.id] = subject
 
     def find_subject(self, project: str, key: str) -> Subject | None:
-        """A subject of `project` by ID or label."""
+        """A subject of `project` (its own or shared into it) by ID or label there."""
         proj = self.projects.get(project)
         if proj is None:
             return None
-        if key in proj.subjects:
-            return proj.subjects[key]
-        return next((s for s in proj.subjects.values() if s.label == key), None)
+        found = proj.subjects.get(key) or proj.shared_subjects.get(key)
+        if found is not None:
+            return found
+        own = next((s for s in proj.subjects.values() if s.label == key), None)
+        return own or next(
+            (s for s in proj.shared_subjects.values() if s.shares[project] == key), None
+        )
 
     def find_experiment(self, project: str | None, key: str) -> Session | Assessor | None:
         """An experiment by ID, or by label within `project` when one is given."""
@@ -331,13 +347,6 @@ class Store:
             proj = self.projects.get(project)
             return iter(proj.sessions.values()) if proj else iter(())
         return (p for proj in self.projects.values() for p in proj.sessions.values())
-
-    def sessions_in(self, project: str) -> Iterator[Session]:
-        """Sessions a project lists: its own, then those shared into it (ProjSubExptList)."""
-        proj = self.projects.get(project)
-        if proj is None:
-            return iter(())
-        return itertools.chain(proj.sessions.values(), proj.shared.values())
 
     def assessors_of(self, project: str | None) -> Iterator[Assessor]:
         return (a for s in self.sessions_of(project) for a in s.assessors.values())
