@@ -52,11 +52,10 @@ def _session_query(label: str | None) -> dict[str, str]:
     return params
 
 
-def _assessor_query(project: str, session_label: str | None) -> dict[str, str]:
+def _assessor_query(project: str, **session: str) -> dict[str, str]:
+    """The assessors of a project, or of one session (`session_label=` or `session_ID=`)."""
     params = {"project": project, "xsiType": PROC_XSI_TYPE, "columns": _rows.ASSESSOR_COLUMNS}
-    if session_label is not None:
-        params["session_label"] = session_label
-    return params
+    return {**params, **session}
 
 
 class _Folds:
@@ -87,15 +86,20 @@ class _Folds:
             self.sessions = await fold_csv(core, path, _session_query(label), make)
 
         async def assessors() -> None:
-            params = _assessor_query(project, label)
-            make = partial(_fold.AssessorFold, pool=pool)
-            self.assessors = await fold_csv(core, "/data/experiments", params, make)
+            await self.read_assessors(
+                core, project, {} if label is None else {"session_label": label}
+            )
 
         async with anyio.create_task_group() as tg:
             if label is None:
                 tg.start_soon(subjects)
             tg.start_soon(sessions)
             tg.start_soon(assessors)
+
+    async def read_assessors(self, core: HttpCore, project: str, session: dict[str, str]) -> None:
+        make = partial(_fold.AssessorFold, pool=self.pool)
+        params = _assessor_query(project, **session)
+        self.assessors = await fold_csv(core, "/data/experiments", params, make)
 
     def build_sessions(self) -> list[Session]:
         assert self.sessions is not None
@@ -123,7 +127,8 @@ async def project_snapshot(core: HttpCore, project: str) -> ProjectSnapshot:
 
 async def session_snapshot(core: HttpCore, project: str, label: str) -> Session | None:
     """
-    One session with its scans and assessors (2 requests), or None if the project has none.
+    One session with its scans and assessors (2 requests; 3 for a session shared into the
+    project that has assessors), or None if the project has none.
 
     XNAT treats `,` `*` `%` in a filter value as OR and wildcards, so such labels are not sent
     as filters; either way only the exact label is kept.
@@ -135,6 +140,12 @@ async def session_snapshot(core: HttpCore, project: str, label: str) -> Session 
     with gc_paused():
         await folds.read(core, project, exact)
         found = [s for s in folds.build_sessions() if s.label == label]
+        if found and not found[0].assessors and exact is not None:
+            # A session shared into the project is listed under its label here, while its
+            # assessors' `session_label` is its own label: look them up by ID (one request
+            # more, only when the label found none).
+            await folds.read_assessors(core, project, {"session_ID": found[0].id})
+            found = [s for s in folds.build_sessions() if s.label == label]
     return found[0] if found else None
 
 
