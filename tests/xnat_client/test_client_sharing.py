@@ -68,5 +68,6 @@ async def test_shared_sessions_are_in_the_sharing_projects_snapshot() -> None:
         again = await xnat.session_snapshot("STUDY", "study_visit1")
         source_view = await xnat.project_snapshot("SRC")
     assert [a.label for a in after.sessions[0].assessors] == ["STUDY-x-a"]
-    assert again is not None and [a.label for a in again.assessors] == ["STUDY-x-a"]
+    assert again is not None
+    assert [a.label for a in again.assessors] == ["STUDY-x-a"]
     assert [a.project for s in source_view.sessions for a in s.assessors] == []
