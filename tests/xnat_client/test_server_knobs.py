@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 import time
+from pathlib import Path
 
 import anyio
 import httpx
@@ -14,6 +16,7 @@ from xnat_client.server import (
     DroppedConnection,
     XnatServer,
     generate_project,
+    make_tls_identity,
     serve_tcp,
 )
 
@@ -139,6 +142,36 @@ def test_generator_mix() -> None:
     assert all({"DWI.bval", "DWI.bvec"} <= set(sc.resources["NIFTI"].files) for sc in dwi)
     statuses = {a.fields["procstatus"] for a in server.store.assessors_of("DEMO")}
     assert statuses == set(PROCSTATUSES)
+
+
+def test_generator_takes_scan_types_and_counts() -> None:
+    """`scan_types` and `scans_per_session` shape every session: the first type in each."""
+    server = XnatServer()
+    generate_project(
+        server, "DEMO", sessions=5, scans_per_session=2, scan_types=["T1w", "ASL", "PET_AC"], seed=1
+    )
+    sessions = list(server.store.sessions_of("DEMO"))
+    assert all(len(s.scans) == 2 and s.scans["1"].type == "T1w" for s in sessions)
+    assert {sc.type for s in sessions for sc in s.scans.values()} <= {"T1w", "ASL", "PET_AC"}
+    asl = [sc for s in sessions for sc in s.scans.values() if sc.type == "ASL"]
+    assert all(sc.series_description == "ASL" for sc in asl)
+
+
+async def test_tls_serves_https_that_verifies_against_the_written_ca(tmp_path: Path) -> None:
+    """`serve_tcp(ssl=make_tls_identity(...).context)` serves https; a client trusting the CA
+    file verifies it, a client with the default trust store refuses it."""
+    tls = make_tls_identity(tmp_path)
+    server = XnatServer(users={"ann": "s3cret"})
+    async with serve_tcp(server, ssl=tls.context) as url:
+        assert url.startswith("https://127.0.0.1:")
+        async with httpx.AsyncClient(base_url=url, verify=tls.client_context()) as trusting:
+            answer = await trusting.get("/data/auth", auth=("ann", "s3cret"))
+        async with httpx.AsyncClient(base_url=url) as default:
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await default.get("/data/auth", auth=("ann", "s3cret"))
+    assert answer.text == "User 'ann' is logged in"
+    assert tls.ca_file.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert isinstance(tls.context, ssl.SSLContext)
 
 
 async def test_paged_bulk_listing_concatenates_to_the_whole() -> None:
