@@ -280,3 +280,22 @@ async def test_shared_session_is_listed_by_the_sharing_project(
     assert [(r["ID"], r["label"]) for r in found] == [(session.id, session.label)]
     own = _csv((await client.get("/data/experiments?format=csv&columns=ID&project=OTHER")).text)
     assert own == []
+
+
+async def test_share_through_the_rest_call_lists_the_session_in_the_other_project(
+    client: httpx.AsyncClient, server: XnatServer, session: Session
+) -> None:
+    """`PUT .../experiments/{e}/projects/{p}?label=x` shares; sharing into its own project
+    or under a label taken there is a 409."""
+    server.store.add_project("OTHER")
+    url = f"/data/experiments/{session.id}/projects/OTHER"
+    assert (await client.put(url, params={"label": "x1"})).status_code == 200
+    listed = _csv(
+        (await client.get("/data/projects/OTHER/experiments?format=csv&columns=label")).text
+    )
+    assert [r["label"] for r in listed] == ["x1"]
+    assert session.shares == {"OTHER": "x1"}
+    assert (await client.put(f"/data/experiments/{session.id}/projects/DEMO")).status_code == 409
+    other = next(s for s in server.store.projects["DEMO"].sessions.values() if s is not session)
+    taken = await client.put(f"/data/experiments/{other.id}/projects/OTHER", params={"label": "x1"})
+    assert taken.status_code == 409

@@ -60,6 +60,7 @@ _ROUTES: dict[str, dict[str, Handler]] = {
         "assessor": objects.put_assessor,
         "resource": files.put_resource,
         "file": files.upload,
+        "share": objects.share_experiment,
     },
     "POST": {"resource": files.put_resource, "file": files.upload, "files": files.upload},
     "DELETE": {

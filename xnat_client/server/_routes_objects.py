@@ -238,3 +238,21 @@ async def delete_scan(call: Call) -> Response:
     del session.scans[scan.id]
     session.last_modified = timestamp()
     return _text("", 200)
+
+
+async def share_experiment(call: Call) -> Response:
+    """`PUT .../experiments/{e}/projects/{other}[?label=...]`: share a session into another
+    project under `label` there (ExperimentShareResource; pyxnat's `share()`); 200, empty."""
+    store, t = call.store, call.target
+    session = _resolve.session(store, t)
+    other = t.share or ""
+    if other not in store.projects:
+        raise HttpError(404, f"Unable to identify project {other}")
+    if other == session.project:
+        raise HttpError(409, f"Already assigned to project:{other}")
+    label = escape_xml(call.params.get("label", "")) or session.label
+    found = store.find_experiment(other, label)
+    if found is not None and found is not session:
+        raise HttpError(409, f"Label {label} is already used in project {other}")
+    store.share(session, other, label)
+    return _text("", 200)
