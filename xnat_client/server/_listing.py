@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -69,13 +69,21 @@ def build_query(
         column = None if name == "URI" else ctx.column(name.strip())
         if column is not None and column.header not in seen:
             seen.add(column.header)
-            columns.append(column)
+            columns.append(_shown(column))
     if uri is not None:
         columns.append(Column("URI", 0, uri))
     query = Query(columns, _filters(ctx, params))
     levels = [c.level for c in query.columns] + [f[0] for f in query.filters]
     query.depth = max(levels, default=0)
     return query
+
+
+def _shown(column: Column) -> Column:
+    """A multi-valued column shows its values comma-separated (XNAT would give a row each)."""
+    if not column.many:
+        return column
+    get = column.get
+    return replace(column, get=lambda o: get(o).replace(MANY_SEPARATOR, ","))
 
 
 def _filters(ctx: Context, params: QueryParams) -> list[tuple[int, Getter, Matcher]]:
