@@ -175,7 +175,7 @@ def _resolve(store: Store, root_family: str, element: str, field_id: str) -> _Co
     return _Column(key, canonical_type(element), found, joined)
 
 
-Matcher = Callable[[Any, Any], bool]
+Predicate = Callable[[Any, Any], bool]  # over (root object, scan of the row or None)
 
 
 def _comparison(op: str, value: str) -> Callable[[str], bool]:
@@ -206,9 +206,9 @@ def _comparison(op: str, value: str) -> Callable[[str], bool]:
     return ordered
 
 
-def _criteria(store: Store, root: str, node: ElementTree.Element) -> Callable[[Any, Any], bool]:
-    """The `search_where`/`child_set` tree as one predicate over (root object, scan or None)."""
-    tests: list[Callable[[Any, Any], bool]] = []
+def _criteria(store: Store, root: str, node: ElementTree.Element, used: list[_Column]) -> Predicate:
+    """The `search_where`/`child_set` tree as one predicate; the columns it tests go to `used`."""
+    tests: list[Predicate] = []
     for child in node:
         if child.tag == f"{XDAT}criteria":
             schema_field = child.findtext(f"{XDAT}schema_field") or ""
@@ -216,22 +216,22 @@ def _criteria(store: Store, root: str, node: ElementTree.Element) -> Callable[[A
             column = _resolve(store, family(root) or "", element, field_id)
             if column is None:
                 raise HttpError(400, f"Unknown search field {schema_field!r}")
+            used.append(column)
             test = _comparison(
                 child.findtext(f"{XDAT}comparison_type") or "=",
                 child.findtext(f"{XDAT}value") or "",
             )
             tests.append(_test(column, test))
         elif child.tag == f"{XDAT}child_set":
-            tests.append(_criteria(store, root, child))
-    method = node.get("method", "AND").upper()
+            tests.append(_criteria(store, root, child, used))
     if not tests:
         return lambda obj, scan: True
-    if method == "OR":
+    if node.get("method", "AND").upper() == "OR":
         return lambda obj, scan: any(t(obj, scan) for t in tests)
     return lambda obj, scan: all(t(obj, scan) for t in tests)
 
 
-def _test(column: _Column, test: Callable[[str], bool]) -> Callable[[Any, Any], bool]:
+def _test(column: _Column, test: Callable[[str], bool]) -> Predicate:
     """One criterion over (root object, scan): a scan field tests the scan of the row."""
     get = column.field.get
     if column.joined:
@@ -295,20 +295,23 @@ def search(store: Store, bundle: ElementTree.Element, fmt: str) -> Response:
         if column is not None and column.key not in {c.key for c in columns}:
             columns.append(column)
     where = bundle.find(f"{XDAT}search_where")
-    keep = _criteria(store, root, where) if where is not None else (lambda obj, scan: True)
-    joined = root_family == "session" and (
-        any(c.joined for c in columns)
-        or (
-            where is not None
-            and "scandata" in ElementTree.tostring(where, encoding="unicode").lower()
-        )
-    )
+    tested: list[_Column] = []
+    keep = _criteria(store, root, where, tested) if where is not None else _anything
+    joined = any(c.joined for c in (*columns, *tested))
     rows = [
         _row(columns, obj, scan)
         for obj in _roots(store, root)
         for scan in ((list(obj.scans.values()) or [None]) if joined else [None])
         if keep(obj, scan)
     ]
+    return _answer(root, columns, rows, fmt)
+
+
+def _anything(obj: Any, scan: Any) -> bool:
+    return True
+
+
+def _answer(root: str, columns: list[_Column], rows: list[dict[str, str]], fmt: str) -> Response:
     headers = [c.key for c in columns]
     if fmt == "csv":
         lines = [csv_line(headers), *(csv_line([r[h] for h in headers]) for r in rows)]
