@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import Any
 
 from xnat_client.server._shared import subject_label_in
-from xnat_client.server._store import ASSESSOR_TYPES, SESSION_TYPES, Store
+from xnat_client.server._store import ASSESSOR_TYPES, SESSION_TYPES, Store, modality_of
 from xnat_client.server._xpaths import field_key
 
 Getter = Callable[[Any], str]
@@ -151,7 +151,7 @@ def _experiment_getter(path: str) -> Getter:
         "date": attrgetter("date"),
         "subject_id": lambda o: getattr(o, "subject_id", ""),
         "imagesession_id": lambda o: getattr(o, "session_id", ""),
-        "modality": lambda o: o.fields.get("modality") or _modality(o.xsi_type),
+        "modality": lambda o: o.fields.get("modality") or modality_of(o.xsi_type),
         "sharing/share/project": _shares("project"),
         "sharing/share/label": _shares("label"),
         **_META,
@@ -167,11 +167,6 @@ def _shares(what: str) -> Getter:
     if what == "project":
         return lambda o: MANY_SEPARATOR.join(getattr(o, "shares", {}))
     return lambda o: MANY_SEPARATOR.join(getattr(o, "shares", {}).values())
-
-
-def _modality(xsi_type: str) -> str:
-    name = xsi_type.split(":")[-1]
-    return name[: -len("SessionData")].upper() if name.endswith("SessionData") else ""
 
 
 def _scan_getter(path: str) -> Getter:

@@ -18,6 +18,7 @@ from xnat_client.server._store import (
     Session,
     Store,
     Subject,
+    modality_of,
 )
 from xnat_client.server._xpaths import custom_name
 
@@ -168,12 +169,6 @@ def session_item(s: Session) -> JsonItem:
         *children,
     ]
     return _item(s.xsi_type, data, children, s.insert_date)
-
-
-def modality_of(xsi_type: str) -> str:
-    """`xnat:mrSessionData` -> `MR`: the modality a session type implies."""
-    name = xsi_type.split(":")[-1]
-    return name[: -len("SessionData")].upper() if name.endswith("SessionData") else ""
 
 
 def subject_item(store: Store, s: Subject) -> JsonItem:

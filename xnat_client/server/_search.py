@@ -24,7 +24,6 @@ from xml.etree import ElementTree
 from starlette.responses import Response
 
 from xnat_client.server._errors import HttpError
-from xnat_client.server._items import modality_of
 from xnat_client.server._listing import render
 from xnat_client.server._render import csv_line
 from xnat_client.server._store import (
@@ -32,6 +31,7 @@ from xnat_client.server._store import (
     SESSION_TYPES,
     Store,
     canonical_type,
+    modality_of,
 )
 from xnat_client.server._xml import escape_xml
 

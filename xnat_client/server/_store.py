@@ -63,6 +63,12 @@ def canonical_type(name: str) -> TypeName:
     return KNOWN_TYPES.get(name.lower(), name)
 
 
+def modality_of(xsi_type: str) -> str:
+    """`xnat:mrSessionData` -> `MR`: the modality a session type implies."""
+    name = xsi_type.split(":")[-1]
+    return name[: -len("SessionData")].upper() if name.endswith("SessionData") else ""
+
+
 def timestamp(moment: dt.datetime | None = None) -> str:
     """XNAT's `java.sql.Timestamp.toString()` form: the fraction without trailing zeros but
     never empty, e.g. `2024-01-31 12:34:56.789`, `...:56.5`, `2022-01-18 16:41:25.0`."""
