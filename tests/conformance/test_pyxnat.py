@@ -64,4 +64,11 @@ async def test_pyxnat_walks_writes_moves_files_and_searches(
     }
     assert 0 < len(with_dwi) < len(demo.sessions)  # seed 5: the search has something to leave out
     assert seen["dwi_search"] == sorted(with_dwi)
+    everyone = sorted(demo.sessions.values(), key=lambda s: s.id)
+    labels = {s.id: s.label for s in demo.subjects.values()}
+    assert seen["array_experiments"] == [[s.id, labels[s.subject_id]] for s in everyone]
+    assert seen["array_mrscans"] == sorted(
+        [s.id, sc.id] for s in everyone for sc in s.scans.values()
+    )
+    assert seen["path_select"] == [s.id for s in everyone]
     assert "proc:genProcData" in seen["datatypes"]

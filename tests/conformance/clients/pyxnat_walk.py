@@ -1,7 +1,7 @@
 """
 What a user does with pyxnat, run by the pyxnat venv: walk the archive, read attributes and the
-XML document, create and update an assessor, upload and download, and search with
-select().where(). Prints what pyxnat saw as JSON.
+XML document, create and update an assessor, upload and download, search with
+select().where(), list with `array` and select by path. Prints what pyxnat saw as JSON.
 
 Usage: python pyxnat_walk.py URL USER PASSWORD PROJECT WORKDIR
 """
@@ -60,6 +60,16 @@ def walk(url: str, user: str, password: str, project_id: str, work: Path) -> dic
         "xnat:mrSessionData", ["xnat:mrSessionData/LABEL", "xnat:mrScanData/TYPE"]
     ).where([("xnat:mrScanData/TYPE", "=", "DWI"), "AND"])
     seen["dwi_search"] = sorted(row["label"] for row in scans)
+    seen["array_experiments"] = sorted(
+        (row["ID"], row["subject_label"])
+        for row in intf.array.experiments(project_id=project_id, columns=["subject_label"]).data
+    )
+    seen["array_mrscans"] = sorted(
+        (row["ID"], row["xnat:mrscandata/id"])
+        for row in intf.array.mrscans(project_id=project_id).data
+    )
+    paths = intf.select(f"/project/{project_id}/subjects/*/experiments/*")
+    seen["path_select"] = sorted(e.id() for e in paths)
     seen["datatypes"] = intf.inspect.datatypes()
     intf.disconnect()
     return seen
