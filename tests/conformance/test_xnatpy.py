@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conformance.conftest import run_client
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.server import Session, XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 
@@ -34,7 +34,9 @@ async def test_xnatpy_connects_walks_downloads_writes_and_queries(
     assessor = min(session.assessors.values(), key=lambda a: a.label)
     assert seen["projects"] == ["DEMO"]
     assert seen["project_name"] == demo.name
-    assert seen["subjects"] == sorted(s.label for s in demo.subjects.values())
+    assert seen["subjects"] == sorted(
+        s.label for s in demo.subjects.values() if s.label != "XPY_SUBJECT"
+    )
     assert seen["subject_gender"] == subject.fields["demographics/gender"]
     assert seen["experiments"] == [s.label for s in sessions]
     assert (seen["experiment_type"], seen["experiment_modality"]) == ("xnat:mrSessionData", "MR")
@@ -53,4 +55,11 @@ async def test_xnatpy_connects_walks_downloads_writes_and_queries(
     assert seen["assessor_outputs"] == sorted(assessor.resources)
     assert (seen["field_back"], seen["qc_back"]) == ("xnatpy", "Passed")
     assert assessor.fields["validation/status"] == "Passed"
-    assert seen["query"] == sorted(s.label for s in demo.sessions.values())
+    created = server.store.find_experiment("DEMO", "XPY_SESSION")
+    assert isinstance(created, Session)
+    assert created.xsi_type == "xnat:mrSessionData"
+    assert server.store.subjects[created.subject_id].label == "XPY_SUBJECT"
+    stored = created.scans["7"].resources["NIFTI"].files
+    assert stored == {"sub/upload.nii.gz": b"uploaded by xnatpy"}
+    assert seen["created"] == {"scan_type": "T2w", "files": ["sub/upload.nii.gz"]}
+    assert seen["query"] == sorted(s.label for s in demo.sessions.values())  # the new one too

@@ -1,6 +1,7 @@
 """
 What a user does with xnatpy, run by the xnatpy venv: connect, walk the archive, download,
-write an assessor with a custom field, query. Prints what xnatpy saw as JSON.
+write an assessor's custom field and QC status, create a subject, session and scan and upload a
+file, query. Prints what xnatpy saw as JSON.
 
 Usage: python xnatpy_walk.py URL USER PASSWORD PROJECT WORKDIR
 """
@@ -61,6 +62,19 @@ def walk(url: str, user: str, password: str, project_id: str, work: Path) -> dic
         assessor.clearcache()
         seen["field_back"] = assessor.fields["reviewer"]
         seen["qc_back"] = assessor.validation.status
+        new_subject = session.classes.SubjectData(parent=project, label="XPY_SUBJECT")
+        new_session = session.classes.MrSessionData(parent=new_subject, label="XPY_SESSION")
+        new_scan = session.classes.MrScanData(parent=new_session, id="7", type="T2w")
+        folder = session.classes.ResourceCatalog(parent=new_scan, label="NIFTI", format="NIFTI")
+        source = work / "upload.nii.gz"
+        source.write_bytes(b"uploaded by xnatpy")
+        folder.upload(str(source), "sub/upload.nii.gz")
+        project.clearcache()
+        again = project.subjects["XPY_SUBJECT"].experiments["XPY_SESSION"]
+        seen["created"] = {
+            "scan_type": again.scans["7"].type,
+            "files": sorted(again.scans["7"].resources["NIFTI"].files.keys()),
+        }
         mr = session.classes.MrSessionData
         found = mr.query().filter(mr.project == project_id).all()
         seen["query"] = sorted(e.label for e in found)
