@@ -164,10 +164,12 @@ def _project_sessions(call: Call, root: str) -> Iterable[Any]:
     project = _resolve.project(store, t).id
     label = _single(call.params.get("label"))
     if label is not None and t.subject is None and root not in ASSESSOR_TYPES:
-        found = store.find_experiment(project, label)
+        found = store.experiments.get(store.projects[project].labels.get(label, ""))
         if not isinstance(found, Session):
             return []
-        return [found if found.project == project else SharedView(found, project)]
+        if found.project == project:
+            return [found] if found.label == label else []
+        return [SharedView(found, project)] if found.shares.get(project) == label else []
     listed = sessions_listed_in(store, project)
     if t.subject is None:
         return listed
