@@ -14,6 +14,7 @@ import xnat_client.server as server_pkg
 from xnat_client.server import (
     PROCSTATUSES,
     DroppedConnection,
+    Faults,
     XnatServer,
     generate_project,
     make_tls_identity,
@@ -198,3 +199,11 @@ def test_public_names_are_exported() -> None:
     exported = {n for n in dir(server_pkg) if not n.startswith("_")}
     assert set(server_pkg.__all__) <= exported
     assert {"XnatServer", "generate_project", "serve_tcp"} <= set(server_pkg.__all__)
+
+
+async def test_faults_given_at_construction_are_drawn() -> None:
+    """`XnatServer(faults=Faults(error_rate=1.0, seed=3))` fails every request it serves."""
+    server = XnatServer(faults=Faults(error_rate=1.0, error_statuses=(502,), seed=3))
+    async with _client(server) as client:
+        answers = [(await client.get("/data/auth")).status_code for _ in range(3)]
+    assert answers == [502, 502, 502]

@@ -87,6 +87,8 @@ class XnatServer:
         raw_empty_headers: head an empty experiment or assessor listing by its SQL column
             aliases (no `ID`, no `URI`), as XNAT does: it renames columns only when rows
             exist. Off, every listing has the renamed header.
+        faults: fault rates and their seed (`Faults(error_rate=0.05, seed=1)`); none by
+            default. `server.faults` can be changed while serving.
     """
 
     def __init__(
@@ -96,12 +98,13 @@ class XnatServer:
         latency: float = 0.0,
         session_timeout: float = 900.0,
         raw_empty_headers: bool = True,
+        faults: Faults | None = None,
     ) -> None:
         self.store = store or Store()
         self.sessions = Sessions(users or {"admin": "admin"}, session_timeout)
         self.latency = latency
         self.raw_empty_headers = raw_empty_headers
-        self.faults = Faults()
+        self.faults = faults or Faults()
         self.requests: list[LoggedRequest] = []
 
     @property
