@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test demo lint cluster cluster-down browser bench clean image-smoke
+.PHONY: test demo lint cluster cluster-down browser client-venvs bench clean image-smoke
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP) cluster browser lint
+test: $(STAMP) cluster browser client-venvs lint
 	$(BIN)/pytest
 
 # Shell scripts and the Dockerfile are linted too: shellcheck (from Debian, installed here if
@@ -40,6 +40,11 @@ browser:
 	elif sudo -n true 2>/dev/null; then sudo tests/browser/up; \
 	else echo "browser: not root and no passwordless sudo; the page test will skip" >&2; fi
 
+# pyxnat, xnatpy and DAX in venvs of their own under .venvs/ for tests/conformance (reused when
+# their pinned lists in tests/tools/client-requirements/ have not changed).
+client-venvs:
+	PYTHON=python3 tests/tools/client-venvs
+
 cluster-down:
 	tests/cluster/down
 
@@ -55,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venvs .mypy_cache .pytest_cache .ruff_cache

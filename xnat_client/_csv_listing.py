@@ -15,6 +15,7 @@ import codecs
 import csv
 import io
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, Protocol, TypeVar
 
@@ -23,6 +24,8 @@ from ._http import HttpCore
 from ._responses import excerpt, looks_like_html
 
 log = logging.getLogger("xnat_client")
+# A column alias of XNAT's SQL (XftStringUtils.CreateAlias): how an empty listing is headed.
+_SQL_ALIAS = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 class Fold(Protocol):
@@ -43,6 +46,7 @@ class _Reader(Generic[F]):
         self.carried: list[str] = []  # text after the last complete record
         self.quotes = 0  # how many `"` the carried text holds, mod 2
         self.head = ""
+        self.header: list[str] | None = None
         self.fold: F | None = None
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
@@ -66,18 +70,30 @@ class _Reader(Generic[F]):
             rows = list(csv.reader(io.StringIO(block, newline="")))
         except csv.Error as exc:
             raise self._bad(f"malformed CSV ({exc})", block) from None
-        if self.fold is None and rows:
-            header = rows.pop(0)
-            if "ID" not in header:
+        if self.header is None and rows:
+            self.header = rows.pop(0)
+        if not rows:
+            return
+        if self.fold is None:
+            assert self.header is not None
+            if "ID" not in self.header:
                 raise self._bad("a listing without an ID column", block)
-            self.fold = self.make(header)
-        if self.fold is not None and rows:
-            self.fold.add(rows, "&" in block)
+            self.fold = self.make(self.header)
+        self.fold.add(rows, "&" in block)
 
     def finish(self) -> F:
+        """
+        The fold of every row. A header and no rows is an empty listing whatever the header
+        says: XNAT's experiment and assessor listings name their columns only when rows exist,
+        so an empty one is headed by raw SQL aliases, with no `ID` and no `URI`.
+        """
         self.feed(b"", final=True)
-        if self.fold is None:
+        if self.header is None:
             raise self._bad("an empty answer where a CSV listing was expected", "")
+        if self.fold is None:
+            if "ID" not in self.header and not all(map(_SQL_ALIAS.match, self.header)):
+                raise self._bad("a listing without an ID column", ",".join(self.header))
+            self.fold = self.make(self.header)
         return self.fold
 
     def _bad(self, what: str, text: str) -> BadResponse:

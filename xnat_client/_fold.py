@@ -53,20 +53,27 @@ def new_pool() -> Pool:
 class _Picker:
     """
     The wanted cells of each row of a batch, in `wanted` order ("" for a column the header
-    lacks), XML entities undone. XNAT answers the columns in the order asked (plus `URI` and
-    auto-added columns at the end), so rows usually pass through untouched.
+    lacks), XML entities undone. XNAT answers the columns in the order asked, after the root's
+    key column on a project's listing (`session_ID`) and before `URI` and the auto-added
+    columns, so a row is usually the wanted run at a fixed offset: the cells before it are cut
+    off in place and the row passes on.
     """
 
     def __init__(self, header: Sequence[str], wanted: Sequence[str]) -> None:
         where = {name: i for i, name in enumerate(header)}
         self.width = len(header)
         self.get = itemgetter(*[where.get(name, self.width) for name in wanted])
-        self.in_order = list(header[: len(wanted)]) == list(wanted)
+        first = where.get(wanted[0], 0) if wanted else 0
+        self.skip = first
+        self.in_order = list(header[first : first + len(wanted)]) == list(wanted)
 
     def __call__(self, rows: list[list[str]], escaped: bool) -> list[list[str]]:
         if escaped:
             rows = [[unescape(v) if "&" in v else v for v in row] for row in rows]
         if self.in_order and set(map(len, rows)) == {self.width}:
+            if self.skip:
+                for row in rows:
+                    del row[: self.skip]
             return rows
         width, get = self.width, self.get
         return [

@@ -2,7 +2,8 @@
 Reading a whole project (or one session) in a constant number of requests.
 
 Three bulk listings, sent together: the project's subjects, its image sessions joined with
-scans and scan resources, and its `proc:genProcData` assessors joined with output resources.
+scans and scan resources (its own and those shared into it, as the project's listing shows
+them), and its `proc:genProcData` assessors joined with output resources.
 The number of requests does not depend on the number of sessions. Each listing is read as CSV
 and folded while it streams (`_csv_listing`, `_fold`); the models are built at the end, in a
 worker thread, so the event loop keeps serving other tasks meanwhile.
@@ -44,18 +45,17 @@ async def _json_rows(core: HttpCore, path: str, params: Mapping[str, str]) -> li
         raise BadResponse(str(exc), method="GET", path=path, status=200) from None
 
 
-def _session_query(project: str, label: str | None) -> dict[str, str]:
-    params = {"project": project, "xsiType": SESSION_XSI_TYPE, "columns": _rows.SESSION_COLUMNS}
+def _session_query(label: str | None) -> dict[str, str]:
+    params = {"xsiType": SESSION_XSI_TYPE, "columns": _rows.SESSION_COLUMNS}
     if label is not None:
         params["label"] = label
     return params
 
 
-def _assessor_query(project: str, session_label: str | None) -> dict[str, str]:
+def _assessor_query(project: str, **session: str) -> dict[str, str]:
+    """The assessors of a project, or of one session (`session_label=` or `session_ID=`)."""
     params = {"project": project, "xsiType": PROC_XSI_TYPE, "columns": _rows.ASSESSOR_COLUMNS}
-    if session_label is not None:
-        params["session_label"] = session_label
-    return params
+    return {**params, **session}
 
 
 class _Folds:
@@ -79,20 +79,27 @@ class _Folds:
             )
 
         async def sessions() -> None:
-            params = _session_query(project, label)
+            # The project's own listing, not /data/experiments?project=: it also lists the
+            # sessions shared into the project, under their label there (ProjSubExptList).
+            path = f"/data/projects/{segment(project)}/experiments"
             make = partial(_fold.SessionFold, pool=pool)
-            self.sessions = await fold_csv(core, "/data/experiments", params, make)
+            self.sessions = await fold_csv(core, path, _session_query(label), make)
 
         async def assessors() -> None:
-            params = _assessor_query(project, label)
-            make = partial(_fold.AssessorFold, pool=pool)
-            self.assessors = await fold_csv(core, "/data/experiments", params, make)
+            await self.read_assessors(
+                core, project, {} if label is None else {"session_label": label}
+            )
 
         async with anyio.create_task_group() as tg:
             if label is None:
                 tg.start_soon(subjects)
             tg.start_soon(sessions)
             tg.start_soon(assessors)
+
+    async def read_assessors(self, core: HttpCore, project: str, session: dict[str, str]) -> None:
+        make = partial(_fold.AssessorFold, pool=self.pool)
+        params = _assessor_query(project, **session)
+        self.assessors = await fold_csv(core, "/data/experiments", params, make)
 
     def build_sessions(self) -> list[Session]:
         assert self.sessions is not None
@@ -120,7 +127,8 @@ async def project_snapshot(core: HttpCore, project: str) -> ProjectSnapshot:
 
 async def session_snapshot(core: HttpCore, project: str, label: str) -> Session | None:
     """
-    One session with its scans and assessors (2 requests), or None if the project has none.
+    One session with its scans and assessors (2 requests; 3 for a session shared into the
+    project that has assessors), or None if the project has none.
 
     XNAT treats `,` `*` `%` in a filter value as OR and wildcards, so such labels are not sent
     as filters; either way only the exact label is kept.
@@ -132,6 +140,12 @@ async def session_snapshot(core: HttpCore, project: str, label: str) -> Session 
     with gc_paused():
         await folds.read(core, project, exact)
         found = [s for s in folds.build_sessions() if s.label == label]
+        if found and not found[0].assessors and exact is not None:
+            # A session shared into the project is listed under its label here, while its
+            # assessors' `session_label` is its own label: look them up by ID (one request
+            # more, only when the label found none).
+            await folds.read_assessors(core, project, {"session_ID": found[0].id})
+            found = [s for s in folds.build_sessions() if s.label == label]
     return found[0] if found else None
 
 

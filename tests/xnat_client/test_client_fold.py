@@ -107,6 +107,16 @@ def test_columns_in_another_order_or_missing_are_picked_by_name() -> None:
     assert sessions[0].scans[0].resources[0].id == ""
 
 
+def test_the_roots_key_column_before_the_wanted_run_changes_nothing() -> None:
+    """A project listing's leading key column (`session_ID`) is cut off; the rest folds as is."""
+    plain = csv_body(session_rows(), _rows.SESSION_COLUMNS)
+    keyed = csv_body(
+        [{**r, "session_ID": r["ID"]} for r in session_rows()],
+        "session_ID," + _rows.SESSION_COLUMNS,
+    )
+    assert fold_sessions(keyed, 1 << 20) == fold_sessions(plain, 1 << 20)
+
+
 @pytest.mark.parametrize(
     ("body", "what"),
     [

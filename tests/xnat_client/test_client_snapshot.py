@@ -38,9 +38,10 @@ def contract(request: httpx.Request) -> httpx.Response:
     }:
         row = {"ID": "S1", "label": "sub1", "project": "P1", "URI": "/data/subjects/S1"}
         return csv_listing([row])
-    if path == "/data/experiments" and params.get("xsiType") == "xnat:imageSessionData":
+    if path == "/data/projects/P1/experiments" and params.get("xsiType") == "xnat:imageSessionData":
         assert params["columns"] == SESSION_COLUMNS
-        assert (params["project"], params["format"]) == ("P1", "csv")
+        assert "project" not in params  # the project's listing, shared sessions included
+        assert params["format"] == "csv"
         row = {"ID": "E1", "label": "sess 1", "project": "P1", "subject_ID": "S1"}
         if params.get("label", "sess 1") != "sess 1":
             return csv_listing([], "ID,label")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 import time
+from pathlib import Path
 
 import anyio
 import httpx
@@ -12,8 +14,10 @@ import xnat_client.server as server_pkg
 from xnat_client.server import (
     PROCSTATUSES,
     DroppedConnection,
+    Faults,
     XnatServer,
     generate_project,
+    make_tls_identity,
     serve_tcp,
 )
 
@@ -141,6 +145,36 @@ def test_generator_mix() -> None:
     assert statuses == set(PROCSTATUSES)
 
 
+def test_generator_takes_scan_types_and_counts() -> None:
+    """`scan_types` and `scans_per_session` shape every session: the first type in each."""
+    server = XnatServer()
+    generate_project(
+        server, "DEMO", sessions=5, scans_per_session=2, scan_types=["T1w", "ASL", "PET_AC"], seed=1
+    )
+    sessions = list(server.store.sessions_of("DEMO"))
+    assert all(len(s.scans) == 2 and s.scans["1"].type == "T1w" for s in sessions)
+    assert {sc.type for s in sessions for sc in s.scans.values()} <= {"T1w", "ASL", "PET_AC"}
+    asl = [sc for s in sessions for sc in s.scans.values() if sc.type == "ASL"]
+    assert all(sc.series_description == "ASL" for sc in asl)
+
+
+async def test_tls_serves_https_that_verifies_against_the_written_ca(tmp_path: Path) -> None:
+    """`serve_tcp(ssl=make_tls_identity(...).context)` serves https; a client trusting the CA
+    file verifies it, a client with the default trust store refuses it."""
+    tls = make_tls_identity(tmp_path)
+    server = XnatServer(users={"ann": "s3cret"})
+    async with serve_tcp(server, ssl=tls.context) as url:
+        assert url.startswith("https://127.0.0.1:")
+        async with httpx.AsyncClient(base_url=url, verify=tls.client_context()) as trusting:
+            answer = await trusting.get("/data/auth", auth=("ann", "s3cret"))
+        async with httpx.AsyncClient(base_url=url) as default:
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await default.get("/data/auth", auth=("ann", "s3cret"))
+    assert answer.text == "User 'ann' is logged in"
+    assert tls.ca_file.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert isinstance(tls.context, ssl.SSLContext)
+
+
 async def test_paged_bulk_listing_concatenates_to_the_whole() -> None:
     """limit/offset pages of the joined session listing add up to the unpaged listing."""
     server = XnatServer()
@@ -165,3 +199,11 @@ def test_public_names_are_exported() -> None:
     exported = {n for n in dir(server_pkg) if not n.startswith("_")}
     assert set(server_pkg.__all__) <= exported
     assert {"XnatServer", "generate_project", "serve_tcp"} <= set(server_pkg.__all__)
+
+
+async def test_faults_given_at_construction_are_drawn() -> None:
+    """`XnatServer(faults=Faults(error_rate=1.0, seed=3))` fails every request it serves."""
+    server = XnatServer(faults=Faults(error_rate=1.0, error_statuses=(502,), seed=3))
+    async with _client(server) as client:
+        answers = [(await client.get("/data/auth")).status_code for _ in range(3)]
+    assert answers == [502, 502, 502]

@@ -154,11 +154,12 @@ async def test_filters_or_values_and_wildcards(
 
 
 async def test_default_columns_of_project_experiments(client: httpx.AsyncClient) -> None:
-    """Project experiments default to ID, project, date, xsiType, label, insert_date, URI."""
+    """Project experiments default to ID, project, date, xsiType, label, insert_date, URI,
+    after the root's key `xnat:subjectassessordata/id` (ProjSubExptList)."""
     rows, _ = await _result(client, "/data/projects/DEMO/experiments?format=json")
-    assert sorted(rows[0]) == sorted(
-        ["ID", "project", "date", "xsiType", "label", "insert_date", "URI"]
-    )
+    expected = ["xnat:subjectassessordata/id", "ID", "project", "date", "xsiType", "label"]
+    assert sorted(rows[0]) == sorted([*expected, "insert_date", "URI"])
+    assert rows[0]["xnat:subjectassessordata/id"] == rows[0]["ID"]
 
 
 async def test_csv_has_header_even_when_empty(client: httpx.AsyncClient) -> None:

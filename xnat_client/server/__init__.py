@@ -8,6 +8,8 @@ shapes, codes and quirks (docs/xnat-api.md lists every endpoint and the source o
     generate_project(server, "DEMO", sessions=20, seed=1)
     transport = httpx.ASGITransport(app=server.app)        # in-process
     async with serve_tcp(server) as base_url: ...           # or over TCP on 127.0.0.1
+    tls = make_tls_identity(directory)                       # or over HTTPS: trust tls.ca_file
+    async with serve_tcp(server, ssl=tls.context) as base_url: ...
 """
 
 from xnat_client.server._app import XnatServer
@@ -24,6 +26,7 @@ from xnat_client.server._store import (
 )
 from xnat_client.server._synthetic import PROCSTATUSES, SCAN_KINDS, generate_project
 from xnat_client.server._tcp import serve_tcp
+from xnat_client.server._tls import TlsIdentity, make_tls_identity
 
 __all__ = [
     "PROCSTATUSES",
@@ -39,7 +42,9 @@ __all__ = [
     "Sessions",
     "Store",
     "Subject",
+    "TlsIdentity",
     "XnatServer",
     "generate_project",
+    "make_tls_identity",
     "serve_tcp",
 ]

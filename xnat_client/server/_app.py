@@ -2,7 +2,7 @@
 `XnatServer`: the store, the users, the knobs, and the ASGI callable that serves them.
 
 One request goes: log and fault draw -> latency -> authentication (Basic or JSESSIONID) ->
-site endpoints or the `/data` grammar -> a handler, whose `XnatError` becomes a Restlet status
+site endpoints or the `/data` grammar -> a handler, whose `HttpError` becomes a Restlet status
 page. `/REST/...` and `/data/archive/...` are folded onto `/data/...` first.
 """
 
@@ -15,15 +15,16 @@ from typing import Any
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from xnat_client.server import _routes_files as files
 from xnat_client.server import _routes_listings as listings
 from xnat_client.server import _routes_objects as objects
 from xnat_client.server import _routes_site as site
+from xnat_client.server import _search as search
 from xnat_client.server._auth import LOGIN_FAILED, Identity, Sessions
 from xnat_client.server._call import Call
-from xnat_client.server._errors import XnatError, status_page, unauthorized
+from xnat_client.server._errors import HttpError, status_page, unauthorized
 from xnat_client.server._faults import DroppedConnection, Fault, Faults, LoggedRequest
 from xnat_client.server._paths import canonical_path, parse
 from xnat_client.server._store import Store
@@ -59,6 +60,7 @@ _ROUTES: dict[str, dict[str, Handler]] = {
         "assessor": objects.put_assessor,
         "resource": files.put_resource,
         "file": files.upload,
+        "share": objects.share_experiment,
     },
     "POST": {"resource": files.put_resource, "file": files.upload, "files": files.upload},
     "DELETE": {
@@ -82,6 +84,11 @@ class XnatServer:
         users: login -> password; `{"admin": "admin"}` by default.
         latency: seconds added before every answer.
         session_timeout: idle seconds before a JSESSIONID expires.
+        raw_empty_headers: head an empty experiment or assessor listing by its SQL column
+            aliases (no `ID`, no `URI`), as XNAT does: it renames columns only when rows
+            exist. Off, every listing has the renamed header.
+        faults: fault rates and their seed (`Faults(error_rate=0.05, seed=1)`); none by
+            default. `server.faults` can be changed while serving.
     """
 
     def __init__(
@@ -90,11 +97,14 @@ class XnatServer:
         users: dict[str, str] | None = None,
         latency: float = 0.0,
         session_timeout: float = 900.0,
+        raw_empty_headers: bool = True,
+        faults: Faults | None = None,
     ) -> None:
         self.store = store or Store()
         self.sessions = Sessions(users or {"admin": "admin"}, session_timeout)
         self.latency = latency
-        self.faults = Faults()
+        self.raw_empty_headers = raw_empty_headers
+        self.faults = faults or Faults()
         self.requests: list[LoggedRequest] = []
 
     @property
@@ -171,7 +181,9 @@ class XnatServer:
             return unauthorized()
         if path == "/data/JSESSION":
             return self._jsession(request, who)
-        return await self._data(request, path, who.user)
+        if request.method == "HEAD":
+            return _headers_only(await self._data(request, path, who.user, "GET"))
+        return await self._data(request, path, who.user, request.method)
 
     async def _form_login(self, request: Request) -> Response:
         if request.method not in ("PUT", "POST"):
@@ -191,24 +203,48 @@ class XnatServer:
             return status_page(405)
         return site.jsession(who.new_session or cookie or self.sessions.open(who.user or ""))
 
-    async def _data(self, request: Request, path: str, user: str) -> Response:
+    async def _data(self, request: Request, path: str, user: str, method: str) -> Response:
         fmt = request.query_params.get("format", "json").lower()
         if path == "/data/auth":
             return site.auth_status(user)
+        if path == "/xapi/schemas":
+            return site.schema_list()
+        if path.startswith("/xapi/schemas/"):
+            return site.schema(path) or status_page(404)
         if path == "/data/search/elements":
             return site.search_elements(self.store, fmt)
         if path.startswith("/data/search/elements/"):
-            return site.search_element_fields(path.rsplit("/", 1)[-1], fmt)
+            return search.element_field_rows(self.store, path.rsplit("/", 1)[-1], fmt)
+        if path == "/data/search":
+            return await self._search(request, method, fmt)
         target = parse(path) if path.startswith("/data/") else None
         if target is None:
             return status_page(404)
-        handler = _ROUTES.get(request.method, {}).get(target.kind)
+        handler = _ROUTES.get(method, {}).get(target.kind)
         if handler is None:
             return status_page(405)
         try:
-            return await handler(Call(request, target, self.store, user))
-        except XnatError as exc:
+            return await handler(Call(request, target, self.store, user, self.raw_empty_headers))
+        except HttpError as exc:
             return status_page(exc.status, exc.description)
+
+    async def _search(self, request: Request, method: str, fmt: str) -> Response:
+        if method != "POST":
+            return status_page(405)
+        content_type = request.headers.get("content-type", "")
+        try:
+            bundle = search.parse_bundle(await request.body(), content_type)
+            return search.search(self.store, bundle, fmt)
+        except HttpError as exc:
+            return status_page(exc.status, exc.description)
+
+
+def _headers_only(response: Response) -> Response:
+    """The answer to HEAD: GET's status and headers (Content-Length included), no body."""
+    if isinstance(response, StreamingResponse):
+        return Response(b"", response.status_code, media_type=response.media_type)
+    headers = dict(response.headers)
+    return Response(b"", response.status_code, headers=headers)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

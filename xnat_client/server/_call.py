@@ -17,6 +17,7 @@ class Call:
     target: Target
     store: Store
     user: str
+    raw_empty_headers: bool = True  # XnatServer's switch: empty listings headed by SQL aliases
 
     @property
     def params(self) -> QueryParams:

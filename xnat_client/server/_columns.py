@@ -11,12 +11,15 @@ or assessor output resources), which is how one row per join comes about.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from xnat_client.server._store import ASSESSOR_TYPES, SESSION_TYPES, Store
+from xnat_client.server._shared import subject_label_in
+from xnat_client.server._store import ASSESSOR_TYPES, SESSION_TYPES, Store, modality_of
+from xnat_client.server._xpaths import field_key
 
 Getter = Callable[[Any], str]
 
@@ -36,6 +39,19 @@ class Column:
     header: str
     level: int
     get: Getter
+    many: bool = False  # a multi-valued field (shares): values joined by MANY_SEPARATOR
+    xpath: str = ""  # what the column selects, lower-cased
+
+    @property
+    def alias(self) -> str:
+        """The column's SQL alias: what XNAT heads it with when it does not rename it
+        (XftStringUtils.CreateAlias of table and column; the last 62 characters)."""
+        element, _, path = (self.xpath or self.header).partition("/")
+        raw = f"{element}_{path}" if path else element
+        return re.sub(r"[^a-z0-9_]", "_", raw.lower())[-62:]
+
+
+MANY_SEPARATOR = "\x1f"
 
 
 _EXPT = "xnat:experimentdata"
@@ -74,14 +90,20 @@ SCAN_SHORTCUTS: dict[str, str] = {
     "xnat_imagescandata_id": "xnat:imagescandata/xnat_imagescandata_id",
     "xsiType": "xnat:imagescandata/extension_item/element_name",
 }
+_DEMOGRAPHICS = (
+    *("dob", "yob", "age", "gender", "handedness", "ses", "education", "educationDesc"),
+    *("race", "ethnicity", "weight", "height", "gestational_age", "post_menstrual_age"),
+    "birth_weight",
+)
 SUBJECT_SHORTCUTS: dict[str, str] = {
     "ID": "xnat:subjectdata/id",
     "project": "xnat:subjectdata/project",
     "label": "xnat:subjectdata/label",
     "group": "xnat:subjectdata/group",
-    "gender": "xnat:subjectdata/demographics/gender",
-    "handedness": "xnat:subjectdata/demographics/handedness",
-    "yob": "xnat:subjectdata/demographics/yob",
+    "src": "xnat:subjectdata/src",
+    "pi_firstname": "xnat:subjectdata/investigator/firstname",
+    "pi_lastname": "xnat:subjectdata/investigator/lastname",
+    **{name: f"xnat:subjectdata/demographics/{name.lower()}" for name in _DEMOGRAPHICS},
     "insert_date": "xnat:subjectdata/meta/insert_date",
     "insert_user": "xnat:subjectdata/meta/insert_user",
     "last_modified": "xnat:subjectdata/meta/last_modified",
@@ -129,15 +151,22 @@ def _experiment_getter(path: str) -> Getter:
         "date": attrgetter("date"),
         "subject_id": lambda o: getattr(o, "subject_id", ""),
         "imagesession_id": lambda o: getattr(o, "session_id", ""),
-        "modality": lambda o: _modality(o.xsi_type),
+        "modality": lambda o: o.fields.get("modality") or modality_of(o.xsi_type),
+        "sharing/share/project": _shares("project"),
+        "sharing/share/label": _shares("label"),
         **_META,
     }
     return direct.get(path) or _fields(path)
 
 
-def _modality(xsi_type: str) -> str:
-    name = xsi_type.split(":")[-1]
-    return name[: -len("SessionData")].upper() if name.endswith("SessionData") else ""
+_SHARE_PATHS = ("/sharing/share/project", "/sharing/share/label")
+
+
+def _shares(what: str) -> Getter:
+    """The projects (or labels) an experiment is shared into, for filters that match any."""
+    if what == "project":
+        return lambda o: MANY_SEPARATOR.join(getattr(o, "shares", {}))
+    return lambda o: MANY_SEPARATOR.join(getattr(o, "shares", {}).values())
 
 
 def _scan_getter(path: str) -> Getter:
@@ -173,13 +202,14 @@ class Context:
                 return None
             xpath = self.shortcuts[name]
         else:
-            xpath = key.lower()
+            element, _, path = key.partition("/")
+            xpath = f"{element.lower()}/{field_key(path)}"
             name = self._by_xpath.get(xpath)
         found = self.resolve(xpath)
         if found is None:
             return None
         level, getter = found
-        return Column(name or xpath, level, getter)
+        return Column(name or xpath, level, getter, xpath.endswith(_SHARE_PATHS), xpath)
 
     def _shortcut_ci(self, key: str) -> str | None:
         lowered = key.lower()
@@ -194,24 +224,61 @@ class Context:
 
 
 class SessionContext(Context):
-    """Root: a session (or any experiment); levels: scan, then scan resource."""
+    """
+    Root: a session (or any experiment). Level 1 is what the columns join: its scans
+    (`xnat:imagescandata/...`, `xnat:imagesessiondata/scans/scan/...`) with their resources at
+    level 2, or its assessors (`proc:genprocdata/...`, `.../assessors/assessor/...`) with their
+    output resources at level 2. The first joined column decides; XNAT would cross the two, a
+    shape no client asks for, so columns of the other join are dropped.
+    """
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.join = ""
 
     def resolve(self, xpath: str) -> tuple[int, Getter] | None:
         element, path = _split(xpath)
         if element in SESSION_TYPES or element in (_EXPT, "xnat:subjectassessordata"):
+            if path.startswith("scans/scan/"):
+                return self._scan(path[len("scans/scan/") :])
+            if path.startswith("assessors/assessor/"):
+                return self._assessor(path[len("assessors/assessor/") :])
             return 0, _experiment_getter(path)
         if element == "xnat:subjectdata":
             return 0, _subject_of(self.store, path)
         if element.endswith("scandata"):
-            if path.startswith("file/"):
-                attr = _RESOURCE_ATTRS.get(path[len("file/") :])
-                return (2, attr) if attr else None
-            return 1, _scan_getter(path)
+            return self._scan(path)
+        if element in ASSESSOR_TYPES:
+            return self._assessor(path)
         return None
+
+    def _joins(self, kind: str) -> bool:
+        self.join = self.join or kind
+        return self.join == kind
+
+    def _scan(self, path: str) -> tuple[int, Getter] | None:
+        if not self._joins("scan"):
+            return None
+        if path.startswith("file/"):
+            attr = _RESOURCE_ATTRS.get(path[len("file/") :])
+            return (2, attr) if attr else None
+        return 1, _scan_getter(path)
+
+    def _assessor(self, path: str) -> tuple[int, Getter] | None:
+        if not self._joins("assessor"):
+            return None
+        if path.startswith("out/file/"):
+            attr = _RESOURCE_ATTRS.get(path[len("out/file/") :])
+            return (2, attr) if attr else None
+        return 1, _experiment_getter(path)
 
     def children(self, level: int, obj: Any) -> list[Any]:
         if level == 0:
+            if self.join == "assessor":
+                return list(getattr(obj, "assessors", {}).values())
             return list(getattr(obj, "scans", {}).values())
+        if self.join == "assessor":
+            return list(obj.out.values())
         return list(obj.resources.values())
 
 
@@ -294,17 +361,21 @@ class ProjectContext(Context):
 
 
 def _subject_of(store: Store, path: str) -> Getter:
-    """A field of the subject of a session."""
-    direct: dict[str, Getter] = {
-        "id": lambda s: s.id,
-        "label": lambda s: s.label,
-        "project": lambda s: s.project,
-    }
-    getter = direct.get(path) or _fields(path)
+    """A field of the subject of a session; a shared session's subject goes by its label and
+    project in the project the session was shared into."""
     subjects = store.subjects
 
     def of_session(session: Any) -> str:
         subject = subjects.get(getattr(session, "subject_id", ""))
-        return getter(subject) if subject is not None else ""
+        if subject is None:
+            return ""
+        into = getattr(session, "shared_into", "")
+        if path == "id":
+            return subject.id
+        if path == "label":
+            return subject_label_in(subject, into)
+        if path == "project":
+            return into or subject.project
+        return subject.fields.get(path, "")
 
     return of_session

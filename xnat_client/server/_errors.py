@@ -42,7 +42,7 @@ _DEFAULTS = {
 }
 
 
-class XnatError(Exception):
+class HttpError(Exception):
     """Raised by a handler to answer with a Restlet status page."""
 
     def __init__(self, status: int, description: str = "") -> None:

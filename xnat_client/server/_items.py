@@ -1,7 +1,7 @@
 """
 Single objects as XNAT serializes them: `{"items": [{children, meta, data_fields}]}` for JSON
-(ItemJSONBuilder/FlattenedItem, xnat-rest.md 3) and a plain XNAT XML document for `format=xml`
-(what pyxnat's `EObject.get()` reads).
+(ItemJSONBuilder/FlattenedItem, xnat-rest.md 3). `_document.py` writes the same items as XNAT's
+XML document for `format=xml`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from xnat_client.server._store import (
     Session,
     Store,
     Subject,
+    modality_of,
 )
+from xnat_client.server._xpaths import custom_name
 
 JsonItem = dict[str, Any]
 
@@ -40,13 +42,14 @@ def _item(
     return {"children": children, "meta": meta, "data_fields": data}
 
 
-def _resource_items(folders: Resources) -> list[JsonItem]:
+def _resource_items(folders: Resources, where: str = "") -> list[JsonItem]:
     return [
         _item(
             "xnat:resourceCatalog",
             {
                 "xnat_abstractresource_id": int(r.id),
                 "label": r.label,
+                "URI": f"{where}/{r.label}/{r.label}_catalog.xml",
                 "format": r.format,
                 "content": r.content,
                 "file_count": len(r.files),
@@ -58,20 +61,52 @@ def _resource_items(folders: Resources) -> list[JsonItem]:
     ]
 
 
-def _field_children(fields: dict[str, str]) -> tuple[dict[str, Any], list[JsonItem]]:
-    """Flat fields stay in data_fields; `validation/...` becomes a typed child item."""
+def _archive(project: str, label: str) -> str:
+    """Where XNAT would keep an experiment's files (the catalogs' `URI` attribute)."""
+    return f"/data/xnat/archive/{project}/arc001/{label}"
+
+
+# Typed children of an item: the field path prefix, the child's xsi:type.
+_TYPED = {"validation": "xnat:validationData", "demographics": "xnat:demographicData"}
+
+
+def field_children(fields: dict[str, str], owner_type: str) -> tuple[dict[str, Any], list[Any]]:
+    """
+    Split stored fields into the item's own `data_fields` and its child items: typed children
+    (`validation/status` -> a `validation` item of `xnat:validationData`) and custom fields
+    (`fields/field[name=x]` -> a `fields/field` item `{"name": "x", "field": value}`).
+    """
     data: dict[str, Any] = {}
-    validation: dict[str, Any] = {}
+    typed: dict[str, dict[str, Any]] = {}
+    custom: list[JsonItem] = []
     for key, value in fields.items():
-        if key.startswith("validation/"):
-            validation[key[len("validation/") :]] = value
+        name = custom_name(key)
+        head, _, rest = key.partition("/")
+        if name is not None:
+            field_type = f"{owner_type.split(':')[0]}:{_family(owner_type)}_field"
+            custom.append(_item(field_type, {"field": value, "name": name}, []))
+        elif head in _TYPED and rest:
+            typed.setdefault(head, {})[rest] = value
         else:
             data[key] = value
-    children = []
-    if validation:
-        child = _item("xnat:validationData", validation, [])
-        children.append({"field": "validation", "items": [child]})
-    return data, children
+    children = [
+        {"field": head, "items": [_item(_TYPED[head], values, [])]}
+        for head, values in typed.items()
+    ]
+    return data, [*children, *_group("fields/field", custom)]
+
+
+def _family(xsi_type: str) -> str:
+    """The type that declares `fields/field` for items of `xsi_type`."""
+    return "subjectData" if xsi_type == "xnat:subjectData" else "experimentData"
+
+
+def _shares(e: Session | Assessor) -> list[JsonItem]:
+    items = [
+        _item("xnat:experimentData_share", {"label": label, "project": project}, [])
+        for project, label in e.shares.items()
+    ]
+    return _group("sharing/share", items)
 
 
 def _group(field: str, items: list[JsonItem]) -> list[JsonItem]:
@@ -88,97 +123,78 @@ def scan_item(session: Session, scan: Scan) -> JsonItem:
         "series_description": scan.series_description,
         "note": scan.note,
         "UID": scan.uid,
+        "project": session.project,
     }
     if scan.frames.isdigit():
         data["frames"] = int(scan.frames)
-    files = _group("file", _resource_items(scan.resources))
+    where = f"{_archive(session.project, session.label)}/SCANS/{scan.id}"
+    files = _group("file", _resource_items(scan.resources, where))
     return _item(scan.xsi_type, data, files, session.insert_date)
 
 
 def assessor_item(a: Assessor) -> JsonItem:
-    own, children = _field_children(a.fields)
-    data = {"ID": a.id, "label": a.label, "project": a.project, "imageSession_ID": a.session_id}
+    own, children = field_children(a.fields, a.xsi_type)
+    data = {"ID": a.id, "id": a.id, "label": a.label, "project": a.project}
+    data["imageSession_ID"] = a.session_id
     if a.date:
         data["date"] = a.date
     data.update(own)
+    where = f"{_archive(a.project, a.label)}/ASSESSORS/{a.label}"
     children = [
-        *_group("out/file", _resource_items(a.out)),
-        *_group("in/file", _resource_items(a.inputs)),
-        *_group("resources/resource", _resource_items(a.resources)),
+        *_group("out/file", _resource_items(a.out, where)),
+        *_group("in/file", _resource_items(a.inputs, where)),
+        *_group("resources/resource", _resource_items(a.resources, where)),
+        *_shares(a),
         *children,
     ]
     return _item(a.xsi_type, data, children, a.insert_date)
 
 
 def session_item(s: Session) -> JsonItem:
-    own, children = _field_children(s.fields)
-    data = {"ID": s.id, "label": s.label, "project": s.project, "subject_ID": s.subject_id}
+    own, children = field_children(s.fields, s.xsi_type)
+    data = {"ID": s.id, "id": s.id, "label": s.label, "project": s.project}
+    data["subject_ID"] = s.subject_id
+    modality = own.pop("modality", "") or modality_of(s.xsi_type)
+    if modality:
+        data["modality"] = modality
     if s.date:
         data["date"] = s.date
     data.update(own)
+    where = f"{_archive(s.project, s.label)}/RESOURCES"
     children = [
         *_group("scans/scan", [scan_item(s, sc) for sc in s.scans.values()]),
         *_group("assessors/assessor", [assessor_item(a) for a in s.assessors.values()]),
-        *_group("resources/resource", _resource_items(s.resources)),
+        *_group("resources/resource", _resource_items(s.resources, where)),
+        *_shares(s),
         *children,
     ]
     return _item(s.xsi_type, data, children, s.insert_date)
 
 
 def subject_item(store: Store, s: Subject) -> JsonItem:
-    data = {"ID": s.id, "label": s.label, "project": s.project, **s.fields}
+    own, children = field_children(s.fields, "xnat:subjectData")
+    data = {"ID": s.id, "id": s.id, "label": s.label, "project": s.project, **own}
     sessions = [session_item(e) for e in store.sessions_of(s.project) if e.subject_id == s.id]
+    where = f"/data/xnat/archive/{s.project}/subjects/{s.label}"
     children = [
         *_group("experiments/experiment", sessions),
-        *_group("resources/resource", _resource_items(s.resources)),
+        *_group("resources/resource", _resource_items(s.resources, where)),
+        *children,
     ]
     return _item("xnat:subjectData", data, children, s.insert_date)
 
 
 def project_item(p: Project) -> JsonItem:
+    own, children = field_children(p.fields, "xnat:projectData")
     data = {"ID": p.id, "secondary_ID": p.secondary_id or p.id, "name": p.name}
-    data.update({"description": p.description, **p.fields})
-    return _item(
-        "xnat:projectData", data, _group("resources/resource", _resource_items(p.resources))
-    )
+    data.update({"description": p.description, **own})
+    where = f"/data/xnat/archive/{p.id}/resources"
+    children = [*_group("resources/resource", _resource_items(p.resources, where)), *children]
+    return _item("xnat:projectData", data, children)
 
 
 def envelope(item: JsonItem) -> dict[str, Any]:
     return {"items": [item]}
-
-
-def to_xml(item: JsonItem) -> str:
-    """An XNAT-style XML document of a JSON item (values are stored XML-escaped already)."""
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _element(item, root=True) + "\n"
-
-
-_NS = (
-    ' xmlns:xnat="http://nrg.wustl.edu/xnat" xmlns:proc="http://nrg.wustl.edu/proc"'
-    ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-)
-_ATTRIBUTES = ("ID", "project", "label", "type", "format", "content", "UID")
-
-
-def _element(item: JsonItem, root: bool = False, tag: str = "") -> str:
-    xsi_type = item["meta"]["xsi:type"]
-    tag = tag or xsi_type
-    prefix = xsi_type.split(":")[0]
-    data = item["data_fields"]
-    attrs = "".join(f' {k}="{data[k]}"' for k in _ATTRIBUTES if k in data)
-    head = f'<{tag}{attrs} xsi:type="{xsi_type}"' + (_NS if root else "")
-    body = [
-        f"<{prefix}:{k}>{v}</{prefix}:{k}>"
-        for k, v in data.items()
-        if k not in _ATTRIBUTES and "/" not in k
-    ]
-    for child in item["children"]:
-        parts = child["field"].split("/")
-        inner_tag = f"xnat:{parts[-1]}"
-        inner = "".join(_element(sub, tag=inner_tag) for sub in child["items"])
-        for part in reversed(parts[:-1]):
-            inner = f"<xnat:{part}>{inner}</xnat:{part}>"
-        body.append(inner)
-    return head + ">" + "".join(body) + f"</{tag}>"
 
 
 def catalog_xml(resource: Resource) -> str:

@@ -12,14 +12,14 @@ import json
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response, StreamingResponse
 
-from xnat_client._gc import gc_paused
-from xnat_client.server._columns import Column, Context, Getter
+from xnat_client.server._columns import MANY_SEPARATOR, Column, Context, Getter
+from xnat_client.server._gc import collector_paused
 from xnat_client.server._render import FastWalk, csv_line, json_maker
 from xnat_client.server._xml import escape_xml
 
@@ -37,10 +37,18 @@ class Query:
     columns: list[Column]
     filters: list[tuple[int, Getter, Matcher]] = field(default_factory=list)
     depth: int = 0
+    raw_when_empty: bool = False  # no rows: head the CSV by SQL aliases, without `URI`
 
     @property
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
+
+    @property
+    def empty_headers(self) -> list[str]:
+        """The header of this listing when it has no rows."""
+        if not self.raw_when_empty:
+            return self.headers
+        return [c.alias for c in self.columns if c.header != "URI"]
 
 
 def build_query(
@@ -49,17 +57,19 @@ def build_query(
     defaults: Sequence[str],
     auto: Sequence[str] = (),
     uri: Getter | None = None,
+    first: Sequence[str] = (),
 ) -> Query:
-    """Resolve `columns=` (or the defaults), auto-added columns, `URI`, and the filters."""
+    """Resolve `first` (the root's key), `columns=` (or the defaults), auto-added columns,
+    `URI`, and the filters."""
     requested = params.get("columns", "")
     names = defaults if requested in ("", "DEFAULT") else requested.split(",")
     columns: list[Column] = []
     seen: set[str] = set()
-    for name in [*names, *auto]:
+    for name in [*first, *names, *auto]:
         column = None if name == "URI" else ctx.column(name.strip())
         if column is not None and column.header not in seen:
             seen.add(column.header)
-            columns.append(column)
+            columns.append(_shown(column))
     if uri is not None:
         columns.append(Column("URI", 0, uri))
     query = Query(columns, _filters(ctx, params))
@@ -68,15 +78,31 @@ def build_query(
     return query
 
 
+def _shown(column: Column) -> Column:
+    """A multi-valued column shows its values comma-separated (XNAT would give a row each)."""
+    if not column.many:
+        return column
+    get = column.get
+    return replace(column, get=lambda o: get(o).replace(MANY_SEPARATOR, ","))
+
+
 def _filters(ctx: Context, params: QueryParams) -> list[tuple[int, Getter, Matcher]]:
     found = []
     for key, value in params.multi_items():
         if key in _RESERVED or ("/" not in key and key not in ctx.shortcuts):
             continue
         column = ctx.column(key)
-        if column is not None:
-            found.append((column.level, column.get, matcher(value)))
+        if column is None:
+            continue
+        match = matcher(value)
+        if column.many:  # any one of the values
+            match = _any_of(match)
+        found.append((column.level, column.get, match))
     return found
+
+
+def _any_of(match: Matcher) -> Matcher:
+    return lambda joined: any(match(v) for v in joined.split(MANY_SEPARATOR))
 
 
 def matcher(spec: str) -> Matcher:
@@ -185,7 +211,7 @@ def respond(
         streamed = _streamed(query, ctx, list(roots), params, extra)
         if streamed is not None:
             return streamed
-    with gc_paused():
+    with collector_paused():
         if fmt == "json" and not sort_by:
             rows, paged = page(walk(query, ctx, roots, True), params)
             body = "[" + ",".join("{" + r + "}" for r in rows) + "]"
@@ -198,7 +224,8 @@ def respond(
             values.sort(key=lambda v: [v[k] for k in keys], reverse=descending)
         values, paged = page(values, params)
         dicts = [dict(zip(flat, v, strict=True)) for v in values]
-        return render(dicts, query.headers, fmt, extra, total=not paged)
+        headers = query.headers if dicts else query.empty_headers
+        return render(dicts, headers, fmt, extra, total=not paged)
 
 
 def _streamed(
@@ -221,11 +248,12 @@ def _streamed(
     if as_json:
         chunks = _json_chunks(batches, extra, total=span is None)
         return StreamingResponse(chunks, media_type="application/json")
-    return StreamingResponse(_csv_chunks(batches, query.headers), media_type="text/csv")
+    chunks = _csv_chunks(batches, query.headers, query.empty_headers)
+    return StreamingResponse(chunks, media_type="text/csv")
 
 
 def _next_batch(batches: Iterator[list[str]]) -> list[str] | None:
-    with gc_paused():
+    with collector_paused():
         return next(batches, None)
 
 
@@ -241,10 +269,14 @@ async def _json_chunks(
     yield ("]" + _tail(count, extra, total)).encode("ascii")
 
 
-async def _csv_chunks(batches: Iterator[list[str]], headers: list[str]) -> AsyncIterator[bytes]:
-    yield (csv_line(headers) + "\n").encode()
-    while (batch := _next_batch(batches)) is not None:
+async def _csv_chunks(
+    batches: Iterator[list[str]], headers: list[str], empty_headers: list[str]
+) -> AsyncIterator[bytes]:
+    batch = _next_batch(batches)
+    yield (csv_line(headers if batch is not None else empty_headers) + "\n").encode()
+    while batch is not None:
         yield ("\n".join(batch) + "\n").encode()
+        batch = _next_batch(batches)
 
 
 def _head(extra: dict[str, Any] | None) -> str:

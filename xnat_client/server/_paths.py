@@ -30,6 +30,7 @@ class Target:
     scan: str | None = None
     assessor: str | None = None
     io: str = ""  # "out" or "in" for an assessor's output or input resources
+    share: str | None = None  # `.../experiments/{e}/projects/{p}`: share e into p
     resource: str | None = None
     file: str | None = None
 
@@ -103,6 +104,10 @@ def _experiment(p: _Parser) -> bool:
     if nxt == "scans":
         p.t.scan = p.collection("scans")
         return p.t.scan is None or p.done() or _resources(p, p.take())
+    if nxt == "projects":  # `.../experiments/{e}/projects/{other}`: sharing
+        p.t.share = p.take()
+        p.t.kind = "share"
+        return p.t.share is not None and p.done()
     if nxt == "assessors":
         p.t.assessor = p.collection("assessors")
         if p.t.assessor is None or p.done():

@@ -6,7 +6,7 @@ Keys in the URL are IDs or labels (labels only within a project), as XNAT accept
 
 from __future__ import annotations
 
-from xnat_client.server._errors import XnatError
+from xnat_client.server._errors import HttpError
 from xnat_client.server._paths import Target
 from xnat_client.server._store import (
     Assessor,
@@ -26,7 +26,7 @@ NO_EXPERIMENT = "Unable to find the specified experiment."
 def project(store: Store, t: Target) -> Project:
     found = store.projects.get(t.project or "")
     if found is None:
-        raise XnatError(404, f"Unable to identify project {t.project}")
+        raise HttpError(404, f"Unable to identify project {t.project}")
     return found
 
 
@@ -36,7 +36,7 @@ def subject(store: Store, t: Target) -> Subject:
     if found is None:
         if t.project:
             project(store, t)
-        raise XnatError(404, f"Unable to identify subject {key}")
+        raise HttpError(404, f"Unable to identify subject {key}")
     return found
 
 
@@ -45,26 +45,43 @@ def experiment(store: Store, t: Target) -> Session | Assessor:
         project(store, t)
     found = store.find_experiment(t.project, t.experiment or "")
     if found is None:
-        raise XnatError(404, NO_EXPERIMENT)
+        raise HttpError(404, NO_EXPERIMENT)
     if t.subject and isinstance(found, Session):
         owner = subject(store, t)
         if found.subject_id != owner.id:
-            raise XnatError(404, NO_EXPERIMENT)
+            raise HttpError(404, NO_EXPERIMENT)
     return found
 
 
 def session(store: Store, t: Target) -> Session:
     found = experiment(store, t)
     if not isinstance(found, Session):
-        raise XnatError(404, NO_EXPERIMENT)
+        raise HttpError(404, NO_EXPERIMENT)
     return found
 
 
 def scan(store: Store, t: Target) -> Scan:
     found = session(store, t).scans.get(t.scan or "")
     if found is None:
-        raise XnatError(404, "Unable to find the specified scan.")
+        raise HttpError(404, "Unable to find the specified scan.")
     return found
+
+
+def scans(store: Store, t: Target) -> list[Scan]:
+    """The scans a `scans/{key}` segment names: an ID, or (for reads) `ALL`, `*`, a scan type,
+    or a comma list of those, as XNAT's file and resource listings accept (XNATTemplate)."""
+    found_session = session(store, t)
+    key = t.scan or ""
+    if key in found_session.scans:
+        return [found_session.scans[key]]
+    wanted = set(key.split(","))
+    every = "ALL" in wanted or "*" in wanted
+    chosen = [
+        s for s in found_session.scans.values() if every or s.id in wanted or s.type in wanted
+    ]
+    if not chosen:
+        raise HttpError(404, "Unable to find the specified scan.")
+    return chosen
 
 
 def assessor_in(store: Store, parent: Session, key: str) -> Assessor | None:
@@ -72,16 +89,17 @@ def assessor_in(store: Store, parent: Session, key: str) -> Assessor | None:
     found = parent.assessors.get(key)
     if found is not None:
         return found
-    other = store.find_experiment(parent.project, key)
-    if isinstance(other, Assessor) and other.session_id == parent.id:
-        return other
+    for project in (parent.project, *parent.shares):
+        other = store.find_experiment(project, key)
+        if isinstance(other, Assessor) and other.session_id == parent.id:
+            return other
     return None
 
 
 def assessor(store: Store, t: Target) -> Assessor:
     found = assessor_in(store, session(store, t), t.assessor or "")
     if found is None:
-        raise XnatError(404, NO_EXPERIMENT)
+        raise HttpError(404, NO_EXPERIMENT)
     return found
 
 
@@ -102,6 +120,13 @@ def owner(store: Store, t: Target) -> tuple[object, Resources]:
         return found_subj, found_subj.resources
     found_p = project(store, t)
     return found_p, found_p.resources
+
+
+def owners(store: Store, t: Target) -> list[tuple[object, Resources]]:
+    """Like `owner`, but a scan segment may name several scans (`ALL`, types, lists)."""
+    if t.assessor is None and t.scan is not None:
+        return [(found, found.resources) for found in scans(store, t)]
+    return [owner(store, t)]
 
 
 def resource_in(folders: Resources, key: str) -> Resource | None:

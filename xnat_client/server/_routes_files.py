@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from xnat_client.server import _resolve
 from xnat_client.server._call import Call
-from xnat_client.server._errors import XnatError
+from xnat_client.server._errors import HttpError
 from xnat_client.server._items import catalog_xml
 from xnat_client.server._listing import Row, render
 from xnat_client.server._store import Assessor, Resource, Resources, Scan, Session, timestamp
@@ -59,28 +59,32 @@ def _category(owner: object) -> tuple[str, str, str]:
 
 
 async def list_resources(call: Call) -> Response:
-    owner, folders = _resolve.owner(call.store, call.target)
-    category, cat_id, cat_desc = _category(owner)
     rows = [
-        {
-            "xnat_abstractresource_id": r.id,
-            "label": r.label,
-            "element_name": "xnat:resourceCatalog",
-            "category": category,
-            "cat_id": cat_id,
-            "cat_desc": cat_desc,
-            "file_count": str(len(r.files)),
-            "file_size": str(r.file_size),
-            "tags": "",
-            "content": r.content,
-            "format": r.format,
-        }
+        _resource_row(owner, r)
+        for owner, folders in _resolve.owners(call.store, call.target)
         for r in folders.values()
     ]
     return render(rows, RESOURCE_COLUMNS, call.fmt, {"title": "Resources"})
 
 
-def _base_uri(call: Call) -> str:
+def _resource_row(owner: object, r: Resource) -> Row:
+    category, cat_id, cat_desc = _category(owner)
+    return {
+        "xnat_abstractresource_id": r.id,
+        "label": r.label,
+        "element_name": "xnat:resourceCatalog",
+        "category": category,
+        "cat_id": cat_id,
+        "cat_desc": cat_desc,
+        "file_count": str(len(r.files)),
+        "file_size": str(r.file_size),
+        "tags": "",
+        "content": r.content,
+        "format": r.format,
+    }
+
+
+def _base_uri(call: Call, owner: object) -> str:
     """The owner's URI as the request spelled it, with IDs in place of labels."""
     store, t = call.store, call.target
     if t.experiment is None:
@@ -93,8 +97,8 @@ def _base_uri(call: Call) -> str:
     if t.project is not None and t.subject is not None:
         subject = _resolve.subject(store, t).id
         base = f"/data/projects/{t.project}/subjects/{subject}/experiments/{experiment.id}"
-    if t.scan is not None:
-        return f"{base}/scans/{_resolve.scan(store, t).id}"
+    if isinstance(owner, Scan):
+        return f"{base}/scans/{owner.id}"
     if t.assessor is not None:
         base = f"{base}/assessors/{_resolve.assessor(store, t).id}"
         return f"{base}/{t.io}" if t.io else base
@@ -107,21 +111,32 @@ def _selected(call: Call, folders: Resources) -> list[Resource]:
         return list(folders.values())
     found = _resolve.resource_in(folders, key)
     if found is None:
-        raise XnatError(404, "Unable to find the specified resource.")
+        raise HttpError(404, "Unable to find the specified resource.")
     return [found]
 
 
+def _chosen(call: Call) -> list[tuple[object, Resource]]:
+    """Every (owner, resource) a files URL names; a missing resource is a 404 only when the URL
+    names one owner (a scan list keeps the scans that have it)."""
+    found = _resolve.owners(call.store, call.target)
+    key = call.target.resource
+    if key is None:
+        return [(owner, r) for owner, folders in found for r in folders.values()]
+    chosen = [(owner, r) for owner, folders in found if (r := _resolve.resource_in(folders, key))]
+    if not chosen:
+        raise HttpError(404, "Unable to find the specified resource.")
+    return chosen
+
+
 async def list_files(call: Call) -> Response:
-    _, folders = _resolve.owner(call.store, call.target)
-    chosen = _selected(call, folders)
+    chosen = _chosen(call)
     if call.fmt in ("zip", "tar", "tar.gz"):
         return _zip(call, chosen)
-    base = _base_uri(call)
     rows: list[Row] = [
         {
             "Name": path.rsplit("/", 1)[-1],
             "Size": str(len(data)),
-            "URI": f"{base}/resources/{r.id}/files/{path}",
+            "URI": f"{_base_uri(call, owner)}/resources/{r.id}/files/{path}",
             "collection": r.label,
             "file_tags": "",
             "file_format": r.format,
@@ -129,22 +144,22 @@ async def list_files(call: Call) -> Response:
             "cat_ID": r.id,
             "digest": "",
         }
-        for r in chosen
+        for owner, r in chosen
         for path, data in r.files.items()
     ]
     extra = {"Columns": [{"key": "URI", "serverRoot": ""}], "title": "Files"}
     return render(rows, FILE_COLUMNS, call.fmt, extra, total=False)
 
 
-def _zip(call: Call, chosen: list[Resource]) -> Response:
-    owner, _ = _resolve.owner(call.store, call.target)
-    prefix = _zip_prefix(call, owner)
+def _zip(call: Call, chosen: list[tuple[object, Resource]]) -> Response:
     buffer = io.BytesIO()
+    name = "archive"
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for r in chosen:
+        for owner, r in chosen:
+            prefix = _zip_prefix(call, owner)
+            name = prefix.split("/", 1)[0]
             for path, data in r.files.items():
                 archive.writestr(f"{prefix}/resources/{r.label}/files/{path}", data)
-    name = prefix.split("/", 1)[0]
     return Response(
         buffer.getvalue(),
         media_type="application/zip",
@@ -177,7 +192,7 @@ async def put_resource(call: Call) -> Response:
     owner, folders = _resolve.owner(call.store, call.target)
     label = call.target.resource or ""
     if _resolve.resource_in(folders, label) is not None:
-        raise XnatError(409, "Specified resource already exists.")
+        raise HttpError(409, "Specified resource already exists.")
     call.store.add_resource(
         folders, label, call.params.get("format", ""), call.params.get("content", "")
     )
@@ -205,7 +220,7 @@ async def upload(call: Call) -> Response:
     owner, folders = _resolve.owner(call.store, call.target)
     key = call.target.resource
     if key is None:
-        raise XnatError(400, "Uploads need a resource: .../resources/{label}/files/{path}")
+        raise HttpError(400, "Uploads need a resource: .../resources/{label}/files/{path}")
     body = await call.request.body()
     incoming = incoming_files(call, body)
     if call.flag("extract"):
@@ -228,15 +243,14 @@ async def upload(call: Call) -> Response:
 
 
 async def download(call: Call) -> Response:
-    _, folders = _resolve.owner(call.store, call.target)
     path = call.target.file or ""
-    for resource in _selected(call, folders):
+    for _, resource in _chosen(call):
         data = resource.files.get(path)
         if data is not None:
             media = mimetypes.guess_type(path)[0] or "application/octet-stream"
             headers = {"Cache-Control": "must-revalidate"}
             return Response(data, media_type=media, headers=headers)
-    raise XnatError(404, "Unable to find file.")
+    raise HttpError(404, "Unable to find file.")
 
 
 async def delete_file(call: Call) -> Response:
@@ -250,6 +264,6 @@ async def delete_file(call: Call) -> Response:
         resource.changed()
         removed += len(doomed)
     if not removed:
-        raise XnatError(404, "No matched files")
+        raise HttpError(404, "No matched files")
     _touch(call, owner)
     return Response("", status_code=200, media_type="text/plain")

@@ -7,6 +7,7 @@ ProjSubExptList, ExperimentListResource, ScanList, ProjSubExptAsstList).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,7 @@ from xnat_client.server._columns import (
     SubjectContext,
 )
 from xnat_client.server._listing import build_query, respond
+from xnat_client.server._shared import SharedView, sessions_listed_in, subjects_listed_in
 from xnat_client.server._store import ASSESSOR_TYPES, Assessor, Session, Store, canonical_type
 
 EXPERIMENT_DEFAULTS = ("ID", "project", "date", "xsiType", "label", "insert_date")
@@ -47,8 +49,11 @@ def _listing(
     auto: tuple[str, ...] = (),
     extra: dict[str, Any] | None = None,
     uri: Any = None,
+    first: tuple[str, ...] = (),
+    raw_when_empty: bool = False,
 ) -> Response:
-    query = build_query(ctx, call.params, defaults, auto, uri)
+    query = build_query(ctx, call.params, defaults, auto, uri, first)
+    query.raw_when_empty = raw_when_empty and call.raw_empty_headers
     return respond(query, ctx, roots, call.params, extra)
 
 
@@ -66,7 +71,7 @@ async def projects(call: Call) -> Response:
 async def subjects(call: Call) -> Response:
     t = call.target
     if t.project is not None:
-        roots: Iterable[Any] = _resolve.project(call.store, t).subjects.values()
+        roots: Iterable[Any] = subjects_listed_in(call.store, _resolve.project(call.store, t).id)
     else:
         roots = call.store.subjects.values()
     return _listing(
@@ -78,39 +83,111 @@ async def subjects(call: Call) -> Response:
     )
 
 
+# Each experiment type and the type it extends (xnat.xsd, proc.xsd), lower-cased.
+_EXTENDS = {
+    "xnat:subjectassessordata": "xnat:experimentdata",
+    "xnat:imagesessiondata": "xnat:subjectassessordata",
+    "xnat:mrsessiondata": "xnat:imagesessiondata",
+    "xnat:petsessiondata": "xnat:imagesessiondata",
+    "xnat:ctsessiondata": "xnat:imagesessiondata",
+    "xnat:deriveddata": "xnat:experimentdata",
+    "xnat:imageassessordata": "xnat:deriveddata",
+    "xnat:mrassessordata": "xnat:imageassessordata",
+    "xnat:qcassessmentdata": "xnat:imageassessordata",
+    "proc:genprocdata": "xnat:imageassessordata",
+}
+
+
+def _extends(kind: str, base: str) -> bool:
+    while kind in _EXTENDS:
+        kind = _EXTENDS[kind]
+        if kind == base:
+            return True
+    return False
+
+
 def _root_type(call: Call, default: str) -> str:
-    """`xsiType=<one type>` becomes the query root; a comma list is ignored."""
+    """
+    The query root (QueryOrganizerResource.getRootElementName): `xsiType=<one type>`, else the
+    default, narrowed by every column or filter xpath whose type extends the root so far. So
+    `columns=xnat:mrsessiondata/age` on a project's experiments makes `xnat:mrSessionData` the
+    root, which lists MR sessions only and, a secured type, gets no auto-added columns.
+    """
     wanted = call.params.get("xsiType", "")
-    return wanted.lower() if wanted and "," not in wanted else default
+    if wanted and "," not in wanted:
+        return wanted.lower()
+    root = default
+    keys = [k for k, _ in call.params.multi_items() if "/" in k]
+    keys += [c for c in call.params.get("columns", "").split(",") if "/" in c]
+    for key in keys:
+        element = key.split("/", 1)[0].lower()
+        if element != root and _extends(element, root):
+            root = element
+    return root
 
 
 async def experiments(call: Call) -> Response:
     t, store = call.target, call.store
     site_wide = t.project is None and t.subject is None
     root = _root_type(call, "xnat:experimentdata" if site_wide else "xnat:subjectassessordata")
-    if t.subject is not None:
-        owner = _resolve.subject(store, t).id
-        sessions: Iterable[Session] = (
-            s for s in store.sessions_of(t.project) if s.subject_id == owner
-        )
-    elif t.project is not None:
-        sessions = store.sessions_of(_resolve.project(store, t).id)
-    else:
-        sessions = store.sessions_of(_single(call.params.get("project")))
-    narrowed = _by_label(store, call.params, root) if site_wide else None
-    if narrowed is not None:
-        sessions = narrowed
     auto = ("xsiType", "project") if root in _UNSECURED else ()
-    extra = {"title": "Matching experiments"} if site_wide else None
+    if site_wide:
+        sessions = _site_sessions(store, call.params, root)
+        extra: dict[str, Any] | None = {"title": "Matching experiments"}
+    else:
+        sessions = _project_sessions(call, root)
+        extra = None
     if root in ASSESSOR_TYPES:
-        defaults = (*EXPERIMENT_DEFAULTS, "session_ID", "session_label") if site_wide else ()
+        defaults: tuple[str, ...] = ()
+        if site_wide:
+            defaults = (*EXPERIMENT_DEFAULTS, "session_ID", "session_label")
         roots: Iterable[Any] = _assessors(sessions, root)
+        if not site_wide:
+            listed_in = t.project or ""
+            roots = (a for a in roots if a.project == listed_in or listed_in in a.shares)
         ctx: Context = AssessorContext(store)
     else:
         defaults = (*EXPERIMENT_DEFAULTS, "subject_ID", "subject_label") if site_wide else ()
         roots = _sessions(store, sessions, root)
         ctx = SessionContext(store)
-    return _listing(call, ctx, roots, defaults or EXPERIMENT_DEFAULTS, auto, extra, _experiment_uri)
+    # ProjSubExptList selects the root's primary key first (QueryOrganizer.setPKField) and
+    # names it by its xpath: `xnat:subjectassessordata/id` beside `ID`.
+    key = () if site_wide else (f"{root}/id",)
+    defaults = defaults or EXPERIMENT_DEFAULTS
+    return _listing(call, ctx, roots, defaults, auto, extra, _experiment_uri, key, True)
+
+
+def _project_sessions(call: Call, root: str) -> Iterable[Any]:
+    """A project's (or one of its subjects') sessions as the project lists them: its own and,
+    under their labels there, those shared into it. One exact `label=` uses the label index."""
+    t, store = call.target, call.store
+    project = _resolve.project(store, t).id
+    label = _single(call.params.get("label"))
+    if label is not None and t.subject is None and root not in ASSESSOR_TYPES:
+        found = store.experiments.get(store.projects[project].labels.get(label, ""))
+        if not isinstance(found, Session):
+            return []
+        if found.project == project:
+            return [found] if found.label == label else []
+        return [SharedView(found, project)] if found.shares.get(project) == label else []
+    listed = sessions_listed_in(store, project)
+    if t.subject is None:
+        return listed
+    owner = _resolve.subject(store, t).id
+    return (s for s in listed if s.subject_id == owner)
+
+
+def _site_sessions(store: Store, params: Any, root: str) -> Iterable[Session]:
+    """Sessions `/data/experiments` walks: one project's when `project=` names one (with those
+    shared into it, whose assessors may belong to it: the `project` filter still decides)."""
+    narrowed = _by_label(store, params, root)
+    if narrowed is not None:
+        return narrowed
+    project = _single(params.get("project"))
+    if project is not None and root in ASSESSOR_TYPES and project in store.projects:
+        proj = store.projects[project]
+        return itertools.chain(proj.sessions.values(), proj.shared.values())
+    return store.sessions_of(project)
 
 
 def _by_label(store: Store, params: Any, root: str) -> list[Session] | None:
@@ -179,4 +256,5 @@ async def assessors(call: Call) -> Response:
         _assessors([session], root),
         (*defaults, "session_ID", "session_label"),
         uri=_experiment_uri,
+        raw_when_empty=True,
     )

@@ -14,7 +14,8 @@ from starlette.responses import Response
 
 from xnat_client.server import _resolve
 from xnat_client.server._call import Call
-from xnat_client.server._errors import XnatError
+from xnat_client.server._document import to_xml
+from xnat_client.server._errors import HttpError
 from xnat_client.server._items import (
     JsonItem,
     assessor_item,
@@ -23,7 +24,6 @@ from xnat_client.server._items import (
     scan_item,
     session_item,
     subject_item,
-    to_xml,
 )
 from xnat_client.server._store import (
     ASSESSOR_TYPES,
@@ -34,6 +34,7 @@ from xnat_client.server._store import (
     timestamp,
 )
 from xnat_client.server._xml import escape_xml
+from xnat_client.server._xpaths import field_key
 
 # Query parameters that steer a write and are not values to store.
 _CONTROL = frozenset(
@@ -102,7 +103,7 @@ def written_values(call: Call) -> tuple[str, dict[str, str]]:
         if "/" in key:
             element, _, path = key.partition("/")
             xsi_type = xsi_type or element
-            values[path.lower()] = escape_xml(raw)
+            values[field_key(path)] = escape_xml(raw)
         else:
             path = _SHORTCUT_FIELDS.get(key, key if key in ("ID", "label") else key.lower())
             values[path] = escape_xml(raw)
@@ -129,7 +130,7 @@ async def put_assessor(call: Call) -> Response:
     session = _resolve.session(store, t)
     xsi_type, values = written_values(call)
     if xsi_type and xsi_type.lower() not in ASSESSOR_TYPES:
-        raise XnatError(422, "Only xnat:ImageAssessor documents can be PUT to this address.")
+        raise HttpError(422, "Only xnat:ImageAssessor documents can be PUT to this address.")
     found = None
     if "ID" in values:
         found = _resolve.assessor_in(store, session, values["ID"])
@@ -137,23 +138,24 @@ async def put_assessor(call: Call) -> Response:
     if found is not None:
         return _merge(found, values)
     if not xsi_type:
-        raise XnatError(417, "Need POST Contents")
+        raise HttpError(417, "Need POST Contents")
     new_id = values.get("ID", "")
     if new_id and (not VALID_ID.match(new_id) or new_id in store.experiments):
-        raise XnatError(417, "Invalid character in experiment label.")
+        raise HttpError(417, "Invalid character in experiment label.")
     label = values.get("label") or escape_xml(t.assessor or "")
-    assessor = store.add_assessor(session, label, xsi_type, id=new_id)
+    project = t.project if t.project in session.shares else session.project
+    assessor = store.add_assessor(session, label, xsi_type, id=new_id, project=project)
     _apply(assessor, values)
     return _text(assessor.id, 201)
 
 
 def _merge(found: Session | Assessor, values: dict[str, str]) -> Response:
     if values.get("ID", found.id) != found.id:
-        raise XnatError(400, "ID cannot be modified")
+        raise HttpError(400, "ID cannot be modified")
     if values.get("label", found.label) != found.label:
-        raise XnatError(400, "Label must be modified through separate URI.")
+        raise HttpError(400, "Label must be modified through separate URI.")
     if values.get("project", found.project) != found.project:
-        raise XnatError(409, "Project must be modified through separate URI.")
+        raise HttpError(409, "Project must be modified through separate URI.")
     _apply(found, values)
     return _text(found.id, 200)
 
@@ -166,10 +168,10 @@ async def put_experiment(call: Call) -> Response:
     if found is not None:
         return _merge(found, values)
     if t.project is None or t.subject is None:
-        raise XnatError(404, _resolve.NO_EXPERIMENT)
+        raise HttpError(404, _resolve.NO_EXPERIMENT)
     subject = _resolve.subject(store, t)
     if xsi_type.lower() in ASSESSOR_TYPES:
-        raise XnatError(422, "Assessors are created below their session.")
+        raise HttpError(422, "Assessors are created below their session.")
     label = values.get("label") or escape_xml(t.experiment or "")
     session = store.add_session(subject, label, xsi_type or "xnat:mrSessionData")
     _apply(session, values)
@@ -194,7 +196,7 @@ async def put_project(call: Call) -> Response:
     if key in call.store.projects:
         return _text(key, 200)
     if not VALID_ID.match(key):
-        raise XnatError(417, "Invalid character in project ID.")
+        raise HttpError(417, "Invalid character in project ID.")
     _, values = written_values(call)
     call.store.add_project(key, values.get("name", ""), values.get("description", ""))
     return _text(key, 201)
@@ -235,4 +237,22 @@ async def delete_scan(call: Call) -> Response:
     scan = _resolve.scan(call.store, call.target)
     del session.scans[scan.id]
     session.last_modified = timestamp()
+    return _text("", 200)
+
+
+async def share_experiment(call: Call) -> Response:
+    """`PUT .../experiments/{e}/projects/{other}[?label=...]`: share a session into another
+    project under `label` there (ExperimentShareResource; pyxnat's `share()`); 200, empty."""
+    store, t = call.store, call.target
+    session = _resolve.session(store, t)
+    other = t.share or ""
+    if other not in store.projects:
+        raise HttpError(404, f"Unable to identify project {other}")
+    if other == session.project:
+        raise HttpError(409, f"Already assigned to project:{other}")
+    label = escape_xml(call.params.get("label", "")) or session.label
+    found = store.find_experiment(other, label)
+    if found is not None and found is not session:
+        raise HttpError(409, f"Label {label} is already used in project {other}")
+    store.share(session, other, label)
     return _text("", 200)

@@ -4,12 +4,14 @@ Site-level endpoints: sessions, auth checks, version and datatype discovery.
 JSESSION and /data/auth follow UserSession.java and UserAuth.java; /data/services/auth follows
 AuthenticationRestlet.java; /data/version is 404 on XNAT >= 1.7 and clients fall back to
 /xapi/siteConfig/buildInfo; /data/search/elements is how pyxnat and dax detect proc:genProcData
-(SearchElementListResource). See xnat-rest.md 1.2, 8.1 and 6.4.
+(SearchElementListResource); /xapi/schemas serves the XSDs in `schemas/`, written for this
+server, which xnatpy builds its object model from (SchemaApi). See xnat-rest.md 1.2, 8.1, 6.4.
 """
 
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -41,7 +43,6 @@ _ELEMENTS = (
     ("xnat:qcAssessmentData", "QC Assessment", "QC Assessments"),
     ("proc:genProcData", "Processing", "Processings"),
 )
-_FIELDS = ("ID", "LABEL", "PROJECT", "DATE", "INSERT_DATE", "LAST_MODIFIED")
 
 
 def text(body: str, status: int = 200) -> Response:
@@ -91,19 +92,24 @@ def search_elements(store: Store, fmt: str) -> Response:
     return render(rows, headers, fmt)
 
 
-def search_element_fields(element: str, fmt: str) -> Response:
-    rows = [
-        {
-            "FIELD_ID": field,
-            "HEADER": field.replace("_", " ").title(),
-            "SUMMARY": field,
-            "TYPE": "string",
-            "REQUIRES_VALUE": "false",
-            "DESC": "",
-            "ELEMENT_NAME": element,
-            "SRC": "0",
-        }
-        for field in _FIELDS
-    ]
-    headers = list(rows[0])
-    return render(rows, headers, fmt)
+SCHEMAS = ("xnat", "proc", "xdat")  # the XSDs in xnat_client/server/schemas/
+
+
+def schema_list() -> Response:
+    """`GET /xapi/schemas`: the installed schemas by name (SchemaApi.getAllDataTypeSchemas)."""
+    return Response(json.dumps(list(SCHEMAS)), media_type="application/json")
+
+
+def schema(path: str) -> Response | None:
+    """`GET /xapi/schemas/{schema}` or `/xapi/schemas/{namespace}/{schema}`: the XSD text.
+
+    XNAT keeps `schemas/<namespace>/<schema>.xsd` and the one-part form means namespace and
+    schema share the name. None when no such schema is served.
+    """
+    parts = path.removeprefix("/xapi/schemas/").removesuffix(".xsd").split("/")
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or parts[0] != parts[1] or parts[0] not in SCHEMAS:
+        return None
+    text = (files("xnat_client.server") / "schemas" / f"{parts[0]}.xsd").read_text("utf-8")
+    return Response(text, media_type="application/xml")

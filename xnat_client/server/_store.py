@@ -63,10 +63,18 @@ def canonical_type(name: str) -> TypeName:
     return KNOWN_TYPES.get(name.lower(), name)
 
 
+def modality_of(xsi_type: str) -> str:
+    """`xnat:mrSessionData` -> `MR`: the modality a session type implies."""
+    name = xsi_type.split(":")[-1]
+    return name[: -len("SessionData")].upper() if name.endswith("SessionData") else ""
+
+
 def timestamp(moment: dt.datetime | None = None) -> str:
-    """XNAT's `Timestamp.toString()` form, e.g. `2024-01-31 12:34:56.789`."""
+    """XNAT's `java.sql.Timestamp.toString()` form: the fraction without trailing zeros but
+    never empty, e.g. `2024-01-31 12:34:56.789`, `...:56.5`, `2022-01-18 16:41:25.0`."""
     moment = moment or dt.datetime.now()
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    fraction = f"{moment.microsecond // 1000:03d}".rstrip("0") or "0"
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + fraction
 
 
 @dataclass(slots=True, eq=False)
@@ -125,6 +133,7 @@ class Experiment:
     last_modified: str = ""
     fields: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=dict)
+    shares: dict[str, str] = field(default_factory=dict)  # project shared into -> label there
 
 
 @dataclass(slots=True, eq=False)
@@ -150,6 +159,7 @@ class Subject:
     last_modified: str = ""
     fields: dict[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=dict)
+    shares: dict[str, str] = field(default_factory=dict)  # project shared into -> label there
 
 
 @dataclass(slots=True, eq=False)
@@ -163,6 +173,8 @@ class Project:
     subjects: dict[str, Subject] = field(default_factory=dict)  # by ID
     sessions: dict[str, Session] = field(default_factory=dict)  # by ID
     labels: dict[str, str] = field(default_factory=dict)  # experiment label -> ID
+    shared: dict[str, Session] = field(default_factory=dict)  # sessions shared in, by ID
+    shared_subjects: dict[str, Subject] = field(default_factory=dict)  # likewise subjects
 
 
 class Store:
@@ -231,11 +243,13 @@ class Store:
     def add_assessor(
         self, session: Session, label: str, xsi_type: str = "proc:genProcData", **kw: str
     ) -> Assessor:
+        """An assessor of `session`, in the session's project or in `project=` (a project the
+        session is shared into, where XNAT creates what is PUT through that project's URL)."""
         when = kw.pop("insert_date", "") or timestamp()
         assessor = Assessor(
             id=kw.pop("id", "") or self.new_experiment_id(),
             label=label,
-            project=session.project,
+            project=kw.pop("project", "") or session.project,
             xsi_type=canonical_type(xsi_type),
             date=kw.pop("date", ""),
             insert_date=when,
@@ -245,7 +259,7 @@ class Store:
         )
         self.experiments[assessor.id] = assessor
         session.assessors[assessor.id] = assessor
-        self.projects[session.project].labels[label] = assessor.id
+        self.projects[assessor.project].labels[label] = assessor.id
         return assessor
 
     def add_resource(
@@ -262,20 +276,44 @@ class Store:
         owner[label] = resource
         return resource
 
+    def share(
+        self, session: Session, project: str, label: str = "", subject_label: str = ""
+    ) -> None:
+        """
+        Share a session into another project (`xnat:experimentData/sharing/share`), under
+        `label` there (its own label by default), with its subject (`subject_label` there):
+        that project then lists both as its own (ProjSubExptList, ProjectSubjectList).
+        """
+        target = self.projects[project]
+        label = label or session.label
+        session.shares[project] = label
+        target.shared[session.id] = session
+        target.labels[label] = session.id
+        subject = self.subjects[session.subject_id]
+        if subject.project != project and project not in subject.shares:
+            subject.shares[project] = subject_label or subject.label
+            target.shared_subjects[subject.id] = subject
+
     def find_subject(self, project: str, key: str) -> Subject | None:
-        """A subject of `project` by ID or label."""
+        """A subject of `project` (its own or shared into it) by ID or label there."""
         proj = self.projects.get(project)
         if proj is None:
             return None
-        if key in proj.subjects:
-            return proj.subjects[key]
-        return next((s for s in proj.subjects.values() if s.label == key), None)
+        found = proj.subjects.get(key) or proj.shared_subjects.get(key)
+        if found is not None:
+            return found
+        own = next((s for s in proj.subjects.values() if s.label == key), None)
+        return own or next(
+            (s for s in proj.shared_subjects.values() if s.shares[project] == key), None
+        )
 
     def find_experiment(self, project: str | None, key: str) -> Session | Assessor | None:
         """An experiment by ID, or by label within `project` when one is given."""
         found = self.experiments.get(key)
         if found is not None:
-            return found if project is None or found.project == project else None
+            if project is None or found.project == project or project in found.shares:
+                return found
+            return None
         if project is None or project not in self.projects:
             return None
         exp_id = self.projects[project].labels.get(key)
@@ -293,6 +331,12 @@ class Store:
             return
         if project is not None:
             project.sessions.pop(experiment.id, None)
+        for other, label in experiment.shares.items():
+            into = self.projects.get(other)
+            if into is not None:
+                into.shared.pop(experiment.id, None)
+                if into.labels.get(label) == experiment.id:
+                    del into.labels[label]
         for assessor in list(experiment.assessors.values()):
             self.delete_experiment(assessor)
 

@@ -15,6 +15,7 @@ import json
 import math
 import random
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xnat_client.server._app import XnatServer
@@ -85,23 +86,33 @@ def generate_project(
     scans_per_session: int = 6,
     assessors_per_session: int = 3,
     seed: int = 0,
+    scan_types: Sequence[str] | None = None,
 ) -> Project:
     """Add a synthetic project to a server's (or a bare) store and return it.
 
     Args:
         subjects: how many subjects share the sessions; by default two sessions each.
         sessions: total MR sessions, spread round-robin over the subjects.
-        scans_per_session: at most len(SCAN_KINDS); the first scan is always a T1w.
+        scans_per_session: at most the number of scan types; the first type is in every
+            session, the others are drawn per session.
         assessors_per_session: proc:genProcData assessors per session, procstatus cycling
             through every value so that any 10 consecutive assessors cover them all.
+        scan_types: the scan types to draw from (SCAN_KINDS' types by default, T1w first); a
+            type SCAN_KINDS does not know gets its own name as series description.
     """
     store = target.store if isinstance(target, XnatServer) else target
     rng = random.Random(seed)
+    kinds = _kinds(scan_types)
     proj = store.add_project(project, f"Synthetic project {project}", "Generated for tests")
     count = subjects if subjects is not None else max(1, math.ceil(sessions / 2))
     base = dt.datetime(2020, 1, 1, 8, 0, 0)
     people = [
-        store.add_subject(project, f"{project}_S{i + 1:05d}", insert_date=timestamp(base))
+        store.add_subject(
+            project,
+            f"{project}_S{i + 1:05d}",
+            insert_date=timestamp(base),
+            **_demographics(seed, i),
+        )
         for i in range(count)
     ]
     visits = [0] * count
@@ -110,11 +121,32 @@ def generate_project(
         visits[who] += 1
         when = base + dt.timedelta(days=rng.randrange(0, 1500), minutes=n)
         session = _session(store, people[who], visits[who], when)
-        _scans(store, session, rng, min(scans_per_session, len(SCAN_KINDS)))
+        _scans(store, session, rng, kinds, min(scans_per_session, len(kinds)))
         _assessors(
             store, session, people[who], rng, n * assessors_per_session, assessors_per_session
         )
     return proj
+
+
+def _kinds(types: Sequence[str] | None) -> tuple[ScanKind, ...]:
+    if types is None:
+        return SCAN_KINDS
+    known = {k.type: k for k in SCAN_KINDS}
+    if not types:
+        raise ValueError("scan_types needs at least one type")
+    return tuple(known.get(t) or ScanKind(t, t, 1) for t in types)
+
+
+def _demographics(seed: int, number: int) -> dict[str, str]:
+    """A subject's demographics, drawn from their own generator so that adding them left every
+    other drawn value (scans, dates, QC) of a seed as it was."""
+    rng = random.Random(seed * 1_000_003 + number)
+    return {
+        "demographics/gender": rng.choice(("male", "female")),
+        "demographics/handedness": rng.choice(("right", "right", "right", "left")),
+        "demographics/yob": str(rng.randrange(1940, 2005)),
+        "src": "synthetic",
+    }
 
 
 def _session(store: Store, subject: Subject, visit: int, when: dt.datetime) -> Session:
@@ -129,9 +161,11 @@ def _session(store: Store, subject: Subject, visit: int, when: dt.datetime) -> S
     )
 
 
-def _scans(store: Store, session: Session, rng: random.Random, count: int) -> None:
-    kinds = [SCAN_KINDS[0], *rng.sample(SCAN_KINDS[1:], count - 1)] if count else []
-    for number, kind in enumerate(kinds, start=1):
+def _scans(
+    store: Store, session: Session, rng: random.Random, kinds: Sequence[ScanKind], count: int
+) -> None:
+    drawn = [kinds[0], *rng.sample(kinds[1:], count - 1)] if count else []
+    for number, kind in enumerate(drawn, start=1):
         quality = rng.choices(("usable", "questionable", "unusable"), (90, 7, 3))[0]
         scan = store.add_scan(
             session,

@@ -1,5 +1,6 @@
 """
-Serve an `XnatServer` over real TCP on 127.0.0.1, inside the caller's event loop.
+Serve an `XnatServer` over real TCP on 127.0.0.1, inside the caller's event loop, over plain
+HTTP or, given an `ssl.SSLContext` (see `make_tls_identity`), over HTTPS.
 
 The socket is bound and listening before uvicorn starts, so the URL is valid the moment it is
 returned: early connections wait in the kernel backlog.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl as ssl_module
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
@@ -46,8 +48,11 @@ def bind_loopback(port: int = 0) -> socket.socket:
 
 
 @asynccontextmanager
-async def serve_tcp(server: XnatServer, port: int = 0) -> AsyncIterator[str]:
-    """Run `server` on 127.0.0.1:`port` for the duration of the block; yields its base URL."""
+async def serve_tcp(
+    server: XnatServer, port: int = 0, ssl: ssl_module.SSLContext | None = None
+) -> AsyncIterator[str]:
+    """Run `server` on 127.0.0.1:`port` for the duration of the block; yields its base URL
+    (`https://...` when an SSLContext is given)."""
     sock = bind_loopback(port)
     config = uvicorn.Config(
         server.app,
@@ -55,6 +60,7 @@ async def serve_tcp(server: XnatServer, port: int = 0) -> AsyncIterator[str]:
         log_level=logging.CRITICAL,
         access_log=False,
         timeout_graceful_shutdown=1,
+        ssl_context_factory=None if ssl is None else (lambda _config, _default: ssl),
     )
     runner = _QuietServer(config)
     bound = sock.getsockname()[1]
@@ -63,7 +69,7 @@ async def serve_tcp(server: XnatServer, port: int = 0) -> AsyncIterator[str]:
     # an ExceptionGroup.
     task = asyncio.get_running_loop().create_task(runner.serve([sock]))
     try:
-        yield f"http://{LOOPBACK}:{bound}"
+        yield f"{'http' if ssl is None else 'https'}://{LOOPBACK}:{bound}"
     finally:
         runner.should_exit = True
         with anyio.CancelScope(shield=True):

@@ -15,7 +15,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 
 from xnat_client.server._call import Call
-from xnat_client.server._errors import XnatError
+from xnat_client.server._errors import HttpError
 
 _RAW_TYPES = frozenset(
     {
@@ -38,7 +38,7 @@ def safe_path(path: str) -> str:
     """A relative path inside a resource; `..`, absolute paths and backslashes are refused."""
     parts = path.split("/")
     if not path or path.startswith("/") or "\\" in path or any(p in ("", ".", "..") for p in parts):
-        raise XnatError(400, f"Invalid file path: {path!r}")
+        raise HttpError(400, f"Invalid file path: {path!r}")
     return path
 
 
@@ -52,16 +52,16 @@ def incoming_files(call: Call, body: bytes) -> list[tuple[str, bytes]]:
     url_path = call.target.file
     if call.flag("inbody") or _raw(content_type):
         if not body:
-            raise XnatError(400, "The upload body is empty.")
+            raise HttpError(400, "The upload body is empty.")
         if url_path is None:
-            raise XnatError(400, "A raw upload needs a file name in the URL.")
+            raise HttpError(400, "A raw upload needs a file name in the URL.")
         return [(safe_path(url_path), body)]
     if content_type == "multipart/form-data":
         parts = _multipart(call.request.headers["content-type"], body)
         if url_path is not None and len(parts) == 1:
             return [(safe_path(url_path), parts[0][1])]
         return [(safe_path(name), data) for name, data in parts]
-    raise XnatError(
+    raise HttpError(
         400,
         f"You tried to PUT a payload of {len(body)} bytes without a supported Content-Type; "
         "try adding inbody=true or use multipart/form-data encoding.",
@@ -78,7 +78,7 @@ def _multipart(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
         if name and isinstance(data, bytes):
             found.append((name, data))
     if not found:
-        raise XnatError(400, "The multipart body holds no file.")
+        raise HttpError(400, "The multipart body holds no file.")
     return found
 
 
@@ -87,7 +87,7 @@ def unpack(name: str, data: bytes) -> list[tuple[str, bytes]]:
     try:
         return _unpack(name, data)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
-        raise XnatError(400, f"Unable to extract {name}: {exc}") from exc
+        raise HttpError(400, f"Unable to extract {name}: {exc}") from exc
 
 
 def _unpack(name: str, data: bytes) -> list[tuple[str, bytes]]:

@@ -1,0 +1,74 @@
+"""pyxnat, unpatched and in its own venv, against the server over HTTP and HTTPS."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conformance.conftest import run_client
+from xnat_client.server import XnatServer, generate_project
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_pyxnat_walks_writes_moves_files_and_searches(
+    client_pythons: dict[str, Path], serve: Any, tmp_path: Path
+) -> None:
+    """pyxnat's common calls, select().where() included, see the archive the store holds."""
+    server = XnatServer()
+    generate_project(server, "DEMO", sessions=4, seed=5)
+    async with serve(server) as served:
+        seen = await run_client(
+            client_pythons["pyxnat"],
+            "pyxnat_walk.py",
+            served,
+            "admin",
+            "admin",
+            "DEMO",
+            str(tmp_path),
+        )
+    demo = server.store.projects["DEMO"]
+    subject = server.store.subjects[min(demo.subjects)]
+    sessions = sorted(s.id for s in demo.sessions.values() if s.subject_id == subject.id)
+    session = server.store.experiments[sessions[0]]
+    assert seen["projects"] == ["DEMO"]
+    assert seen["subjects"] == sorted(demo.subjects)
+    assert seen["subject_gender"] == subject.fields["demographics/gender"]
+    assert seen["experiments"] == sessions
+    assert (seen["session_id"], seen["session_type"]) == (session.id, "xnat:mrSessionData")
+    assert seen["session_date"] == session.date
+    root = ET.fromstring(seen["xml"].strip())
+    assert root.tag == "{http://nrg.wustl.edu/xnat}MRSession"
+    assert (root.get("ID"), root.get("label"), root.get("modality")) == (
+        session.id,
+        session.label,
+        "MR",
+    )
+    assert seen["scans"] == sorted(session.scans, key=int)
+    assert seen["scan_type"] == session.scans["1"].type
+    assert seen["scan_resources"] == sorted(r.id for r in session.scans["1"].resources.values())
+    assert seen["files"] == ["T1w.nii.gz"]
+    assert seen["downloaded_size"] == len(session.scans["1"].resources["NIFTI"].files["T1w.nii.gz"])
+    assert seen["existed"] is False
+    created = next(a for a in session.assessors.values() if a.label == "pyxnat_proc")
+    assert seen["assessors"] == sorted(a.id for a in session.assessors.values() if a is not created)
+    assert seen["procstatus"] == created.fields["procstatus"] == "JOB_RUNNING"
+    assert seen["outputs"] == [created.out["LOG"].id]
+    assert seen["downloaded"] == "hello from pyxnat"
+    assert seen["search"] == sorted(s.label for s in demo.sessions.values())
+    with_dwi = {
+        s.label for s in demo.sessions.values() for sc in s.scans.values() if sc.type == "DWI"
+    }
+    assert 0 < len(with_dwi) < len(demo.sessions)  # seed 5: the search has something to leave out
+    assert seen["dwi_search"] == sorted(with_dwi)
+    everyone = sorted(demo.sessions.values(), key=lambda s: s.id)
+    labels = {s.id: s.label for s in demo.subjects.values()}
+    assert seen["array_experiments"] == [[s.id, labels[s.subject_id]] for s in everyone]
+    assert seen["array_mrscans"] == sorted(
+        [s.id, sc.id] for s in everyone for sc in s.scans.values()
+    )
+    assert seen["path_select"] == [s.id for s in everyone]
+    assert "proc:genProcData" in seen["datatypes"]
