@@ -13,12 +13,17 @@ translates them once, at its boundary, with `raise ... from exc`.
     │   └── HostKeyRejected        the server's host key is unknown or changed; the message
     │                              says how to trust it
     ├── ConnectionLost             the connection dropped while a command that must not be
-    │                              repeated (qsub) was in flight: its outcome is unknown
+    │                              repeated (qsub) was in flight, or the scheduler did not
+    │                              answer a submission: its outcome is unknown (find the job
+    │                              by name before submitting again)
     ├── FileOperationFailed        a file operation failed (`.path`)
     │   └── FileMissing            ... because the path does not exist
     ├── CommandFailed              a command exited non-zero where success was required
     │   │                          (`.command`, `.exit_status`, `.stdout`, `.stderr`)
-    │   └── SubmitFailed           `qsub` refused the job; never retried blindly
+    │   └── SubmitFailed           `qsub` / `sbatch` refused the job; never retried blindly
+    │       └── SchedulerUnavailable
+    │                              ... because the server could not be reached: nothing was
+    │                              submitted, and a later attempt may succeed
     └── BadSchedulerOutput         scheduler output that cannot be parsed (`.excerpt`)
 """
 
@@ -61,7 +66,7 @@ class HostKeyRejected(ConnectFailed):
 
 
 class ConnectionLost(PbsError):
-    """The connection dropped during a command that is not safe to repeat."""
+    """A command that is not safe to repeat may or may not have run (the answer was lost)."""
 
 
 class FileOperationFailed(PbsError):
@@ -89,7 +94,14 @@ class CommandFailed(PbsError):
 
 
 class SubmitFailed(CommandFailed):
-    """`qsub` refused the job (its message may be on stdout: the Slurm wrappers print it there)."""
+    """
+    The submit command refused the job (its message may be on stdout: the Slurm wrappers
+    print it there).
+    """
+
+
+class SchedulerUnavailable(SubmitFailed):
+    """The submit command could not reach the scheduler's server: nothing was submitted."""
 
 
 class BadSchedulerOutput(PbsError):

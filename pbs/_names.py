@@ -9,12 +9,17 @@ than mangled: a mangled name would no longer find its job.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import PurePosixPath
 
 from ._exceptions import InvalidValue
 
-MAX_NAME_LENGTH = 236  # PBS Pro's limit; Torque allows less on old servers, Slurm more
+MAX_NAME_LENGTH = 236  # PBS Pro's limit; Torque allows 230, Slurm more
+#: The longest job name every scheduler takes: Torque's 230 (PBS Pro 236; Slurm has no limit
+#: of its own, and its accounting database keeps 255 characters).
+JOB_NAME_LIMIT = 230
+_HASH_DIGITS = 10
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 _PATH = re.compile(r"/[A-Za-z0-9_.+/-]*")
@@ -22,6 +27,7 @@ _JOB_ID = re.compile(r"[0-9]+(\[[0-9]*\])?(\.[A-Za-z0-9_.-]+)?")
 _WORD = re.compile(r"[A-Za-z0-9_.@+-]+")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 
 def check_job_name(name: str) -> str:
@@ -38,6 +44,29 @@ def check_job_name(name: str) -> str:
             "'_.+-' (no spaces, quotes, shell metacharacters, slashes or non-ASCII)",
         )
     return name
+
+
+def job_name(label: str, limit: int = JOB_NAME_LIMIT) -> str:
+    """
+    The job name for a label (an assessor label, say): the label itself when it is a valid job
+    name of at most `limit` characters, otherwise a stable short form of it.
+
+    The short form is the label's leading characters with anything outside `A-Z a-z 0-9 _ . +
+    -` replaced by `_`, then `-` and the first 10 hex digits of the label's SHA-256: the same
+    label always gives the same name, so a job is still found by name after a crash, and two
+    labels sharing a name is as unlikely as a 40-bit collision. It is what to pass as
+    `JobSpec.name` and to `find_by_name`, for PBS and Slurm alike.
+    """
+    if not isinstance(label, str) or not label:
+        raise InvalidValue("label", label, "must be a non-empty string")
+    if limit < _HASH_DIGITS + 2:
+        raise ValueError(f"a job name limit under {_HASH_DIGITS + 2} leaves no room for a label")
+    if len(label) <= limit and _NAME.fullmatch(label):
+        return label
+    digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_DIGITS]
+    room = limit - _HASH_DIGITS - 1
+    prefix = _UNSAFE.sub("_", label).lstrip("_.+-")[:room] or "job"[:room]
+    return check_job_name(f"{prefix}-{digest}")
 
 
 def check_job_id(job_id: str) -> str:
