@@ -7,6 +7,8 @@ a lost answer, and found in sacct once squeue has forgotten them.
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -315,3 +317,51 @@ async def test_overtime_job_ends_for_walltime(slurm: SlurmClient, limit_jobs: Li
     info = (await slurm.status([limit_jobs.overtime]))[limit_jobs.overtime]
     assert (cause, info.raw_state) == (EndCause.WALLTIME, "TIMEOUT")
     assert (state.signal, state.exit_code) == ("TERM", None)
+
+
+SUBMITTER = """\
+import sys, anyio
+from pbs import JobSpec, LocalTransport, SlurmClient
+
+async def main() -> None:
+    async with LocalTransport() as transport:
+        spec = JobSpec(name=sys.argv[1], job_dir=sys.argv[2], command="sleep 120", memory_mb=50)
+        print("submitting", flush=True)
+        await SlurmClient(transport).submit(spec)
+        print("submitted", flush=True)
+        await anyio.sleep(60)
+
+anyio.run(main)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.4])
+async def test_one_job_per_name_across_a_crash(
+    cluster: ClusterProfile, job_root: Path, delay: float
+) -> None:
+    """Submitter and sbatch SIGKILLed at any moment: a lookup by name first leaves one job."""
+    name = f"crash-{uuid.uuid4().hex[:8]}"  # a name no earlier run left in squeue
+    job_dir = job_root / name
+    env = {**os.environ, "SLURM_CONF": str(cluster.slurm_conf)}
+    with anyio.fail_after(90):
+        async with await anyio.open_process(
+            [sys.executable, "-c", SUBMITTER, name, str(job_dir)], env=env, start_new_session=True
+        ) as submitter:
+            assert submitter.stdout is not None
+            said = b""
+            while not said.endswith(b"\n"):
+                said += await submitter.stdout.receive()
+            assert said == b"submitting\n"
+            await anyio.sleep(delay)
+            os.killpg(submitter.pid, signal.SIGKILL)
+        async with local_transport(cluster) as transport:
+            client = SlurmClient(transport)
+            found = await client.find_by_name([name])
+            if name not in found:  # never reached slurmctld: submitting now is the first time
+                await client.submit(spec(job_root, name, "sleep 120"))
+            listing = await transport.run(
+                ["squeue", "--me", "--states=all", "--noheader", "-o", "%i|%j|%Z"]
+            )
+            ours = [line for line in listing.stdout.splitlines() if line.endswith(f"|{job_dir}")]
+            await client.delete([line.split("|")[0] for line in ours])
+    assert len(ours) == 1
