@@ -56,7 +56,10 @@ def extras(cluster: ClusterProfile) -> ClusterExtras:
     raw = json.loads((cluster.cluster_dir / "profile.json").read_text())
     missing = {"ssh_config", "bastion", "behind_bastion"} - raw.keys()
     if missing:
-        pytest.fail(f"profile.json lacks {sorted(missing)}: run tests/cluster/up again")
+        pytest.fail(
+            f"profile.json lacks {sorted(missing)}: tests/cluster/up could not start the "
+            "bastion (see its warnings; it needs network namespaces, `unshare --net`)"
+        )
     return ClusterExtras(
         ssh_config=Path(raw["ssh_config"]),
         bastion=_hop(raw["bastion"]),

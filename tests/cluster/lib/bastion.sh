@@ -85,12 +85,22 @@ write_ssh_client_files() {
   local s=$dir/ssh
   {
     printf '[127.0.0.1]:%s %s\n' "$(cat "$s/port")" "$(cut -d' ' -f1,2 "$s/host_ed25519_key.pub")"
-    printf '[127.0.0.1]:%s %s\n' "$(cat "$s/bastion_port")" "$(cut -d' ' -f1,2 "$s/bastion_host_key.pub")"
-    printf '[%s]:%s %s\n' "$behind_host" "$(cat "$s/behind_port")" "$(cut -d' ' -f1,2 "$s/behind_host_key.pub")"
+    if [ -s "$s/bastion_port" ]; then
+      printf '[127.0.0.1]:%s %s\n' "$(cat "$s/bastion_port")" "$(cut -d' ' -f1,2 "$s/bastion_host_key.pub")"
+      printf '[%s]:%s %s\n' "$behind_host" "$(cat "$s/behind_port")" "$(cut -d' ' -f1,2 "$s/behind_host_key.pub")"
+    fi
   } >"$s/known_hosts.tmp"
   mv "$s/known_hosts.tmp" "$s/known_hosts"
-  cat >"$s/config" <<CONF
-# Written by tests/cluster/up: the loopback cluster as a lab's ~/.ssh/config names it.
+  {
+    echo "# Written by tests/cluster/up: the loopback cluster as a lab's ~/.ssh/config names it."
+    [ -s "$s/bastion_port" ] && bastion_config
+    direct_config
+  } >"$s/config"
+}
+
+bastion_config() {
+  local s=$dir/ssh
+  cat <<CONF
 Host aspider-bastion
     HostName 127.0.0.1
     Port $(cat "$s/bastion_port")
@@ -109,6 +119,12 @@ Host aspider-login
     ProxyJump aspider-bastion
     ForwardAgent yes
 
+CONF
+}
+
+direct_config() {
+  local s=$dir/ssh
+  cat <<CONF
 Host aspider-direct
     HostName 127.0.0.1
     Port $(cat "$s/port")
@@ -117,6 +133,19 @@ Host aspider-direct
     UserKnownHostsFile $s/known_hosts
     StrictHostKeyChecking yes
 CONF
+}
+
+# The profile's entries for the two hops (nothing when there is no bastion).
+bastion_profile() {
+  local s=$dir/ssh
+  [ -s "$s/bastion_port" ] || return 0
+  cat <<JSON
+,
+  "bastion": {"alias": "aspider-bastion", "host": "127.0.0.1", "port": $(cat "$s/bastion_port"),
+              "host_key": "$(cut -d' ' -f1,2 "$s/bastion_host_key.pub")"},
+  "behind_bastion": {"alias": "aspider-login", "host": "$behind_host", "port": $(cat "$s/behind_port"),
+                     "host_key": "$(cut -d' ' -f1,2 "$s/behind_host_key.pub")"}
+JSON
 }
 
 check_bastion_path() {
