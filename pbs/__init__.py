@@ -1,11 +1,16 @@
 """
-pbs: an async driver for PBS clusters (PBS Pro / OpenPBS and Torque), locally or over SSH.
+pbs: an async driver for batch clusters, PBS (PBS Pro / OpenPBS, Torque) and Slurm, locally or
+over SSH (ssh config aliases and jump hosts included).
 
-It renders job scripts, submits them with `qsub`, reads job states in batches and moves files to
-and from job directories. A library on its own: it never imports `aspider` or `xnat_client`.
+It renders job scripts, submits them (`PbsClient`: qsub; `SlurmClient`: sbatch), reads job
+states in batches (a poll costs the same few commands for one job or ten thousand), tells why a
+job ended (`EndCause`), and moves files to and from job directories. A library on its own: it
+never imports `aspider` or `xnat_client`.
 """
 
-from ._client import MAX_ARGUMENT_BYTES, PbsClient, job_dirs
+from ._batches import MAX_ARGUMENT_BYTES
+from ._causes import end_cause
+from ._client import PbsClient, job_dirs
 from ._dialects import (
     PBSPRO,
     SCHEDULER_LOG,
@@ -26,15 +31,26 @@ from ._exceptions import (
     HostKeyRejected,
     InvalidValue,
     PbsError,
+    SchedulerUnavailable,
     SshFileUnreadable,
     SubmitFailed,
     TransportClosed,
 )
 from ._local import LocalTransport
-from ._models import JobDirState, JobInfo, JobState
-from ._names import MAX_NAME_LENGTH, check_job_id, check_job_name, check_path, job_name_for
+from ._models import EndCause, JobDirState, JobInfo, JobPoll, JobState
+from ._names import (
+    JOB_NAME_LIMIT,
+    MAX_NAME_LENGTH,
+    check_job_id,
+    check_job_name,
+    check_path,
+    job_name,
+)
 from ._parse import parse_json, parse_text, parse_xml
 from ._script import render_job_script
+from ._slurm import SlurmClient
+from ._slurm_parse import parse_sacct, parse_squeue
+from ._slurm_script import JobTemplate, render_slurm_script
 from ._spec import RESERVED_VARIABLES, JobSpec
 from ._ssh import SshTransport
 from ._ssh_settings import SshSettings
@@ -42,6 +58,7 @@ from ._transport import HIDING_VARIABLES, CommandResult, FileStat, Transport
 
 __all__ = [
     "HIDING_VARIABLES",
+    "JOB_NAME_LIMIT",
     "MAX_ARGUMENT_BYTES",
     "MAX_NAME_LENGTH",
     "PBSPRO",
@@ -55,6 +72,7 @@ __all__ = [
     "ConnectFailed",
     "ConnectionLost",
     "Dialect",
+    "EndCause",
     "FileMissing",
     "FileOperationFailed",
     "FileStat",
@@ -62,11 +80,15 @@ __all__ = [
     "InvalidValue",
     "JobDirState",
     "JobInfo",
+    "JobPoll",
     "JobSpec",
     "JobState",
+    "JobTemplate",
     "LocalTransport",
     "PbsClient",
     "PbsError",
+    "SchedulerUnavailable",
+    "SlurmClient",
     "SshFileUnreadable",
     "SshSettings",
     "SshTransport",
@@ -79,10 +101,14 @@ __all__ = [
     "check_path",
     "detect_dialect",
     "dialect_named",
+    "end_cause",
     "job_dirs",
-    "job_name_for",
+    "job_name",
     "parse_json",
+    "parse_sacct",
+    "parse_squeue",
     "parse_text",
     "parse_xml",
     "render_job_script",
+    "render_slurm_script",
 ]

@@ -8,70 +8,31 @@ of jobs is what brings PBS servers down.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
 from . import _names
+from ._batches import chunked, unique
+from ._causes import exit_signal
 from ._dialects import Dialect, StatusFormat, detect_dialect, dialect_named
-from ._exceptions import CommandFailed, SubmitFailed
-from ._jobdirs import STATUS_FILES, parse_states, read_states_argv
-from ._models import JobDirState, JobInfo, JobState
+from ._exceptions import CommandFailed
+from ._jobdirs import read_states
+from ._models import JobDirState, JobInfo, JobPoll, JobState, job_rank
 from ._script import render_job_script
 from ._spec import JobSpec
+from ._submit import submit_argv, submitted_id
 from ._transport import CommandResult, Transport
 
 log = logging.getLogger("pbs.client")
-
-#: Bytes of ids or names per command: far below ARG_MAX and sshd's limits.
-MAX_ARGUMENT_BYTES = 64 * 1024
-
-# Prepare the job directory, write job.sh from stdin atomically, then exec qsub: one remote
-# command per submission. The directory and qsub's argv arrive as separate arguments ("$@"),
-# never inside the script text. A failure before qsub exits PREPARE_FAILED with a marker line.
-PREPARE_FAILED = 97
-PREPARE_MARKER = "aspider-pbs: cannot prepare the job directory"
-_SUBMIT_SCRIPT = f"""\
-d=$1
-shift
-{{
-    mkdir -p "$d/INPUTS" "$d/OUTPUTS" "$d/status" &&
-    rm -f {" ".join(f'"$d/status/{name}"' for name in STATUS_FILES)} &&
-    cat > "$d/.job.sh.$$" &&
-    mv -f "$d/.job.sh.$$" "$d/job.sh"
-}} || {{ echo "{PREPARE_MARKER} $d" >&2; exit {PREPARE_FAILED}; }}
-exec "$@"
-"""
 
 # qdel complaints that mean "nothing left to delete", not failure.
 _QDEL_HARMLESS = ("unknown job id", "invalid state", "invalid for state", "has finished")
 
 
-def chunked(items: Sequence[str], limit: int = MAX_ARGUMENT_BYTES) -> Iterator[list[str]]:
-    """Split items into runs whose total length stays under limit."""
-    chunk: list[str] = []
-    size = 0
-    for item in items:
-        if chunk and size + len(item) + 1 > limit:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(item)
-        size += len(item) + 1
-    if chunk:
-        yield chunk
-
-
 def _sequence(job_id: str) -> str:
     return job_id.split(".", 1)[0]
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
-def _newest_first(info: JobInfo) -> tuple[bool, int]:
-    digits = "".join(ch for ch in _sequence(info.job_id) if ch.isdigit())
-    return (info.state.active, int(digits or 0))
 
 
 class PbsClient:
@@ -82,6 +43,9 @@ class PbsClient:
         transport: where `qsub`/`qstat`/`qdel` run (an open `LocalTransport` or `SshTransport`).
         dialect: a `Dialect`, its name (`torque`, `torque-xml`, `pbspro`), or `"auto"` to ask
             the server once, on first use.
+
+    Ended jobs carry an `end_cause` read from the server's exit status (`Exit_status` on PBS
+    Pro, `exit_status` on Torque); `pbs.end_cause` weighs it against the job directory.
     """
 
     def __init__(self, transport: Transport, dialect: Dialect | str = "auto") -> None:
@@ -105,30 +69,16 @@ class PbsClient:
         Create the job directory, write job.sh and qsub it; return the job id.
 
         Stale `status/` files of an earlier run are removed first. One command. A failure to
-        prepare the directory raises `CommandFailed`; a refusal by qsub raises `SubmitFailed`;
-        a dropped connection raises `ConnectionLost` (look the job up with `find_by_name`
-        before submitting again).
+        prepare the directory raises `CommandFailed`; a refusal by qsub raises `SubmitFailed`
+        (`SchedulerUnavailable` when the server could not be reached); a dropped connection
+        raises `ConnectionLost` (look the job up with `find_by_name` before submitting again).
         """
         dialect = await self.dialect()
         script = render_job_script(spec, dialect).encode()
         qsub = dialect.qsub_argv(spec)
-        argv = ["sh", "-c", _SUBMIT_SCRIPT, "sh", str(spec.job_dir), *qsub]
+        argv = submit_argv(str(spec.job_dir), qsub)
         result = await self.transport.run(argv, stdin=script, idempotent=False)
-        if result.exit_status == PREPARE_FAILED and PREPARE_MARKER in result.stderr:
-            prepare = ["prepare job directory", str(spec.job_dir)]
-            raise CommandFailed(prepare, result.exit_status, result.stdout, result.stderr)
-        return self._job_id_from(result, qsub)
-
-    @staticmethod
-    def _job_id_from(result: CommandResult, qsub: Sequence[str]) -> str:
-        """The id qsub printed; SubmitFailed (naming the qsub argv, not the wrapper) if none."""
-        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
-        if result.exit_status != 0 or not lines:
-            raise SubmitFailed(qsub, result.exit_status, result.stdout, result.stderr)
-        try:
-            return _names.check_job_id(lines[-1])
-        except ValueError:
-            raise SubmitFailed(qsub, result.exit_status, result.stdout, result.stderr) from None
+        return submitted_id(result, qsub, str(spec.job_dir))
 
     # -- scheduler state -------------------------------------------------------------------
 
@@ -139,7 +89,7 @@ class PbsClient:
         An id the server no longer knows is `JobState.GONE`, not an error: qstat's exit status
         is ignored and its stdout parsed, since one purged id must not blind the whole poll.
         """
-        ids = [_names.check_job_id(job_id) for job_id in _unique(job_ids)]
+        ids = [_names.check_job_id(job_id) for job_id in unique(job_ids)]
         found: dict[str, JobInfo] = {}
         for chunk in chunked(ids):
             for info in await self._query(chunk):
@@ -162,9 +112,16 @@ class PbsClient:
         for info in await self._query([]):
             if info.name in wanted:
                 current = best.get(info.name)
-                if current is None or _newest_first(info) > _newest_first(current):
+                if current is None or job_rank(info) > job_rank(current):
                     best[info.name] = info
         return best
+
+    async def poll(self, job_ids: Iterable[str], names: Iterable[str]) -> JobPoll:
+        """`status` of the ids and `find_by_name` of the names: at most two qstat."""
+        ids, wanted = unique(job_ids), unique(names)
+        by_id = await self.status(ids) if ids else {}
+        by_name = await self.find_by_name(wanted) if wanted else {}
+        return JobPoll(by_id=by_id, by_name=by_name)
 
     async def _query(self, ids: list[str]) -> list[JobInfo]:
         dialect = await self.dialect()
@@ -172,7 +129,7 @@ class PbsClient:
             status_format = dialect.status_formats[self._format_index]
             result = await self.transport.run(status_format.argv(ids))
             if not self._rejected(result, status_format):
-                return status_format.parse(result.stdout)
+                return [_with_cause(info, dialect) for info in status_format.parse(result.stdout)]
             if self._format_index + 1 >= len(dialect.status_formats):
                 raise CommandFailed(result.argv, result.exit_status, result.stdout, result.stderr)
             log.warning("server rejects %r; falling back", status_format.name)
@@ -187,7 +144,7 @@ class PbsClient:
 
     async def delete(self, job_ids: Iterable[str]) -> None:
         """qdel the jobs; ids already finished or unknown are not an error."""
-        ids = [_names.check_job_id(job_id) for job_id in _unique(job_ids)]
+        ids = [_names.check_job_id(job_id) for job_id in unique(job_ids)]
         for chunk in chunked(ids):
             result = await self.transport.run(["qdel", *chunk])
             complaints = [
@@ -204,13 +161,18 @@ class PbsClient:
         self, work_root: str | PurePosixPath, names: Iterable[str]
     ) -> dict[str, JobDirState]:
         """`<work_root>/<name>/status/` for every name, in one command per chunk."""
-        root = str(_names.check_path(work_root, "work root"))
-        wanted = [_names.check_job_name(name) for name in _unique(names)]
-        states: dict[str, JobDirState] = {}
-        for chunk in chunked(wanted):
-            result = await self.transport.run(read_states_argv(root, chunk), check=True)
-            states.update(parse_states(result.stdout, chunk))
-        return states
+        return await read_states(self.transport, work_root, names)
+
+
+def _with_cause(info: JobInfo, dialect: Dialect) -> JobInfo:
+    """An ended job's exit status read by the dialect's conventions."""
+    if info.state is not JobState.COMPLETED or info.exit_status is None:
+        return info
+    return dataclasses.replace(
+        info,
+        end_cause=dialect.exit_cause(info.exit_status),
+        exit_signal=exit_signal(info.exit_status),
+    )
 
 
 def job_dirs(work_root: str | PurePosixPath, names: Iterable[str]) -> Mapping[str, PurePosixPath]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ._models import JobInfo
+from ._causes import pbspro_cause, torque_cause
+from ._exceptions import InvalidValue
+from ._models import EndCause, JobInfo
 from ._parse import parse_json, parse_text, parse_xml
 from ._spec import JobSpec
 from ._transport import Transport
@@ -33,15 +35,19 @@ class Dialect:
     One scheduler flavour.
 
     `status_formats` are tried in order; a format the server rejects (non-zero exit with no
-    output) is skipped for the rest of the client's life.
+    output) is skipped for the rest of the client's life. `exit_cause` reads the server's
+    exit status of an ended job (the flavours disagree on the negative codes).
     """
 
     name: str
     resources: Callable[[JobSpec], list[str]]
     status_formats: tuple[StatusFormat, ...]
+    exit_cause: Callable[[int], EndCause]
 
     def submit_options(self, spec: JobSpec) -> list[tuple[str, str]]:
         """qsub options, in #PBS-line order; both the script and the command line carry them."""
+        if spec.qos is not None:
+            raise InvalidValue("qos", spec.qos, "is a Slurm option: PBS has no quality of service")
         options = [("-N", spec.name)]
         options += [("-l", value) for value in self.resources(spec)]
         if spec.queue:
@@ -95,11 +101,13 @@ PBSPRO_TEXT = StatusFormat(
 )
 
 #: Torque, and the Slurm `slurm-wlm-torque` wrappers (plain `qstat -f`, fields may be missing).
-TORQUE = Dialect("torque", _torque_resources, (TORQUE_TEXT,))
+TORQUE = Dialect("torque", _torque_resources, (TORQUE_TEXT,), torque_cause)
 #: Torque servers, status read as XML (`qstat -x`).
-TORQUE_XML = Dialect("torque-xml", _torque_resources, (TORQUE_XML_FORMAT, TORQUE_TEXT))
+TORQUE_XML = Dialect(
+    "torque-xml", _torque_resources, (TORQUE_XML_FORMAT, TORQUE_TEXT), torque_cause
+)
 #: PBS Pro / OpenPBS: JSON where the server has it, `-f -w` text otherwise.
-PBSPRO = Dialect("pbspro", _pbspro_resources, (PBSPRO_JSON, PBSPRO_TEXT))
+PBSPRO = Dialect("pbspro", _pbspro_resources, (PBSPRO_JSON, PBSPRO_TEXT), pbspro_cause)
 
 DIALECTS = {dialect.name: dialect for dialect in (TORQUE, TORQUE_XML, PBSPRO)}
 

@@ -16,12 +16,17 @@ translates them once, at its boundary, with `raise ... from exc`.
     │                              key is not one (`.path`); never retried: no attempt could
     │                              succeed
     ├── ConnectionLost             the connection dropped while a command that must not be
-    │                              repeated (qsub) was in flight: its outcome is unknown
+    │                              repeated (qsub) was in flight, or the scheduler did not
+    │                              answer a submission: its outcome is unknown (find the job
+    │                              by name before submitting again)
     ├── FileOperationFailed        a file operation failed (`.path`)
     │   └── FileMissing            ... because the path does not exist
     ├── CommandFailed              a command exited non-zero where success was required
     │   │                          (`.command`, `.exit_status`, `.stdout`, `.stderr`)
-    │   └── SubmitFailed           `qsub` refused the job; never retried blindly
+    │   └── SubmitFailed           `qsub` / `sbatch` refused the job; never retried blindly
+    │       └── SchedulerUnavailable
+    │                              ... because the server could not be reached: nothing was
+    │                              submitted, and a later attempt may succeed
     └── BadSchedulerOutput         scheduler output that cannot be parsed (`.excerpt`)
 """
 
@@ -72,7 +77,7 @@ class SshFileUnreadable(ConnectFailed):
 
 
 class ConnectionLost(PbsError):
-    """The connection dropped during a command that is not safe to repeat."""
+    """A command that is not safe to repeat may or may not have run (the answer was lost)."""
 
 
 class FileOperationFailed(PbsError):
@@ -100,7 +105,14 @@ class CommandFailed(PbsError):
 
 
 class SubmitFailed(CommandFailed):
-    """`qsub` refused the job (its message may be on stdout: the Slurm wrappers print it there)."""
+    """
+    The submit command refused the job (its message may be on stdout: the Slurm wrappers
+    print it there).
+    """
+
+
+class SchedulerUnavailable(SubmitFailed):
+    """The submit command could not reach the scheduler's server: nothing was submitted."""
 
 
 class BadSchedulerOutput(PbsError):

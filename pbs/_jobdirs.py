@@ -8,11 +8,15 @@ The script is fixed text; the work root and the names travel as separate argv it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
+from . import _names
+from ._batches import chunked, unique
 from ._exceptions import BadSchedulerOutput
 from ._models import JobDirState
+from ._transport import Transport
 
 STATUS_FILES = ("started", "exit_code", "finished", "signal")
 
@@ -78,4 +82,17 @@ def parse_states(output: str, names: Sequence[str]) -> dict[str, JobDirState]:
             finished=_time(finished),
             signal=signal,
         )
+    return states
+
+
+async def read_states(
+    transport: Transport, work_root: str | PurePosixPath, names: Iterable[str]
+) -> dict[str, JobDirState]:
+    """`<work_root>/<name>/status/` for every name, in one command per chunk of names."""
+    root = str(_names.check_path(work_root, "work root"))
+    wanted = [_names.check_job_name(name) for name in unique(names)]
+    states: dict[str, JobDirState] = {}
+    for chunk in chunked(wanted):
+        result = await transport.run(read_states_argv(root, chunk), check=True)
+        states.update(parse_states(result.stdout, chunk))
     return states

@@ -1,6 +1,7 @@
 """
-What the driver reports: the scheduler's view of a job (JobInfo) and the job directory's
-(JobDirState). The directory is the truth about the outcome; the scheduler's state is a hint.
+What the driver reports: the scheduler's view of a job (JobInfo), the job directory's
+(JobDirState), and why a job ended (EndCause). The directory is the truth about the exit code;
+the scheduler knows why a job was stopped (a limit, a cancellation, a node failure).
 """
 
 from __future__ import annotations
@@ -28,6 +29,24 @@ class JobState(enum.Enum):
         return self not in (JobState.COMPLETED, JobState.GONE)
 
 
+class EndCause(enum.Enum):
+    """
+    Why a job ended. The values are the words a retry policy names (`memory`, `walltime`,
+    `node_failure`, ...), so a setting can list them as they are.
+    """
+
+    SUCCESS = "success"  # the command exited 0
+    EXIT_CODE = "exit_code"  # the command exited non-zero
+    MEMORY = "memory"  # killed for using more memory than it asked for
+    WALLTIME = "walltime"  # killed at its time limit (wall or CPU time)
+    CANCELLED = "cancelled"  # qdel / scancel, by its owner or an administrator
+    PREEMPTED = "preempted"  # stopped to make room for other work
+    NODE_FAILURE = "node_failure"  # its node failed, or failed to boot
+    KILLED = "killed"  # ended by a signal, with no reason given
+    SCHEDULER = "scheduler"  # the scheduler could not start or run it
+    LOST = "lost"  # the scheduler no longer knows it and its directory shows no end
+
+
 # Torque and PBS Pro letters; F and X only exist on PBS Pro, C only on Torque.
 STATE_LETTERS: dict[str, JobState] = {
     "Q": JobState.QUEUED,
@@ -52,7 +71,9 @@ class JobInfo:
     One job as the scheduler reports it.
 
     Fields a format does not provide are None (the Slurm wrappers report neither
-    `exit_status` nor `resources_used`).
+    `exit_status` nor `resources_used`). `end_cause` is the scheduler's own account of an ended
+    job (None while it runs, or when the scheduler does not say); `exit_signal` the signal
+    that ended the job's top process, where the scheduler reports one.
     """
 
     job_id: str
@@ -64,6 +85,14 @@ class JobInfo:
     exit_status: int | None = None
     walltime_used: timedelta | None = None
     memory_used_bytes: int | None = None
+    end_cause: EndCause | None = None
+    exit_signal: int | None = None
+
+
+def job_rank(info: JobInfo) -> tuple[bool, int]:
+    """Order among jobs of one name: an active one first, then the highest sequence number."""
+    digits = "".join(ch for ch in info.job_id.split(".", 1)[0] if ch.isdigit())
+    return (info.state.active, int(digits or 0))
 
 
 @dataclass(frozen=True)
@@ -86,3 +115,14 @@ class JobDirState:
     def ended(self) -> bool:
         """The wrapper recorded an end (normal or by a trapped signal)."""
         return self.exit_code is not None or self.finished is not None
+
+
+@dataclass(frozen=True)
+class JobPoll:
+    """
+    One poll's answer: jobs by the ids asked for (an unknown id is `JobState.GONE`), and jobs
+    found by name (a name with no job is absent).
+    """
+
+    by_id: dict[str, JobInfo]
+    by_name: dict[str, JobInfo]

@@ -15,7 +15,11 @@ from pathlib import PurePosixPath
 
 from ._exceptions import InvalidValue
 
-MAX_NAME_LENGTH = 236  # PBS Pro's limit; Torque allows less on old servers, Slurm more
+MAX_NAME_LENGTH = 236  # PBS Pro's limit; Torque allows 230, Slurm more
+#: The longest job name every scheduler takes: Torque's 230 (PBS Pro 236; Slurm has no limit
+#: of its own, and its accounting database keeps 255 characters).
+JOB_NAME_LIMIT = 230
+_HASH_DIGITS = 10
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 _PATH = re.compile(r"/[A-Za-z0-9_.+/-]*")
@@ -24,7 +28,6 @@ _WORD = re.compile(r"[A-Za-z0-9_.@+-]+")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
-_SHORT_PREFIX = 160  # characters of the text kept before the digest in a derived name
 
 
 def check_job_name(name: str) -> str:
@@ -43,23 +46,27 @@ def check_job_name(name: str) -> str:
     return name
 
 
-def job_name_for(text: str) -> str:
+def job_name(label: str, limit: int = JOB_NAME_LIMIT) -> str:
     """
-    The job name, and the job directory's name, for any text (an XNAT label, say).
+    The job name for a label (an assessor label, say): the label itself when it is a valid job
+    name of at most `limit` characters, otherwise a stable short form of it.
 
-    The text itself when it is already a valid job name (see `check_job_name`), so names stay
-    readable in `qstat`; otherwise a stable short form, the same for the same text on every
-    run: its first characters with unsafe ones as `_`, then `-h` and 16 hex digits of the
-    SHA-256 of the whole text. A label too long for the scheduler, or with characters it
-    refuses, is thus still one job, found again by name after a crash. Never raises.
+    The short form is the label's leading characters with anything outside `A-Z a-z 0-9 _ . +
+    -` replaced by `_`, then `-` and the first 10 hex digits of the label's SHA-256: the same
+    label always gives the same name, so a job is still found by name after a crash, and two
+    labels sharing a name is as unlikely as a 40-bit collision. It is what to pass as
+    `JobSpec.name` and to `find_by_name`, for PBS and Slurm alike.
     """
-    if isinstance(text, str) and len(text) <= MAX_NAME_LENGTH and _NAME.fullmatch(text):
-        return text
-    digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    prefix = _UNSAFE.sub("_", str(text)[:_SHORT_PREFIX])
-    if not prefix[:1].isalnum():
-        prefix = "j" + prefix
-    return f"{prefix}-h{digest}"
+    if not isinstance(label, str) or not label:
+        raise InvalidValue("label", label, "must be a non-empty string")
+    if limit < _HASH_DIGITS + 2:
+        raise ValueError(f"a job name limit under {_HASH_DIGITS + 2} leaves no room for a label")
+    if len(label) <= limit and _NAME.fullmatch(label):
+        return label
+    digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_DIGITS]
+    room = limit - _HASH_DIGITS - 1
+    prefix = _UNSAFE.sub("_", label).lstrip("_.+-")[:room] or "job"[:room]
+    return check_job_name(f"{prefix}-{digest}")
 
 
 def check_job_id(job_id: str) -> str:

@@ -60,17 +60,21 @@ exit "$_code"
 """
 
 
+def render_wrapper(spec: JobSpec) -> str:
+    """The job contract as sh text (no directives): what every scheduler's job.sh runs."""
+    exports = "".join(
+        f"export {key}={shlex.quote(value)}\n" for key, value in sorted(spec.environment.items())
+    )
+    return _WRAPPER.format(
+        jobdir=shlex.quote(str(spec.job_dir)),
+        exports=exports,
+        command=spec.command.rstrip("\n"),
+    )
+
+
 def render_job_script(spec: JobSpec, dialect: Dialect) -> str:
     """The job's `job.sh`: #PBS directives for this dialect, then the wrapper."""
     lines = ["#!/bin/sh"]
     lines += [f"#PBS {flag} {value}" for flag, value in dialect.submit_options(spec)]
     lines += [f"#PBS {directive}" for directive in spec.extra_directives]
-    exports = "".join(
-        f"export {key}={shlex.quote(value)}\n" for key, value in sorted(spec.environment.items())
-    )
-    body = _WRAPPER.format(
-        jobdir=shlex.quote(str(spec.job_dir)),
-        exports=exports,
-        command=spec.command.rstrip("\n"),
-    )
-    return "\n".join(lines) + "\n" + body
+    return "\n".join(lines) + "\n" + render_wrapper(spec)

@@ -36,12 +36,14 @@ class JobSpec(BaseModel):
     walltime: timedelta = timedelta(hours=1)
     memory_mb: int | None = Field(default=None, gt=0)
     cpus: int = Field(default=1, ge=1)
-    queue: str | None = None
+    queue: str | None = Field(default=None, description="PBS queue; Slurm partition")
     account: str | None = None
+    qos: str | None = Field(default=None, description="Slurm quality of service (Slurm only)")
     mail_events: str | None = Field(default=None, description="'n' or letters of 'abe'")
     mail_users: tuple[str, ...] = ()
     extra_directives: tuple[str, ...] = Field(
-        default=(), description="written as `#PBS <directive>` lines, in order"
+        default=(),
+        description="written as `#PBS <directive>` lines (`#SBATCH` for Slurm), in order",
     )
 
     @field_validator("name")
@@ -78,10 +80,10 @@ class JobSpec(BaseModel):
             raise ValueError("walltime must be at least one second")
         return value
 
-    @field_validator("queue", "account")
+    @field_validator("queue", "account", "qos")
     @classmethod
     def _word(cls, value: str | None) -> str | None:
-        return None if value is None else _names.check_word(value, "queue or account")
+        return None if value is None else _names.check_word(value, "queue, account or qos")
 
     @field_validator("mail_events")
     @classmethod

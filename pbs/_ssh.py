@@ -16,7 +16,7 @@ import logging
 import stat as stat_mode
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 import anyio
 import asyncssh
@@ -45,6 +45,13 @@ _DROPS = (
 )
 
 
+def _bytes(output: bytes | str | None) -> bytes:
+    """A process's output: bytes, since commands run with encoding=None."""
+    if output is None:
+        return b""
+    return output if isinstance(output, bytes) else output.encode()
+
+
 def _sftp_error(exc: Exception, path: PathLike) -> FileOperationFailed:
     if isinstance(exc, asyncssh.SFTPNoSuchFile):
         return FileMissing("no such file or directory", path=str(path))
@@ -64,7 +71,7 @@ class SshTransport:
         self._runners = RunnerPool(settings.max_channels - 1 if settings.command_runners else 0)
         self._lock = anyio.Lock()
         self._connection: Connection | None = None
-        self._sftp: Any = None
+        self._sftp: asyncssh.SFTPClient | None = None
         self._sftp_token: object | None = None
         self._ever_connected = False
 
@@ -96,15 +103,19 @@ class SshTransport:
         async with self._lock:
             if self._connection is not None and not self._connection.is_closed():
                 return self._connection
-            await self._drop_connection()
-            self._connection = await connect_with_backoff(self.settings)
+            # The login node went, the jump hosts may not have: go through them again.
+            hops = await self._drop_connection(keep_hops=True)
+            self._connection = await connect_with_backoff(self.settings, hops)
             if self._ever_connected:
                 self.reconnects += 1
-                log.info("reconnected to %s:%d", self.settings.host, self.settings.port)
+                log.info("reconnected to %s", self.settings.host)
             self._ever_connected = True
             return self._connection
 
-    async def _drop_connection(self) -> None:
+    async def _drop_connection(
+        self, *, keep_hops: bool = False
+    ) -> list[asyncssh.SSHClientConnection]:
+        """Close the connection; return its jump host connections if kept and still open."""
         self._runners.clear()
         if self._sftp is not None:
             self._sftp.exit()
@@ -112,11 +123,14 @@ class SshTransport:
         if self._sftp_token is not None:
             self._limiter.release_on_behalf_of(self._sftp_token)
             self._sftp_token = None
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            await connection.close()
+        if self._connection is None:
+            return []
+        connection, self._connection = self._connection, None
+        keep = keep_hops and connection.hops_alive()
+        await connection.close(keep_hops=keep)
+        return connection.hops if keep else []
 
-    async def _ensure_sftp(self, connection: Connection) -> Any:
+    async def _ensure_sftp(self, connection: Connection) -> asyncssh.SFTPClient:
         async with self._lock:
             if self._sftp is not None and self._connection is connection:
                 return self._sftp
@@ -174,7 +188,7 @@ class SshTransport:
                 return answer
             done = await connection.conn.run(command, input=stdin, encoding=None, check=False)
             status = done.exit_status if done.exit_status is not None else -1
-            return status, done.stdout or b"", done.stderr or b""
+            return status, _bytes(done.stdout), _bytes(done.stderr)
 
         async with self._limiter:
             status, out, err = await self._retrying(execute, idempotent=idempotent, what=argv[0])
@@ -193,7 +207,7 @@ class SshTransport:
     async def _sftp_call(
         self,
         path: PathLike,
-        action: Callable[[Any], Awaitable[T]],
+        action: Callable[[asyncssh.SFTPClient], Awaitable[T]],
         *,
         idempotent: bool = True,
     ) -> T:
@@ -210,21 +224,21 @@ class SshTransport:
             raise _sftp_error(exc, path) from exc
 
     async def read_bytes(self, path: PathLike) -> bytes:
-        async def action(sftp: Any) -> bytes:
+        async def action(sftp: asyncssh.SFTPClient) -> bytes:
             async with sftp.open(str(path), "rb") as source:
-                return bytes(await source.read())
+                return _bytes(await source.read())
 
         return await self._sftp_call(path, action)
 
     async def write_bytes(self, path: PathLike, data: bytes) -> None:
-        async def action(sftp: Any) -> None:
+        async def action(sftp: asyncssh.SFTPClient) -> None:
             async with sftp.open(str(path), "wb") as target:
                 await target.write(data)
 
         await self._sftp_call(path, action)
 
     async def upload(self, path: PathLike, chunks: AsyncIterable[bytes]) -> None:
-        async def action(sftp: Any) -> None:
+        async def action(sftp: asyncssh.SFTPClient) -> None:
             async with sftp.open(str(path), "wb") as target:
                 async for chunk in chunks:
                     await target.write(chunk)
@@ -243,7 +257,7 @@ class SshTransport:
                     raise ConnectionLost(f"download {path}: connection dropped") from exc
                 if not chunk:
                     return
-                yield bytes(chunk)
+                yield _bytes(chunk)
         finally:
             with anyio.CancelScope(shield=True):
                 try:
@@ -252,14 +266,14 @@ class SshTransport:
                     pass
 
     async def list_dir(self, path: PathLike) -> list[str]:
-        async def action(sftp: Any) -> list[str]:
+        async def action(sftp: asyncssh.SFTPClient) -> list[str]:
             names = await sftp.listdir(str(path))
             return sorted(str(n) for n in names if n not in (".", ".."))
 
         return await self._sftp_call(path, action)
 
     async def stat(self, path: PathLike) -> FileStat | None:
-        async def action(sftp: Any) -> FileStat | None:
+        async def action(sftp: asyncssh.SFTPClient) -> FileStat | None:
             try:
                 attrs = await sftp.stat(str(path))
             except asyncssh.SFTPNoSuchFile:
@@ -273,13 +287,13 @@ class SshTransport:
         return await self._sftp_call(path, action)
 
     async def make_dirs(self, path: PathLike) -> None:
-        async def action(sftp: Any) -> None:
+        async def action(sftp: asyncssh.SFTPClient) -> None:
             await sftp.makedirs(str(path), exist_ok=True)
 
         await self._sftp_call(path, action)
 
     async def remove(self, path: PathLike) -> None:
-        async def action(sftp: Any) -> None:
+        async def action(sftp: asyncssh.SFTPClient) -> None:
             try:
                 attrs = await sftp.lstat(str(path))
             except asyncssh.SFTPNoSuchFile:
@@ -292,7 +306,7 @@ class SshTransport:
         await self._sftp_call(path, action)
 
     async def rename(self, source: PathLike, target: PathLike) -> None:
-        async def action(sftp: Any) -> None:
+        async def action(sftp: asyncssh.SFTPClient) -> None:
             await sftp.posix_rename(str(source), str(target))
 
         await self._sftp_call(source, action, idempotent=False)

@@ -1,52 +1,107 @@
 """
-Opening SSH connections: options from SshSettings, an optional jump host, backoff, and the
-translation of asyncssh's connection errors into ours (this is the only module that sees them
-at connect time).
+Opening SSH connections: options from SshSettings and the ssh config, a chain of jump hosts
+(each hop's host key verified against our known_hosts), backoff, and the translation of
+asyncssh's connection errors into ours (this is the only module that sees them at connect
+time).
+
+asyncssh follows a config's ProxyJump by itself, but then opens the hops with the config's
+options only (its known_hosts, not ours); so the hops are resolved here and opened one by one,
+each tunnelled through the one before.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio
 import asyncssh
 
 from ._exceptions import ConnectFailed, HostKeyRejected, SshFileUnreadable
-from ._ssh_settings import SshSettings, parse_endpoint, trust_instructions
+from ._ssh_settings import Endpoint, SshSettings, parse_hops, trust_instructions
 
 log = logging.getLogger("pbs.ssh")
+
+ConfigPaths = list[str] | None
 
 
 @dataclass
 class Connection:
-    """A live connection to the login node, and the jump host connection it rides on."""
+    """A live connection to the login node, and the jump host connections it rides on."""
 
-    conn: Any  # asyncssh.SSHClientConnection (asyncssh ships no type information)
-    jump: Any | None
+    conn: asyncssh.SSHClientConnection
+    hops: list[asyncssh.SSHClientConnection] = field(default_factory=list)
 
     def is_closed(self) -> bool:
-        return bool(self.conn.is_closed())
+        return self.conn.is_closed()
 
-    async def close(self) -> None:
-        for part in (self.conn, self.jump):
-            if part is not None:
-                part.close()
-                with anyio.move_on_after(5, shield=True):
-                    await part.wait_closed()
+    def hops_alive(self) -> bool:
+        """Every jump host connection is still open (so a new target can reuse them)."""
+        return all(not hop.is_closed() for hop in self.hops)
+
+    async def close(self, *, keep_hops: bool = False) -> None:
+        parts = [self.conn] if keep_hops else [self.conn, *reversed(self.hops)]
+        for part in parts:
+            part.close()
+            with anyio.move_on_after(5, shield=True):
+                await part.wait_closed()
 
 
-def _options(settings: SshSettings, user: str | None) -> dict[str, Any]:
-    options: dict[str, Any] = {
+@dataclass(frozen=True)
+class Resolved:
+    """What the ssh config says about a host alias (for hops and messages)."""
+
+    host: str
+    port: int
+    user: str | None
+    proxy_jump: str | None
+
+
+def config_paths(settings: SshSettings) -> ConfigPaths:
+    """The ssh config files to read: the configured one if it exists, else none."""
+    path = settings.ssh_config
+    return [str(path)] if path is not None and Path(path).is_file() else None
+
+
+def resolve(alias: str, paths: ConfigPaths) -> Resolved:
+    """HostName, Port, User and ProxyJump of an alias, as the ssh config gives them."""
+    try:
+        options = asyncssh.SSHClientConnectionOptions(
+            config=paths, host=alias, known_hosts=None, client_keys=None, agent_path=None
+        )
+    except (asyncssh.ConfigParseError, OSError, ValueError) as exc:
+        raise ConnectFailed(f"cannot read the ssh config {paths}: {exc}") from exc
+    user = options.config.get("User")
+    jump = options.config.get("ProxyJump")
+    return Resolved(
+        host=options.host,
+        port=options.port,
+        user=user if isinstance(user, str) else None,
+        proxy_jump=jump if isinstance(jump, str) else None,
+    )
+
+
+def jump_hosts(settings: SshSettings, paths: ConfigPaths) -> list[Endpoint]:
+    """The hops before the login node: `jump_host`, else the alias's ProxyJump."""
+    if settings.jump_host is not None:
+        return parse_hops(settings.jump_host)
+    if paths is None:
+        return []
+    proxy_jump = resolve(settings.host, paths).proxy_jump
+    return parse_hops(proxy_jump) if proxy_jump else []
+
+
+def _options(settings: SshSettings) -> dict[str, object]:
+    """What every hop shares: our known_hosts, our key, no agent forwarding, keepalives."""
+    options: dict[str, object] = {
         "known_hosts": str(settings.known_hosts),
         "connect_timeout": settings.connect_timeout,
         "keepalive_interval": settings.keepalive_interval,
         "keepalive_count_max": settings.keepalive_count_max,
+        "agent_forwarding": False,
     }
-    if user is not None:
-        options["username"] = user
     if settings.key_path is not None:
         options["client_keys"] = [str(settings.key_path)]
         options["agent_path"] = None
@@ -56,17 +111,29 @@ def _options(settings: SshSettings, user: str | None) -> dict[str, Any]:
 
 
 async def _connect_one(
-    settings: SshSettings, host: str, port: int, user: str | None, tunnel: Any = None
-) -> Any:
-    options = _options(settings, user)
-    if tunnel is not None:
-        options["tunnel"] = tunnel
+    settings: SshSettings,
+    hop: Endpoint,
+    paths: ConfigPaths,
+    tunnel: asyncssh.SSHClientConnection | None,
+) -> asyncssh.SSHClientConnection:
+    """One hop, through tunnel; the config fills what the hop does not say."""
+    resolved = resolve(hop.host, paths)
+    port = hop.port or resolved.port
+    user = hop.user or resolved.user or settings.user
     try:
-        return await asyncssh.connect(host, port=port, **options)
+        return await asyncssh.connect(
+            hop.host,
+            port=port,
+            username=user if user is not None else (),
+            tunnel=tunnel,
+            config=paths,
+            **_options(settings),
+        )
     except asyncssh.HostKeyNotVerifiable as exc:
+        name = f"{hop.host} ({resolved.host}:{port})" if hop.host != resolved.host else hop.host
         raise HostKeyRejected(
-            f"host key of {host}:{port} is not trusted by {settings.known_hosts} "
-            f"(unknown or changed): {trust_instructions(host, port, settings.known_hosts)}"
+            f"host key of {name} is not trusted by {settings.known_hosts} (unknown or changed): "
+            f"{trust_instructions(resolved.host, port, settings.known_hosts)}"
         ) from exc
     except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
         raise SshFileUnreadable(
@@ -74,9 +141,9 @@ async def _connect_one(
             path=str(settings.key_path),
         ) from exc
     except asyncssh.PermissionDenied as exc:
-        raise ConnectFailed(f"{user or ''}@{host}:{port} refused the login: {exc}") from exc
+        raise ConnectFailed(f"{user or ''}@{hop.host}:{port} refused the login: {exc}") from exc
     except (OSError, TimeoutError, asyncssh.Error) as exc:
-        raise ConnectFailed(f"cannot connect to {host}:{port}: {exc}") from exc
+        raise ConnectFailed(f"cannot connect to {hop.host}:{port}: {exc}") from exc
 
 
 def check_files(settings: SshSettings) -> None:
@@ -102,37 +169,54 @@ def check_files(settings: SshSettings) -> None:
         raise SshFileUnreadable(f"{setting} {path} {problem}", path=str(path))
 
 
-async def connect_once(settings: SshSettings) -> Connection:
-    """One attempt: the jump host first (same key and known_hosts), then the login node."""
+async def connect_once(
+    settings: SshSettings, hops: list[asyncssh.SSHClientConnection] | None = None
+) -> Connection:
+    """
+    One attempt: every jump host in turn (each tunnelled through the one before), then the
+    login node. Open `hops` from an earlier connection are reused instead.
+    """
     check_files(settings)
-    jump = None
-    if settings.jump_host is not None:
-        user, host, port = parse_endpoint(settings.jump_host, default_port=22)
-        jump = await _connect_one(settings, host, port, user or settings.user)
+    paths = config_paths(settings)
+    opened = list(hops or [])
     try:
-        conn = await _connect_one(settings, settings.host, settings.port, settings.user, jump)
+        if not opened:
+            for hop in jump_hosts(settings, paths):
+                opened.append(
+                    await _connect_one(settings, hop, paths, opened[-1] if opened else None)
+                )
+        target = Endpoint(host=settings.host, port=settings.port, user=settings.user)
+        conn = await _connect_one(settings, target, paths, opened[-1] if opened else None)
     except BaseException:
-        if jump is not None:
-            jump.close()
+        if not hops:
+            for hop_conn in reversed(opened):
+                hop_conn.close()
         raise
-    return Connection(conn=conn, jump=jump)
+    return Connection(conn=conn, hops=opened)
 
 
-async def connect_with_backoff(settings: SshSettings) -> Connection:
+async def connect_with_backoff(
+    settings: SshSettings, hops: list[asyncssh.SSHClientConnection] | None = None
+) -> Connection:
     """
     Connect, retrying transient failures with doubling delays.
 
-    A rejected host key or login is not transient: it is raised at once.
+    A rejected host key or login is not transient: it is raised at once. Reused hops are
+    dropped after the first failure, in case they are what failed.
     """
     delay = settings.reconnect_backoff
     for attempt in range(1, settings.reconnect_attempts + 1):
         try:
-            return await connect_once(settings)
+            return await connect_once(settings, hops)
         except (HostKeyRejected, SshFileUnreadable):
             raise
         except ConnectFailed as exc:
             if isinstance(exc.__cause__, asyncssh.PermissionDenied):
                 raise
+            if hops:
+                for hop in reversed(hops):
+                    hop.close()
+                hops = None
             if attempt == settings.reconnect_attempts:
                 raise
             log.warning("connect attempt %d failed (%s); retrying in %.1fs", attempt, exc, delay)

@@ -25,9 +25,9 @@ import asyncio
 import logging
 import shlex
 from collections.abc import Sequence
-from typing import Any
 
 import anyio
+import asyncssh
 
 from ._ssh_connect import Connection
 from ._transport import scrubbed_argv
@@ -87,7 +87,7 @@ def request_bytes(argv: Sequence[str], stdin: bytes | None) -> bytes:
 class Runner:
     """One runner process on one connection; used by one request at a time."""
 
-    def __init__(self, connection: Connection, process: Any) -> None:
+    def __init__(self, connection: Connection, process: asyncssh.SSHClientProcess[bytes]) -> None:
         self.connection = connection
         self.process = process
 
@@ -117,11 +117,11 @@ class Runner:
             raise ChannelGone("the command runner ended before answering") from exc
         except ValueError as exc:
             raise ChannelGone(f"the command runner answered garbage: {exc}") from exc
-        return status, bytes(out), bytes(err)
+        return status, out, err
 
 
-async def _line(reader: Any) -> bytes:
-    line = bytes(await reader.readline())
+async def _line(reader: asyncssh.SSHReader[bytes]) -> bytes:
+    line = await reader.readline()
     if not line.endswith(b"\n"):
         raise asyncio.IncompleteReadError(line, None)
     return line.strip()

@@ -4,6 +4,7 @@ SshSettings: everything needed to reach a cluster's login node, resolved once an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -17,21 +18,33 @@ class SshSettings(BaseModel):
     """
     How to reach the login node over SSH.
 
-    The host key is always verified against `known_hosts` (default `~/.ssh/known_hosts`);
-    nothing is trusted on first use. Without `key_path`, the SSH agent and the default keys in
-    `~/.ssh` are used.
+    `host` may be a host alias of the ssh config (`~/.ssh/config` by default): its HostName,
+    Port, User, IdentityFile and ProxyJump apply, as with OpenSSH, unless a setting here says
+    otherwise. `jump_host` lists the bastions to go through (`[user@]host[:port]`, comma
+    separated, first hop first, each also possibly an alias); without it, the alias's ProxyJump
+    is used.
+
+    Every hop's host key is verified against `known_hosts` (default `~/.ssh/known_hosts`;
+    the config's UserKnownHostsFile is not consulted, so no config can turn checking off);
+    nothing is trusted on first use. Without `key_path`, the SSH agent, the config's
+    IdentityFile and the default keys in `~/.ssh` are used. The agent is never forwarded.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    host: str = Field(min_length=1)
-    port: int = Field(default=22, ge=1, le=65535)
+    host: str = Field(min_length=1, description="host name, address or ssh config alias")
+    port: int | None = Field(default=None, ge=1, le=65535, description="None: config, else 22")
     user: str | None = None
     key_path: Path | None = None
     key_passphrase: SecretStr | None = None
     known_hosts: Path = Field(default_factory=lambda: Path.home() / ".ssh" / "known_hosts")
+    ssh_config: Path | None = Field(
+        default_factory=lambda: Path.home() / ".ssh" / "config",
+        description="OpenSSH client config read for host aliases (ignored if absent); None: none",
+    )
     jump_host: str | None = Field(
-        default=None, description="[user@]host[:port] of a bastion to tunnel through"
+        default=None,
+        description="[user@]host[:port] of the bastion(s) to tunnel through, comma separated",
     )
     connect_timeout: float = Field(default=15.0, gt=0)
     keepalive_interval: float = Field(default=15.0, gt=0)
@@ -49,17 +62,33 @@ class SshSettings(BaseModel):
     @classmethod
     def _jump_host_form(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_endpoint(value, default_port=22)
+            parse_hops(value)
         return value
 
 
-def parse_endpoint(text: str, *, default_port: int) -> tuple[str | None, str, int]:
+@dataclass(frozen=True)
+class Endpoint:
+    """One hop as written: a host (or alias), and a port and user when given."""
+
+    host: str
+    port: int | None = None
+    user: str | None = None
+
+
+def parse_endpoint(text: str) -> Endpoint:
     """Split `[user@]host[:port]` into its parts."""
-    user, _, hostport = text.rpartition("@")
+    user, _, hostport = text.strip().rpartition("@")
     host, sep, port = hostport.partition(":")
     if not host or (sep and not port.isdigit()):
         raise ValueError(f"expected [user@]host[:port], got {text!r}")
-    return (user or None), host, (int(port) if sep else default_port)
+    return Endpoint(host=host, port=int(port) if sep else None, user=user or None)
+
+
+def parse_hops(text: str) -> list[Endpoint]:
+    """`bastion1,alice@bastion2:2222` -> its hops, first first; `none` -> no hop."""
+    if text.strip().lower() == "none":
+        return []
+    return [parse_endpoint(part) for part in text.split(",")]
 
 
 def trust_instructions(host: str, port: int, known_hosts: Path) -> str:

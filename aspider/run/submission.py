@@ -33,8 +33,9 @@ from pbs import (
     InvalidValue,
     JobSpec,
     PbsError,
+    SchedulerUnavailable,
     SubmitFailed,
-    job_name_for,
+    job_name,
 )
 from xnat_client import AssessorFields, XnatError
 
@@ -56,7 +57,7 @@ def job_spec(task: Task, backend: JobBackend, options: JobOptions) -> JobSpec:
     """The job for a task: named for its label, in its own directory, with its resources."""
     req = task.requirements
     return JobSpec(
-        name=job_name_for(task.label),
+        name=job_name(task.label),
         job_dir=job_dir(backend, task.label),
         command=_COMMAND_PRELUDE + task.command_script,
         walltime=timedelta(seconds=max(1, req.walltime_seconds)),
@@ -98,6 +99,12 @@ class Submission:
         assert assessor_id is not None
         try:
             job_id = await self.backend.submit(job_spec(task, self.backend, self.options))
+        except SchedulerUnavailable as exc:  # its server never answered: nothing was submitted
+            reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
+            fields = status_note(after(Event.SUBMIT_NOT_SENT), reason)
+            await self.records.write(task, assessor_id, fields)
+            outcome.retry_later(task, reason)
+            return
         except (SubmitFailed, InvalidValue) as exc:  # refused: by the scheduler, or before
             reason = Reason.SUBMIT_FAILED.format(error=exc)
             fields = status_note(after(Event.SUBMIT_REFUSED), reason)

@@ -1,10 +1,13 @@
-"""Fixtures for the pbs tests: both transports on the loopback cluster, a client, a job root."""
+"""Fixtures for the pbs tests: both transports on the loopback cluster, clients, a job root."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import anyio
 import pytest
@@ -14,11 +17,56 @@ from pbs import (
     JobSpec,
     LocalTransport,
     PbsClient,
+    SlurmClient,
     SshSettings,
     SshTransport,
     Transport,
 )
 from tests.conftest import ClusterProfile
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One sshd of the loopback cluster as the ssh config names it."""
+
+    alias: str
+    host: str
+    port: int
+    host_key: str
+
+
+@dataclass(frozen=True)
+class ClusterExtras:
+    """What tests/cluster/up adds for the Slurm and jump-host tests."""
+
+    ssh_config: Path
+    bastion: Hop
+    behind_bastion: Hop
+    accounting: bool
+    memory_enforcement: str
+
+
+def _hop(raw: dict[str, Any]) -> Hop:
+    return Hop(raw["alias"], raw["host"], int(raw["port"]), raw["host_key"])
+
+
+@pytest.fixture(scope="session")
+def extras(cluster: ClusterProfile) -> ClusterExtras:
+    """The bastion, the login node behind it, the ssh config; fails if up did not write them."""
+    raw = json.loads((cluster.cluster_dir / "profile.json").read_text())
+    missing = {"ssh_config", "bastion", "behind_bastion"} - raw.keys()
+    if missing:
+        pytest.fail(
+            f"profile.json lacks {sorted(missing)}: tests/cluster/up could not start the "
+            "bastion (see its warnings; it needs network namespaces, `unshare --net`)"
+        )
+    return ClusterExtras(
+        ssh_config=Path(raw["ssh_config"]),
+        bastion=_hop(raw["bastion"]),
+        behind_bastion=_hop(raw["behind_bastion"]),
+        accounting=bool(raw.get("accounting")),
+        memory_enforcement=str(raw.get("memory_enforcement")),
+    )
 
 
 def ssh_settings(cluster: ClusterProfile, **overrides: object) -> SshSettings:
@@ -66,10 +114,15 @@ def job_root(cluster: ClusterProfile) -> Iterator[Path]:
     return root
 
 
-class Jobs:
-    """Submits through a client and remembers the ids, so the fixture can qdel them all."""
+class Scheduler(Protocol):
+    async def submit(self, spec: JobSpec) -> str: ...
+    async def delete(self, job_ids: Iterable[str]) -> None: ...
 
-    def __init__(self, client: PbsClient) -> None:
+
+class Jobs:
+    """Submits through a client and remembers the ids, so the fixture can delete them all."""
+
+    def __init__(self, client: Scheduler) -> None:
         self.client = client
         self.ids: list[str] = []
 
@@ -95,3 +148,21 @@ async def jobs(client: PbsClient) -> AsyncIterator[Jobs]:
         if tracker.ids:
             with anyio.move_on_after(30, shield=True):
                 await client.delete(tracker.ids)
+
+
+@pytest.fixture
+def slurm(transport: Transport) -> SlurmClient:
+    """A native Slurm client (sbatch, squeue, sacct, scancel) over each transport."""
+    return SlurmClient(transport)
+
+
+@pytest.fixture
+async def slurm_jobs(slurm: SlurmClient) -> AsyncIterator[Jobs]:
+    """Slurm submission that cleans up: every job submitted through it is cancelled afterwards."""
+    tracker = Jobs(slurm)
+    try:
+        yield tracker
+    finally:
+        if tracker.ids:
+            with anyio.move_on_after(30, shield=True):
+                await slurm.delete(tracker.ids)

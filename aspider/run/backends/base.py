@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from aspider.plan.actions import JobObservation, SchedulerState
-from pbs import JobDirState, JobInfo, JobSpec, JobState, Transport, job_dirs, job_name_for
+from pbs import JobDirState, JobInfo, JobSpec, JobState, Transport, job_dirs, job_name
 
 _STATES: dict[JobState, SchedulerState] = {
     JobState.QUEUED: "queued",
@@ -52,15 +52,15 @@ class JobBackend(Protocol):
 
 def job_dir(backend: JobBackend, label: str) -> PurePosixPath:
     """
-    `<work root>/<job name>`: the task's job directory, named as its job is (`job_name_for`:
+    `<work root>/<job name>`: the task's job directory, named as its job is (`job_name`:
     the label itself, or a stable short form of a label too long or unsafe for a scheduler).
     """
-    return job_dirs(backend.work_root, [job_name_for(label)])[job_name_for(label)]
+    return job_dirs(backend.work_root, [job_name(label)])[job_name(label)]
 
 
 def job_names(labels: Iterable[str]) -> dict[str, str]:
     """label -> job name, for every label (see `job_dir`)."""
-    return {label: job_name_for(label) for label in labels}
+    return {label: job_name(label) for label in labels}
 
 
 def _elapsed(started: datetime | None, finished: datetime | None) -> str | None:

@@ -1,0 +1,55 @@
+#!/bin/sh
+#SBATCH --job-name=PROJ-x-S1-x-E1-x-fs7-x-0a1b2c3d
+#SBATCH --output=/work/root/PROJ-x-S1-x-E1-x-fs7-x-0a1b2c3d/scheduler.log
+#SBATCH --chdir=/work/root/PROJ-x-S1-x-E1-x-fs7-x-0a1b2c3d
+#SBATCH --nodes=1
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=4
+#SBATCH --time=1-12:00:00
+#SBATCH --mem=8192M
+#SBATCH --partition=long
+#SBATCH --account=lab42
+#SBATCH --qos=normal
+#SBATCH --mail-type=FAIL,END
+#SBATCH --mail-user=alice@example.org
+#SBATCH --no-requeue
+#SBATCH --gres=gpu:1
+JOBDIR=/work/root/PROJ-x-S1-x-E1-x-fs7-x-0a1b2c3d
+INPUTS="$JOBDIR/INPUTS"
+OUTPUTS="$JOBDIR/OUTPUTS"
+export JOBDIR INPUTS OUTPUTS
+export SUBJ='it'"'"'s $(id) `x`'
+export THREADS=4
+_status="$JOBDIR/status"
+_record() {
+    printf '%s\n' "$2" > "$_status/.$1.$$" && mv -f "$_status/.$1.$$" "$_status/$1"
+}
+_stamp() {
+    date +%s > "$_status/$1"
+}
+_stop() {
+    trap - TERM INT HUP
+    [ -n "${_child:-}" ] && kill -TERM "$_child" 2>/dev/null
+    _record signal "$1"
+    _stamp finished
+    exit "$2"
+}
+cd "$JOBDIR" || exit 1
+for _d in "$_status" "$INPUTS" "$OUTPUTS"; do
+    [ -d "$_d" ] || mkdir -p "$_d" || exit 1
+done
+trap '_stop TERM 143' TERM
+trap '_stop INT 130' INT
+trap '_stop HUP 129' HUP
+_stamp started
+(
+recon-all -s "$SUBJ" -i "$INPUTS/t1.nii.gz" -sd "$OUTPUTS"
+exit $?
+) > "$JOBDIR/job.log" 2>&1 < /dev/null &
+_child=$!
+wait "$_child"
+_code=$?
+trap - TERM INT HUP
+_record exit_code "$_code"
+_stamp finished
+exit "$_code"
