@@ -1,8 +1,9 @@
 """
 `XnatClient`: the public face of the package, one object per XNAT connection.
 
-It owns one HTTP connection pool and one login session; every method is a thin call into the
-module that does the work (`_snapshot`, `_assessors`, `_files`). Use it as `async with
+It owns one HTTP connection pool (aiohttp's, through httpx-aiohttp) and one login session;
+every method is a thin call into the module that does the work (`_snapshot`, `_assessors`,
+`_files`). Use it as `async with
 XnatClient(...) as xnat:`, or call `aclose()` yourself; afterwards every call raises
 `ClientClosed`.
 """
@@ -19,7 +20,7 @@ from . import _assessors, _files, _snapshot
 from ._assessors import AssessorFields
 from ._auth import Credentials
 from ._files import Sink, UploadSource
-from ._http import HttpCore
+from ._http import HttpCore, Network
 from ._models import FileEntry, Project, ProjectSnapshot, Session
 from ._paths import ResourceRef
 from ._settings import DEFAULT_CONCURRENCY, RetryPolicy, Timeouts, XnatSettings
@@ -39,7 +40,10 @@ class XnatClient:
             go out anonymously (fine for public data on open sites).
         transport: an `httpx.AsyncBaseTransport` to use instead of the network, e.g.
             `httpx.ASGITransport(app=...)` in tests.
-        concurrency: the most requests in flight at once.
+        concurrency: the most requests in flight at once (and connections kept open).
+        verify, ca_bundle, proxy: TLS checking and the proxy of the default transport, as
+            in `XnatSettings` (proxy None: from the environment; "": none).
+        timeouts, retry: see `Timeouts` and `RetryPolicy`.
     """
 
     def __init__(
@@ -50,6 +54,9 @@ class XnatClient:
         netrc: Path | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        verify: bool = True,
+        ca_bundle: Path | None = None,
+        proxy: str | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         user_agent: str = USER_AGENT,
@@ -66,6 +73,7 @@ class XnatClient:
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
             user_agent=user_agent,
+            network=Network(verify=verify, ca_bundle=ca_bundle, proxy=proxy),
         )
         self._user = credentials.user if credentials else None
 
@@ -73,12 +81,16 @@ class XnatClient:
     def from_settings(
         cls, settings: XnatSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> XnatClient:
+        """The client `settings` describe; `transport` replaces the network (tests, the demo)."""
         return cls(
             settings.url,
             credentials=_settings_credentials(settings),
             netrc=settings.netrc,
             transport=transport,
             concurrency=settings.concurrency,
+            verify=settings.verify,
+            ca_bundle=settings.ca_bundle,
+            proxy=settings.proxy,
             timeouts=settings.timeouts,
             retry=settings.retry,
         )
