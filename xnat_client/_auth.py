@@ -135,13 +135,19 @@ class SessionAuth(httpx.Auth):
         self._session = None
 
     @staticmethod
-    def lost(response: httpx.Response) -> bool:
-        """The answer says the session is gone: 401, or the login page served with 200."""
-        return response.status_code == 401 or is_login_page(response)
+    def lost(response: httpx.Response, login_pages: bool = True) -> bool:
+        """The answer says the session is gone: 401, or (`login_pages`) the login page."""
+        return response.status_code == 401 or (login_pages and is_login_page(response))
 
-    async def async_auth_flow(
+    def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        return self.flow(request)
+
+    async def flow(
+        self, request: httpx.Request, login_pages: bool = True
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The login flow; `login_pages=False` for an answer that may be any HTML page."""
         if self._credentials is None:
             self.remember((yield self.add_cookies(request, None)))
             return
@@ -152,7 +158,7 @@ class SessionAuth(httpx.Auth):
         used = self._session
         response = yield self.add_cookies(request, used)
         self.remember(response)
-        if not self.lost(response):
+        if not self.lost(response, login_pages):
             return
         async with self._lock:
             if self._session == used:

@@ -10,6 +10,7 @@ XnatClient(...) as xnat:`, or call `aclose()` yourself; afterwards every call ra
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -19,6 +20,7 @@ import httpx
 from . import _assessors, _files, _snapshot
 from ._assessors import AssessorFields
 from ._auth import Credentials
+from ._csv_listing import CpuWork
 from ._files import Sink, UploadSource
 from ._http import HttpCore, Network
 from ._models import FileEntry, Project, ProjectSnapshot, Session
@@ -44,6 +46,11 @@ class XnatClient:
         verify, ca_bundle, proxy: TLS checking and the proxy of the default transport, as
             in `XnatSettings` (proxy None: from the environment; "": none).
         timeouts, retry: see `Timeouts` and `RetryPolicy`.
+        around_cpu_work: a synchronous context manager factory entered around each CPU-bound
+            step of reading a snapshot (folding a block of about a MiB of a listing, building
+            the models in a worker thread), and never across an await: the place for an
+            application's pause of the garbage collector. It may be entered from a worker
+            thread, and by several snapshots at once.
     """
 
     def __init__(
@@ -60,6 +67,7 @@ class XnatClient:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         user_agent: str = USER_AGENT,
+        around_cpu_work: CpuWork = nullcontext,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -76,10 +84,15 @@ class XnatClient:
             network=Network(verify=verify, ca_bundle=ca_bundle, proxy=proxy),
         )
         self._user = credentials.user if credentials else None
+        self._cpu = around_cpu_work
 
     @classmethod
     def from_settings(
-        cls, settings: XnatSettings, *, transport: httpx.AsyncBaseTransport | None = None
+        cls,
+        settings: XnatSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        around_cpu_work: CpuWork = nullcontext,
     ) -> XnatClient:
         """The client `settings` describe; `transport` replaces the network (tests, the demo)."""
         return cls(
@@ -93,6 +106,7 @@ class XnatClient:
             proxy=settings.proxy,
             timeouts=settings.timeouts,
             retry=settings.retry,
+            around_cpu_work=around_cpu_work,
         )
 
     def __repr__(self) -> str:
@@ -131,11 +145,11 @@ class XnatClient:
 
     async def project_snapshot(self, project: str) -> ProjectSnapshot:
         """Every subject, session, scan, scan resource and assessor of a project, in 3 requests."""
-        return await _snapshot.project_snapshot(self._core, project)
+        return await _snapshot.project_snapshot(self._core, project, self._cpu)
 
     async def session_snapshot(self, project: str, session_label: str) -> Session | None:
         """One session by label with its scans and assessors (2 requests), or None."""
-        return await _snapshot.session_snapshot(self._core, project, session_label)
+        return await _snapshot.session_snapshot(self._core, project, session_label, self._cpu)
 
     # assessors
 

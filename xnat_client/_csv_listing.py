@@ -16,6 +16,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Generic, Protocol, TypeVar
 
 from ._exceptions import BadResponse, Unavailable
@@ -23,6 +24,9 @@ from ._http import HttpCore
 from ._responses import excerpt, looks_like_html
 
 log = logging.getLogger("xnat_client")
+
+CpuWork = Callable[[], AbstractContextManager[object]]
+BLOCK_BYTES = 1 << 20  # fold at least this much at a time: fewer, longer CPU-bound steps
 
 
 class Fold(Protocol):
@@ -91,13 +95,18 @@ class _Reader(Generic[F]):
 
 
 async def fold_csv(
-    core: HttpCore, path: str, params: Mapping[str, str], make: Callable[[list[str]], F]
+    core: HttpCore,
+    path: str,
+    params: Mapping[str, str],
+    make: Callable[[list[str]], F],
+    cpu: CpuWork = nullcontext,
 ) -> F:
     """
-    GET a listing as CSV and fold it with `make(header)`, chunk by chunk.
+    GET a listing as CSV and fold it with `make(header)`, a block of about a MiB at a time.
 
-    Failures before the first byte are retried by `HttpCore`; a body cut short is read again
-    once from the start, with a fresh fold.
+    Each block is folded inside `cpu()`, a synchronous step with no await in it (the caller's
+    hook, e.g. a pause of the garbage collector). Failures before the first byte are retried
+    by `HttpCore`; a body cut short is read again once from the start, with a fresh fold.
     """
     query = {**params, "format": "csv"}
     for attempt in (1, 2):
@@ -106,12 +115,20 @@ async def fold_csv(
         try:
             async with core.stream(path, query) as chunks:
                 in_body = True
+                block: list[bytes] = []
+                size = 0
                 async for chunk in chunks:
-                    reader.feed(chunk)
+                    block.append(chunk)
+                    size += len(chunk)
+                    if size >= BLOCK_BYTES:
+                        with cpu():
+                            reader.feed(b"".join(block))
+                        block, size = [], 0
+                with cpu():
+                    reader.feed(b"".join(block))
+                    return reader.finish()
         except Unavailable as exc:
             if not in_body or attempt == 2:
                 raise
             log.warning("GET %s was cut short (%s); reading it again", path, exc)
-            continue
-        return reader.finish()
     raise AssertionError("unreachable")

@@ -57,7 +57,7 @@ class Exchange:
 
     async def _logged_in(self, request: httpx.Request, html_expected: bool) -> httpx.Response:
         """Run the session login flow (`SessionAuth`) around one request, as httpx would."""
-        flow = self.auth.async_auth_flow(request)
+        flow = self.auth.flow(request, login_pages=not html_expected)
         try:
             request = await flow.__anext__()
             while True:
@@ -130,22 +130,28 @@ def translate(
 
 
 def _tls_cause(exc: BaseException) -> ssl.SSLError | None:
-    """The `ssl` error behind a transport error, however many layers wrapped it."""
+    """
+    The innermost `ssl` error behind a transport error, however many layers wrapped it
+    (aiohttp's own wrappers are ssl errors too, without the details).
+    """
+    found: ssl.SSLError | None = None
     seen: BaseException | None = exc
     for _ in range(8):
         if seen is None:
-            return None
+            break
         if isinstance(seen, ssl.SSLError):
-            return seen
+            found = seen
         seen = seen.__cause__ or seen.__context__
-    return None
+    return found
 
 
 def _tls_message(error: ssl.SSLError, host: str) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
+        why = getattr(error, "verify_message", None) or getattr(error, "reason", None) or error
         return (
-            f"the TLS certificate of {host} is not trusted ({error.verify_message}); if the "
+            f"the TLS certificate of {host} is not trusted ({why}); if the "
             "site uses its own certificate authority, set ca_bundle to that authority's "
             "certificate file (or SSL_CERT_FILE); verify=false turns the check off"
         )
-    return f"TLS with {host} failed ({error.reason or error}); does the URL name the right port?"
+    why = getattr(error, "reason", None) or error
+    return f"TLS with {host} failed ({why}); does the URL name the right port?"

@@ -38,6 +38,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 Params = Mapping[str, str]
 _THREAD_DECODE_BYTES = 1 << 20  # decode bigger listings off the event loop
+_WHOLE_BODY_BYTES = 1 << 20  # send bigger bytes bodies in pieces of this size
 Content = bytes | AsyncIterable[bytes]
 
 
@@ -61,7 +62,17 @@ class Body:
 
     @classmethod
     def of(cls, data: bytes) -> Body:
-        return cls(lambda: data, True, len(data), streamed=False)
+        """Bytes sent as they are; a large body in pieces, so the transport never copies it
+        whole in one step on the event loop (aiohttp warns about that past 1 MiB)."""
+        if len(data) <= _WHOLE_BODY_BYTES:
+            return cls(lambda: data, True, len(data), streamed=False)
+        return cls(lambda: _pieces(data), True, len(data))
+
+
+async def _pieces(data: bytes) -> AsyncIterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), _WHOLE_BODY_BYTES):
+        yield bytes(view[start : start + _WHOLE_BODY_BYTES])
 
 
 class _Tally:
@@ -169,7 +180,7 @@ class HttpCore:
         """
         response = await self._send("GET", path, params, None, None, True, html_expected)
         try:
-            if not response.is_success or is_login_page(response):
+            if not response.is_success or (not html_expected and is_login_page(response)):
                 await response.aread()
                 await self._raise_for_status("GET", path, response)
             yield self._chunks(path, response)
@@ -209,7 +220,7 @@ class HttpCore:
             except Unavailable as exc:
                 failure = exc
             else:
-                if self.auth.lost(response) and self._may_repeat_after_login(
+                if self.auth.lost(response, not html_expected) and self._may_repeat_after_login(
                     body, logins, relogin_repeated
                 ):
                     relogin_repeated = True

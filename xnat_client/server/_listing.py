@@ -8,23 +8,44 @@ builds rows level by level as plain values (QueryOrganizerResource, XFTTable.toJ
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response, StreamingResponse
 
-from xnat_client._gc import gc_paused
 from xnat_client.server._columns import Column, Context, Getter
 from xnat_client.server._render import FastWalk, csv_line, json_maker
 from xnat_client.server._xml import escape_xml
 
 Row = dict[str, str]
 Matcher = Callable[[str], bool]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """
+    No cyclic collection while one batch of a listing renders (synchronous, no await inside).
+
+    Rendering allocates many short-lived strings and lists while the store's hundreds of
+    thousands of objects are alive; a collection then walks them all for nothing. A pause
+    entered while collection is already off (an outer pause, or another thread's) leaves it
+    off and restores nothing, so overlapping pauses can only shorten one another.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
 
 # Query parameters that steer a listing and are never filters.
 _RESERVED = frozenset(

@@ -1,5 +1,6 @@
 """
-Serve an `XnatServer` over real TCP on 127.0.0.1, inside the caller's event loop.
+Serve an `XnatServer` over real TCP on 127.0.0.1, inside the caller's event loop, in plain
+HTTP or behind TLS.
 
 The socket is bound and listening before uvicorn starts, so the URL is valid the moment it is
 returned: early connections wait in the kernel backlog.
@@ -12,6 +13,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 import anyio
 import uvicorn
@@ -46,8 +48,16 @@ def bind_loopback(port: int = 0) -> socket.socket:
 
 
 @asynccontextmanager
-async def serve_tcp(server: XnatServer, port: int = 0) -> AsyncIterator[str]:
-    """Run `server` on 127.0.0.1:`port` for the duration of the block; yields its base URL."""
+async def serve_tcp(
+    server: XnatServer, port: int = 0, *, certfile: Path | None = None
+) -> AsyncIterator[str]:
+    """
+    Run `server` on 127.0.0.1:`port` for the duration of the block; yields its base URL.
+
+    With `certfile` (a PEM file holding the private key and the certificate chain) it
+    answers over TLS, and the URL is `https://localhost:PORT`: certificates name hosts, and
+    `localhost` is the name a certificate for this machine carries.
+    """
     sock = bind_loopback(port)
     config = uvicorn.Config(
         server.app,
@@ -55,6 +65,7 @@ async def serve_tcp(server: XnatServer, port: int = 0) -> AsyncIterator[str]:
         log_level=logging.CRITICAL,
         access_log=False,
         timeout_graceful_shutdown=1,
+        ssl_certfile=str(certfile) if certfile is not None else None,
     )
     runner = _QuietServer(config)
     bound = sock.getsockname()[1]
@@ -63,7 +74,7 @@ async def serve_tcp(server: XnatServer, port: int = 0) -> AsyncIterator[str]:
     # an ExceptionGroup.
     task = asyncio.get_running_loop().create_task(runner.serve([sock]))
     try:
-        yield f"http://{LOOPBACK}:{bound}"
+        yield f"https://localhost:{bound}" if certfile is not None else f"http://{LOOPBACK}:{bound}"
     finally:
         runner.should_exit = True
         with anyio.CancelScope(shield=True):
