@@ -19,7 +19,9 @@ CONNECT for https). Everything above it stays httpx (requests, responses, the lo
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -41,7 +43,20 @@ KEEPALIVE_SECONDS = 4.0
 
 
 def tls_context(verify: bool, ca_bundle: Path | None) -> ssl.SSLContext:
-    """Certificates checked against `ca_bundle`, else the system's store; or not at all."""
+    """
+    Certificates checked against `ca_bundle`, else the system's store; or not at all.
+
+    Loading the system's store takes tens of milliseconds, so clients with the same settings
+    (and the same SSL_CERT_FILE / SSL_CERT_DIR) share one context; nothing changes it after.
+    """
+    env = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    return _tls_context(verify, ca_bundle, env)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(
+    verify: bool, ca_bundle: Path | None, _env: tuple[str | None, str | None]
+) -> ssl.SSLContext:
     if not verify:
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -65,7 +80,10 @@ def choose_proxy(url: httpx.URL, proxy: str | None) -> str | None:
     chosen = found.get(url.scheme) or found.get("all")
     if not chosen or urllib.request.proxy_bypass(url.host):
         return None
-    check_proxy_url(chosen)
+    try:
+        check_proxy_url(chosen)
+    except ValueError as exc:
+        raise ValueError(f"the {url.scheme.upper()}_PROXY / ALL_PROXY variable: {exc}") from None
     return chosen
 
 
