@@ -63,8 +63,8 @@ class Exchange:
             while True:
                 response = await self.transport.handle_async_request(request)
                 response.request = request
-                if not html_expected and response.status_code == 200 and is_html(response):
-                    await read_or_close(response)  # perhaps a login page: the flow looks
+                if _for_the_flow(response, html_expected):
+                    await read_or_close(response)
                 try:
                     request = await flow.asend(response)
                 except StopAsyncIteration:
@@ -89,6 +89,18 @@ class Exchange:
             target,
             str(base).rstrip("/"),
         )
+
+
+def _for_the_flow(response: httpx.Response, html_expected: bool) -> bool:
+    """
+    An answer the login flow may act on, to be read (and its connection freed) first: a 401,
+    or an HTML page that may be the login page. The flow may wait for another request's
+    login while it holds the answer; an unread answer would keep its place in `Wire`, and
+    with every place so held the login could never be sent.
+    """
+    if response.status_code == 401:
+        return True
+    return not html_expected and response.status_code == 200 and is_html(response)
 
 
 def _upgrade(request: httpx.Request, response: httpx.Response) -> httpx.URL | None:

@@ -11,7 +11,7 @@ CONNECT for https). Everything above it stays httpx (requests, responses, the lo
 - the proxy, decided once per client from the settings or the standard environment
   variables. aiohttp's own `trust_env` would look the proxy up in a worker thread for every
   request, and would also send Basic credentials from `~/.netrc` on every request (which
-  opens a new XNAT session each time) and refuse the login request that carries its own;
+  opens a new XNAT session each time) and raise on the login request, which carries its own;
 - `Wire`, around whichever transport is used: counts requests, bounds how many are in flight
   (a streamed answer holds its place until it is closed), and turns aiohttp errors that the
   library passes through untranslated into httpx's, so `_http` translates one family only.
@@ -58,7 +58,7 @@ def _tls_context(
     verify: bool, ca_bundle: Path | None, _env: tuple[str | None, str | None]
 ) -> ssl.SSLContext:
     if not verify:
-        context = ssl.create_default_context()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context

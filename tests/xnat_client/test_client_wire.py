@@ -239,3 +239,17 @@ async def test_a_login_page_after_the_session_expired_is_a_relogin_over_tcp() ->
     logins = [r for r in server.requests if (r.method, r.path) == ("POST", "/data/JSESSION")]
     assert len(snapshot.sessions) == 4
     assert len(logins) == 2
+
+
+async def test_many_requests_meeting_an_expired_session_on_one_connection_all_finish() -> None:
+    """Concurrency 1, eight requests hit a lost session together: one re-login, no deadlock."""
+    server = make_server()
+    async with serve_tcp(server) as url, XnatClient(url, credentials=ADMIN, concurrency=1) as x:
+        await x.list_projects()
+        server.sessions.expire_all()
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                for _ in range(8):
+                    tg.start_soon(x.list_projects)
+    logins = [r for r in server.requests if (r.method, r.path) == ("POST", "/data/JSESSION")]
+    assert len(logins) == 2
