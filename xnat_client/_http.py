@@ -27,9 +27,9 @@ import httpx
 from ._auth import LOGIN_PATH, Credentials, SessionAuth
 from ._exceptions import BadResponse, ClientClosed, LoginRequired, Unavailable, XnatError
 from ._exchange import Exchange, read_or_close, translate
-from ._network import Wire, aiohttp_transport, choose_proxy, tls_context
+from ._network import Wire, aiohttp_transport, tls_context
 from ._responses import body_text, error_for, excerpt, is_login_page, looks_like_html
-from ._settings import RetryPolicy, Timeouts
+from ._settings import RetryPolicy, Timeouts, choose_proxy
 from ._urls import UrlMaker
 
 log = logging.getLogger("xnat_client")

@@ -9,9 +9,10 @@ CONNECT for https). Everything above it stays httpx (requests, responses, the lo
 - the aiohttp session it runs on: `concurrency` pooled connections, the TLS context from the
   settings, and no cookie jar of its own (the login flow keeps the cookies, `_auth`);
 - the proxy, decided once per client from the settings or the standard environment
-  variables. aiohttp's own `trust_env` would look the proxy up in a worker thread for every
-  request, and would also send Basic credentials from `~/.netrc` on every request (which
-  opens a new XNAT session each time) and raise on the login request, which carries its own;
+  variables (`_settings.choose_proxy`). aiohttp's own `trust_env` would look the proxy up
+  in a worker thread for every request, and would also send Basic credentials from
+  `~/.netrc` on every request (which opens a new XNAT session each time) and raise on the
+  login request, which carries its own;
 - `Wire`, around whichever transport is used: counts requests, bounds how many are in flight
   (a streamed answer holds its place until it is closed), and turns aiohttp errors that the
   library passes through untranslated into httpx's, so `_http` translates one family only.
@@ -23,7 +24,6 @@ import functools
 import logging
 import os
 import ssl
-import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +32,6 @@ import aiohttp
 import anyio
 import httpx
 from httpx_aiohttp import AiohttpTransport
-
-from ._settings import check_proxy_url
 
 log = logging.getLogger("xnat_client")
 
@@ -67,24 +65,6 @@ def _tls_context(
             raise ValueError(f"ca_bundle {ca_bundle} is not a file")
         return ssl.create_default_context(cafile=str(ca_bundle))
     return ssl.create_default_context()  # honours SSL_CERT_FILE and SSL_CERT_DIR
-
-
-def choose_proxy(url: httpx.URL, proxy: str | None) -> str | None:
-    """
-    The proxy for requests to `url`: `proxy` itself; "" for none; for None the environment's
-    (`getproxies`: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) unless NO_PROXY names the host.
-    """
-    if proxy is not None:
-        return proxy or None
-    found = urllib.request.getproxies()
-    chosen = found.get(url.scheme) or found.get("all")
-    if not chosen or urllib.request.proxy_bypass(url.host):
-        return None
-    try:
-        check_proxy_url(chosen)
-    except ValueError as exc:
-        raise ValueError(f"the {url.scheme.upper()}_PROXY / ALL_PROXY variable: {exc}") from None
-    return chosen
 
 
 def aiohttp_transport(

@@ -12,6 +12,7 @@ Retry and timeout policies are small frozen models of their own so tests can mak
 from __future__ import annotations
 
 import random
+import urllib.request
 from pathlib import Path
 
 import httpx
@@ -107,9 +108,31 @@ class XnatSettings(BaseModel):
             check_proxy_url(value)
         return value
 
+    def effective_proxy(self) -> str | None:
+        """The proxy a client made now would use for `url` (None: it goes direct)."""
+        return choose_proxy(httpx.URL(self.url), self.proxy)
+
 
 def check_proxy_url(url: str) -> None:
     """A proxy is reached over HTTP (or HTTPS); anything else is a mistake worth naming."""
     parsed = httpx.URL(url)
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"proxy must look like http://host:port, got {parsed.scheme}://...")
+
+
+def choose_proxy(url: httpx.URL, proxy: str | None) -> str | None:
+    """
+    The proxy for requests to `url`: `proxy` itself; "" for none; for None the environment's
+    (`getproxies`: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) unless NO_PROXY names the host.
+    """
+    if proxy is not None:
+        return proxy or None
+    found = urllib.request.getproxies()
+    chosen = found.get(url.scheme) or found.get("all")
+    if not chosen or urllib.request.proxy_bypass(url.host):
+        return None
+    try:
+        check_proxy_url(chosen)
+    except ValueError as exc:
+        raise ValueError(f"the {url.scheme.upper()}_PROXY / ALL_PROXY variable: {exc}") from None
+    return chosen

@@ -34,3 +34,20 @@ def test_settings_refuse_unknown_keys() -> None:
     """A misspelt key is an error, not a silently ignored setting."""
     with pytest.raises(ValidationError, match="verfy"):
         XnatSettings.model_validate({"url": "https://x.org", "verfy": False})
+
+
+def test_the_effective_proxy_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None takes HTTPS_PROXY unless NO_PROXY names the host; "" and a URL override it."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+    url = "https://xnat.example.org/xnat"
+    assert XnatSettings(url=url).effective_proxy() == "http://proxy.example.org:3128"
+    assert XnatSettings(url=url, proxy="").effective_proxy() is None
+    assert XnatSettings(url=url, proxy="http://other:8080").effective_proxy() == (
+        "http://other:8080"
+    )
+    assert XnatSettings(url="http://xnat.example.org").effective_proxy() is None
+    monkeypatch.setenv("NO_PROXY", ".example.org")
+    assert XnatSettings(url=url).effective_proxy() is None
