@@ -4,7 +4,13 @@ The effective configuration, resolved once: CLI overrides > environment > settin
 Environment variables are `ASPIDER_<SECTION>__<FIELD>` (e.g. `ASPIDER_CLUSTER__HOST`). Secrets
 never have to be in the settings file, and may not be: the XNAT password comes from
 `ASPIDER_XNAT__PASSWORD`, from a file named by `xnat.password_file` (a mounted secret), or from
-~/.netrc; the SSH key is a path. Secrets are `SecretStr`, masked in every print and repr.
+~/.netrc; an alias token's secret from `ASPIDER_XNAT__SECRET`; the SSH key is a path. Secrets
+are `SecretStr`, masked in every print and repr.
+
+The `xnat:` section is `xnat_client.XnatSettings` itself (URL, credentials, concurrency, TLS,
+proxy, timeouts, retries), plus `password_file`: the client is made from it with
+`XnatClient.from_settings`, so every default is stated once, in the library. The settings file
+is read by pydantic-settings' own `YamlConfigSettingsSource`.
 """
 
 from __future__ import annotations
@@ -16,17 +22,18 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    YamlConfigSettingsSource,
 )
 
 from aspider._config_errors import validation_problems, yaml_problem
 from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
+from xnat_client import XnatSettings
 
 ENV_PREFIX = "ASPIDER_"  # every setting, secrets included, may come from ASPIDER_* variables
 SETTINGS_ENV = "ASPIDER_SETTINGS"
@@ -38,12 +45,11 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class XnatSection(_Section):
+class XnatSection(XnatSettings):
+    """`xnat:`: how to reach XNAT (see `xnat_client.XnatSettings`), and a mounted password."""
+
     url: str = ""
-    user: str | None = None
-    password: SecretStr | None = None
     password_file: Path | None = None
-    netrc: Path | None = None
 
     def resolved_password(self) -> SecretStr | None:
         """The password from the environment or the secret file (netrc is the client's job)."""
@@ -55,6 +61,15 @@ class XnatSection(_Section):
             except OSError as exc:
                 raise ConfigError(f"xnat.password_file: cannot read it ({exc.strerror})") from exc
         return None
+
+    def client_settings(self) -> XnatSettings:
+        """What `XnatClient.from_settings` takes: these settings with the password resolved."""
+        if not self.url:
+            raise ConfigError(
+                "xnat.url is not set; set ASPIDER_XNAT__URL or xnat.url in the settings"
+            )
+        fields = {name: getattr(self, name) for name in XnatSettings.model_fields}
+        return XnatSettings.model_validate({**fields, "password": self.resolved_password()})
 
 
 class ClusterSection(_Section):
@@ -74,7 +89,6 @@ class ClusterSection(_Section):
 
 
 class LimitsSection(_Section):
-    http_concurrency: int = Field(default=16, ge=1)
     ssh_channels: int = Field(default=8, ge=1)
     transfers: int = Field(default=4, ge=1)  # files of 1 MiB or more moving at once
     sessions_at_once: int = Field(default=64, ge=1)  # sessions a sweep works on at once
@@ -122,20 +136,6 @@ class AspiderSettings(BaseSettings):
         return section.processors if section is not None else ()
 
 
-class _FileSource(PydanticBaseSettingsSource):
-    """The settings file's values, the lowest-precedence source."""
-
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._data = data
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
-
-
 def find_settings_file(explicit: Path | None) -> Path | None:
     """--settings, else $ASPIDER_SETTINGS, else ./aspider.yaml, else ~/.config/aspider/..."""
     if explicit is not None:
@@ -146,19 +146,24 @@ def find_settings_file(explicit: Path | None) -> Path | None:
     return next((p.expanduser() for p in DEFAULT_SETTINGS_FILES if p.expanduser().is_file()), None)
 
 
-def read_settings_file(path: Path) -> dict[str, Any]:
+def yaml_source(path: Path) -> YamlConfigSettingsSource:
     """
-    The settings file as data, refusing secrets in it.
+    The settings file as pydantic-settings reads it, checked: a mapping without secrets.
 
     Raises:
-        ConfigError: unreadable, not a mapping, or holding a secret.
+        ConfigError: unreadable, not YAML, not a mapping, or holding a secret.
     """
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such settings file (check --settings or ASPIDER_SETTINGS)")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        source = YamlConfigSettingsSource(AspiderSettings, yaml_file=path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the settings file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(yaml_problem(path, exc)) from exc
+    except (AttributeError, TypeError) as exc:  # a list or a scalar, not a mapping
+        raise ConfigError(f"{path}: the settings file must be a YAML mapping") from exc
+    data = source.init_kwargs
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the settings file must be a YAML mapping")
     for section, key in _SECRET_KEYS:
@@ -168,7 +173,7 @@ def read_settings_file(path: Path) -> dict[str, Any]:
                 f"{path}: {section}.{key} must not be in the settings file; set {env}, "
                 f"or {section}.password_file to a mounted secret, or use ~/.netrc"
             )
-    return data
+    return source
 
 
 def load_settings(
@@ -181,7 +186,8 @@ def load_settings(
         ConfigError: naming each bad field and what it got.
     """
     file_path = find_settings_file(path)
-    data = read_settings_file(file_path) if file_path is not None else {}
+    source = yaml_source(file_path) if file_path is not None else None
+    data: dict[str, Any] = source.init_kwargs if source is not None else {}
 
     class _Loaded(AspiderSettings):
         @classmethod
@@ -195,7 +201,7 @@ def load_settings(
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             # Secrets taken out of the environment at start (aspider._environ) rank with it.
             secrets = InitSettingsSource(settings_cls, taken_secrets())
-            return (init_settings, env_settings, secrets, _FileSource(settings_cls, data))
+            return (init_settings, env_settings, secrets, *((source,) if source else ()))
 
     try:
         return _Loaded(**dict(overrides or {}))

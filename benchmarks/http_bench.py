@@ -1,5 +1,5 @@
 """
-CPU per request of the XNAT client's HTTP path, next to a plain `httpx.AsyncClient`.
+CPU per request of the XNAT client's HTTP path, next to plain `httpx.AsyncClient`s.
 
     .venv/bin/python -m benchmarks.http_bench [--requests 3000] [--concurrency 16]
 
@@ -7,7 +7,9 @@ A minimal HTTP/1.1 server runs in its own process on 127.0.0.1 and answers every
 with a short `200 OK` after `--latency` seconds, so only the client's work differs between
 the rows. Each row sends the same assessor-status PUTs (`xsiType` and two fields as query
 parameters), `--concurrency` in flight, and reports the client process's CPU time per
-request (user + system, all threads) and the wall time against the latency floor.
+request (user + system, all threads) and the wall time against the latency floor. The rows:
+the client's `HttpCore` on its default transport (httpx-aiohttp), httpx's own client on the
+same transport (`HttpxAiohttpClient`), and httpx's client on its default (httpcore).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx
+from httpx_aiohttp import HttpxAiohttpClient
 
 from xnat_client._http import HttpCore
 from xnat_client._settings import RetryPolicy, Timeouts
@@ -103,11 +106,20 @@ async def xnat_client_path(url: str, requests: int, concurrency: int) -> tuple[f
 async def plain_httpx(url: str, requests: int, concurrency: int) -> tuple[float, float]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits) as client:
+        return await _measure(_putter(client), requests, concurrency)
 
-        async def send() -> None:
-            (await client.put(PATH, params=PARAMS)).raise_for_status()
 
-        return await _measure(send, requests, concurrency)
+async def httpx_on_aiohttp(url: str, requests: int, concurrency: int) -> tuple[float, float]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with HttpxAiohttpClient(base_url=url, limits=limits) as client:
+        return await _measure(_putter(client), requests, concurrency)
+
+
+def _putter(client: httpx.AsyncClient) -> Send:
+    async def send() -> None:
+        (await client.put(PATH, params=PARAMS)).raise_for_status()
+
+    return send
 
 
 def main() -> None:
@@ -126,8 +138,9 @@ def main() -> None:
         print(f"{args.requests} PUTs, {args.concurrency} in flight, {args.latency * 1000:.0f} ms "
               f"latency: floor {floor:.2f} s")  # fmt: skip
         rows = [
-            ("xnat_client (own transport)", xnat_client_path),
-            ("httpx.AsyncClient", plain_httpx),
+            ("xnat_client (httpx-aiohttp)", xnat_client_path),
+            ("HttpxAiohttpClient", httpx_on_aiohttp),
+            ("httpx.AsyncClient (httpcore)", plain_httpx),
         ]
         for name, run in rows:
             cpu, wall = asyncio.run(run(url, args.requests, args.concurrency))

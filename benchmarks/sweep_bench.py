@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 
 from aspider.plan import Plan
 from aspider.plan.actions import JobObservation
@@ -106,8 +107,15 @@ class TimedLocalBackend(LocalBackend):
         return found
 
 
-def client(url: str, concurrency: int) -> TimedXnat:
-    return TimedXnat(url, credentials=Credentials.password(*USER), concurrency=concurrency)
+def client(url: str, concurrency: int, transport: str = "aiohttp") -> TimedXnat:
+    """The engine's client on its default transport, or (`httpx`) on httpx's own."""
+    chosen = None
+    if transport == "httpx":
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        chosen = httpx.AsyncHTTPTransport(limits=limits)
+    return TimedXnat(
+        url, credentials=Credentials.password(*USER), concurrency=concurrency, transport=chosen
+    )
 
 
 # -- quiet -----------------------------------------------------------------------------------
@@ -124,7 +132,7 @@ class QuietMeasure:
     sessions: int
 
 
-async def quiet_once(url: str, work_root: str) -> QuietMeasure:
+async def quiet_once(url: str, work_root: str, http: str) -> QuietMeasure:
     processors = demo_processors()
     plan_end = 0.0
     seen: list[Plan] = []
@@ -134,7 +142,7 @@ async def quiet_once(url: str, work_root: str) -> QuietMeasure:
         plan_end = time.perf_counter()
         seen.append(plan)
 
-    async with client(url, 16) as xnat, LocalTransport() as transport:
+    async with client(url, 16, http) as xnat, LocalTransport() as transport:
         await xnat.list_projects()  # log in and warm the connection outside the measure
         backend = TimedLocalBackend(transport, work_root)
         started = time.perf_counter()
@@ -160,11 +168,14 @@ def run_quiet(args: argparse.Namespace) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="sweep-bench-") as work_root:
             server.ask("reset")
-            timed = [anyio.run(quiet_once, server.url, work_root) for _ in range(args.runs)]
+            timed = [
+                anyio.run(quiet_once, server.url, work_root, args.transport)
+                for _ in range(args.runs)
+            ]
             wire = server.ask("count")
             rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             tracemalloc.start()
-            anyio.run(quiet_once, server.url, work_root)
+            anyio.run(quiet_once, server.url, work_root, args.transport)
             peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
     finally:
@@ -238,7 +249,7 @@ async def new_run(url: str, work_root: str, args: argparse.Namespace) -> NewRun:
         at = time.perf_counter() - started
         lines.append(SweepLine(at, report.requests, actions, Counter(done), failures))
 
-    async with client(url, args.concurrency) as xnat, LocalTransport() as transport:
+    async with client(url, args.concurrency, args.transport) as xnat, LocalTransport() as transport:
         await xnat.list_projects()
         before = xnat.requests_sent
         backend = LocalBackend(transport, work_root)
@@ -291,7 +302,8 @@ def report_new(
     tasks = sum(n for (_, status), n in state.items())
     print(f"all-new sweep: {args.sessions} sessions x 2 demo processors, local backend, "
           f"interval {args.interval} s, HTTP concurrency {args.concurrency}, "
-          f"transfers {args.transfers}, chaining {'off' if args.no_chain else 'on'}")  # fmt: skip
+          f"transfers {args.transfers}, chaining {'off' if args.no_chain else 'on'}, "
+          f"transport {args.transport}")  # fmt: skip
     print(f"final state: {dict(state)}")
     for n, line in enumerate(lines, 1):
         done = {f"{p}:{w}": c for (p, w), c in sorted(line.done.items())}
@@ -342,7 +354,9 @@ def run_dax(args: argparse.Namespace) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="sweep-bench-") as work_root:
             ours.ask("reset")
-            timed = [anyio.run(quiet_once, ours.url, work_root) for _ in range(args.runs)]
+            timed = [
+                anyio.run(quiet_once, ours.url, work_root, args.transport) for _ in range(args.runs)
+            ]
             our_wire = ours.ask("count")
     finally:
         ours.stop()
@@ -376,6 +390,12 @@ def main() -> None:
         "--no-chain", action="store_true", help="no chaining of downstream tasks within a sweep"
     )
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--transport",
+        choices=("aiohttp", "httpx"),
+        default="aiohttp",
+        help="the client's default (httpx-aiohttp), or httpx's own AsyncHTTPTransport",
+    )
     parser.add_argument("--dax", default="/tmp/daxenv/bin/dax", help="dax: its executable")
     args = parser.parse_args()
     if args.sessions is None:

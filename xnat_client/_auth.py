@@ -4,7 +4,8 @@ Credentials and the XNAT session login, as an `httpx.Auth` flow.
 XNAT creates a new HTTP session for every cookie-less Basic request and caps sessions per user,
 so a client that sent Basic credentials on every call could lock its own account out. The flow
 therefore logs in once (`POST /data/JSESSION` with Basic), then sends only the JSESSIONID cookie.
-When XNAT answers 401 (the session expired) it logs in again, once, and repeats the request.
+When the session is lost (401, or the login page where an API answer was due) it logs in
+again, once, and repeats the request.
 Alias tokens are Basic credentials too (`alias:secret`), so they use the same flow.
 """
 
@@ -23,7 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ._exceptions import AuthFailed
-from ._responses import error_for
+from ._responses import error_for, is_login_page, redirect_error
 
 log = logging.getLogger("xnat_client")
 
@@ -91,12 +92,20 @@ def _netrc_names(url: str) -> list[str]:
 
 class SessionAuth(httpx.Auth):
     """
-    Log in lazily, send the JSESSIONID cookie, re-login once on 401.
+    Log in lazily, send the JSESSIONID cookie, re-login once when the session is lost.
 
-    Concurrent requests share one login: whoever sees a 401 first logs in again, the others
-    notice the session changed and simply repeat with the new one. A request whose body was a
-    one-shot stream cannot be repeated here; the flow still renews the session and returns the
-    401, and `logins` tells the caller that a repeat with a fresh body is worth trying.
+    The session is lost when XNAT answers 401, or when its login page comes back with 200
+    instead of the API's answer (as some proxies in front of XNAT do once the session expired;
+    `_http` reads such a page so that it can be recognised here). Concurrent requests share one
+    login: whoever sees the loss first logs in again, the others notice the session changed
+    and simply repeat with the new one. A request whose body was a one-shot stream cannot be
+    repeated here; the flow still renews the session and returns the answer, and `logins`
+    tells the caller that a repeat with a fresh body is worth trying.
+
+    Other cookies (a load balancer's sticky cookie that pins the client to the node holding
+    its session) are kept in an `httpx.Cookies` jar and sent along with the JSESSIONID.
+    XNAT's own cookies are not: the session is this flow's, and SESSION_EXPIRATION_TIME is
+    for the web UI's timer.
     """
 
     def __init__(self, credentials: Credentials | None, login_url: httpx.URL) -> None:
@@ -104,6 +113,7 @@ class SessionAuth(httpx.Auth):
         self._login_url = login_url
         self._session: str | None = None
         self._lock = anyio.Lock()
+        self._cookies = httpx.Cookies()
         self.logins = 0
 
     @property
@@ -124,39 +134,71 @@ class SessionAuth(httpx.Auth):
     def forget(self) -> None:
         self._session = None
 
-    async def async_auth_flow(
+    @staticmethod
+    def lost(response: httpx.Response, login_pages: bool = True) -> bool:
+        """The answer says the session is gone: 401, or (`login_pages`) the login page."""
+        return response.status_code == 401 or (login_pages and is_login_page(response))
+
+    def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        return self.flow(request)
+
+    async def flow(
+        self, request: httpx.Request, login_pages: bool = True
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The login flow; `login_pages=False` for an answer that may be any HTML page."""
         if self._credentials is None:
-            yield request
+            self.remember((yield self.add_cookies(request, None)))
             return
         if self._session is None:
             async with self._lock:
                 if self._session is None:
                     await self._accept_login((yield self._login_request()))
         used = self._session
-        response = yield self._with_session(request)
-        if response.status_code != 401:
+        response = yield self.add_cookies(request, used)
+        self.remember(response)
+        if not self.lost(response, login_pages):
             return
         async with self._lock:
             if self._session == used:
                 log.info("XNAT session expired; logging in again")
                 await self._accept_login((yield self._login_request()))
         if isinstance(request.stream, httpx.ByteStream):
-            yield self._with_session(request)
+            self.remember((yield self.add_cookies(request, self._session)))
 
-    def _with_session(self, request: httpx.Request) -> httpx.Request:
+    def add_cookies(self, request: httpx.Request, session: str | None) -> httpx.Request:
+        """Send `session` (if any) and the kept cookies that apply; never Basic credentials."""
         request.headers.pop("Authorization", None)
-        request.headers["Cookie"] = f"JSESSIONID={self._session}"
+        request.headers.pop("Cookie", None)
+        if self._cookies.jar:
+            self._cookies.set_cookie_header(request)
+        if session is not None:
+            theirs = request.headers.get("Cookie")
+            own = f"JSESSIONID={session}"
+            request.headers["Cookie"] = f"{own}; {theirs}" if theirs else own
         return request
+
+    def remember(self, response: httpx.Response) -> None:
+        """Keep the cookies an answer sets, other than XNAT's own (cheap when there are none)."""
+        names = (v.split("=", 1)[0].strip() for v in response.headers.get_list("set-cookie"))
+        if any(name not in _XNAT_COOKIES for name in names):
+            self._cookies.extract_cookies(response)
+            for name in _XNAT_COOKIES:
+                self._cookies.delete(name)
 
     def _login_request(self) -> httpx.Request:
         assert self._credentials is not None
-        headers = {"Authorization": self._credentials.basic_header()}
-        return httpx.Request("POST", self._login_url, headers=headers)
+        request = httpx.Request("POST", self._login_url)
+        self.add_cookies(request, None)
+        request.headers["Authorization"] = self._credentials.basic_header()
+        return request
 
     async def _accept_login(self, response: httpx.Response) -> None:
         body = (await response.aread()).decode("utf-8", "replace")
+        self.remember(response)
+        if response.is_redirect:
+            raise redirect_error("POST", LOGIN_PATH, response)
         if response.status_code != 200:
             raise error_for("POST", LOGIN_PATH, response.status_code, body, self.secrets())
         session = response.cookies.get("JSESSIONID") or body.strip()
@@ -167,3 +209,6 @@ class SessionAuth(httpx.Auth):
         self._session = session
         self.logins += 1
         log.debug("logged in to XNAT (login #%d)", self.logins)
+
+
+_XNAT_COOKIES = ("JSESSIONID", "SESSION_EXPIRATION_TIME")

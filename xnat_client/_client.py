@@ -1,14 +1,16 @@
 """
 `XnatClient`: the public face of the package, one object per XNAT connection.
 
-It owns one HTTP connection pool and one login session; every method is a thin call into the
-module that does the work (`_snapshot`, `_assessors`, `_files`). Use it as `async with
+It owns one HTTP connection pool (aiohttp's, through httpx-aiohttp) and one login session;
+every method is a thin call into the module that does the work (`_snapshot`, `_assessors`,
+`_files`). Use it as `async with
 XnatClient(...) as xnat:`, or call `aclose()` yourself; afterwards every call raises
 `ClientClosed`.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -19,8 +21,9 @@ from . import _assessors, _changes, _files, _snapshot
 from ._assessors import AssessorFields
 from ._auth import Credentials
 from ._changes import SessionChange
+from ._csv_listing import CpuWork
 from ._files import Sink, UploadSource
-from ._http import HttpCore
+from ._http import HttpCore, Network
 from ._models import FileEntry, Project, ProjectSnapshot, Session
 from ._paths import ResourceRef
 from ._settings import DEFAULT_CONCURRENCY, RetryPolicy, Timeouts, XnatSettings
@@ -40,7 +43,15 @@ class XnatClient:
             go out anonymously (fine for public data on open sites).
         transport: an `httpx.AsyncBaseTransport` to use instead of the network, e.g.
             `httpx.ASGITransport(app=...)` in tests.
-        concurrency: the most requests in flight at once.
+        concurrency: the most requests in flight at once (and connections kept open).
+        verify, ca_bundle, proxy: TLS checking and the proxy of the default transport, as
+            in `XnatSettings` (proxy None: from the environment; "": none).
+        timeouts, retry: see `Timeouts` and `RetryPolicy`.
+        around_cpu_work: a synchronous context manager factory entered around each CPU-bound
+            step of reading a snapshot (folding a block of about a MiB of a listing, building
+            the models in a worker thread), and never across an await: the place for an
+            application's pause of the garbage collector. It may be entered from a worker
+            thread, and by several snapshots at once.
     """
 
     def __init__(
@@ -51,9 +62,13 @@ class XnatClient:
         netrc: Path | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        verify: bool = True,
+        ca_bundle: Path | None = None,
+        proxy: str | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         user_agent: str = USER_AGENT,
+        around_cpu_work: CpuWork = nullcontext,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -67,21 +82,32 @@ class XnatClient:
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
             user_agent=user_agent,
+            network=Network(verify=verify, ca_bundle=ca_bundle, proxy=proxy),
         )
         self._user = credentials.user if credentials else None
+        self._cpu = around_cpu_work
 
     @classmethod
     def from_settings(
-        cls, settings: XnatSettings, *, transport: httpx.AsyncBaseTransport | None = None
+        cls,
+        settings: XnatSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        around_cpu_work: CpuWork = nullcontext,
     ) -> XnatClient:
+        """The client `settings` describe; `transport` replaces the network (tests, the demo)."""
         return cls(
             settings.url,
             credentials=_settings_credentials(settings),
             netrc=settings.netrc,
             transport=transport,
             concurrency=settings.concurrency,
+            verify=settings.verify,
+            ca_bundle=settings.ca_bundle,
+            proxy=settings.proxy,
             timeouts=settings.timeouts,
             retry=settings.retry,
+            around_cpu_work=around_cpu_work,
         )
 
     def __repr__(self) -> str:
@@ -120,11 +146,11 @@ class XnatClient:
 
     async def project_snapshot(self, project: str) -> ProjectSnapshot:
         """Every subject, session, scan, scan resource and assessor of a project, in 3 requests."""
-        return await _snapshot.project_snapshot(self._core, project)
+        return await _snapshot.project_snapshot(self._core, project, self._cpu)
 
     async def session_snapshot(self, project: str, session_label: str) -> Session | None:
         """One session by label with its scans and assessors (2 requests), or None."""
-        return await _snapshot.session_snapshot(self._core, project, session_label)
+        return await _snapshot.session_snapshot(self._core, project, session_label, self._cpu)
 
     async def session_changes(self, project: str) -> list[SessionChange]:
         """Every image session of the project with its `last_modified`, in 1 request."""

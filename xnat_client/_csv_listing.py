@@ -17,6 +17,7 @@ import io
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Generic, Protocol, TypeVar
 
 from ._exceptions import BadResponse, Unavailable
@@ -26,6 +27,9 @@ from ._responses import excerpt, looks_like_html
 log = logging.getLogger("xnat_client")
 # A column alias of XNAT's SQL (XftStringUtils.CreateAlias): how an empty listing is headed.
 _SQL_ALIAS = re.compile(r"^[A-Za-z0-9_]+$")
+
+CpuWork = Callable[[], AbstractContextManager[object]]
+BLOCK_BYTES = 1 << 20  # fold at least this much at a time: fewer, longer CPU-bound steps
 
 
 class Fold(Protocol):
@@ -107,13 +111,18 @@ class _Reader(Generic[F]):
 
 
 async def fold_csv(
-    core: HttpCore, path: str, params: Mapping[str, str], make: Callable[[list[str]], F]
+    core: HttpCore,
+    path: str,
+    params: Mapping[str, str],
+    make: Callable[[list[str]], F],
+    cpu: CpuWork = nullcontext,
 ) -> F:
     """
-    GET a listing as CSV and fold it with `make(header)`, chunk by chunk.
+    GET a listing as CSV and fold it with `make(header)`, a block of about a MiB at a time.
 
-    Failures before the first byte are retried by `HttpCore`; a body cut short is read again
-    once from the start, with a fresh fold.
+    Each block is folded inside `cpu()`, a synchronous step with no await in it (the caller's
+    hook, e.g. a pause of the garbage collector). Failures before the first byte are retried
+    by `HttpCore`; a body cut short is read again once from the start, with a fresh fold.
     """
     query = {**params, "format": "csv"}
     for attempt in (1, 2):
@@ -122,12 +131,20 @@ async def fold_csv(
         try:
             async with core.stream(path, query) as chunks:
                 in_body = True
+                block: list[bytes] = []
+                size = 0
                 async for chunk in chunks:
-                    reader.feed(chunk)
+                    block.append(chunk)
+                    size += len(chunk)
+                    if size >= BLOCK_BYTES:
+                        with cpu():
+                            reader.feed(b"".join(block))
+                        block, size = [], 0
+                with cpu():
+                    reader.feed(b"".join(block))
+                    return reader.finish()
         except Unavailable as exc:
             if not in_body or attempt == 2:
                 raise
             log.warning("GET %s was cut short (%s); reading it again", path, exc)
-            continue
-        return reader.finish()
     raise AssertionError("unreachable")

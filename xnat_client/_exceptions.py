@@ -9,6 +9,8 @@ Every failure a caller can act on has its own class; httpx's exceptions never le
     │                              raised before any request is sent
     ├── ClientClosed (RuntimeError) the client was used after `aclose()`
     ├── AuthFailed                 401: bad credentials, or still refused after one re-login
+    │   └── LoginRequired          XNAT's login page (200, HTML) instead of the API's answer,
+    │                              still there after one re-login, or no credentials to log in
     ├── Forbidden                  403: authenticated, but not allowed
     ├── NotFound                   404: no such object, or not visible to this account
     ├── Conflict                   409, or an upload that XNAT reported as a duplicate
@@ -16,6 +18,9 @@ Every failure a caller can act on has its own class; httpx's exceptions never le
     ├── ServerError                500 and other 5xx that are not about availability
     ├── Unavailable                no usable answer: connection errors, timeouts, 502/503/504,
     │                              after the retries allowed by the retry policy
+    ├── TlsError                   the TLS handshake failed (certificate not trusted, wrong name,
+    │                              not TLS at all); never retried
+    ├── Redirected                 a 3xx that is not followed (see `_http`); `location` says where
     └── BadResponse                a 2xx whose body is not what XNAT sends (an HTML page, bad
                                    JSON, a listing without `ResultSet`, a size that disagrees)
 
@@ -65,6 +70,14 @@ class AuthFailed(XnatError):
     """XNAT refused the credentials (401), even after one transparent re-login."""
 
 
+class LoginRequired(AuthFailed):
+    """
+    XNAT (or a proxy in front of it) answered with its login page, status 200, where the API's
+    answer was due: the session was lost and one re-login did not bring it back, or the client
+    has no credentials to log in with.
+    """
+
+
 class Forbidden(XnatError):
     """Authenticated, but the account may not do this (403)."""
 
@@ -89,6 +102,25 @@ class Unavailable(XnatError):
     """No usable answer in time: connection errors, timeouts, 502/503/504 after retries."""
 
 
+class TlsError(XnatError):
+    """The TLS handshake failed; retrying cannot help, a setting (`ca_bundle`, the URL) can."""
+
+
+class Redirected(XnatError):
+    """
+    XNAT answered with a redirect that the client does not follow; `location` is where to.
+
+    Only a GET sent over http and redirected to https on the same host is followed (once);
+    anything else usually means the configured URL is not XNAT's own: fix the URL.
+    """
+
+    def __init__(
+        self, message: str, *, location: str, method: str = "", path: str = "", status: int = 0
+    ) -> None:
+        self.location = location
+        super().__init__(message, method=method, path=path, status=status)
+
+
 class BadResponse(XnatError):
     """A success status with a body XNAT would not send: HTML, malformed JSON, wrong shape."""
 
@@ -100,9 +132,12 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "InvalidName",
+    "LoginRequired",
     "NotFound",
+    "Redirected",
     "RequestRejected",
     "ServerError",
+    "TlsError",
     "Unavailable",
     "XnatError",
 ]

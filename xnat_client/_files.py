@@ -186,7 +186,8 @@ async def download_file(core: HttpCore, ref: ResourceRef, path: str, sink: Sink)
     """Stream one file into `sink` chunk by chunk (constant memory); returns the byte count."""
     write = _writer(sink)
     total = 0
-    async with core.stream(ref.file(path)) as chunks:
+    html = path.lower().endswith((".html", ".htm"))
+    async with core.stream(ref.file(path), html_expected=html) as chunks:
         async for chunk in chunks:
             await write(chunk)
             total += len(chunk)

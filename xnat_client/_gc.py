@@ -1,4 +1,10 @@
-"""A pause of Python's cyclic garbage collector around allocation-heavy synchronous work."""
+"""
+A pause of Python's cyclic garbage collector around allocation-heavy synchronous work.
+
+The client no longer pauses the collector itself: the application chooses, through
+`XnatClient(around_cpu_work=...)`, which is entered only around synchronous steps. This
+module stays while `aspider._gc` still imports it; it belongs with the engine's policy.
+"""
 
 from __future__ import annotations
 

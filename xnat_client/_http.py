@@ -1,13 +1,12 @@
 """
-The one place that talks HTTP: pooling, concurrency, retries, and error translation.
+The one place that talks HTTP: the transport, concurrency, retries, and error translation.
 
-Requests go straight to the transport (by default `_transport`'s keep-alive pool), with the
-session login flow driven here: httpx's client would add a cookie jar, URL re-parsing and
-redirect handling to every request, none of which XNAT's API needs, and at thousands of
-requests per sweep they were a third of the engine's CPU. A `CapacityLimiter` bounds how many
-requests are in flight. Idempotent requests (GET, PUT, DELETE) are retried with backoff on
-connection errors, timeouts and 502/503/504 (and 500 for GET); POST never is, and neither is a
-request whose body was a one-shot stream. httpx exceptions are translated here and nowhere else.
+Requests go straight to the transport (by default aiohttp's pool through httpx-aiohttp,
+`_network`) with the session login flow driven around each one (`_exchange`). `_network.Wire`
+bounds how many requests are in flight. Idempotent requests (GET, PUT, DELETE) are retried
+with backoff on connection errors, timeouts and 502/503/504 (and 500 for GET); POST never is,
+and neither is a request whose body was a one-shot stream. httpx exceptions are translated
+in `_exchange.translate` and nowhere else.
 """
 
 from __future__ import annotations
@@ -19,16 +18,18 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Ma
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 
 from ._auth import LOGIN_PATH, Credentials, SessionAuth
-from ._exceptions import BadResponse, ClientClosed, Unavailable, XnatError
-from ._responses import body_text, error_for, excerpt, looks_like_html
-from ._settings import RetryPolicy, Timeouts
-from ._transport import PooledTransport
+from ._exceptions import BadResponse, ClientClosed, LoginRequired, Unavailable, XnatError
+from ._exchange import Exchange, read_or_close, translate
+from ._network import Wire, aiohttp_transport, tls_context
+from ._responses import body_text, error_for, excerpt, is_login_page, looks_like_html
+from ._settings import RetryPolicy, Timeouts, choose_proxy
 from ._urls import UrlMaker
 
 log = logging.getLogger("xnat_client")
@@ -37,7 +38,17 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 Params = Mapping[str, str]
 _THREAD_DECODE_BYTES = 1 << 20  # decode bigger listings off the event loop
+_WHOLE_BODY_BYTES = 1 << 20  # send bigger bytes bodies in pieces of this size
 Content = bytes | AsyncIterable[bytes]
+
+
+@dataclass(frozen=True)
+class Network:
+    """How the default transport reaches XNAT (ignored when a transport is given)."""
+
+    verify: bool = True
+    ca_bundle: Path | None = None
+    proxy: str | None = None  # None: from the environment; "": none
 
 
 @dataclass(frozen=True)
@@ -51,18 +62,17 @@ class Body:
 
     @classmethod
     def of(cls, data: bytes) -> Body:
-        return cls(lambda: data, True, len(data), streamed=False)
+        """Bytes sent as they are; a large body in pieces, so the transport never copies it
+        whole in one step on the event loop (aiohttp warns about that past 1 MiB)."""
+        if len(data) <= _WHOLE_BODY_BYTES:
+            return cls(lambda: data, True, len(data), streamed=False)
+        return cls(lambda: _pieces(data), True, len(data))
 
 
-class _NoLimit:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LIMIT = _NoLimit()
+async def _pieces(data: bytes) -> AsyncIterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), _WHOLE_BODY_BYTES):
+        yield bytes(view[start : start + _WHOLE_BODY_BYTES])
 
 
 class _Tally:
@@ -71,21 +81,6 @@ class _Tally:
 
 
 _tally: ContextVar[_Tally | None] = ContextVar("xnat_client_tally", default=None)
-
-
-class _CountingTransport(httpx.AsyncBaseTransport):
-    """Counts every request that reaches the wire (logins and retries included)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.count = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.count += 1
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _retryable_status(method: str, status: int) -> bool:
@@ -105,16 +100,15 @@ class HttpCore:
         timeouts: Timeouts,
         retry: RetryPolicy,
         user_agent: str,
+        network: Network = Network(),
     ) -> None:
         self.base = _base_url(base_url)
         self._urls = UrlMaker(self.base)
         self.auth = SessionAuth(credentials, self.url(LOGIN_PATH))
-        # Our pool holds `concurrency` connections and waits for a free one itself; another
-        # transport (a test's, a proxy's) is bounded here instead.
-        self._limiter = anyio.CapacityLimiter(concurrency) if transport is not None else None
         if transport is None:
-            transport = PooledTransport(concurrency)
-        self._transport = _CountingTransport(transport)
+            transport = _default_transport(self.base, concurrency, network)
+        self._transport = Wire(transport, concurrency)
+        self._exchange = Exchange(self._transport, self.auth, self.base)
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
         self._timeout = {"timeout": timeouts.to_httpx().as_dict()}
         self._retry = retry
@@ -149,7 +143,7 @@ class HttpCore:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; return the read response if 2xx, else raise the typed error."""
-        response = await self._send(method, path, params, body, headers, stream=False)
+        response = await self._send(method, path, params, body, headers, False)
         await self._raise_for_status(method, path, response)
         return response
 
@@ -176,12 +170,17 @@ class HttpCore:
 
     @asynccontextmanager
     async def stream(
-        self, path: str, params: Params | None = None
+        self, path: str, params: Params | None = None, *, html_expected: bool = False
     ) -> AsyncIterator[AsyncIterator[bytes]]:
-        """GET a body as chunks; retries happen before the first byte, never after."""
-        response = await self._send("GET", path, params, None, None, stream=True)
+        """
+        GET a body as chunks; retries happen before the first byte, never after.
+
+        `html_expected`: the body may be an HTML page (a file download), so a page with a
+        password field is not taken for XNAT's login page.
+        """
+        response = await self._send("GET", path, params, None, None, True, html_expected)
         try:
-            if response.is_error:
+            if not response.is_success or (not html_expected and is_login_page(response)):
                 await response.aread()
                 await self._raise_for_status("GET", path, response)
             yield self._chunks(path, response)
@@ -202,8 +201,8 @@ class HttpCore:
         params: Params | None,
         body: Body | None,
         headers: Mapping[str, str] | None,
-        *,
         stream: bool,
+        html_expected: bool = False,
     ) -> httpx.Response:
         self.check_open()
         retryable = method in IDEMPOTENT and (body is None or body.replayable)
@@ -212,13 +211,16 @@ class HttpCore:
         retry = 0
         while True:
             logins = self.auth.logins
+            attempt_started = anyio.current_time() - started
             failure: XnatError
             try:
-                response = await self._attempt(method, path, params, body, headers, stream)
+                response = await self._attempt(
+                    method, path, params, body, headers, stream, html_expected
+                )
             except Unavailable as exc:
                 failure = exc
             else:
-                if response.status_code == 401 and self._may_repeat_after_login(
+                if self.auth.lost(response, not html_expected) and self._may_repeat_after_login(
                     body, logins, relogin_repeated
                 ):
                     relogin_repeated = True
@@ -229,9 +231,7 @@ class HttpCore:
                 await response.aread()
                 failure = self._error(method, path, response)
             delay = self._retry.delay(retry, self._rng)
-            spent = anyio.current_time() - started
-            out_of_retries = retry + 1 >= self._retry.attempts
-            if not retryable or out_of_retries or spent + delay > self._retry.budget:
+            if not retryable or not self._retry.may_retry(retry, attempt_started, delay):
                 raise failure
             log.warning(
                 "%s %s failed (%s); retry %d in %.2fs", method, path, failure, retry + 1, delay
@@ -240,7 +240,7 @@ class HttpCore:
             await anyio.sleep(delay)
 
     def _may_repeat_after_login(self, body: Body | None, logins: int, done: bool) -> bool:
-        """A streamed body got a 401 and the session was renewed: repeat once, fresh body."""
+        """A streamed body met a lost session that was renewed: repeat once, fresh body."""
         renewed = self.auth.logins > logins
         return renewed and not done and body is not None and body.streamed and body.replayable
 
@@ -252,6 +252,7 @@ class HttpCore:
         body: Body | None,
         headers: Mapping[str, str] | None,
         stream: bool,
+        html_expected: bool,
     ) -> httpx.Response:
         counter = _tally.get()
         if counter is not None:
@@ -267,36 +268,18 @@ class HttpCore:
         if body is not None and body.length is not None:
             request.headers["Content-Length"] = str(body.length)
             request.headers.pop("Transfer-Encoding", None)
-        async with self._limiter or _NO_LIMIT:
-            try:
-                response = await self._send_logged_in(request)
-                if not stream:
-                    await _read_or_close(response)
-            except httpx.HTTPError as exc:
-                raise self._translate(method, path, exc) from exc
+        try:
+            response = await self._exchange.send(request, html_expected)
+            if not stream:
+                await read_or_close(response)
+        except httpx.HTTPError as exc:
+            raise self._translate(method, path, exc) from exc
         log.debug("%s %s -> %d", method, path, response.status_code)
         return response
 
-    async def _send_logged_in(self, request: httpx.Request) -> httpx.Response:
-        """Run the session login flow (`SessionAuth`) around one request, as httpx would."""
-        flow = self.auth.async_auth_flow(request)
-        try:
-            request = await flow.__anext__()
-            while True:
-                response = await self._transport.handle_async_request(request)
-                response.request = request
-                try:
-                    request = await flow.asend(response)
-                except StopAsyncIteration:
-                    return response
-                except BaseException:
-                    await response.aclose()
-                    raise
-                await response.aclose()
-        finally:
-            await flow.aclose()  # a flow left waiting would keep holding the login lock
-
     async def _raise_for_status(self, method: str, path: str, response: httpx.Response) -> None:
+        if is_login_page(response):
+            raise self._login_page(method, path, response)
         if 200 <= response.status_code < 300:
             return
         if response.status_code == 401 and not self.auth.has_credentials:
@@ -307,6 +290,19 @@ class HttpCore:
                 "no credentials given (user/password, alias token or a netrc entry for this host)",
             )
         raise self._error(method, path, response)
+
+    def _login_page(self, method: str, path: str, response: httpx.Response) -> LoginRequired:
+        if self.auth.has_credentials:
+            what = (
+                "XNAT answered with its login page even after logging in again; a proxy in "
+                "front of XNAT may not pass the session cookie on"
+            )
+        else:
+            what = (
+                "XNAT answered with its login page: give credentials (user/password, alias "
+                "token or a netrc entry for this host)"
+            )
+        return LoginRequired(what, method=method, path=path, status=response.status_code)
 
     def _error(self, method: str, path: str, response: httpx.Response) -> XnatError:
         text = response.content[:4096].decode("utf-8", "replace")
@@ -323,13 +319,8 @@ class HttpCore:
         )
 
     def _translate(self, method: str, path: str, exc: httpx.HTTPError) -> XnatError:
-        """The boundary: httpx's exceptions become ours (transport failures -> Unavailable)."""
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        for secret in self.auth.secrets():
-            detail = detail.replace(secret, "***")
-        if isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError):
-            return Unavailable(f"no answer ({detail})", method=method, path=path)
-        return XnatError(f"request failed ({detail})", method=method, path=path)
+        host = f"{self.base.host}:{self.base.port}" if self.base.port else self.base.host
+        return translate(method, path, exc, list(self.auth.secrets()), host)
 
     def check_open(self) -> None:
         if self.closed:
@@ -351,24 +342,32 @@ class HttpCore:
         if session is None:
             return
         self.auth.forget()
-        headers = {**self._headers, "Cookie": f"JSESSIONID={session}"}
-        request = httpx.Request("DELETE", self.url(LOGIN_PATH), headers=headers)
-        request.extensions = self._timeout
+        request = httpx.Request(
+            "DELETE", self.url(LOGIN_PATH), headers=self._headers, extensions=self._timeout
+        )
+        self.auth.add_cookies(request, session)
         try:
             response = await self._transport.handle_async_request(request)
-            await _read_or_close(response)
+            await read_or_close(response)
             log.debug("logout -> %d", response.status_code)
         except httpx.HTTPError as exc:
             log.info("logout failed (%s); the session will expire on its own", type(exc).__name__)
 
 
-async def _read_or_close(response: httpx.Response) -> None:
-    """httpx leaves a half-read response open on failure or cancellation; close it here."""
-    try:
-        await response.aread()
-    except BaseException:
-        await response.aclose()
-        raise
+def _default_transport(
+    base: httpx.URL, concurrency: int, network: Network
+) -> httpx.AsyncBaseTransport:
+    if not network.verify:
+        log.warning(
+            "TLS certificates are not checked (verify=false): anyone on the path to %s can "
+            "read and change what is sent, the credentials included",
+            base.host,
+        )
+    context = tls_context(network.verify, network.ca_bundle)
+    proxy = choose_proxy(base, network.proxy)
+    if proxy is not None:
+        log.debug("reaching %s through the proxy %s", base.host, httpx.URL(proxy).host)
+    return aiohttp_transport(concurrency, context, proxy)
 
 
 def _base_url(url: str) -> httpx.URL:

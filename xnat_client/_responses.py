@@ -20,6 +20,7 @@ from ._exceptions import (
     Conflict,
     Forbidden,
     NotFound,
+    Redirected,
     RequestRejected,
     ServerError,
     Unavailable,
@@ -58,6 +59,44 @@ _BY_STATUS: dict[int, type[XnatError]] = {
 }
 
 
+_PASSWORD_FIELD = re.compile(rb"<input[^>]*type\s*=\s*[\"']?password", re.IGNORECASE)
+
+
+def is_html(response: httpx.Response) -> bool:
+    kind: str = response.headers.get("content-type", "")
+    return kind.lower().startswith("text/html")
+
+
+def is_login_page(response: httpx.Response) -> bool:
+    """
+    A 200 that is a login form (an HTML page with a password field), already read.
+
+    XNAT's API never answers with such a page; a proxy or XNAT's own web layer does, when the
+    session behind the request is gone.
+    """
+    if response.status_code != 200 or not is_html(response):
+        return False
+    content: bytes
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return False
+    return _PASSWORD_FIELD.search(content[:65536]) is not None
+
+
+def redirect_error(method: str, path: str, response: httpx.Response) -> Redirected:
+    """A redirect that is not followed, naming where it points."""
+    location = response.headers.get("location", "")
+    return Redirected(
+        f"XNAT redirects to {location or '(no Location)'}; set the XNAT URL to the address "
+        "XNAT answers at (its https URL, with its context path)",
+        location=location,
+        method=method,
+        path=path,
+        status=response.status_code,
+    )
+
+
 def looks_like_html(text: str) -> bool:
     """XNAT never answers an API call with a page; a page means a proxy or a login redirect."""
     head = text.lstrip()[:15].lower()
@@ -89,7 +128,7 @@ def error_class(status: int) -> type[XnatError]:
         return ServerError
     if 400 <= status < 500:
         return RequestRejected
-    return BadResponse  # 1xx/3xx: redirects are not followed, so a 302 lands here
+    return BadResponse  # 1xx, and 3xx that reached here without a Location
 
 
 def error_for(
@@ -108,5 +147,5 @@ _MESSAGES: dict[type[XnatError], str] = {
     Conflict: "the object already exists",
     Unavailable: "XNAT is unavailable",
     ServerError: "XNAT failed while handling the request",
-    BadResponse: "unexpected answer (redirects are not followed)",
+    BadResponse: "unexpected answer",
 }

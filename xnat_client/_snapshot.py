@@ -12,20 +12,22 @@ worker thread, so the event loop keeps serving other tasks meanwhile.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from functools import partial
+from typing import TypeVar
 
 import anyio
 
 from . import _fold, _rows
-from ._csv_listing import fold_csv
+from ._csv_listing import CpuWork, fold_csv
 from ._exceptions import BadResponse, InvalidName
-from ._gc import gc_paused
 from ._http import HttpCore
 from ._models import PROC_XSI_TYPE, Project, ProjectSnapshot, Session
 from ._paths import segment
 
 SESSION_XSI_TYPE = "xnat:imageSessionData"
+T = TypeVar("T")
 _XNAT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _FILTER_SPECIALS = (",", "*", "%")
 
@@ -67,39 +69,43 @@ class _Folds:
         self.sessions: _fold.SessionFold | None = None
         self.assessors: _fold.AssessorFold | None = None
 
-    async def read(self, core: HttpCore, project: str, label: str | None) -> None:
+    async def read(self, core: HttpCore, project: str, label: str | None, cpu: CpuWork) -> None:
         """Subjects (project snapshot only), sessions and assessors, all three at once."""
         pool = self.pool
 
         async def subjects() -> None:
             path = f"/data/projects/{segment(project)}/subjects"
             params = {"columns": _rows.SUBJECT_COLUMNS}
-            self.subjects = await fold_csv(
-                core, path, params, partial(_fold.SubjectFold, pool=pool)
-            )
+            make = partial(_fold.SubjectFold, pool=pool)
+            self.subjects = await fold_csv(core, path, params, make, cpu)
 
         async def sessions() -> None:
             # The project's own listing, not /data/experiments?project=: it also lists the
             # sessions shared into the project, under their label there (ProjSubExptList).
             path = f"/data/projects/{segment(project)}/experiments"
             make = partial(_fold.SessionFold, pool=pool)
-            self.sessions = await fold_csv(core, path, _session_query(label), make)
+            self.sessions = await fold_csv(core, path, _session_query(label), make, cpu)
 
         async def assessors() -> None:
             await self.read_assessors(
-                core, project, {} if label is None else {"session_label": label}
+                core, project, {} if label is None else {"session_label": label}, cpu
             )
 
-        async with anyio.create_task_group() as tg:
-            if label is None:
-                tg.start_soon(subjects)
-            tg.start_soon(sessions)
-            tg.start_soon(assessors)
+        try:
+            async with anyio.create_task_group() as tg:
+                if label is None:
+                    tg.start_soon(subjects)
+                tg.start_soon(sessions)
+                tg.start_soon(assessors)
+        except ExceptionGroup as group:
+            raise _first_error(group) from None
 
-    async def read_assessors(self, core: HttpCore, project: str, session: dict[str, str]) -> None:
+    async def read_assessors(
+        self, core: HttpCore, project: str, session: dict[str, str], cpu: CpuWork = nullcontext
+    ) -> None:
         make = partial(_fold.AssessorFold, pool=self.pool)
         params = _assessor_query(project, **session)
-        self.assessors = await fold_csv(core, "/data/experiments", params, make)
+        self.assessors = await fold_csv(core, "/data/experiments", params, make, cpu)
 
     def build_sessions(self) -> list[Session]:
         assert self.sessions is not None
@@ -116,16 +122,40 @@ class _Folds:
         )
 
 
-async def project_snapshot(core: HttpCore, project: str) -> ProjectSnapshot:
-    """Subjects, sessions, scans, scan resources and assessors of a project: 3 requests."""
+def _first_error(group: ExceptionGroup[Exception]) -> Exception:
+    """The first failure of the concurrent listings, as itself: callers catch `XnatError`."""
+    first = group.exceptions[0]
+    return _first_error(first) if isinstance(first, ExceptionGroup) else first
+
+
+def _inside(cpu: CpuWork, work: Callable[[], T]) -> Callable[[], T]:
+    def run() -> T:
+        with cpu():
+            return work()
+
+    return run
+
+
+async def project_snapshot(
+    core: HttpCore, project: str, cpu: CpuWork = nullcontext
+) -> ProjectSnapshot:
+    """
+    Subjects, sessions, scans, scan resources and assessors of a project: 3 requests.
+
+    `cpu()` is entered around each synchronous CPU-bound step (a block of a listing folded;
+    the models built, in a worker thread), never across an await.
+    """
     project = project_id(project)
     folds = _Folds()
-    with gc_paused(), core.tally() as tally:
-        await folds.read(core, project, None)
-        return await anyio.to_thread.run_sync(folds.build, project, tally.count)
+    with core.tally() as tally:
+        await folds.read(core, project, None, cpu)
+    build = _inside(cpu, partial(folds.build, project, tally.count))
+    return await anyio.to_thread.run_sync(build)
 
 
-async def session_snapshot(core: HttpCore, project: str, label: str) -> Session | None:
+async def session_snapshot(
+    core: HttpCore, project: str, label: str, cpu: CpuWork = nullcontext
+) -> Session | None:
     """
     One session with its scans and assessors (2 requests; 3 for a session shared into the
     project that has assessors), or None if the project has none.
@@ -137,14 +167,15 @@ async def session_snapshot(core: HttpCore, project: str, label: str) -> Session 
     segment(label, "session label")
     exact = label if not any(c in label for c in _FILTER_SPECIALS) else None
     folds = _Folds()
-    with gc_paused():
-        await folds.read(core, project, exact)
+    await folds.read(core, project, exact, cpu)
+    with cpu():
         found = [s for s in folds.build_sessions() if s.label == label]
-        if found and not found[0].assessors and exact is not None:
-            # A session shared into the project is listed under its label here, while its
-            # assessors' `session_label` is its own label: look them up by ID (one request
-            # more, only when the label found none).
-            await folds.read_assessors(core, project, {"session_ID": found[0].id})
+    if found and not found[0].assessors and exact is not None:
+        # A session shared into the project is listed under its label here, while its
+        # assessors' `session_label` is its own label: look them up by ID (one request more,
+        # only when the label found none).
+        await folds.read_assessors(core, project, {"session_ID": found[0].id}, cpu)
+        with cpu():
             found = [s for s in folds.build_sessions() if s.label == label]
     return found[0] if found else None
 

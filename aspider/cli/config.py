@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import typer
 import yaml
 
@@ -32,13 +33,24 @@ def show(settings_file: Path | None = SETTINGS_OPTION, as_json: bool = JSON_OPTI
     """
     with user_errors():
         path = find_settings_file(settings_file)
-        data = masked_dict(load_settings(settings_file))
+        settings = load_settings(settings_file)
+        data = masked_dict(settings)
+    if settings.xnat.url:  # what the proxy setting comes to for this XNAT, environment included
+        data["xnat"]["effective_proxy"] = _proxy_shown(settings.xnat.effective_proxy())
     if as_json:
         print_json(data)
         return
     for line in _sources(path):
         console.print(line, highlight=False, markup=False)
     console.print(yaml.safe_dump(data, sort_keys=False), highlight=False, markup=False)
+
+
+def _proxy_shown(proxy: str | None) -> str:
+    """A proxy URL without any password it carries (`http://user:****@host:port`)."""
+    if not proxy:
+        return "none (direct)"
+    url = httpx.URL(proxy)
+    return str(url.copy_with(password="****")) if url.password else proxy
 
 
 def _sources(path: Path | None) -> list[str]:

@@ -21,10 +21,11 @@ import httpx
 
 from aspider._config_errors import xnat_url_problem
 from aspider._exceptions import ConfigError
+from aspider._gc import gc_paused
 from aspider.run.backends import JobBackend, LocalBackend, PbsBackend
 from aspider.settings import ENV_PREFIX, AspiderSettings
 from pbs import LocalTransport, PbsClient, SshSettings, SshTransport, Transport
-from xnat_client import Credentials, ProjectSnapshot, XnatClient
+from xnat_client import ProjectSnapshot, XnatClient
 
 log = logging.getLogger("aspider.run")
 
@@ -77,16 +78,9 @@ def xnat_client(
     problem = xnat_url_problem(xnat.url)
     if problem is not None:
         raise ConfigError(problem)
-    password = xnat.resolved_password()
-    credentials = None
-    if xnat.user and password is not None:
-        credentials = Credentials(user=xnat.user, secret=password)
-    return XnatClient(
-        xnat.url,
-        credentials=credentials,
-        netrc=xnat.netrc,
-        transport=transport,
-        concurrency=settings.limits.http_concurrency,
+    # The engine's collector policy: paused around each CPU-bound step of reading a snapshot.
+    return XnatClient.from_settings(
+        xnat.client_settings(), transport=transport, around_cpu_work=gc_paused
     )
 
 

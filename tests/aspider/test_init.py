@@ -23,16 +23,9 @@ EXAMPLE = REPO / "examples" / "settings.yaml"
 # Keys the example documents ahead of the settings model (XNAT's TLS, proxy, timeouts and
 # retry, and the HTTP limit moving from limits: to xnat:). When a key becomes a real setting,
 # its entry here must go: the test below fails until it does.
-NOT_YET_SETTINGS = {
-    ("xnat", "verify"),
-    ("xnat", "ca_bundle"),
-    ("xnat", "proxy"),
-    ("xnat", "concurrency"),
-    ("xnat", "timeouts"),
-    ("xnat", "retry"),
-}
-MOVING_OUT = {("limits", "http_concurrency")}  # documented as xnat.concurrency
-SECRETS = {("xnat", "password")}  # never in the file: the example says where it comes from
+NOT_YET_SETTINGS: set[tuple[str, str]] = set()
+MOVING_OUT: set[tuple[str, str]] = set()
+SECRETS = {("xnat", "password"), ("xnat", "secret")}  # never in the file: the example says where
 
 
 def _free_port() -> int:

@@ -10,6 +10,7 @@ from xnat_client import (
     Conflict,
     Forbidden,
     NotFound,
+    Redirected,
     RequestRejected,
     RetryPolicy,
     ServerError,
@@ -159,11 +160,12 @@ async def test_restlet_error_page_is_reduced_to_its_h3() -> None:
 
 
 async def test_redirect_is_not_followed() -> None:
-    """A 302 to the login page (browser-style) is reported, not followed."""
+    """A 302 to the login page (browser-style) raises Redirected naming it, not followed."""
     redirect = httpx.Response(302, headers={"Location": "/app/template/Login.vm"})
     fake = FakeXnat(lambda _r: redirect)
     async with client_for(fake) as xnat:
-        with pytest.raises(BadResponse) as caught:
+        with pytest.raises(Redirected) as caught:
             await xnat.list_projects()
-    assert caught.value.status == 302
+    assert (caught.value.status, caught.value.location) == (302, "/app/template/Login.vm")
+    assert "/app/template/Login.vm" in str(caught.value)
     assert len(fake.data_requests()) == 1

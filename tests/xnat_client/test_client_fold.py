@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gc
 import io
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,7 +26,6 @@ from xnat_client import (
 )
 from xnat_client._build import builder
 from xnat_client._csv_listing import _Reader
-from xnat_client._gc import gc_paused
 from xnat_client.server import XnatServer, generate_project
 
 from ._client_fakes import FakeXnat, client_for, csv_listing
@@ -165,25 +163,6 @@ def test_builder_refuses_models_it_cannot_build() -> None:
 
     with pytest.raises(TypeError, match="model_construct"):
         builder(Aliased)
-
-
-def test_gc_pauses_nest_and_restore_the_previous_state() -> None:
-    """Overlapping pauses keep collection off until the last ends; a disabled gc stays off."""
-    assert gc.isenabled()
-    outer, inner = gc_paused(), gc_paused()
-    outer.__enter__()
-    inner.__enter__()
-    outer.__exit__(None, None, None)
-    assert not gc.isenabled()
-    inner.__exit__(None, None, None)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with gc_paused():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
 
 
 class _CutStream(httpx.AsyncByteStream):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import httpx
 import pytest
 
@@ -66,6 +71,38 @@ async def test_project_snapshot_sends_the_three_contract_requests() -> None:
     assert session is not None
     assert [sc.id for sc in session.scans] == ["1"]
     assert [(a.id, a.procstatus) for a in session.assessors] == [("A1", "x")]
+
+
+async def test_the_cpu_hook_wraps_folding_and_building_never_a_request() -> None:
+    """`around_cpu_work` is entered for the folds and the build; no request is in flight then."""
+    inside = threading.local()
+    entered: list[str] = []
+
+    @contextmanager
+    def paused() -> Iterator[None]:
+        inside.active = True
+        entered.append(threading.current_thread().name)
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            inside.active = False
+            if was:
+                gc.enable()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert not getattr(inside, "active", False), "a request was sent inside the hook"
+        return contract(request)
+
+    fake = FakeXnat(answer)
+    async with client_for(fake, around_cpu_work=paused) as xnat:
+        snapshot = await xnat.project_snapshot("P1")
+        one = await xnat.session_snapshot("P1", "sess 1")
+    assert (len(snapshot.sessions), one is not None) == (1, True)
+    assert len(entered) >= 4  # three listings folded and the build, for the project
+    assert any(name != threading.main_thread().name for name in entered)  # the build thread
+    assert gc.isenabled()
 
 
 async def test_session_snapshot_filters_by_label() -> None:

@@ -74,6 +74,13 @@ _ROUTES: dict[str, dict[str, Handler]] = {
 }
 _BROWSER = re.compile(r"MSIE|Mozilla|AppleWebKit|Opera")
 _HOME = "<html><head><title>XNAT</title></head><body><p>XNAT</p></body></html>"
+_LOGIN_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>XNAT</title></head><body>"
+    '<form name="form1" method="post" action="/login">'
+    '<input type="text" name="username" id="username">'
+    '<input type="password" name="password" id="password">'
+    '<input type="submit" value="Login"></form></body></html>'
+)
 
 
 class XnatServer:
@@ -89,6 +96,9 @@ class XnatServer:
             exist. Off, every listing has the renamed header.
         faults: fault rates and their seed (`Faults(error_rate=0.05, seed=1)`); none by
             default. `server.faults` can be changed while serving.
+
+    `login_page = True` answers an API request without a live session with the web login
+    page and status 200 instead of 401, as some proxies in front of XNAT do.
     """
 
     def __init__(
@@ -106,6 +116,7 @@ class XnatServer:
         self.raw_empty_headers = raw_empty_headers
         self.faults = faults or Faults()
         self.requests: list[LoggedRequest] = []
+        self.login_page = False
 
     @property
     def app(self) -> XnatServer:
@@ -137,10 +148,12 @@ class XnatServer:
             await response(scope, receive, recording_send)
         finally:
             query = scope.get("query_string", b"").decode("latin-1")
-            entry = LoggedRequest(scope["method"], scope["path"], query, status)
-            if fault is not None:
-                entry = LoggedRequest(entry.method, entry.path, query, status, fault.kind)
-            self.requests.append(entry)
+            peer = scope.get("client")
+            client = f"{peer[0]}:{peer[1]}" if peer else ""
+            kind = fault.kind if fault is not None else ""
+            self.requests.append(
+                LoggedRequest(scope["method"], scope["path"], query, status, kind, client)
+            )
 
     async def _fault(self, fault: Fault, send: Send) -> Response:
         if fault.kind == "timeout":
@@ -178,6 +191,8 @@ class XnatServer:
         if who.user is None:
             if _BROWSER.search(request.headers.get("user-agent", "")):
                 return RedirectResponse("/app/template/Login.vm", status_code=302)
+            if self.login_page:
+                return Response(_LOGIN_PAGE, media_type="text/html")
             return unauthorized()
         if path == "/data/JSESSION":
             return self._jsession(request, who)

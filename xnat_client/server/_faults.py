@@ -30,6 +30,7 @@ class LoggedRequest:
     query: str
     status: int  # 0 when the connection was dropped or the request hung
     fault: str = ""
+    client: str = ""  # the peer's host:port, which tells the connections apart
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from xnat_client.server._xml import escape_xml
 Row = dict[str, str]
 Matcher = Callable[[str], bool]
 
+
 # Query parameters that steer a listing and are never filters.
 _RESERVED = frozenset(
     {"format", "columns", "xsiType", "sortBy", "sortOrder", "limit", "offset", "fields"}

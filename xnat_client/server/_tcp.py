@@ -1,6 +1,6 @@
 """
 Serve an `XnatServer` over real TCP on 127.0.0.1, inside the caller's event loop, over plain
-HTTP or, given an `ssl.SSLContext` (see `make_tls_identity`), over HTTPS.
+HTTP or over HTTPS: given an `ssl.SSLContext` (see `make_tls_identity`) or a PEM `certfile`.
 
 The socket is bound and listening before uvicorn starts, so the URL is valid the moment it is
 returned: early connections wait in the kernel backlog.
@@ -14,6 +14,7 @@ import socket
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 import anyio
 import uvicorn
@@ -49,10 +50,19 @@ def bind_loopback(port: int = 0) -> socket.socket:
 
 @asynccontextmanager
 async def serve_tcp(
-    server: XnatServer, port: int = 0, ssl: ssl_module.SSLContext | None = None
+    server: XnatServer,
+    port: int = 0,
+    ssl: ssl_module.SSLContext | None = None,
+    *,
+    certfile: Path | None = None,
 ) -> AsyncIterator[str]:
-    """Run `server` on 127.0.0.1:`port` for the duration of the block; yields its base URL
-    (`https://...` when an SSLContext is given)."""
+    """
+    Run `server` on 127.0.0.1:`port` for the duration of the block; yields its base URL.
+
+    Over TLS with `ssl` (the URL names 127.0.0.1, which `make_tls_identity` certifies) or with
+    `certfile` (a PEM file holding the private key and the certificate chain; the URL is
+    `https://localhost:PORT`, the name a certificate for this machine carries).
+    """
     sock = bind_loopback(port)
     config = uvicorn.Config(
         server.app,
@@ -61,6 +71,7 @@ async def serve_tcp(
         access_log=False,
         timeout_graceful_shutdown=1,
         ssl_context_factory=None if ssl is None else (lambda _config, _default: ssl),
+        ssl_certfile=str(certfile) if certfile is not None else None,
     )
     runner = _QuietServer(config)
     bound = sock.getsockname()[1]
@@ -69,7 +80,10 @@ async def serve_tcp(
     # an ExceptionGroup.
     task = asyncio.get_running_loop().create_task(runner.serve([sock]))
     try:
-        yield f"{'http' if ssl is None else 'https'}://{LOOPBACK}:{bound}"
+        if certfile is not None:
+            yield f"https://localhost:{bound}"
+        else:
+            yield f"{'http' if ssl is None else 'https'}://{LOOPBACK}:{bound}"
     finally:
         runner.should_exit = True
         with anyio.CancelScope(shield=True):
