@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	tools/need-debian-packages shellcheck
-	shellcheck $(SHELL_SCRIPTS)
+	shellcheck -x $(SHELL_SCRIPTS)
 	$(BIN)/hadolint Dockerfile
 
 # The loopback cluster needs root; without it the cluster tests skip (and fail under CI=true).

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # dir, repo, log, ...: set by tests/cluster/up, which sources this
 # Sourced by tests/cluster/up: Slurm accounting, so that `sacct` is real. A private MariaDB
 # (unix socket and 127.0.0.1 only, its data under $dir/mysql) and slurmdbd in front of it.
 # Each start_* sets fresh_<name>=1 when it (re)started its daemon, so that the daemons that

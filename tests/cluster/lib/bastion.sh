@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # dir, repo, log, ...: set by tests/cluster/up, which sources this
 # Sourced by tests/cluster/up: a login node reachable only through a bastion.
 #
 # The login node's listener lives in a network namespace of its own (its loopback is not the
