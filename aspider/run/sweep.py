@@ -221,22 +221,27 @@ async def _prune_failed(
     options: SweepOptions,
     busy: set[str],
 ) -> list[str]:
-    """Old failed job directories go; a task this sweep acted on (a rerun) keeps its own."""
+    """
+    Old failed job directories go, and leftovers of COMPLETE tasks; a task this sweep acted on
+    (a rerun) keeps its own.
+    """
     proctypes = {p.proctype for p in processors}
-    failed = [
-        a.label
-        for s in snapshot.sessions
-        for a in s.assessors
-        if a.proctype in proctypes
-        and a.label not in busy
-        and normalise_procstatus(a.procstatus) is ProcStatus.JOB_FAILED
-    ]
+    by_status: dict[ProcStatus, list[str]] = {ProcStatus.JOB_FAILED: [], ProcStatus.COMPLETE: []}
+    for s in snapshot.sessions:
+        for a in s.assessors:
+            status = normalise_procstatus(a.procstatus)
+            if a.proctype in proctypes and a.label not in busy and status in by_status:
+                by_status[status].append(a.label)
     try:
         return await prune_job_dirs(
-            backend.transport, backend.work_root, failed, options.keep_failed_days
+            backend.transport,
+            backend.work_root,
+            by_status[ProcStatus.JOB_FAILED],
+            options.keep_failed_days,
+            complete=by_status[ProcStatus.COMPLETE],
         )
     except PbsError as exc:  # housekeeping: never fails a sweep
-        log.warning("pruning old failed job directories: %s", exc)
+        log.warning("pruning job directories: %s", exc)
         return []
 
 

@@ -141,3 +141,22 @@ async def test_a_job_killed_outright_is_job_failed_ended_without_an_exit_code(
     work = tmp_path / "work"
     assert not (work / a.label / "status" / "finished").exists()
     await _kept_then_pruned(xnat, tmp_path, a.label)  # no `finished`, still pruned when old
+
+
+async def test_a_complete_tasks_half_removed_directory_goes_at_the_next_sweep(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path
+) -> None:
+    """The engine killed while removing a COMPLETE job's directory: the next sweep finishes it."""
+    script = "'echo fine > $OUTDIR/out.txt'"
+    (a,) = await _run_one(server, xnat, tmp_path, "fine", script)
+    assert a.procstatus == "COMPLETE"
+    work = tmp_path / "work"
+    leftover = work / a.label / "OUTPUTS"
+    leftover.mkdir(parents=True)  # what an rm -rf cut short leaves behind
+    (leftover / "out.txt").write_text("fine\n")
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(work))
+        procs = load_processors([tmp_path / "processors"])
+        report = await sweep_project(xnat, backend, "P1", procs, SweepOptions())
+    assert report.pruned == [a.label]
+    assert not (work / a.label).exists()

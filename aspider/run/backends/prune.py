@@ -1,22 +1,43 @@
 """
-Failed tasks' job directories go once nothing in them has changed for a while.
+Job directories that have served their purpose go: one listing of the work root, and one
+command for whatever is to be removed.
+
+- A COMPLETE task's directory normally goes the moment its outputs are verified in XNAT; one
+  that stays (the engine killed half-way through removing it, a file the cluster would not
+  delete then) is a leftover, removed by the next sweep.
+- A failed task's directory is kept for a person to read until nothing in it has changed for
+  `older_than_days`: "nothing changed" (no entry of the directory, its `status/`, `INPUTS/` or
+  `OUTPUTS/` newer) covers jobs that never wrote `status/finished`: killed outright, or never
+  started because the submission failed.
+
+The work root is listed rather than every finished task's directory probed, so a sweep of a
+project with 20,000 COMPLETE tasks sends no argument list that grows with them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from aspider.run.backends.base import job_names
 from pbs import Transport, job_dirs
 
-_PRUNE = """\
+_LIST = """\
+cd "$1" 2>/dev/null || exit 0
+for d in */; do [ -d "$d" ] && printf '%s\\n' "${d%/}"; done
+"""
+
+_REMOVE = """\
 root=$1
 minutes=$2
 shift 2
-for name in "$@"; do
+for entry in "$@"; do
+    kind=${entry%%:*}
+    name=${entry#*:}
     d="$root/$name"
     [ -d "$d" ] || continue
-    if [ -z "$(find "$d" -maxdepth 2 -mmin "-$minutes" 2>/dev/null | head -n 1)" ]
+    if [ "$kind" = done ] ||
+        [ -z "$(find "$d" -maxdepth 2 -mmin "-$minutes" 2>/dev/null | head -n 1)" ]
     then rm -rf -- "$d" && echo "$name"
     fi
 done
@@ -24,21 +45,27 @@ done
 
 
 async def prune_job_dirs(
-    transport: Transport, work_root: PurePosixPath, labels: list[str], older_than_days: float
+    transport: Transport,
+    work_root: PurePosixPath,
+    failed: Iterable[str],
+    older_than_days: float,
+    complete: Iterable[str] = (),
 ) -> list[str]:
-    """
-    Remove the job directories of failed tasks in which nothing has changed for
-    `older_than_days`, in one command: they are kept that long so a person can look at what
-    the job left. "Nothing changed" (no entry of the directory, its `status/`, `INPUTS/` or
-    `OUTPUTS/` newer) covers jobs that never wrote `status/finished`: killed outright, or
-    never started because the submission failed.
-    """
-    if not labels:
+    """Remove old failed tasks' and leftover COMPLETE tasks' directories; the labels removed."""
+    wanted = {**_tagged(failed, "old"), **_tagged(complete, "done")}
+    if not wanted:
         return []
-    names = job_names(labels)
-    by_name = {name: label for label, name in names.items()}
-    job_dirs(work_root, by_name)  # checks every name before it reaches a shell
+    listed = await transport.run(["sh", "-c", _LIST, "sh", str(work_root)])
+    present = [name for name in listed.stdout.split("\n") if name in wanted]
+    if not present:
+        return []
+    job_dirs(work_root, present)  # checks every name before it reaches a shell
     minutes = str(max(0, int(older_than_days * 24 * 60)))
-    argv = ["sh", "-c", _PRUNE, "sh", str(work_root), minutes, *by_name]
-    result = await transport.run(argv)
-    return [by_name[name] for name in result.stdout.split() if name in by_name]
+    entries = [f"{wanted[name][1]}:{name}" for name in present]
+    result = await transport.run(["sh", "-c", _REMOVE, "sh", str(work_root), minutes, *entries])
+    return [wanted[name][0] for name in result.stdout.split() if name in wanted]
+
+
+def _tagged(labels: Iterable[str], kind: str) -> dict[str, tuple[str, str]]:
+    """job name -> (label, kind)."""
+    return {name: (label, kind) for label, name in job_names(labels).items()}
