@@ -44,7 +44,7 @@ def file_path(path: str) -> str:
     return "/".join(segment(part, "file name", backslash=True) for part in path.split("/"))
 
 
-OwnerKind = Literal["scan", "assessor", "session"]
+OwnerKind = Literal["scan", "assessor", "session", "project"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +52,10 @@ class ResourceRef:
     """
     Where a resource (a folder of files) lives, addressed by IDs as XNAT recommends.
 
-    Build one with `ResourceRef.scan(...)`, `ResourceRef.assessor_output(...)` or
-    `ResourceRef.session(...)`; every part is validated when the ref is made, so a bad name
-    fails at the call site, not deep inside a request.
+    Build one with `ResourceRef.scan(...)`, `ResourceRef.assessor_output(...)`,
+    `ResourceRef.session(...)` or `ResourceRef.project(...)`; every part is validated when the
+    ref is made, so a bad name fails at the call site, not deep inside a request. For a project
+    resource, `session_id` holds the project ID.
     """
 
     kind: OwnerKind
@@ -63,9 +64,9 @@ class ResourceRef:
     label: str
 
     def __post_init__(self) -> None:
-        segment(self.session_id, "session ID")
+        segment(self.session_id, "project ID" if self.kind == "project" else "session ID")
         segment(self.label, "resource label")
-        if self.kind != "session":
+        if self.kind not in ("session", "project"):
             segment(self.owner_id, f"{self.kind} ID")
 
     @classmethod
@@ -81,8 +82,15 @@ class ResourceRef:
     def session(cls, session_id: str, label: str) -> ResourceRef:
         return cls("session", session_id, "", label)
 
+    @classmethod
+    def project(cls, project_id: str, label: str) -> ResourceRef:
+        """A resource of the project itself (`/data/projects/{id}/resources/{label}`)."""
+        return cls("project", project_id, "", label)
+
     @property
     def owner_path(self) -> str:
+        if self.kind == "project":
+            return f"/data/projects/{segment(self.session_id)}"
         base = f"/data/experiments/{segment(self.session_id)}"
         if self.kind == "scan":
             return f"{base}/scans/{segment(self.owner_id)}"

@@ -37,6 +37,10 @@ class JobObservation:
     node: str | None = None
     walltime: str | None = None
     memory: str | None = None
+    # Whether the job's directory is in this engine's work root. An engine with another work
+    # root (or on another cluster) sees the tasks another engine runs: without their
+    # directories it must leave them to that engine, never call them failed or lost.
+    dir_exists: bool = True
 
 
 @dataclass(frozen=True, slots=True)

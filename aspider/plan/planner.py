@@ -200,6 +200,9 @@ def _plan_candidate(
     obs = b.observations.get(a.label if a is not None else cand.label)
     event = _event(cand, a, status, obs)
     row = transition(status, event)
+    if event is Event.JOB_ELSEWHERE:
+        assert a is not None
+        b.findings[scope.anchor.id].append(Finding(proc.proctype, a.label, Reason.JOB_ELSEWHERE))
     if not row.actions:
         return
     task = build_task(proc, cand, b.container_dir)
@@ -248,11 +251,26 @@ def _event(
             return Event.OUTPUTS_PRESENT
         return Event.INPUTS_READY
     assert a is not None
+    if status in _FOLLOWED and _elsewhere(obs):
+        return Event.JOB_ELSEWHERE
     if status is ProcStatus.JOB_RUNNING:
         return _job_event(a, obs)
     if status in (ProcStatus.COMPLETE, ProcStatus.JOB_FAILED, ProcStatus.NO_DATA):
         return Event.QC_RERUN if a.qcstatus in QC_RERUN else Event.STEADY
     return Event.STEADY
+
+
+_FOLLOWED = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
+
+
+def _elsewhere(obs: JobObservation | None) -> bool:
+    """The job is not this engine's: no directory here, no exit code, not seen running."""
+    return (
+        obs is not None
+        and not obs.dir_exists
+        and obs.exit_code is None
+        and obs.scheduler_state not in ("queued", "running")
+    )
 
 
 def _job_event(a: Assessor, obs: JobObservation | None) -> Event:

@@ -54,6 +54,9 @@ class Reason:
     JOB_VANISHED = "job {jobid} ended without an exit code (killed by the scheduler?)"
     JOB_EXIT_CODE = "job {jobid} exited with code {code}"
     INTENT_NO_JOB = "submission was recorded but the scheduler has no job {label}; submitting again"
+    JOB_ELSEWHERE = (
+        "its job directory is not in this work root: left to the engine that submitted it"
+    )
     RERUN_QC = "QC status set to {qc}: outputs removed, running again"
     RERUN_BY_HAND = "procstatus set to NEED_TO_RUN by hand: outputs removed, running again"
     STAGING_FAILED = "staging inputs failed: {error}"
@@ -116,6 +119,7 @@ class Event(StrEnum):
     JOB_EXITED_NONZERO = "job exit code not 0"
     JOB_GONE = "job gone without exit code"
     JOB_UNKNOWN = "job state unknown"
+    JOB_ELSEWHERE = "job directory not in this work root"
     STEADY = "nothing new"
     # What the executor finds while it carries out an action (its own transitions).
     STAGING_INPUTS_MISSING = "staging: declared inputs not there"
@@ -160,10 +164,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(_S.JOB_RUNNING, _E.NO_JOBID_GONE, ("submit",), _S.JOB_RUNNING, Reason.INTENT_NO_JOB),
     Transition(_S.JOB_RUNNING, _E.JOB_ACTIVE, (), _S.JOB_RUNNING),
     Transition(_S.JOB_RUNNING, _E.JOB_UNKNOWN, (), _S.JOB_RUNNING, "wait for the next sweep"),
+    Transition(_S.JOB_RUNNING, _E.JOB_ELSEWHERE, (), _S.JOB_RUNNING, Reason.JOB_ELSEWHERE),
     Transition(_S.JOB_RUNNING, _E.JOB_EXITED_ZERO, ("finalize",), _S.COMPLETE, "or JOB_FAILED"),
     Transition(_S.JOB_RUNNING, _E.JOB_EXITED_NONZERO, ("mark_failed",), _S.JOB_FAILED),
     Transition(_S.JOB_RUNNING, _E.JOB_GONE, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_VANISHED),
     Transition(_S.READY_TO_UPLOAD, _E.STEADY, ("finalize",), _S.COMPLETE),
+    Transition(_S.READY_TO_UPLOAD, _E.JOB_ELSEWHERE, (), _S.READY_TO_UPLOAD, Reason.JOB_ELSEWHERE),
+    Transition(_S.UPLOADING, _E.JOB_ELSEWHERE, (), _S.UPLOADING, Reason.JOB_ELSEWHERE),
     Transition(_S.UPLOADING, _E.STEADY, ("finalize",), _S.COMPLETE, "an interrupted upload"),
     Transition(_S.COMPLETE, _E.STEADY, (), _S.COMPLETE),
     Transition(_S.COMPLETE, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),

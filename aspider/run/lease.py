@@ -1,18 +1,17 @@
 """
-One sweep at a time per project, even from two hosts.
+One sweep at a time per project, even from two hosts with different work roots.
 
 The nightly container and a lab member's workstation may both sweep the same project; two sweeps
-would race to create and submit the same tasks. Before a sweep touches a project it takes a lease:
-a directory `<workroot>/.aspider/leases/<project>/` holding `lease.json` (owner, token, expiry),
-in the same work root the jobs use, so every host that can submit can see it.
+would race to create and submit the same tasks. Before a sweep touches a project it takes a
+lease: a record (owner, token, expiry) that only one sweep can create. Where it is kept is a
+`LeaseStore`: in XNAT itself (`lease_xnat`, the default: every engine that can sweep the project
+sees it, whatever its work root or cluster), or in the work root (`lease_files`: only engines
+sharing that work root see it; the fallback when XNAT will not let this account write it).
 
-Why directories: renaming a directory onto an existing one fails both on POSIX and over SFTP, so
-"rename my prepared directory into place" is an atomic create that exactly one contender wins.
-A lease whose expiry has passed is stale (its owner died); it is taken over by renaming it to a
-tombstone, which again exactly one contender wins. The winner checks the tombstone holds the stale
-token it saw; if it moved a fresh lease instead (it raced a faster contender), it puts it back.
-The owner renews the expiry (heartbeat) well before it passes and stops the sweep if it finds
-its lease gone. A lease whose owner is a dead process on this same host is stale at once.
+A lease whose expiry has passed is stale (its owner died) and is taken over. The owner renews
+the expiry (heartbeat) well before it passes and stops the sweep if it finds its lease gone. A
+lease whose owner is a dead process on this same host is stale at once, as is one this very
+process left behind (a sweep that could not release it).
 """
 
 from __future__ import annotations
@@ -26,11 +25,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio
 
 from aspider._exceptions import LeaseHeld, LeaseLost, first_error
-from pbs import FileOperationFailed, PbsError, Transport
+from pbs import PbsError
+from xnat_client import XnatError
 
 log = logging.getLogger("aspider.run.lease")
 
@@ -82,53 +83,75 @@ def owner_is_dead(owner: str) -> bool:
     return False
 
 
+class LeaseStore(Protocol):
+    """Where a project's lease record lives; `create` is the one step only one sweep can win."""
+
+    where: str  # for messages: where the lease is kept
+
+    async def create(self, record: LeaseRecord) -> bool:
+        """Make `record` the lease if there is none; False when one exists."""
+        ...
+
+    async def read(self) -> LeaseRecord | None:
+        """The lease as it stands; None when there is none."""
+        ...
+
+    async def take_over(self, stale: LeaseRecord, record: LeaseRecord) -> bool:
+        """Replace the stale lease with `record`; False when another contender got there first."""
+        ...
+
+    async def write(self, record: LeaseRecord) -> None:
+        """Replace the lease this sweep holds with `record` (its new expiry)."""
+        ...
+
+    async def remove(self, record: LeaseRecord) -> None:
+        """Give up the lease `record` holds."""
+        ...
+
+
 class ProjectLease:
     """A held lease; `renew()` pushes its expiry forward and raises LeaseLost if it is gone."""
 
     def __init__(
         self,
-        files: Transport,
-        root: str,
+        store: LeaseStore,
         project: str,
         *,
         ttl: float = 300.0,
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not project or "/" in project or project in {".", ".."}:
-            raise ValueError(f"project id {project!r} cannot name a lease directory")
-        self._files = files
-        self._dir = f"{root.rstrip('/')}/.aspider/leases/{project}"
+        self.store = store
         self._project = project
         self._ttl = ttl
         self._clock = clock
         self.record = LeaseRecord(owner or default_owner(), uuid.uuid4().hex, 0.0)
 
-    @property
-    def path(self) -> str:
-        return self._dir
+    def _fresh(self) -> LeaseRecord:
+        return LeaseRecord(self.record.owner, self.record.token, self._clock() + self._ttl)
 
     async def acquire(self) -> None:
         for _ in range(5):
-            if await self._try_create():
+            self.record = self._fresh()
+            if await self.store.create(self.record):
                 _HELD_HERE.add(self.record.token)
                 return
-            current = await self._read(self._dir)
+            current = await self.store.read()
             if current is None:
                 continue  # vanished between our attempts: try again
             if current.expires > self._clock() and not self._is_stale(current):
                 raise LeaseHeld(self._project, current.owner, current.expires)
-            await self._take_over(current)
+            if await self.store.take_over(current, self.record):
+                _HELD_HERE.add(self.record.token)
+                return
         raise LeaseHeld(self._project, "another sweep (contended)", self._clock() + self._ttl)
 
     async def renew(self) -> None:
-        current = await self._read(self._dir)
+        current = await self.store.read()
         if current is None or current.token != self.record.token:
             raise LeaseLost(f"lease on project {self._project!r} was lost")
-        self.record = LeaseRecord(self.record.owner, self.record.token, self._clock() + self._ttl)
-        tmp = f"{self._dir}/lease.json.{uuid.uuid4().hex}"
-        await self._files.write_bytes(tmp, self.record.to_bytes())
-        await self._files.rename(tmp, f"{self._dir}/lease.json")
+        self.record = self._fresh()
+        await self.store.write(self.record)
 
     def _is_stale(self, current: LeaseRecord) -> bool:
         left_by_us = current.owner == self.record.owner and current.token not in _HELD_HERE
@@ -136,63 +159,15 @@ class ProjectLease:
 
     async def release(self) -> None:
         _HELD_HERE.discard(self.record.token)  # released, or left behind: not held any more
-        current = await self._read(self._dir)
-        if current is not None and current.token == self.record.token:
-            tomb = f"{self._dir}.released-{uuid.uuid4().hex}"
-            try:
-                await self._files.rename(self._dir, tomb)
-            except FileOperationFailed:
-                return
-            await self._files.remove(tomb)
-
-    async def _try_create(self) -> bool:
-        parent = self._dir.rsplit("/", 1)[0]
-        await self._files.make_dirs(parent)
-        staging = f"{self._dir}.new-{uuid.uuid4().hex}"
-        await self._files.make_dirs(staging)
-        self.record = LeaseRecord(self.record.owner, self.record.token, self._clock() + self._ttl)
-        await self._files.write_bytes(f"{staging}/lease.json", self.record.to_bytes())
-        try:
-            await self._files.rename(staging, self._dir)
-        except FileOperationFailed:
-            await self._files.remove(staging)
-            return False
-        return True
-
-    async def _take_over(self, stale: LeaseRecord) -> None:
-        tomb = f"{self._dir}.stale-{uuid.uuid4().hex}"
-        try:
-            await self._files.rename(self._dir, tomb)
-        except FileOperationFailed:
-            return  # somebody else moved it first
-        moved = await self._read(tomb)
-        if moved is not None and moved.token != stale.token:
-            # We raced a contender who had already replaced the stale lease: give it back.
-            try:
-                await self._files.rename(tomb, self._dir)
-            except FileOperationFailed:
-                pass
-            else:
-                return
-        await self._files.remove(tomb)
-
-    async def _read(self, directory: str) -> LeaseRecord | None:
-        try:
-            raw = await self._files.read_bytes(f"{directory}/lease.json")
-        except FileOperationFailed:
-            return None
-        try:
-            return LeaseRecord.from_bytes(raw)
-        except (ValueError, KeyError):
-            return LeaseRecord(owner="unreadable lease", token="", expires=0.0)
+        await self.store.remove(self.record)
 
 
 @asynccontextmanager
 async def project_lease(
-    files: Transport, root: str, project: str, *, ttl: float = 300.0
+    store: LeaseStore, project: str, *, ttl: float = 300.0
 ) -> AsyncIterator[ProjectLease]:
     """Hold the project's lease for the body, renewing it every ttl/3 in the background."""
-    lease = ProjectLease(files, root, project, ttl=ttl)
+    lease = ProjectLease(store, project, ttl=ttl)
     await lease.acquire()
     try:
         async with anyio.create_task_group() as group:
@@ -208,7 +183,7 @@ async def project_lease(
         with anyio.move_on_after(10, shield=True):
             try:
                 await lease.release()
-            except PbsError as exc:  # the cluster is gone: the lease expires on its own
+            except (PbsError, XnatError) as exc:  # unreachable: the lease expires on its own
                 log.warning(
                     "cannot release the lease on %s (%s); it expires in %gs", project, exc, ttl
                 )

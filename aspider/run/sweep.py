@@ -26,7 +26,9 @@ from aspider.processors import Processor
 from aspider.run.backends import JobBackend, prune_job_dirs
 from aspider.run.chain import QueueRoom, chain_session, leave_to_chain
 from aspider.run.execute import JobOptions, Outcome, SessionExecutor
-from aspider.run.lease import project_lease
+from aspider.run.lease import LeaseStore, project_lease
+from aspider.run.lease_files import FileLeaseStore
+from aspider.run.lease_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
 from aspider.run.settled_store import load_memo, save_memo
 from aspider.run.transfers import TransferLimit
 from pbs import PbsError
@@ -104,6 +106,12 @@ class SweepsFailed(AspiderError):
         self.reports = reports
 
 
+def lease_store(xnat: XnatClient, backend: JobBackend, project: str) -> LeaseStore:
+    """Where the project's lease is kept: in XNAT, or the work root if XNAT refuses."""
+    files = FileLeaseStore(backend.transport, str(backend.work_root), project)
+    return XnatOrFilesLeaseStore(XnatLeaseStore(xnat, project), files)
+
+
 def restrict(snapshot: ProjectSnapshot, sessions: Sequence[str]) -> ProjectSnapshot:
     """The snapshot with only the named sessions (by label or ID)."""
     if not sessions:
@@ -135,8 +143,8 @@ async def sweep_project(
 ) -> SweepReport:
     """Sweep one project while holding its lease (LeaseHeld if another sweep has it)."""
     root = str(backend.work_root)
-    async with project_lease(backend.transport, root, project, ttl=options.lease_ttl):
-        before = xnat.requests_sent
+    before = xnat.requests_sent
+    async with project_lease(lease_store(xnat, backend, project), project, ttl=options.lease_ttl):
         remembered = await load_memo(backend.transport, root, project)
         memo = SettledMemo(previous=remembered)
         snapshot = restrict(await xnat.project_snapshot(project), options.sessions)

@@ -98,4 +98,5 @@ def combine(label: str, info: JobInfo | None, state: JobDirState) -> JobObservat
         node=(info.exec_host or None) if info is not None else None,
         walltime=_elapsed(state.started, state.finished),
         memory=_memory(info),
+        dir_exists=state.exists,
     )
