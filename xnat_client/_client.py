@@ -192,6 +192,10 @@ class XnatClient:
     async def list_files(self, ref: ResourceRef) -> list[FileEntry]:
         return await _files.list_files(self._core, ref)
 
+    async def list_output_files(self, session_id: str, assessor_id: str) -> list[FileEntry]:
+        """Every file of every output resource of an assessor, in one request."""
+        return await _files.list_output_files(self._core, session_id, assessor_id)
+
     async def upload_file(
         self,
         ref: ResourceRef,

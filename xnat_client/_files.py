@@ -22,7 +22,7 @@ from . import _rows
 from ._exceptions import BadResponse, Conflict, NotFound
 from ._http import Body, Content, HttpCore
 from ._models import FileEntry
-from ._paths import ResourceRef
+from ._paths import ResourceRef, segment
 from ._responses import body_text, looks_like_html
 
 CHUNK = 1 << 20
@@ -114,6 +114,16 @@ async def delete_resource(core: HttpCore, ref: ResourceRef) -> None:
 
 async def list_files(core: HttpCore, ref: ResourceRef) -> list[FileEntry]:
     path = f"{ref.path}/files"
+    payload = await core.get_json(path)
+    try:
+        return _rows.files(_rows.result_rows(payload))
+    except ValueError as exc:
+        raise BadResponse(str(exc), method="GET", path=path, status=200) from None
+
+
+async def list_output_files(core: HttpCore, session_id: str, assessor_id: str) -> list[FileEntry]:
+    """Every file of every output resource of an assessor, in one listing (`out/files`)."""
+    path = f"/data/experiments/{segment(session_id)}/assessors/{segment(assessor_id)}/out/files"
     payload = await core.get_json(path)
     try:
         return _rows.files(_rows.result_rows(payload))

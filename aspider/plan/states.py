@@ -190,9 +190,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(_S.JOB_RUNNING, _E.SUBMITTED, (), _S.JOB_RUNNING, "job id recorded"),
     Transition(_S.JOB_RUNNING, _E.OUTPUTS_MISSING, (), _S.JOB_FAILED, Reason.JOB_NO_OUTPUTS),
-    Transition(_S.JOB_RUNNING, _E.OUTPUTS_FOUND, ("upload",), _S.UPLOADING),
-    Transition(_S.UPLOADING, _E.UPLOAD_FAILED, (), _S.UPLOADING, "retried by the next sweep"),
-    Transition(_S.UPLOADING, _E.UPLOAD_VERIFIED, (), _S.COMPLETE, "QC set to Needs QA"),
+    Transition(
+        _S.JOB_RUNNING, _E.OUTPUTS_FOUND, ("upload",), _S.JOB_RUNNING, "nothing written yet"
+    ),
+    Transition(_S.JOB_RUNNING, _E.UPLOAD_FAILED, (), _S.UPLOADING, "retried by the next sweep"),
+    Transition(
+        _S.JOB_RUNNING, _E.UPLOAD_VERIFIED, (), _S.COMPLETE, "one write: QC Needs QA, usage"
+    ),
 )
 
 #: The executor's events: each has one row, whatever state its action started from.

@@ -26,8 +26,15 @@ from aspider.plan import (
 )
 from aspider.plan.states import after
 from aspider.run.backends import JobBackend, job_dir
-from aspider.run.outputs import LOG_RESOURCE, collect_outputs, log_tail, upload_log, upload_outputs
-from aspider.run.records import Records, job_ended, note, status_note
+from aspider.run.outputs import (
+    LOG_RESOURCE,
+    collect_outputs,
+    log_file,
+    log_tail,
+    upload_log,
+    upload_outputs,
+)
+from aspider.run.records import Records, job_ended, note
 from aspider.run.transfers import TransferLimit
 from pbs import PbsError
 from xnat_client import AssessorFields, ResourceRef, XnatError
@@ -53,21 +60,21 @@ async def finalize(
         )
         await fail(records, backend, task, a.id, reason, action.observation)
         return False
-    await records.write(task, a.id, job_ended(after(Event.OUTPUTS_FOUND), "", action.observation))
+    log_output = await log_file(transport, directory)
+    uploads = [*files, log_output] if log_output is not None else files
     try:
-        await upload_outputs(records.xnat, transport, task.session_id, a.id, files, transfers)
-        records.ledger.uploaded(a.id, a.resources, {f.resource for f in files})
-        await upload_log(records.xnat, transport, directory, task.session_id, a.id, transfers)
-        records.ledger.uploaded(a.id, a.resources, {LOG_RESOURCE})
+        await upload_outputs(records.xnat, transport, task.session_id, a.id, uploads, transfers)
+        records.ledger.uploaded(a.id, a.resources, {f.resource for f in uploads})
     except (UploadMismatch, PbsError, XnatError, OSError, ValueError) as exc:
         reason = Reason.UPLOAD_FAILED.format(error=exc)
-        await records.write(task, a.id, status_note(after(Event.UPLOAD_FAILED), reason))
+        failed = job_ended(after(Event.UPLOAD_FAILED), reason, action.observation)
+        await records.write(task, a.id, failed)
         outcome.retry_later(task, reason)
         return False
-    complete = AssessorFields(
-        procstatus=after(Event.UPLOAD_VERIFIED).value, qcstatus=QcStatus.NEEDS_QA.value
-    )
-    await records.write(task, a.id, complete)
+    # One write for the end: COMPLETE, QC, and what the job used (no UPLOADING write first:
+    # an upload cut short leaves the task where a finalize is tried again, as UPLOADING did).
+    ended = job_ended(after(Event.UPLOAD_VERIFIED), "", action.observation)
+    await records.write(task, a.id, ended.model_copy(update={"qcstatus": QcStatus.NEEDS_QA.value}))
     outcome.add(task, "completed", job_id=a.jobid)
     # Housekeeping after COMPLETE: a directory that will not go is logged, and the session goes
     # on (its chained work included); the outputs are safe in XNAT already.

@@ -2,10 +2,11 @@
 Outputs: from a finished job's `OUTPUTS/` into the assessor's resources, verified.
 
 Success is decided here, not from which files happen to exist: the job exited 0 (the planner
-only finalizes those) **and** every declared output exists and is not empty. Each file is
-streamed from the job directory to XNAT, and every resource's listing is then compared with
-what was sent (names and sizes). Only then may the caller write COMPLETE; any failure raises
-and leaves the assessor as it was, to be tried again next sweep.
+only finalizes those) **and** every declared output exists and is not empty. Each file (the
+job's log among them, as OUTLOG) is streamed from the job directory to XNAT, and then one
+listing of all the assessor's output files is compared with what was sent (names and sizes).
+Only then may the caller write COMPLETE; any failure raises and leaves the assessor as it was,
+to be tried again next sweep.
 """
 
 from __future__ import annotations
@@ -82,23 +83,31 @@ async def upload_outputs(
     """
     Stream every file to its resource (replacing an earlier partial upload), then verify.
 
-    Verification is one listing per resource after all its files are in, not one per file
-    (`verify=False` on each upload): a resource of N files costs N + 1 requests, not 2N + 1.
+    Verification is one listing of the assessor's output files after every file is in
+    (`verify=False` on each upload): N files cost N + 1 requests, whatever their resources.
     """
     for f in files:
         ref = ResourceRef.assessor_output(session_id, assessor_id, f.resource)
         async with (limit or _UNLIMITED).moving_file(f.size):
             source = transport.download(str(f.source))
             await xnat.upload_file(ref, f.name, source, overwrite=True, verify=False)
-    for resource in sorted({f.resource for f in files}):
-        ref = ResourceRef.assessor_output(session_id, assessor_id, resource)
-        listed = {e.name: e.size for e in await xnat.list_files(ref)}
-        for f in (f for f in files if f.resource == resource):
-            if listed.get(f.name) != f.size:
-                raise UploadMismatch(
-                    f"{resource}/{f.name}: XNAT lists {listed.get(f.name)} bytes, sent {f.size}"
-                )
+    listed = {
+        (e.resource, e.name): e.size for e in await xnat.list_output_files(session_id, assessor_id)
+    }
+    for f in files:
+        if listed.get((f.resource, f.name)) != f.size:
+            got = listed.get((f.resource, f.name))
+            raise UploadMismatch(f"{f.resource}/{f.name}: XNAT lists {got} bytes, sent {f.size}")
     return len(files)
+
+
+async def log_file(transport: Transport, job_dir: PurePosixPath) -> OutputFile | None:
+    """job.log as the OUTLOG output, when the job left a non-empty one (XNAT refuses empty)."""
+    log = job_dir / "job.log"
+    found = await transport.stat(str(log))
+    if found is None or found.size == 0:
+        return None
+    return OutputFile(log, LOG_RESOURCE, "job.log", found.size)
 
 
 async def upload_log(
