@@ -190,8 +190,8 @@ class XnatClient:
     async def list_workflows(
         self, pipeline: str, experiment: str, *, project: str | None = None
     ) -> list[Workflow]:
-        """The entries of `pipeline` about one experiment (ID, or label with `project`), oldest
-        first, in 1 request."""
+        """The entries of `pipeline` about one experiment (ID, or label with `project`), in the
+        order written, in 1 request."""
         return await _workflows.list_workflows(self._core, pipeline, experiment, project)
 
     # resources and files

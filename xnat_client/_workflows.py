@@ -73,8 +73,9 @@ async def list_workflows(
     core: HttpCore, pipeline: str, experiment: str, project: str | None = None
 ) -> list[Workflow]:
     """
-    The entries of `pipeline` about one experiment (an ID, or a label with `project`), oldest
-    first. XNAT lists every pipeline whose name contains `pipeline`; only `pipeline` is kept.
+    The entries of `pipeline` about one experiment (an ID, or a label with `project`), in the
+    order they were written (XNAT's key, the order its History tab shows them in, newest
+    last). XNAT lists every pipeline whose name contains `pipeline`; only `pipeline` is kept.
     """
     path = f"{LISTING}/{segment(pipeline, 'pipeline name')}"
     params = {"experiment": experiment, "display": "ALL"}
@@ -85,8 +86,11 @@ async def list_workflows(
         rows = result_rows(payload)
     except ValueError as exc:
         raise BadResponse(str(exc), method="GET", path=path, status=200) from None
-    found = [w for w in map(_workflow, rows) if w is not None and w.pipeline_name == pipeline]
-    return sorted(found, key=lambda w: (w.launch_time, w.workflow_id or 0))
+    # Rows without XNAT's key come from its other branch (no such experiment): entries of
+    # other experiments, which are not asked for.
+    ours = [row for row in rows if "wrk_workflowData_id" in row]
+    found = [w for w in map(_workflow, ours) if w is not None and w.pipeline_name == pipeline]
+    return sorted(found, key=lambda w: (w.workflow_id is None, w.workflow_id or 0, w.launch_time))
 
 
 def _workflow(row: Row) -> Workflow | None:

@@ -26,6 +26,7 @@ from aspider.plan import (
 )
 from aspider.plan.states import after
 from aspider.run.backends import JobBackend, job_dir
+from aspider.run.history import Step
 from aspider.run.outputs import LOG_RESOURCE, collect_outputs, log_tail, upload_log, upload_outputs
 from aspider.run.records import Records, job_ended, note, status_note
 from aspider.run.transfers import TransferLimit
@@ -51,8 +52,10 @@ async def finalize(
             if exc.none_present
             else Reason.JOB_MISSING_OUTPUTS.format(missing=missing)
         )
+        await _ran(records, action)
         await fail(records, backend, task, a.id, reason, action.observation)
         return False
+    await _ran(records, action)
     await records.write(task, a.id, job_ended(after(Event.OUTPUTS_FOUND), "", action.observation))
     try:
         await upload_outputs(records.xnat, transport, task.session_id, a.id, files, transfers)
@@ -81,7 +84,14 @@ async def finalize(
 
 async def mark_failed(records: Records, backend: JobBackend, action: MarkFailed) -> None:
     task, a = action.task, action.assessor
+    await _ran(records, action)
     await fail(records, backend, task, a.id, action.reason, action.observation)
+
+
+async def _ran(records: Records, action: Finalize | MarkFailed) -> None:
+    """A job seen ended for the first time: its start goes in the history (learnt only now)."""
+    if action.assessor.procstatus == ProcStatus.JOB_RUNNING and action.observation is not None:
+        await records.history.job_started(action.task, action.assessor.id, action.observation)
 
 
 async def fail(
@@ -122,5 +132,5 @@ async def rerun(records: Records, backend: JobBackend, action: Rerun) -> None:
         walltimeused="",
         note=note(action.reason),
     )
-    await records.write(task, a.id, fields)
+    await records.write(task, a.id, fields, step=Step.RERUN)
     records.outcome.add(task, "rerun")

@@ -53,26 +53,27 @@ def _step(assessor: Assessor, minutes: int, status: str, **more: object) -> Work
     ).model_copy(update=more)
 
 
-async def test_entries_written_are_listed_oldest_first_with_their_fields(
+async def test_entries_are_listed_in_the_order_written_with_their_fields(
     xnat: XnatClient, assessor: Assessor
 ) -> None:
-    """Written out of order, the entries come back by launch time, every field as written."""
-    later = _step(assessor, 5, "Failed", step_id="JOB_FAILED", comments='killed: "oom" & more')
-    first = _step(assessor, 0, "Queued", step_id="JOB_RUNNING", job_id="1234", percent_complete=0)
+    """Listed as written (XNAT's key), whatever their launch times, every field as written."""
+    first = _step(assessor, 5, "Queued", step_id="JOB_RUNNING", job_id="1234", percent_complete=0)
+    ran = _step(assessor, 1, "Running", step_id="JOB_RUNNING")  # learnt later, started earlier
+    failed = _step(assessor, 9, "Failed", step_id="JOB_FAILED", comments='killed: "oom" & more')
     other_pipeline = first.model_copy(update={"pipeline_name": "fs7_v10"})
-    for entry in (later, first, other_pipeline):
+    for entry in (first, ran, other_pipeline, failed):
         await xnat.add_workflow(entry)
     listed = await xnat.list_workflows("fs7_v1", assessor.id)
-    assert [w.status for w in listed] == ["Queued", "Failed"]
-    assert listed[0].launch_time == first.launch_time
+    assert [w.status for w in listed] == ["Queued", "Running", "Failed"]
+    assert [w.launch_time for w in listed] == [e.launch_time for e in (first, ran, failed)]
     assert (listed[0].job_id, listed[0].step_id, listed[0].percent_complete) == (
         "1234",
         "JOB_RUNNING",
         0.0,
     )
-    assert listed[1].comments == 'killed: "oom" & more'
-    assert (listed[1].project, listed[1].create_user) == ("P1", "admin")
-    assert [w.workflow_id for w in listed] == [2, 1]
+    assert listed[2].comments == 'killed: "oom" & more'
+    assert (listed[2].project, listed[2].create_user) == ("P1", "admin")
+    assert [w.workflow_id for w in listed] == [1, 2, 4]
 
 
 async def test_writing_the_same_entry_again_updates_it(
