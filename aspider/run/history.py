@@ -155,7 +155,7 @@ _VERDICTS: weakref.WeakKeyDictionary[XnatClient, _Verdict] = weakref.WeakKeyDict
 
 
 def entry(
-    task: Task,
+    task: Task | tuple[str, str],
     assessor_id: str,
     step: Step,
     status: ProcStatus | None,
@@ -166,18 +166,19 @@ def entry(
     details: str = "",
     when: datetime | None = None,
 ) -> Workflow:
-    """The workflow entry of one step of an assessor."""
+    """The workflow entry of one step of an assessor (of `task`, or of (proctype, project))."""
+    proctype, project = (task.proctype, task.project) if isinstance(task, Task) else task
     moment = _CLOCK.at(assessor_id, when)
     description = describe(step, status, note, job_id, node)
     known = _XNAT_STATUS.get(status, "Queued") if status is not None else "Queued"
     xnat_status = "Running" if step is Step.RUNNING else known
     return Workflow(
         experiment_id=assessor_id,
-        pipeline_name=task.proctype,
+        pipeline_name=proctype,
         launch_time=moment,
         status=xnat_status,
         data_type=PROC_XSI_TYPE,
-        project=task.project,
+        project=project,
         step_id=status.value if status else "",
         step_description=description,
         step_launch_time=moment,
