@@ -101,3 +101,11 @@ async def test_an_account_kept_from_writing_workflows_gets_forbidden(
 async def test_no_entries_is_an_empty_list(xnat: XnatClient, assessor: Assessor) -> None:
     """An experiment without entries of the pipeline lists none (no 404 with display=ALL)."""
     assert await xnat.list_workflows("fs7_v1", assessor.id) == []
+
+
+async def test_an_unknown_experiment_lists_nothing_of_the_others(
+    xnat: XnatClient, assessor: Assessor
+) -> None:
+    """XNAT answers an unknown experiment with other experiments' latest entries: none kept."""
+    await xnat.add_workflow(_step(assessor, 0, "Queued"))
+    assert await xnat.list_workflows("fs7_v1", "NO_SUCH_LABEL", project="P1") == []
