@@ -155,7 +155,8 @@ _VERDICTS: weakref.WeakKeyDictionary[XnatClient, _Verdict] = weakref.WeakKeyDict
 
 
 def entry(
-    task: Task | tuple[str, str],
+    proctype: str,
+    project: str,
     assessor_id: str,
     step: Step,
     status: ProcStatus | None,
@@ -166,8 +167,7 @@ def entry(
     details: str = "",
     when: datetime | None = None,
 ) -> Workflow:
-    """The workflow entry of one step of an assessor (of `task`, or of (proctype, project))."""
-    proctype, project = (task.proctype, task.project) if isinstance(task, Task) else task
+    """The workflow entry of one step of an assessor of `proctype` in `project`."""
     moment = _CLOCK.at(assessor_id, when)
     description = describe(step, status, note, job_id, node)
     known = _XNAT_STATUS.get(status, "Queued") if status is not None else "Queued"
@@ -208,23 +208,22 @@ class History:
     ) -> None:
         """The entry of a status write just made (its step found from the fields if not said)."""
         step = step or step_of(fields, created=created)
-        if step is None:
+        if step is None or not self.enabled:
             return
         status = ProcStatus(fields.procstatus) if fields.procstatus else None
-        job = fields.jobid or ""
-        written = entry(task, assessor_id, step, status, note=fields.note or "", job_id=job)
-        await self.write(written.model_copy(update={"details": details}) if details else written)
+        note, job = fields.note or "", fields.jobid or ""
+        where = (task.proctype, task.project, assessor_id)
+        await self.write(entry(*where, step, status, note=note, job_id=job, details=details))
 
     async def job_started(self, task: Task, assessor_id: str, obs: JobObservation) -> None:
         """The job's start, learnt when it is seen ended: timed when it started."""
-        if obs.started is None:
+        if obs.started is None or not self.enabled:
             return
         started = obs.started.astimezone().replace(tzinfo=None)
+        where = (task.proctype, task.project, assessor_id)
         job, node = obs.job_id or "", obs.node or ""
-        status = ProcStatus.JOB_RUNNING
-        await self.write(
-            entry(task, assessor_id, Step.RUNNING, status, job_id=job, node=node, when=started)
-        )
+        step, status = Step.RUNNING, ProcStatus.JOB_RUNNING
+        await self.write(entry(*where, step, status, job_id=job, node=node, when=started))
 
     async def write(self, workflow: Workflow) -> None:
         """One PUT; a refusal or failure is logged (a 403 once per client), never raised."""

@@ -86,7 +86,6 @@ async def test_pyxnat_reads_the_history_aspider_wrote_and_writes_an_entry_of_its
     server = XnatServer()
     generate_project(server, "DEMO", sessions=1, assessors_per_session=1, seed=5)
     assessor = next(server.store.assessors_of("DEMO"))
-    task = ("fs7_v1", "DEMO")
     steps = [
         (Step.SUBMITTED, ProcStatus.JOB_RUNNING, "42"),
         (Step.RUNNING, ProcStatus.JOB_RUNNING, "42"),
@@ -96,7 +95,7 @@ async def test_pyxnat_reads_the_history_aspider_wrote_and_writes_an_entry_of_its
         async with XnatClient(served.url, credentials=_ADMIN, ca_bundle=served.ca_file) as xnat:
             for step, status, job in steps:
                 note = "job 42 exited with code 3" if step is Step.FAILED else ""
-                written = entry(task, assessor.id, step, status, note=note, job_id=job)
+                written = entry("fs7_v1", "DEMO", assessor.id, step, status, note=note, job_id=job)
                 await xnat.add_workflow(written)
         seen = await run_client(
             client_pythons["pyxnat"],
