@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.processors import Processor
+from aspider.processors import Processor, load_processors
 from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from pbs import LocalTransport
@@ -91,8 +91,6 @@ async def test_a_failure_and_a_wait_are_recorded_with_their_reasons(
     folder = tmp_path / "procs"
     waiting = folder / "nofile_v1.0.0.yaml"
     waiting.write_text(T1_SHELL_PROCESSOR.replace("'*.nii.gz'", "'*.mgz'") % "'true'")
-    from aspider.processors import load_processors
-
     (nofile,) = load_processors([waiting])
     await _sweep(xnat, tmp_path / "work", [bad, nofile], SweepOptions())
     (failed,) = await _assessors(xnat, "bad_v1")
