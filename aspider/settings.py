@@ -46,10 +46,14 @@ class _Section(BaseModel):
 
 
 class XnatSection(XnatSettings):
-    """`xnat:`: how to reach XNAT (see `xnat_client.XnatSettings`), and a mounted password."""
+    """
+    `xnat:`: how to reach XNAT (see `xnat_client.XnatSettings`), a mounted password, and
+    whether each task's transitions are kept in XNAT's History (one workflow entry each).
+    """
 
     url: str = ""
     password_file: Path | None = None
+    history: bool = True
 
     def resolved_password(self) -> SecretStr | None:
         """The password from the environment or the secret file (netrc is the client's job)."""

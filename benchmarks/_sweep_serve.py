@@ -56,6 +56,8 @@ def request_kind(r: LoggedRequest) -> str:
         return "file listing" if method == "GET" else f"file listing {method}"
     if path == "/data/JSESSION":
         return "log in/out"
+    if path.startswith("/data/workflows"):
+        return f"workflow entry {method}"
     if len(parts) >= 2 and parts[-2] == "assessors":
         return f"assessor {method}"
     if method == "GET" and last in (

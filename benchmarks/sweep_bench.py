@@ -240,7 +240,9 @@ def machine_busy_seconds() -> float:
 async def new_run(url: str, work_root: str, args: argparse.Namespace) -> NewRun:
     processors = demo_processors()
     lines: list[SweepLine] = []
-    options = SweepOptions(transfers=args.transfers, chain=not args.no_chain)
+    options = SweepOptions(
+        transfers=args.transfers, chain=not args.no_chain, history=not args.no_history
+    )
 
     def on_report(report: SweepReport) -> None:
         actions = Counter(str(a.kind) for a in report.plan.actions())
@@ -386,6 +388,11 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="new: between sweeps")
     parser.add_argument("--concurrency", type=int, default=16, help="new: HTTP requests")
     parser.add_argument("--transfers", type=int, default=SweepOptions().transfers)
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="new: no workflow entry per transition (xnat.history: false)",
+    )
     parser.add_argument(
         "--no-chain", action="store_true", help="no chaining of downstream tasks within a sweep"
     )

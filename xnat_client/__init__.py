@@ -1,9 +1,9 @@
 """
 xnat_client: an async XNAT REST client, and an XNAT-compatible server for tests and the demo.
 
-The client reads whole projects in a constant number of requests and writes assessors, resources
-and files. A library on its own: it never imports `aspider` or `pbs`. The server lives in the
-`xnat_client.server` subpackage and is not imported here.
+The client reads whole projects in a constant number of requests and writes assessors, resources,
+files and workflow entries (XNAT's History). A library on its own: it never imports `aspider` or
+`pbs`. The server lives in the `xnat_client.server` subpackage and is not imported here.
 """
 
 from ._assessors import AssessorFields
@@ -37,6 +37,7 @@ from ._models import (
     Scan,
     Session,
     Subject,
+    Workflow,
 )
 from ._paths import ResourceRef
 from ._settings import RetryPolicy, Timeouts, XnatSettings
@@ -74,6 +75,7 @@ __all__ = [
     "TlsError",
     "Unavailable",
     "UploadSource",
+    "Workflow",
     "XnatClient",
     "XnatError",
     "XnatSettings",

@@ -17,14 +17,14 @@ from typing import Self
 
 import httpx
 
-from . import _assessors, _changes, _files, _snapshot
+from . import _assessors, _changes, _files, _snapshot, _workflows
 from ._assessors import AssessorFields
 from ._auth import Credentials
 from ._changes import SessionChange
 from ._csv_listing import CpuWork
 from ._files import Sink, UploadSource
 from ._http import HttpCore, Network
-from ._models import FileEntry, Project, ProjectSnapshot, Session
+from ._models import FileEntry, Project, ProjectSnapshot, Session, Workflow
 from ._paths import ResourceRef
 from ._settings import DEFAULT_CONCURRENCY, RetryPolicy, Timeouts, XnatSettings
 from ._version import __version__
@@ -177,6 +177,22 @@ class XnatClient:
 
     async def delete_assessor(self, session_id: str, assessor_id: str) -> None:
         await _assessors.delete_assessor(self._core, session_id, assessor_id)
+
+    # workflow entries (what XNAT's History of a session lists)
+
+    async def add_workflow(self, entry: Workflow) -> None:
+        """
+        Write one workflow entry in one PUT; the same pipeline, experiment, scan and launch time
+        again update it. `Forbidden` when the account may not write workflow entries.
+        """
+        await _workflows.add_workflow(self._core, entry)
+
+    async def list_workflows(
+        self, pipeline: str, experiment: str, *, project: str | None = None
+    ) -> list[Workflow]:
+        """The entries of `pipeline` about one experiment (ID, or label with `project`), in the
+        order written, in 1 request."""
+        return await _workflows.list_workflows(self._core, pipeline, experiment, project)
 
     # resources and files
 

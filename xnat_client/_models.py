@@ -9,6 +9,7 @@ one moment and is never edited in place.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -116,3 +117,30 @@ class ProjectSnapshot(_Frozen):
 
     def session(self, label: str) -> Session | None:
         return next((s for s in self.sessions if s.label == label), None)
+
+
+class Workflow(_Frozen):
+    """
+    A workflow entry (XNAT's `wrk:workflowData`): one step of some processing of an experiment,
+    as the History of a session in XNAT's web pages lists it.
+
+    XNAT keeps one entry per (pipeline_name, experiment, scan, launch_time): writing the same
+    four again updates the entry. Times are as XNAT stores them, without a time zone.
+    """
+
+    experiment_id: str  # ID: the session or assessor the step is about
+    pipeline_name: str
+    launch_time: datetime
+    status: str  # XNAT's words: Queued, Running, Complete, Failed, ...
+    data_type: str = ""  # the experiment's xsi:type
+    project: str = ""  # ExternalID
+    step_id: str = ""  # current_step_id
+    step_description: str = ""
+    step_launch_time: datetime | None = None  # current_step_launch_time
+    percent_complete: float | None = None  # percentageComplete
+    job_id: str = ""  # jobID
+    comments: str = ""
+    details: str = ""
+    scan_id: str = ""
+    create_user: str = ""  # who wrote it first (XNAT sets it)
+    workflow_id: int | None = None  # wrk_workflowData_id: XNAT's key, None before it is written

@@ -1,5 +1,6 @@
 """
-The data models of what XNAT holds (projects, sessions, scans, assessors, files), on their own.
+The data models of what XNAT holds (projects, sessions, scans, assessors, files,
+workflow entries), on their own.
 
 A planner that only reads these (no network) imports this module, not the client, so its
 code depends on no HTTP library. The same names are exported from `xnat_client`.
@@ -15,6 +16,7 @@ from ._models import (
     Scan,
     Session,
     Subject,
+    Workflow,
 )
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "Scan",
     "Session",
     "Subject",
+    "Workflow",
 ]

@@ -81,6 +81,9 @@ def _print(item: ProcessorExplanation) -> None:
     for task in item.tasks:
         _line(f"  task {task['label']}")
         _line(f"    {_state(task['assessor'])}")
+        retry = (task["assessor"] or {}).get("retry")
+        if retry:
+            _line(f"    {attempts(retry)}")
         for inp in task["inputs"]:
             _line(f"    input {inp['name']}: {_source(inp)}")
             for res in inp["resources"]:
@@ -113,6 +116,13 @@ def _state(assr: dict[str, Any] | None) -> str:
     qc = f", QC {assr['qcstatus']}" if assr["qcstatus"] else ""
     job = f", job {assr['jobid']}" if assr["jobid"] else ""
     return f"in XNAT as {assr['procstatus'] or '(no status)'}{qc}{job}"
+
+
+def attempts(retry: dict[str, Any]) -> str:
+    """`attempt 2 of 3; next request: 8 GB, 03:00:00` (or: no attempt left)."""
+    said = f"attempt {retry['attempt']} of {retry['attempts']}"
+    nxt = retry["next_request"]
+    return f"{said}; next request: {nxt}" if nxt else f"{said}; no attempt left"
 
 
 def _source(inp: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from aspider.cli.common import (
     wide_console,
     wiring_of,
 )
+from aspider.cli.history import show_history
 from aspider.cli.report import job_counts, print_jobs, print_status, status_json
 from aspider.plan import ProcStatus, normalise_procstatus
 from aspider.processors import Processor
@@ -50,6 +51,12 @@ def status(
     xnat_only: bool = typer.Option(
         False, "--xnat-only", help="Do not ask the cluster about the jobs."
     ),
+    history: str | None = typer.Option(
+        None,
+        "--history",
+        metavar="LABEL",
+        help="One task's transitions instead (assessor label), from XNAT's history.",
+    ),
     wide: bool = WIDE_OPTION,
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
@@ -58,10 +65,16 @@ def status(
     How a project's tasks stand, and why the stuck ones are stuck.
 
     Counts by processor and status, every failed or blocked task with its reason, and the
-    jobs aspider follows as the cluster sees them (queued, running, ended).
+    jobs aspider follows as the cluster sees them (queued, running, ended). With --history
+    LABEL: that task's transitions (submitted, running, failed and why, ...), one request.
     """
     with user_errors():
         settings = settings_from(settings_file)
+    if history is not None:
+        shown = wide_console if wide else console
+        show_history(shown, settings, wiring_of(ctx), project, history, processor or [], as_json)
+        return
+    with user_errors():
         procs = _configured_processors(settings)
         snapshot = anyio.run(_snapshot, settings, project, wiring_of(ctx))
     proctypes = chosen_proctypes(processor or [], procs, snapshot)

@@ -24,7 +24,7 @@ from aspider.plan.actions import (
 )
 from aspider.plan.build import build_task, placeholder_values
 from aspider.plan.explain import ProcessorExplanation, explain_session
-from aspider.plan.labels import InputsKey, assessor_label, inputs_key
+from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_of_label
 from aspider.plan.matches import ScopeMatch, match_snapshots, match_snapshots_sync, not_applicable
 from aspider.plan.matching import candidate_keys, match_scope
 from aspider.plan.plan_json import plan_to_dict, plan_to_json
@@ -105,6 +105,7 @@ __all__ = [
     "plan_projects",
     "plan_to_dict",
     "plan_to_json",
+    "proctype_of_label",
     "session_order",
     "transition",
 ]

@@ -2,20 +2,39 @@
 `aspider explain` as data (pure): for one session, what each processor would do and why.
 
 For every processor: does it apply; each candidate's inputs (which scan or assessor, which
-resources), what blocks it, the assessor that already exists for it (status, QC, note), and
-the actions the planner would take now.
+resources), what blocks it, the assessor that already exists for it (status, QC, note, and
+where it stands in its processor's retry policy), and the actions the planner would take now.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from aspider.plan.labels import InputsKey, inputs_key, normalise_inputs
 from aspider.plan.matches import ScopeMatch
 from aspider.plan.planner import Plan
 from aspider.plan.tasks import TaskCandidate
+from aspider.processors import Processor
 from xnat_client.models import Assessor, ProjectSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class RetryOutlook:
+    """Where a task stands in its processor's retry policy, as `explain` shows it."""
+
+    attempt: int  # the attempt the assessor is at: 1 for its first submission
+    attempts: int  # how many the policy allows
+    next_request: str  # what a resubmission would ask for ("8 GB, 03:00:00"); "" if none left
+
+
+def retry_outlook(assessor: Assessor, processor: Processor) -> RetryOutlook | None:
+    """
+    The attempt count and the next request of an existing task; None while the assessor does
+    not record its attempts. The retry policy fills this in from what it records on the
+    assessor (the attempt number, the resources asked) and the processor's `retry:`.
+    """
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +77,7 @@ def explain_session(
                 c,
                 _existing(c, existing),
                 [a.kind for a in actions if a.task.label in _labels(c, existing)],
+                proc,
             )
             for c in match.result.candidates
         )
@@ -91,7 +111,10 @@ def _key(a: Assessor) -> InputsKey | None:
     return None if inputs is None else inputs_key(inputs)
 
 
-def _task(cand: TaskCandidate, a: Assessor | None, planned: list[str]) -> dict[str, Any]:
+def _task(
+    cand: TaskCandidate, a: Assessor | None, planned: list[str], proc: Processor
+) -> dict[str, Any]:
+    retry = retry_outlook(a, proc) if a is not None else None
     return {
         "label": a.label if a else cand.label,
         "ready": cand.ready,
@@ -123,6 +146,7 @@ def _task(cand: TaskCandidate, a: Assessor | None, planned: list[str]) -> dict[s
             "qcstatus": a.qcstatus,
             "note": a.note,
             "jobid": a.jobid,
+            "retry": None if retry is None else asdict(retry),
         },
         "planned": planned,
     }

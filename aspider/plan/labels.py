@@ -51,6 +51,22 @@ def assessor_label(project: str, subject: str, session: str, proctype: str, dige
     return LABEL_SEPARATOR.join((*(label_part(p) for p in parts), digest))
 
 
+_DIGEST = re.compile(r"^[0-9a-f]{8}$")
+
+
+def proctype_of_label(label: str) -> str | None:
+    """
+    The proctype a DAX-form label names: the part before its 8 hex digits
+    (`PROJ-x-SUBJ-x-SESS-x-fs7_v1-x-0a1b2c3d`), or its last part in DAX's older form without
+    them; None for a label of another form.
+    """
+    parts = label.split(LABEL_SEPARATOR)
+    if len(parts) < 2:
+        return None
+    found = parts[-2] if _DIGEST.match(parts[-1]) else parts[-1]
+    return found or None
+
+
 def normalise_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """
     Inputs in a form two writers agree on: DAX sometimes wraps a single path in a list.

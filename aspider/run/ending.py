@@ -26,6 +26,7 @@ from aspider.plan import (
 )
 from aspider.plan.states import after
 from aspider.run.backends import JobBackend, job_dir
+from aspider.run.history import Step
 from aspider.run.outputs import (
     LOG_RESOURCE,
     collect_outputs,
@@ -74,7 +75,8 @@ async def finalize(
     # One write for the end: COMPLETE, QC, and what the job used (no UPLOADING write first:
     # an upload cut short leaves the task where a finalize is tried again, as UPLOADING did).
     ended = job_ended(after(Event.UPLOAD_VERIFIED), "", action.observation)
-    await records.write(task, a.id, ended.model_copy(update={"qcstatus": QcStatus.NEEDS_QA.value}))
+    complete = ended.model_copy(update={"qcstatus": QcStatus.NEEDS_QA.value})
+    await records.write(task, a.id, complete, details=how_it_ran(action.observation))
     outcome.add(task, "completed", job_id=a.jobid)
     # Housekeeping after COMPLETE: a directory that will not go is logged, and the session goes
     # on (its chained work included); the outputs are safe in XNAT already.
@@ -84,6 +86,16 @@ async def finalize(
         except (PbsError, OSError) as exc:
             log.warning("%s: COMPLETE, but its job directory stays: %s", task.label, exc)
     return True
+
+
+def how_it_ran(obs: JobObservation | None) -> str:
+    """When and where the job ran, for the history entry of its end (one entry, not two)."""
+    if obs is None or obs.started is None:
+        return ""
+    started = obs.started.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    where = f" on {obs.node}" if obs.node else ""
+    took = f" for {obs.walltime}" if obs.walltime else ""
+    return f"ran{where} from {started}{took}"
 
 
 async def mark_failed(records: Records, backend: JobBackend, action: MarkFailed) -> None:
@@ -107,7 +119,9 @@ async def fail(
         await upload_log(records.xnat, backend.transport, directory, task.session_id, assessor_id)
     except (PbsError, XnatError) as exc:
         full += f" (uploading {LOG_RESOURCE} failed: {exc})"
-    await records.write(task, assessor_id, job_ended(ProcStatus.JOB_FAILED, full, obs))
+    await records.write(
+        task, assessor_id, job_ended(ProcStatus.JOB_FAILED, full, obs), details=how_it_ran(obs)
+    )
     records.outcome.fail(task, reason, job_id=(obs.job_id if obs else "") or "")
 
 
@@ -129,5 +143,5 @@ async def rerun(records: Records, backend: JobBackend, action: Rerun) -> None:
         walltimeused="",
         note=note(action.reason),
     )
-    await records.write(task, a.id, fields)
+    await records.write(task, a.id, fields, step=Step.RERUN)
     records.outcome.add(task, "rerun")

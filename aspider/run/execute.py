@@ -28,6 +28,7 @@ from aspider.plan import (
 from aspider.plan.states import ProcStatus
 from aspider.run import ending
 from aspider.run.backends import JobBackend
+from aspider.run.history import History
 from aspider.run.ledger import WriteLedger
 from aspider.run.records import Outcome, Records, status_note
 from aspider.run.submission import JobOptions, Submission, job_spec
@@ -65,13 +66,14 @@ class SessionExecutor:
         outcome: Outcome,
         options: JobOptions,
         transfers: TransferLimit,
+        history: History | None = None,
     ) -> None:
         self.xnat = xnat
         self.backend = backend
         self.outcome = outcome
         self.options = options
         self.transfers = transfers
-        self.records = Records(xnat, outcome)
+        self.records = Records(xnat, outcome, history)
         self.completed: set[str] = set()  # proctypes of the tasks this executor completed
 
     @property

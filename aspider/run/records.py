@@ -2,7 +2,8 @@
 A session's assessor records: every write the executor makes to XNAT, and what it counts.
 
 One place writes assessors, so every write is typed (`AssessorFields`), lands in the session's
-`WriteLedger` (what the chain plans from) and is counted in the sweep's `Outcome`.
+`WriteLedger` (what the chain plans from), is counted in the sweep's `Outcome`, and is followed
+by its entry in the assessor's history in XNAT (`aspider.run.history`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 
 from aspider.plan import JobObservation, ProcStatus, QcStatus, Task
 from aspider.run.action_log import record_action
+from aspider.run.history import History, Step
 from aspider.run.ledger import WriteLedger
 from xnat_client import AssessorFields, XnatClient
 
@@ -90,15 +92,29 @@ def job_ended(status: ProcStatus, reason: str, obs: JobObservation | None) -> As
 class Records:
     """The writes of one session's executor."""
 
-    def __init__(self, xnat: XnatClient, outcome: Outcome) -> None:
+    def __init__(self, xnat: XnatClient, outcome: Outcome, history: History | None = None) -> None:
         self.xnat = xnat
         self.outcome = outcome
+        self.history = history or History(xnat, enabled=False)
         self.ledger = WriteLedger()
         self.created: dict[str, str] = {}  # label -> assessor ID created in this sweep
 
-    async def write(self, task: Task, assessor_id: str, fields: AssessorFields) -> None:
+    async def write(
+        self,
+        task: Task,
+        assessor_id: str,
+        fields: AssessorFields,
+        *,
+        step: Step | None = None,
+        details: str = "",
+    ) -> None:
+        """
+        One status write, then its history entry: `step` says what happened where the fields
+        do not (a rerun, a resubmission), `details` adds to it (the resources asked).
+        """
         await self.xnat.update_assessor(task.session_id, assessor_id, fields)
         self.ledger.wrote(assessor_id, fields)
+        await self.history.wrote(task, assessor_id, fields, step=step, details=details)
 
     async def create(
         self, task: Task, status: ProcStatus, reason: str, *, intent: bool = False
@@ -119,6 +135,7 @@ class Records:
         )
         self.created[task.label] = assessor_id
         self.ledger.create(assessor_id, task, fields)
+        await self.history.wrote(task, assessor_id, fields, created=True)
         self.outcome.add(task, "created")
         if status is ProcStatus.NEED_INPUTS:
             self.outcome.add(task, "waiting")

@@ -82,6 +82,7 @@ def sweep_options(settings: AspiderSettings, sessions: Sequence[str] = ()) -> Sw
         transfers=limits.transfers,
         sessions_at_once=limits.sessions_at_once,
         keep_failed_days=settings.cluster.keep_failed_days,
+        history=settings.xnat.history,
     )
 
 

@@ -26,6 +26,7 @@ from aspider.processors import Processor
 from aspider.run.backends import JobBackend, prune_job_dirs
 from aspider.run.chain import QueueRoom, chain_session, leave_to_chain
 from aspider.run.execute import JobOptions, Outcome, SessionExecutor
+from aspider.run.history import History
 from aspider.run.lease import LeaseStore, project_lease
 from aspider.run.lease_files import FileLeaseStore
 from aspider.run.lease_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
@@ -56,6 +57,7 @@ class SweepOptions:
     # With --wait, a sweep that XNAT or the cluster failed is tried again at the next interval;
     # this many failed sweeps in a row end the run (an outage, not a blip).
     failed_sweeps_in_a_row: int = 5
+    history: bool = True  # a workflow entry per transition in XNAT (xnat.history)
 
 
 @dataclass
@@ -174,12 +176,13 @@ async def sweep_project(
             )
 
         by_id = {s.id: s for s in snapshot.sessions}
+        history = History(xnat, options.history)
 
         async def run_one(session_plan: SessionPlan) -> None:
             if chain is not None:
                 session_plan = leave_to_chain(session_plan, processors)
             outcome, job_options = report.outcome, options.job_options
-            executor = SessionExecutor(xnat, backend, outcome, job_options, transfers)
+            executor = SessionExecutor(xnat, backend, outcome, job_options, transfers, history)
             before = by_id.get(session_plan.session_id)
             await _run_session(executor, session_plan, report, on_session, chain, before)
 

@@ -8,10 +8,15 @@ from typing import Any
 
 import pytest
 
+from aspider.plan import ProcStatus
+from aspider.run.history import Step, entry
 from tests.conformance.conftest import run_client
+from xnat_client import Credentials, XnatClient
 from xnat_client.server import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
+
+_ADMIN = Credentials.password("admin", "admin")
 
 
 async def test_pyxnat_walks_writes_moves_files_and_searches(
@@ -72,3 +77,45 @@ async def test_pyxnat_walks_writes_moves_files_and_searches(
     )
     assert seen["path_select"] == [s.id for s in everyone]
     assert "proc:genProcData" in seen["datatypes"]
+
+
+async def test_pyxnat_reads_the_history_aspider_wrote_and_writes_an_entry_of_its_own(
+    client_pythons: dict[str, Path], serve: Any
+) -> None:
+    """pyxnat lists a task's workflow entries as its Pipeline.status does; ours reads its PUT."""
+    server = XnatServer()
+    generate_project(server, "DEMO", sessions=1, assessors_per_session=1, seed=5)
+    assessor = next(server.store.assessors_of("DEMO"))
+    steps = [
+        (Step.SUBMITTED, ProcStatus.JOB_RUNNING, "42"),
+        (Step.RUNNING, ProcStatus.JOB_RUNNING, "42"),
+        (Step.FAILED, ProcStatus.JOB_FAILED, "42"),
+    ]
+    async with serve(server) as served:
+        async with XnatClient(served.url, credentials=_ADMIN, ca_bundle=served.ca_file) as xnat:
+            for step, status, job in steps:
+                note = "job 42 exited with code 3" if step is Step.FAILED else ""
+                written = entry("fs7_v1", "DEMO", assessor.id, step, status, note=note, job_id=job)
+                await xnat.add_workflow(written)
+        seen = await run_client(
+            client_pythons["pyxnat"],
+            "pyxnat_workflows.py",
+            served,
+            "admin",
+            "admin",
+            "DEMO",
+            "fs7_v1",
+            assessor.id,
+        )
+        async with XnatClient(served.url, credentials=_ADMIN, ca_bundle=served.ca_file) as xnat:
+            after = await xnat.list_workflows("fs7_v1", assessor.id)
+    assert seen["entries"] == [
+        ["Queued", "JOB_RUNNING", "submitted as job 42"],
+        ["Running", "JOB_RUNNING", "job 42 running"],
+        ["Failed", "JOB_FAILED", "failed: job 42 exited with code 3"],
+    ]
+    assert seen["latest"] == "Failed"
+    assert seen["put_status"] == 200
+    assert after[-1].status == "Complete"
+    assert after[-1].step_description == "checked by hand in pyxnat"
+    assert len(after) == 4

@@ -22,6 +22,7 @@ from xnat_client.server import _routes_listings as listings
 from xnat_client.server import _routes_objects as objects
 from xnat_client.server import _routes_site as site
 from xnat_client.server import _search as search
+from xnat_client.server import _workflows as workflows
 from xnat_client.server._auth import LOGIN_FAILED, Identity, Sessions
 from xnat_client.server._call import Call
 from xnat_client.server._errors import HttpError, status_page, unauthorized
@@ -72,6 +73,7 @@ _ROUTES: dict[str, dict[str, Handler]] = {
         "file": files.delete_file,
     },
 }
+_WORKFLOW_PATH = re.compile(r"^/data/(services/)?workflows(?:/([^/]+))?/?$")
 _BROWSER = re.compile(r"MSIE|Mozilla|AppleWebKit|Opera")
 _HOME = "<html><head><title>XNAT</title></head><body><p>XNAT</p></body></html>"
 _LOGIN_PAGE = (
@@ -96,6 +98,9 @@ class XnatServer:
             exist. Off, every listing has the renamed header.
         faults: fault rates and their seed (`Faults(error_rate=0.05, seed=1)`); none by
             default. `server.faults` can be changed while serving.
+        site_admins: users who may change any workflow entry (others only their own).
+        workflow_writers: users who may write workflow entries at all; None: everyone.
+            The others get XNAT's 403, as an account a site keeps from writing them would.
 
     `login_page = True` answers an API request without a live session with the web login
     page and status 200 instead of 401, as some proxies in front of XNAT do.
@@ -109,6 +114,8 @@ class XnatServer:
         session_timeout: float = 900.0,
         raw_empty_headers: bool = True,
         faults: Faults | None = None,
+        site_admins: frozenset[str] = frozenset({"admin"}),
+        workflow_writers: frozenset[str] | None = None,
     ) -> None:
         self.store = store or Store()
         self.sessions = Sessions(users or {"admin": "admin"}, session_timeout)
@@ -117,6 +124,8 @@ class XnatServer:
         self.faults = faults or Faults()
         self.requests: list[LoggedRequest] = []
         self.login_page = False
+        self.site_admins = site_admins
+        self.workflow_writers = workflow_writers
 
     @property
     def app(self) -> XnatServer:
@@ -232,6 +241,8 @@ class XnatServer:
             return search.element_field_rows(self.store, path.rsplit("/", 1)[-1], fmt)
         if path == "/data/search":
             return await self._search(request, method, fmt)
+        if path.startswith(("/data/workflows", "/data/services/workflows")):
+            return await self._workflows(request, path, user, method)
         target = parse(path) if path.startswith("/data/") else None
         if target is None:
             return status_page(404)
@@ -240,6 +251,33 @@ class XnatServer:
             return status_page(405)
         try:
             return await handler(Call(request, target, self.store, user, self.raw_empty_headers))
+        except HttpError as exc:
+            return status_page(exc.status, exc.description)
+
+    async def _workflows(self, request: Request, path: str, user: str, method: str) -> Response:
+        """`/data/workflows[/{id}]` (GET, PUT) and `/data/services/workflows[/{pipeline}]`."""
+        found = _WORKFLOW_PATH.match(path)
+        if found is None:
+            return status_page(404)
+        service, key = found.group(1) is not None, found.group(2)
+        try:
+            if service:
+                if method != "GET":
+                    return status_page(405)
+                return workflows.services_listing(request, self.store, key)
+            if method == "GET":
+                return workflows.get_workflow(request, self.store, key)
+            if method != "PUT":
+                return status_page(405)
+            writers = self.workflow_writers
+            return await workflows.put_workflow(
+                request,
+                self.store,
+                user,
+                key,
+                may_write=writers is None or user in writers,
+                admin=user in self.site_admins,
+            )
         except HttpError as exc:
             return status_page(exc.status, exc.description)
 

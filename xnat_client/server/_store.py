@@ -177,6 +177,22 @@ class Project:
     shared_subjects: dict[str, Subject] = field(default_factory=dict)  # likewise subjects
 
 
+@dataclass(slots=True, eq=False)
+class Workflow:
+    """
+    A `wrk:workflowData` entry: a step of some processing, as XNAT's History shows it.
+
+    `fields` holds every value by its schema name (`ID`, `pipeline_name`, `launch_time`, ...),
+    as stored; `launched` is `launch_time` parsed (entries are unique by pipeline_name, ID,
+    scan_id and launch_time); `owner` is the user who created it.
+    """
+
+    pk: int  # wrk_workflowData_id
+    fields: dict[str, str]
+    launched: dt.datetime
+    owner: str
+
+
 class Store:
     """Every object of the archive, indexed by ID and, per project, by label."""
 
@@ -184,7 +200,8 @@ class Store:
         self.projects: dict[str, Project] = {}
         self.subjects: dict[str, Subject] = {}
         self.experiments: dict[str, Session | Assessor] = {}
-        self._next = {"subject": 0, "experiment": 0, "resource": 0, "scan": 0}
+        self.workflows: dict[int, Workflow] = {}  # by wrk_workflowData_id, in creation order
+        self._next = {"subject": 0, "experiment": 0, "resource": 0, "scan": 0, "workflow": 0}
 
     def _new_id(self, kind: str) -> int:
         self._next[kind] += 1
@@ -192,6 +209,11 @@ class Store:
 
     def new_resource_id(self) -> str:
         return str(self._new_id("resource"))
+
+    def add_workflow(self, fields: dict[str, str], launched: dt.datetime, owner: str) -> Workflow:
+        workflow = Workflow(self._new_id("workflow"), fields, launched, owner)
+        self.workflows[workflow.pk] = workflow
+        return workflow
 
     def add_project(self, project_id: str, name: str = "", description: str = "") -> Project:
         project = Project(id=project_id, name=name or project_id, description=description)

@@ -1,0 +1,253 @@
+"""
+Each assessor's status history, kept in XNAT as workflow entries (XNAT's History tab).
+
+Every transition the executor records (created, waiting, submitted with its job id, running,
+failed with the reason, resubmitted, uploading, complete, rerun requested, held back) becomes
+ONE workflow entry about the assessor (`wrk:workflowData`: ID = the assessor, pipeline_name =
+its proctype, XNAT's status word, the procstatus as the step id, what happened as the step
+description), written right after the status write it describes. The status write is the
+state of record; the entry is its trace: an entry that cannot be written is logged and the
+task goes on. An account XNAT will not let write entries (403) gets one warning, and no
+further attempt from that client: the request budget of a shared XNAT is not spent on them.
+
+Entries are listed in the order they were written (XNAT's key), which is the order aspider
+learnt of the transitions. A job's start is learnt only when the job is seen ended, so it is
+no entry of its own: the end's entry says where and when the job ran (`details`).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import anyio
+
+from aspider.plan import ProcStatus, Task
+from xnat_client import PROC_XSI_TYPE, AssessorFields, Forbidden, Workflow, XnatClient, XnatError
+
+log = logging.getLogger("aspider.run.history")
+
+DESCRIPTION_LIMIT = 255  # characters of step_description (XNAT keeps the rest out)
+
+
+class Step(StrEnum):
+    """What happened to an assessor, as its history tells it."""
+
+    CREATED = "created"
+    WAITING = "waiting"
+    READY = "ready"
+    HELD = "held back"
+    SUBMITTED = "submitted"
+    RESUBMITTED = "resubmitted"
+    ADOPTED = "job found"
+    RUNNING = "running"
+    FAILED = "failed"
+    UPLOADING = "uploading"
+    COMPLETE = "complete"
+    RERUN = "rerun requested"
+
+
+# XNAT's words for a workflow's status, by the procstatus the step leaves the assessor in.
+_XNAT_STATUS = {
+    ProcStatus.NEED_INPUTS: "Awaiting Action",
+    ProcStatus.NEED_TO_RUN: "Queued",
+    ProcStatus.JOB_RUNNING: "Queued",
+    ProcStatus.READY_TO_UPLOAD: "Running",
+    ProcStatus.UPLOADING: "Running",
+    ProcStatus.COMPLETE: "Complete",
+    ProcStatus.JOB_FAILED: "Failed",
+    ProcStatus.NO_DATA: "Complete",
+}
+
+
+def step_of(fields: AssessorFields, *, created: bool = False) -> Step | None:
+    """
+    The step a status write records, from what it writes; None for a write that is no step
+    of its own (the intent before a submission: its job id, written next, is the step).
+    """
+    status = ProcStatus(fields.procstatus) if fields.procstatus else None
+    if status is None:
+        return Step.ADOPTED if fields.jobid else None
+    if status is ProcStatus.JOB_RUNNING:
+        return Step.SUBMITTED if fields.jobid else None
+    if created:
+        return Step.CREATED
+    held = Step.HELD if fields.note else None
+    return {
+        ProcStatus.NEED_INPUTS: Step.WAITING,
+        ProcStatus.NEED_TO_RUN: held or Step.READY,
+        ProcStatus.JOB_FAILED: Step.FAILED,
+        ProcStatus.UPLOADING: held or Step.UPLOADING,
+        ProcStatus.READY_TO_UPLOAD: Step.UPLOADING,
+        ProcStatus.COMPLETE: Step.COMPLETE,
+    }.get(status)
+
+
+def describe(step: Step, status: ProcStatus | None, note: str, job_id: str, node: str = "") -> str:
+    """One line of what happened, as the History shows it."""
+    job = f"job {job_id}" if job_id else "the job"
+    said = {
+        Step.CREATED: "created, ready to run"
+        if status is ProcStatus.NEED_TO_RUN
+        else f"created, waiting for inputs: {note}",
+        Step.WAITING: f"waiting for inputs: {note}",
+        Step.READY: "inputs ready, waiting for room in the queue",
+        Step.HELD: f"held back: {note}",
+        Step.SUBMITTED: f"submitted as {job}",
+        Step.RESUBMITTED: f"resubmitted as {job}",
+        Step.ADOPTED: f"{job} found on the cluster",
+        Step.RUNNING: f"{job} running" + (f" on {node}" if node else ""),
+        Step.FAILED: f"failed: {note}",
+        Step.UPLOADING: "uploading outputs",
+        Step.COMPLETE: "complete",
+        Step.RERUN: f"rerun requested: {note}",
+    }[step]
+    said = said.rstrip(": ")
+    if len(said) <= DESCRIPTION_LIMIT:
+        return said
+    return said[: DESCRIPTION_LIMIT - 3] + "..."
+
+
+class _Clock:
+    """
+    Entry times, to the millisecond, never the same twice for one assessor in a process: XNAT
+    keeps one entry per (pipeline, experiment, launch time), so two steps in one millisecond
+    would be one, and a job's start (known to the second) could fall on an earlier entry's.
+    The last time of the most recent assessors is kept (an LRU: the service runs for months).
+    """
+
+    KEPT = 10_000
+
+    def __init__(self) -> None:
+        self.last: OrderedDict[str, datetime] = OrderedDict()
+
+    def at(self, key: str, moment: datetime | None = None) -> datetime:
+        """`moment` (default: now) or, if this assessor had an entry as late, 1 ms after it."""
+        moment = moment or datetime.now()
+        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        before = self.last.pop(key, None)
+        if before is not None and moment <= before:
+            moment = before + timedelta(milliseconds=1)
+        self.last[key] = moment
+        if len(self.last) > self.KEPT:
+            self.last.popitem(last=False)
+        return moment
+
+
+_CLOCK = _Clock()
+
+
+class _Verdict:
+    """Whether XNAT takes this client's entries: unknown until one was written or refused.
+
+    While it is unknown, writes go one at a time, so an account XNAT refuses costs one
+    request and one warning however many sessions are at work."""
+
+    def __init__(self) -> None:
+        self.allowed: bool | None = None
+        self.lock = anyio.Lock()
+
+
+_VERDICTS: weakref.WeakKeyDictionary[XnatClient, _Verdict] = weakref.WeakKeyDictionary()
+
+
+def entry(
+    proctype: str,
+    project: str,
+    assessor_id: str,
+    step: Step,
+    status: ProcStatus | None,
+    *,
+    note: str = "",
+    job_id: str = "",
+    node: str = "",
+    details: str = "",
+    when: datetime | None = None,
+) -> Workflow:
+    """The workflow entry of one step of an assessor of `proctype` in `project`."""
+    moment = _CLOCK.at(assessor_id, when)
+    description = describe(step, status, note, job_id, node)
+    known = _XNAT_STATUS.get(status, "Queued") if status is not None else "Queued"
+    xnat_status = "Running" if step is Step.RUNNING else known
+    return Workflow(
+        experiment_id=assessor_id,
+        pipeline_name=proctype,
+        launch_time=moment,
+        status=xnat_status,
+        data_type=PROC_XSI_TYPE,
+        project=project,
+        step_id=status.value if status else "",
+        step_description=description,
+        step_launch_time=moment,
+        percent_complete=100.0 if status is ProcStatus.COMPLETE else None,
+        job_id=job_id,
+        comments=note if note and note not in description else "",
+        details=details,
+    )
+
+
+class History:
+    """Writes the workflow entries of the steps a session's executor records."""
+
+    def __init__(self, xnat: XnatClient, enabled: bool = True) -> None:
+        self.xnat = xnat
+        self.enabled = enabled
+
+    async def wrote(
+        self,
+        task: Task,
+        assessor_id: str,
+        fields: AssessorFields,
+        *,
+        created: bool = False,
+        step: Step | None = None,
+        details: str = "",
+    ) -> None:
+        """The entry of a status write just made (its step found from the fields if not said)."""
+        step = step or step_of(fields, created=created)
+        if step is None or not self.enabled:
+            return
+        status = ProcStatus(fields.procstatus) if fields.procstatus else None
+        note, job = fields.note or "", fields.jobid or ""
+        where = (task.proctype, task.project, assessor_id)
+        await self.write(entry(*where, step, status, note=note, job_id=job, details=details))
+
+    async def write(self, workflow: Workflow) -> None:
+        """One PUT; a refusal or failure is logged (a 403 once per client), never raised."""
+        if not self.enabled:
+            return
+        verdict = _VERDICTS.setdefault(self.xnat, _Verdict())
+        if verdict.allowed is None:
+            async with verdict.lock:
+                await self._put(workflow, verdict)
+        elif verdict.allowed:
+            await self._put(workflow, verdict)
+
+    async def _put(self, workflow: Workflow, verdict: _Verdict) -> None:
+        if verdict.allowed is False:
+            return
+        try:
+            await self.xnat.add_workflow(workflow)
+            verdict.allowed = True
+        except Forbidden as exc:
+            verdict.allowed = False
+            log.warning(
+                "XNAT does not let this account write workflow entries (%s): tasks go on, "
+                "without their status history in XNAT; set xnat.history: false to stop trying",
+                exc.excerpt or exc.message,
+            )
+        except XnatError as exc:
+            log.warning(
+                "%s: its history entry (%s) was not written: %s",
+                workflow.experiment_id,
+                workflow.step_description,
+                exc,
+            )
+
+
+async def read_history(xnat: XnatClient, project: str, label: str, proctype: str) -> list[Workflow]:
+    """One assessor's entries, in the order written: one request, the label resolved by XNAT."""
+    return await xnat.list_workflows(proctype, label, project=project)
