@@ -40,3 +40,26 @@ def gc_paused() -> Iterator[None]:
             _pauses -= 1
             if _pauses == 0 and _was_enabled:
                 gc.enable()
+
+
+@contextmanager
+def snapshot_step() -> Iterator[None]:
+    """
+    One CPU-bound step of reading a snapshot (a block of a listing folded, the models built):
+    paused, and what it built then frozen (`gc.freeze`), so the collections that run between
+    steps, while the next block is on its way, no longer walk the hundreds of thousands of
+    objects the snapshot already holds. On a 40,000-session project that was about a third
+    of the client's CPU. `thawed_after` gives them back to the collector.
+    """
+    with gc_paused():
+        yield
+    gc.freeze()
+
+
+@contextmanager
+def thawed_after() -> Iterator[None]:
+    """What `snapshot_step` froze goes back to the collector when the block ends (a sweep)."""
+    try:
+        yield
+    finally:
+        gc.unfreeze()

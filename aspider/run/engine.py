@@ -21,7 +21,7 @@ import httpx
 
 from aspider._config_errors import xnat_url_problem
 from aspider._exceptions import ConfigError
-from aspider._gc import gc_paused
+from aspider._gc import snapshot_step
 from aspider.run.backends import JobBackend, LocalBackend, PbsBackend
 from aspider.settings import ENV_PREFIX, AspiderSettings
 from pbs import LocalTransport, PbsClient, SshSettings, SshTransport, Transport
@@ -80,7 +80,7 @@ def xnat_client(
         raise ConfigError(problem)
     # The engine's collector policy: paused around each CPU-bound step of reading a snapshot.
     return XnatClient.from_settings(
-        xnat.client_settings(), transport=transport, around_cpu_work=gc_paused
+        xnat.client_settings(), transport=transport, around_cpu_work=snapshot_step
     )
 
 

@@ -18,6 +18,7 @@ from functools import partial
 import anyio
 
 from aspider._exceptions import AspiderError, only_failure
+from aspider._gc import thawed_after
 from aspider.plan import Plan, PlanLimits, SessionPlan, plan_projects
 from aspider.plan.actions import JobObservation
 from aspider.plan.settled import SettledMemo
@@ -144,6 +145,19 @@ async def sweep_project(
     on_session: Callable[[SessionPlan], None] | None = None,
 ) -> SweepReport:
     """Sweep one project while holding its lease (LeaseHeld if another sweep has it)."""
+    with thawed_after():  # what reading the snapshot froze is collectable once the sweep ends
+        return await _sweep_held(xnat, backend, project, processors, options, on_plan, on_session)
+
+
+async def _sweep_held(
+    xnat: XnatClient,
+    backend: JobBackend,
+    project: str,
+    processors: Sequence[Processor],
+    options: SweepOptions,
+    on_plan: Callable[[Plan], None] | None,
+    on_session: Callable[[SessionPlan], None] | None,
+) -> SweepReport:
     root = str(backend.work_root)
     before = xnat.requests_sent
     async with project_lease(lease_store(xnat, backend, project), project, ttl=options.lease_ttl):

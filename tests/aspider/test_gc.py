@@ -24,3 +24,16 @@ def test_gc_pauses_nest_and_restore_the_previous_state() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_snapshot_step_freezes_what_it_built_until_the_sweep_thaws_it() -> None:
+    """Objects built in a step leave the collector's walk, and come back when the sweep ends."""
+    from aspider._gc import snapshot_step, thawed_after
+
+    gc.unfreeze()
+    with thawed_after():
+        with snapshot_step():
+            built = [[n] for n in range(1000)]
+        assert gc.get_freeze_count() >= len(built)
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
