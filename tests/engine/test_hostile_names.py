@@ -124,3 +124,34 @@ command:
   type: shell
   script: %s
 """
+
+
+async def test_a_listing_hung_past_the_read_timeout_is_retried_and_the_run_counts_it(
+    server: XnatServer, tmp_path: Path
+) -> None:
+    """A project listing that hangs: retried after the read timeout; the sweeps all counted."""
+    from xnat_client import Credentials, RetryPolicy, Timeouts
+    from xnat_client.server import serve_tcp
+
+    lister = shell_processor(tmp_path / "processors", "lister", STAGE_ALL)
+    _project(server, "S1_MR1", {"t1.nii.gz": b"image"})
+    server.faults.hang_seconds = 30
+    server.faults.path_pattern = r"^/data/projects/P1/experiments$"
+    server.faults.inject("timeout", count=1)
+    async with serve_tcp(server) as url:
+        client = XnatClient(
+            url,
+            credentials=Credentials.password("admin", "admin"),
+            timeouts=Timeouts(read=1.0),
+            retry=RetryPolicy(attempts=3, backoff_initial=0.05, budget=0.5),
+        )
+        async with client, LocalTransport() as transport:
+            backend = LocalBackend(transport, str(tmp_path / "work"))
+            with anyio.fail_after(120):
+                reports = await sweep_until_done(
+                    client, backend, "P1", [lister], SweepOptions(), interval=0.2
+                )
+            (a,) = [x for s in (await client.project_snapshot("P1")).sessions for x in s.assessors]
+    assert (a.procstatus, a.note) == ("COMPLETE", "")
+    assert any(r.fault == "timeout" for r in server.requests)
+    assert sum(r.outcome.counts[("lister_v1", "completed")] for r in reports) == 1
