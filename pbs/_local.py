@@ -9,16 +9,19 @@ write, close) cost the event loop more than the step itself. It honours the same
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import stat
+import subprocess
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from functools import partial
 from types import TracebackType
 from typing import BinaryIO, Self, TypeVar
 
 import anyio
+from anyio.abc import ByteReceiveStream
 
 from ._exceptions import CommandFailed, FileMissing, FileOperationFailed
 from ._transport import (
@@ -96,12 +99,12 @@ class LocalTransport:
         log.debug("run %s", full)
         self.round_trips += 1
         async with self._limiter:
-            done = await anyio.run_process(full, input=stdin, check=False, env=self._env)
+            status, out, err = await _run_process(full, stdin, self._env)
         result = CommandResult(
             argv=tuple(argv),
-            exit_status=done.returncode,
-            stdout=done.stdout.decode(errors="replace"),
-            stderr=done.stderr.decode(errors="replace"),
+            exit_status=status,
+            stdout=out.decode(errors="replace"),
+            stderr=err.decode(errors="replace"),
         )
         if check and result.exit_status != 0:
             raise CommandFailed(argv, result.exit_status, result.stdout, result.stderr)
@@ -239,3 +242,32 @@ class _Source:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+async def _run_process(
+    argv: Sequence[str], stdin: bytes | None, env: Mapping[str, str] | None
+) -> tuple[int, bytes, bytes]:
+    """
+    Run argv to its end: (exit status, stdout, stderr).
+
+    A command that exits without reading all its input (a script that fails before it gets
+    to the data) is a command that ran: its exit status is the answer, not a broken pipe.
+    """
+    feed = subprocess.PIPE if stdin is not None else subprocess.DEVNULL
+    async with await anyio.open_process(list(argv), stdin=feed, env=env) as process:
+        chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+
+        async def drain(stream: ByteReceiveStream | None, into: list[bytes]) -> None:
+            if stream is not None:
+                into.extend([chunk async for chunk in stream])
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(drain, process.stdout, chunks["out"])
+            group.start_soon(drain, process.stderr, chunks["err"])
+            if process.stdin is not None:
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await process.stdin.send(stdin or b"")
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await process.stdin.aclose()
+        status = await process.wait()
+    return status, b"".join(chunks["out"]), b"".join(chunks["err"])
