@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aspider.plan import JobObservation, ProcStatus, QcStatus, Task
+from aspider.plan.retry import with_head
 from aspider.run.action_log import record_action
 from aspider.run.ledger import WriteLedger
 from xnat_client import AssessorFields, XnatClient
@@ -97,6 +98,12 @@ class Records:
         self.created: dict[str, str] = {}  # label -> assessor ID created in this sweep
 
     async def write(self, task: Task, assessor_id: str, fields: AssessorFields) -> None:
+        """
+        Update the assessor. A retried task's note keeps its attempts at its head
+        (`aspider.plan.retry`), whatever reason the write carries.
+        """
+        if fields.note is not None and task.attempts is not None:
+            fields = fields.model_copy(update={"note": note(with_head(task.attempts, fields.note))})
         await self.xnat.update_assessor(task.session_id, assessor_id, fields)
         self.ledger.wrote(assessor_id, fields)
 
