@@ -126,7 +126,7 @@ async def read_snapshots(xnat: XnatClient, projects: Sequence[str]) -> list[Proj
     return [await xnat.project_snapshot(project) for project in projects]
 
 
-def _ssh_settings(settings: AspiderSettings) -> SshSettings:
+def ssh_settings(settings: AspiderSettings) -> SshSettings:
     """
     How to reach the login node, from `cluster:`; unset fields keep SshSettings' defaults
     (the ssh config's values for an alias, then OpenSSH's).
@@ -200,7 +200,7 @@ async def open_backend(settings: AspiderSettings) -> AsyncIterator[JobBackend]:
     c = settings.cluster
     template = job_template(settings)  # a bad template is refused before any connection
     transport: LocalTransport | SshTransport = (
-        SshTransport(_ssh_settings(settings))
+        SshTransport(ssh_settings(settings))
         if c.over_ssh
         else LocalTransport(withhold=(ENV_PREFIX,))  # Slurm hands the caller's variables on
     )
