@@ -76,3 +76,5 @@ async def test_a_job_lost_on_every_attempt_fails_with_each_cause(
     assert [e.cause for e in attempts.entries] == ["lost", "lost"]
     assert "not submitted again: no attempt left (2 of 2)" in a.note
     assert (root / f"{a.label}.runs").read_text() == "run\nrun\n"
+    # The failed task's directory stays for a person: attempt 1's log set aside, beside the last.
+    assert sorted(p.name for p in (root / a.label).glob("job.log*")) == ["job.log", "job.log.1"]
