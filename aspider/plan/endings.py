@@ -85,15 +85,19 @@ def policy_of(proc: Processor, site: RetryPolicy) -> RetryPolicy:
 
 
 def retry_decision(
-    policy: RetryPolicy,
     proc: Processor,
+    site: RetryPolicy,
     attempts: Attempts | None,
     event: Event,
     obs: JobObservation | None,
 ) -> Attempt | str | None:
-    """For a job the scheduler stopped: its next attempt, why none is left, or None."""
+    """
+    For a job the scheduler stopped: its next attempt, why none is left, or None (no retry).
+    The policy is worked out only here, for the few tasks whose job just stopped.
+    """
     if event not in STOPPED or obs is None or obs.end_cause is None:
         return None
+    policy = policy_of(proc, site)
     if attempts is not None:
         current = attempts.current
     else:

@@ -217,8 +217,7 @@ def _plan_candidate(
     attempts = counted(a, status)
     event = _event(cand, a, status, obs, attempts)
     attempts = counted(a, status, event)
-    policy = policy_of(proc, b.retry)
-    retry = retry_decision(policy, proc, attempts, event, obs)
+    retry = retry_decision(proc, b.retry, attempts, event, obs)
     if retry is not None:
         event = Event.JOB_RETRY if isinstance(retry, Attempt) else Event.RETRIES_USED_UP
     row = transition(status, event)
@@ -231,7 +230,7 @@ def _plan_candidate(
             assert a is not None
             assert obs is not None
             assert isinstance(retry, Attempt)
-            next_task, why = retried(task, a, obs, retry, policy)
+            next_task, why = retried(task, a, obs, retry, policy_of(proc, b.retry))
             _queue_submit(b, proc, scope, Submit(next_task, a, why, retry=True))
         elif kind == "submit":
             _request_submit(b, proc, scope, task, a, obs, row.note, create="create" in row.actions)
