@@ -252,7 +252,7 @@ def _request_submit(
     create: bool,
 ) -> None:
     """Queue a submission for the second pass, unless the task already has a job."""
-    has_job = obs is not None and obs.exit_code is None and obs.scheduler_state in _IN_QUEUE
+    has_job = obs is not None and obs.end_cause is None and obs.scheduler_state in _IN_QUEUE
     if has_job and note != Reason.INTENT_NO_JOB:
         assert obs is not None
         msg = f"job {obs.job_id or task.label} is already {obs.scheduler_state}"
@@ -399,7 +399,7 @@ def _count_in_queue(
                 if normalise_procstatus(a.procstatus) is not ProcStatus.JOB_RUNNING:
                     continue
                 obs = observations.get(a.label)
-                if obs is None or (obs.exit_code is None and obs.scheduler_state in _IN_QUEUE):
+                if obs is None or (obs.end_cause is None and obs.scheduler_state in _IN_QUEUE):
                     total += 1
                     per[a.proctype] += 1
     return total, per

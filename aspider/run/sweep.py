@@ -73,7 +73,7 @@ class SweepReport:
         waiting = sum(
             1
             for o in self.observations.values()
-            if o.exit_code is None and o.scheduler_state in ("queued", "running", "unknown")
+            if o.end_cause is None and o.scheduler_state in ("queued", "running", "unknown")
         )
         submitted = sum(n for (_, what), n in self.outcome.counts.items() if what == "submitted")
         return waiting + submitted + len(self.plan.deferred)

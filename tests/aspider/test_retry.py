@@ -212,3 +212,11 @@ def test_success_after_a_retry_closes_the_record_and_a_rerun_starts_afresh() -> 
 def test_first_attempt_record_starts_from_the_processor_request() -> None:
     """first_attempt: attempt 1 with the request as the processor states it."""
     assert first_attempt(100, 60).current == Attempt(1, 100, 60)
+
+
+def test_an_exit_the_scheduler_has_not_explained_yet_waits_and_holds_its_place() -> None:
+    """Exit 137 while Slurm still lists the job: no action yet (an OOM verdict may follow)."""
+    unsettled = JobObservation(OUR_LABEL, "running", 137, job_id="7", end_cause=None)
+    p = run_plan(one_session(running()), [t1_processor(retry=RETRY_TWICE)], [unsettled])
+    assert p.actions() == []
+    assert p.in_queue == 1
