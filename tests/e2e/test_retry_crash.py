@@ -117,11 +117,17 @@ async def _aspider(settings: Path, *args: str) -> Process:
 
 
 async def _slurm_jobs_named(cluster: ClusterProfile, prefix: str) -> Counter[str]:
-    """Every Slurm job (accounting's record, whatever squeue still shows) by name."""
-    argv = ["sacct", "-X", "--noheader", "--parsable2", "--format=JobName", "--starttime=now-1days"]
+    """
+    Every Slurm job by name: slurmctld's (squeue keeps ended jobs for MinJobAge) and
+    accounting's (which trails it by a moment), told apart by job id.
+    """
+    squeue = ["squeue", "--me", "--states=all", "--noheader", "--format=%i|%j"]
+    sacct = ["sacct", "-X", "--noheader", "--parsable2", "--format=JobID,JobName"]
     async with SshTransport(cluster.ssh_settings()) as ssh:
-        out = (await ssh.run(argv, check=True)).stdout
-    return Counter(name for name in out.split() if name.startswith(prefix))
+        lines = (await ssh.run(squeue, check=True)).stdout.split()
+        lines += (await ssh.run([*sacct, "--starttime=now-1days"], check=True)).stdout.split()
+    jobs = dict(line.split("|", 1) for line in lines if "|" in line)
+    return Counter(name for name in jobs.values() if name.startswith(prefix))
 
 
 @pytest.mark.parametrize("applied", [True, False], ids=["intent-recorded", "intent-not-recorded"])
