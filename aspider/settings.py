@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -33,12 +41,20 @@ from pydantic_settings import (
 from aspider._config_errors import validation_problems, yaml_problem
 from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
+from aspider.processors import RetryPolicy
 from xnat_client import XnatSettings
 
 ENV_PREFIX = "ASPIDER_"  # every setting, secrets included, may come from ASPIDER_* variables
 SETTINGS_ENV = "ASPIDER_SETTINGS"
 DEFAULT_SETTINGS_FILES = (Path("aspider.yaml"), Path("~/.config/aspider/settings.yaml"))
 _SECRET_KEYS = {("xnat", "password"), ("xnat", "secret")}
+
+
+# Defaults the engine's own options share with the settings (`run.sweep.SweepOptions`): stated
+# once, here.
+DEFAULT_TRANSFERS = 4
+DEFAULT_SESSIONS_AT_ONCE = 64
+DEFAULT_KEEP_FAILED_DAYS = 7.0
 
 
 class _Section(BaseModel):
@@ -77,25 +93,60 @@ class XnatSection(XnatSettings):
 
 
 class ClusterSection(_Section):
-    executor: Literal["local", "pbs"] = "local"
+    """
+    `cluster:`: where jobs run (`executor`), how the login node is reached, what jobs ask for.
+
+    `host` may be an alias of the ssh config (`ssh_config`, default ~/.ssh/config; `none` for
+    no config): its HostName, Port, User, IdentityFile and ProxyJump apply unless set here.
+    `jump_host` lists the bastions to go through, first hop first (a list, or one string with
+    the hops comma separated). `job_template`, `qos` and `accounting` are Slurm's.
+    """
+
+    executor: Literal["local", "pbs", "slurm"] = "local"
     host: str | None = None
-    port: int = Field(default=22, ge=1, le=65535)
+    port: int | None = Field(default=None, ge=1, le=65535)  # None: the ssh config's, else 22
     user: str | None = None
     key_path: Path | None = None
     known_hosts: Path | None = None
+    ssh_config: str | None = None  # None: ~/.ssh/config (if there); "none": no ssh config
     jump_host: str | None = None
     work_root: str = "aspider-work"
     dialect: Literal["torque", "pbspro"] = "torque"
-    queue: str | None = None
+    queue: str | None = None  # PBS queue; Slurm partition
     account: str | None = None
+    qos: str | None = None
+    job_template: Path | None = None  # a DAX SLURM job template, read on this machine
+    accounting: bool | None = None  # sacct for jobs squeue forgot; None: ask it once
     container_dir: str | None = None
-    keep_failed_days: float = Field(default=7.0, ge=0)  # then a failed job's directory goes
+    # then a failed job's directory goes
+    keep_failed_days: float = Field(default=DEFAULT_KEEP_FAILED_DAYS, ge=0)
+
+    @field_validator("jump_host", mode="before")
+    @classmethod
+    def _hops(cls, value: object) -> object:
+        """A list of hops is the comma-separated string SshSettings reads."""
+        if isinstance(value, list | tuple):
+            return ",".join(str(hop).strip() for hop in value) or None
+        return value
+
+    @model_validator(mode="after")
+    def _slurm_only(self) -> ClusterSection:
+        if self.executor != "slurm":
+            for name in ("qos", "job_template", "accounting"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} is a Slurm setting: it needs executor: slurm")
+        return self
+
+    @property
+    def over_ssh(self) -> bool:
+        """Jobs go to a cluster reached over SSH (else its commands run on this machine)."""
+        return self.executor != "local" and bool(self.host)
 
 
 class LimitsSection(_Section):
     ssh_channels: int = Field(default=8, ge=1)
-    transfers: int = Field(default=4, ge=1)  # files of 1 MiB or more moving at once
-    sessions_at_once: int = Field(default=64, ge=1)  # sessions a sweep works on at once
+    transfers: int = Field(default=DEFAULT_TRANSFERS, ge=1)  # files of 1 MiB or more at once
+    sessions_at_once: int = Field(default=DEFAULT_SESSIONS_AT_ONCE, ge=1)  # sessions at once
     max_queued: int | None = Field(default=None, ge=0)
     max_queued_per_processor: int | None = Field(default=None, ge=0)
 
@@ -133,6 +184,8 @@ class AspiderSettings(BaseSettings):
     xnat: XnatSection = XnatSection()
     cluster: ClusterSection = ClusterSection()
     limits: LimitsSection = LimitsSection()
+    # The site's retry policy: a processor's own `retry:` fields win over it, field by field.
+    retry: RetryPolicy = RetryPolicy()
     serve: ServeSection = ServeSection()
 
     def processors_for(self, project: str) -> tuple[str, ...]:

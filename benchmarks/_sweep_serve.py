@@ -4,8 +4,10 @@ Serve the sweep benchmark's project over real TCP, in its own process, and count
 Run by `benchmarks.sweep_bench`. The first stdout line is `<base URL> <setup seconds>`; then
 each line read on stdin is a command answered with one JSON line on stdout:
 
-    count   requests logged since the last reset, by kind (see `request_kind`)
-    reset   forget the log
+    count     requests logged since the last reset, by kind (see `request_kind`)
+    reset     forget the log
+    statuses  the project's assessors by "proctype procstatus", read from the store (no
+              request, so a benchmark can watch for the end without adding to the count)
 
 The server runs apart so that its CPU (listings, latency timers) does not slow the client's
 event loop and the client's memory is measured alone.
@@ -132,6 +134,12 @@ async def answer_commands(server: XnatServer) -> None:
         if command == "reset":
             server.requests.clear()
             print("{}", flush=True)
+        elif command == "statuses":
+            found = Counter(
+                f"{a.fields.get('proctype', '')} {a.fields.get('procstatus', '')}"
+                for a in server.store.assessors_of(PROJECT)
+            )
+            print(json.dumps(dict(found)), flush=True)
         elif command == "count":
             counts = Counter(request_kind(r) for r in server.requests)
             failed = sum(1 for r in server.requests if r.status >= 400 or r.status == 0)

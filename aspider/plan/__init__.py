@@ -13,6 +13,7 @@ from aspider.plan.actions import (
     Action,
     CreateAssessor,
     Finalize,
+    JobEnd,
     JobObservation,
     MarkFailed,
     RecordJob,
@@ -29,6 +30,7 @@ from aspider.plan.matches import ScopeMatch, match_snapshots, match_snapshots_sy
 from aspider.plan.matching import candidate_keys, match_scope
 from aspider.plan.plan_json import plan_to_dict, plan_to_json
 from aspider.plan.planner import Finding, Plan, PlanLimits, SessionPlan, plan, plan_projects
+from aspider.plan.retry import Attempt, Attempts, read_attempts
 from aspider.plan.scopes import Scope, iter_scopes, session_order
 from aspider.plan.settled import SettledMemo
 from aspider.plan.states import (
@@ -58,12 +60,15 @@ __all__ = [
     "QC_RERUN",
     "TRANSITIONS",
     "Action",
+    "Attempt",
+    "Attempts",
     "CreateAssessor",
     "Event",
     "Finalize",
     "Finding",
     "InputResource",
     "InputsKey",
+    "JobEnd",
     "JobObservation",
     "MarkFailed",
     "MatchResult",
@@ -106,6 +111,7 @@ __all__ = [
     "plan_to_dict",
     "plan_to_json",
     "proctype_of_label",
+    "read_attempts",
     "session_order",
     "transition",
 ]

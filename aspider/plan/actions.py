@@ -17,6 +17,19 @@ from aspider.plan.tasks import Task
 from xnat_client.models import Assessor
 
 SchedulerState = Literal["queued", "running", "completed", "gone", "unknown"]
+#: Why a job ended: the values of `pbs.EndCause` (a test keeps the two equal).
+JobEnd = Literal[
+    "success",
+    "exit_code",
+    "memory",
+    "walltime",
+    "cancelled",
+    "preempted",
+    "node_failure",
+    "killed",
+    "scheduler",
+    "lost",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +39,9 @@ class JobObservation:
 
     `exit_code` is the truth when present (read from `status/exit_code`); `gone` means the
     scheduler no longer knows the job; `unknown` means it could not be asked this sweep.
+    `end_cause` is why the job ended, the exit code weighed against the scheduler's account
+    (`pbs.end_cause`): None while the job may still run, or while its end is not settled (a
+    non-zero exit the scheduler has not yet explained, say, an out-of-memory kill).
     """
 
     label: str
@@ -37,6 +53,7 @@ class JobObservation:
     node: str | None = None
     walltime: str | None = None
     memory: str | None = None
+    end_cause: JobEnd | None = None
     # Whether the job's directory is in this engine's work root. An engine with another work
     # root (or on another cluster) sees the tasks another engine runs: without their
     # directories it must leave them to that engine, never call them failed or lost.
@@ -69,11 +86,16 @@ class Submit:
     """
     Stage the inputs and submit: record the intent (JOB_RUNNING, no jobid) first, then qsub,
     then record the job id. `assessor` is None when a CreateAssessor precedes it in the plan.
+
+    `retry`: the task's job ran and was stopped, and this is its next attempt (`task.attempts`,
+    with the scaled request): what the last job left in its directory (its status files, its
+    outputs) is cleared, and its log set aside, before the intent is recorded.
     """
 
     task: Task
     assessor: Assessor | None
     reason: str = ""
+    retry: bool = False
     kind: Literal["submit"] = field(default="submit", init=False)
 
 

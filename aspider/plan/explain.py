@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from aspider.plan.endings import policy_of
 from aspider.plan.labels import InputsKey, inputs_key, normalise_inputs
 from aspider.plan.matches import ScopeMatch
 from aspider.plan.planner import Plan
+from aspider.plan.retry import Attempt, next_attempt, read_attempts
 from aspider.plan.tasks import TaskCandidate
-from aspider.processors import Processor
+from aspider.processors import Processor, RetryPolicy
 from xnat_client.models import Assessor, ProjectSnapshot
 
 
@@ -30,11 +32,21 @@ class RetryOutlook:
 
 def retry_outlook(assessor: Assessor, processor: Processor) -> RetryOutlook | None:
     """
-    The attempt count and the next request of an existing task; None while the assessor does
-    not record its attempts. The retry policy fills this in from what it records on the
-    assessor (the attempt number, the resources asked) and the processor's `retry:`.
+    The attempt count and the next request of an existing task, from the attempts its note
+    records (`aspider.plan.retry`) and the processor's `retry:`; None while it records none.
     """
-    return None
+    attempts = read_attempts(assessor.note)
+    if attempts is None:
+        return None
+    policy = policy_of(processor, RetryPolicy())
+    current = attempts.current
+    following = next_attempt(policy, current, current.cause) if current.cause else None
+    asked = (
+        f"{following.memory_text}, {following.walltime_text}"
+        if isinstance(following, Attempt)
+        else ""
+    )
+    return RetryOutlook(current.number, policy.attempts, asked)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,19 @@ from aspider.plan.actions import (
 )
 from aspider.plan.artefacts import scope_index
 from aspider.plan.build import build_task
+from aspider.plan.endings import (
+    closed,
+    counted,
+    failure_reason,
+    job_event,
+    policy_of,
+    retried,
+    retry_decision,
+    with_attempts,
+)
 from aspider.plan.labels import InputsKey
 from aspider.plan.matches import ScopeMatch, match_snapshots
+from aspider.plan.retry import Attempt, Attempts
 from aspider.plan.scopes import Scope, session_order
 from aspider.plan.settled import SettledMemo
 from aspider.plan.states import (
@@ -47,7 +58,7 @@ from aspider.plan.tasks import (
     TaskCandidate,
     TaskRequirements,
 )
-from aspider.processors import Processor
+from aspider.processors import Processor, RetryPolicy
 from xnat_client.models import Assessor, ProjectSnapshot
 
 _IN_QUEUE = ("queued", "running", "unknown")
@@ -55,10 +66,14 @@ _IN_QUEUE = ("queued", "running", "unknown")
 
 @dataclass(frozen=True, slots=True)
 class PlanLimits:
-    """Queue limits; None means unlimited. A processor's own `max_queued` beats the default."""
+    """
+    What the site sets for planning: queue limits (None: unlimited; a processor's own
+    `max_queued` beats the default) and the retry policy a processor's own `retry:` refines.
+    """
 
     max_queued: int | None = None
     max_queued_per_processor: int | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +121,7 @@ async def plan_projects(
 class _Builder:
     observations: Mapping[str, JobObservation]
     container_dir: str | None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     actions: dict[str, list[Action]] = field(default_factory=lambda: defaultdict(list))
     findings: dict[str, list[Finding]] = field(default_factory=lambda: defaultdict(list))
     requests: list[tuple[tuple[int, str, str, str], str, Submit, Processor]] = field(
@@ -130,7 +146,7 @@ def plan(
         limits: queue limits.
         container_dir: where relative container image paths live on the cluster.
     """
-    b = _Builder({o.label: o for o in observations}, container_dir)
+    b = _Builder({o.label: o for o in observations}, container_dir, limits.retry)
     with gc_paused():
         for match in matches:
             _plan_scope(b, match)
@@ -198,20 +214,33 @@ def _plan_candidate(
         b.findings[scope.anchor.id].append(Finding(proc.proctype, a.label, message))
         return
     obs = b.observations.get(a.label if a is not None else cand.label)
-    event = _event(cand, a, status, obs)
+    attempts = counted(a, status)
+    event = _event(cand, a, status, obs, attempts)
+    attempts = counted(a, status, event)
+    retry = retry_decision(proc, b.retry, attempts, event, obs)
+    if retry is not None:
+        event = Event.JOB_RETRY if isinstance(retry, Attempt) else Event.RETRIES_USED_UP
     row = transition(status, event)
     if event is Event.JOB_ELSEWHERE:
         assert a is not None
         b.findings[scope.anchor.id].append(Finding(proc.proctype, a.label, Reason.JOB_ELSEWHERE))
     if not row.actions:
         return
-    task = build_task(proc, cand, b.container_dir)
+    task = with_attempts(build_task(proc, cand, b.container_dir), attempts)
     reason = "; ".join(cand.reasons)  # resolved only now: most tasks never need it
     for kind in row.actions:
-        if kind == "submit":
+        if kind == "retry":
+            assert a is not None
+            assert obs is not None
+            assert isinstance(retry, Attempt)
+            next_task, why = retried(task, a, obs, retry, policy_of(proc, b.retry))
+            _queue_submit(b, proc, scope, Submit(next_task, a, why, retry=True))
+        elif kind == "submit":
             _request_submit(b, proc, scope, task, a, obs, row.note, create="create" in row.actions)
         else:
-            b.actions[scope.anchor.id].append(_action(kind, task, a, cand, reason, obs, row.note))
+            failed = retry if isinstance(retry, str) else None
+            action = _action(kind, task, a, cand, reason, obs, failed)
+            b.actions[scope.anchor.id].append(action)
 
 
 def _request_submit(
@@ -226,20 +255,27 @@ def _request_submit(
     create: bool,
 ) -> None:
     """Queue a submission for the second pass, unless the task already has a job."""
-    has_job = obs is not None and obs.exit_code is None and obs.scheduler_state in _IN_QUEUE
+    has_job = obs is not None and obs.end_cause is None and obs.scheduler_state in _IN_QUEUE
     if has_job and note != Reason.INTENT_NO_JOB:
         assert obs is not None
         msg = f"job {obs.job_id or task.label} is already {obs.scheduler_state}"
         b.findings[scope.anchor.id].append(Finding(proc.proctype, task.label, msg))
         return
     reason = note.format(label=task.label) if note == Reason.INTENT_NO_JOB else ""
-    submit = Submit(task, None if create else a, reason)
-    key = (-proc.priority, *session_order(scope.anchor), task.label)
+    _queue_submit(b, proc, scope, Submit(task, None if create else a, reason))
+
+
+def _queue_submit(b: _Builder, proc: Processor, scope: Scope, submit: Submit) -> None:
+    key = (-proc.priority, *session_order(scope.anchor), submit.task.label)
     b.requests.append((key, scope.anchor.id, submit, proc))
 
 
 def _event(
-    cand: TaskCandidate, a: Assessor | None, status: ProcStatus | None, obs: JobObservation | None
+    cand: TaskCandidate,
+    a: Assessor | None,
+    status: ProcStatus | None,
+    obs: JobObservation | None,
+    attempts: Attempts | None = None,
 ) -> Event:
     if status is None or status in (ProcStatus.NEED_INPUTS, ProcStatus.NEED_TO_RUN):
         reason = "; ".join(cand.reasons)
@@ -254,7 +290,7 @@ def _event(
     if status in _FOLLOWED and _elsewhere(obs):
         return Event.JOB_ELSEWHERE
     if status is ProcStatus.JOB_RUNNING:
-        return _job_event(a, obs)
+        return job_event(a, obs, attempts)
     if status in (ProcStatus.COMPLETE, ProcStatus.JOB_FAILED, ProcStatus.NO_DATA):
         return Event.QC_RERUN if a.qcstatus in QC_RERUN else Event.STEADY
     return Event.STEADY
@@ -273,19 +309,6 @@ def _elsewhere(obs: JobObservation | None) -> bool:
     )
 
 
-def _job_event(a: Assessor, obs: JobObservation | None) -> Event:
-    intent = not a.jobid
-    if obs is None or (obs.exit_code is None and obs.scheduler_state == "unknown"):
-        return Event.NO_JOBID_UNRESOLVED if intent else Event.JOB_UNKNOWN
-    if obs.exit_code is not None:
-        if intent:
-            return Event.NO_JOBID_EXITED
-        return Event.JOB_EXITED_ZERO if obs.exit_code == 0 else Event.JOB_EXITED_NONZERO
-    if obs.scheduler_state in ("queued", "running"):
-        return Event.NO_JOBID_FOUND if intent else Event.JOB_ACTIVE
-    return Event.NO_JOBID_GONE if intent else Event.JOB_GONE
-
-
 def _action(
     kind: str,
     task: Task,
@@ -293,7 +316,7 @@ def _action(
     cand: TaskCandidate | None,
     reason: str,
     obs: JobObservation | None,
-    note: str,
+    no_retry: str | None = None,
 ) -> Action:
     if kind == "create":
         status = (
@@ -313,13 +336,13 @@ def _action(
         return RecordJob(task, a, obs)
     if kind == "finalize":
         if obs is not None and obs.exit_code not in (None, 0):
-            return MarkFailed(task, a, _exit_reason(a, obs), obs)
-        return Finalize(task, a, obs)
+            return MarkFailed(closed(task, a, obs), a, failure_reason(task, a, obs), obs)
+        return Finalize(closed(task, a, obs), a, obs)
     if kind == "mark_failed":
-        if obs is not None and obs.exit_code is not None:
-            return MarkFailed(task, a, _exit_reason(a, obs), obs)
-        jobid = a.jobid or (obs.job_id if obs else None) or task.label
-        return MarkFailed(task, a, Reason.JOB_VANISHED.format(jobid=jobid), obs)
+        why = failure_reason(task, a, obs)
+        if no_retry is not None:
+            why = Reason.RETRIES_USED_UP.format(ended=why, why=no_retry)
+        return MarkFailed(closed(task, a, obs), a, why, obs)
     if kind == "rerun":
         by_qc = (
             a.qcstatus in QC_RERUN
@@ -330,22 +353,19 @@ def _action(
     raise ValueError(f"no action named {kind!r}")
 
 
-def _exit_reason(a: Assessor, obs: JobObservation) -> str:
-    return Reason.JOB_EXIT_CODE.format(jobid=a.jobid or obs.job_id or a.label, code=obs.exit_code)
-
-
 def _follow_job_only(b: _Builder, proc: Processor, scope: Scope, a: Assessor) -> None:
     """An assessor no candidate claims still has its job followed to the end."""
     status = normalise_procstatus(a.procstatus)
     if status not in (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING):
         return
     obs = b.observations.get(a.label)
-    event = _job_event(a, obs) if status is ProcStatus.JOB_RUNNING else Event.STEADY
+    attempts = counted(a, status)
+    event = job_event(a, obs, attempts) if status is ProcStatus.JOB_RUNNING else Event.STEADY
     row = transition(status, event)
-    task = _task_from_assessor(proc, a, scope)
+    task = with_attempts(_task_from_assessor(proc, a, scope), attempts)
     for kind in row.actions:
-        if kind != "submit":
-            b.actions[scope.anchor.id].append(_action(kind, task, a, None, "", obs, row.note))
+        if kind not in ("submit", "retry"):
+            b.actions[scope.anchor.id].append(_action(kind, task, a, None, "", obs))
 
 
 def _task_from_assessor(proc: Processor, a: Assessor, scope: Scope) -> Task:
@@ -397,7 +417,7 @@ def _count_in_queue(
                 if normalise_procstatus(a.procstatus) is not ProcStatus.JOB_RUNNING:
                     continue
                 obs = observations.get(a.label)
-                if obs is None or (obs.exit_code is None and obs.scheduler_state in _IN_QUEUE):
+                if obs is None or (obs.end_cause is None and obs.scheduler_state in _IN_QUEUE):
                     total += 1
                     per[a.proctype] += 1
     return total, per

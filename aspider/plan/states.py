@@ -53,6 +53,16 @@ class Reason:
     )
     JOB_VANISHED = "job {jobid} ended without an exit code (killed by the scheduler?)"
     JOB_EXIT_CODE = "job {jobid} exited with code {code}"
+    # Why the scheduler stopped a job (`pbs.EndCause`), one reason per cause.
+    JOB_MEMORY = "job {jobid} was killed for using more memory than it asked for ({asked})"
+    JOB_WALLTIME = "job {jobid} was killed at its walltime limit ({asked})"
+    JOB_CANCELLED = "job {jobid} was cancelled (scancel or qdel, by its owner or an administrator)"
+    JOB_PREEMPTED = "job {jobid} was preempted (stopped to make room for other work)"
+    JOB_NODE_FAILURE = "job {jobid} ended because its node failed"
+    JOB_KILLED = "job {jobid} was killed by a signal; the scheduler gave no reason"
+    JOB_NOT_RUN = "the scheduler could not start or run job {jobid}"
+    RETRY = "{ended}; submitted again as attempt {number} of {attempts} ({memory}, {walltime})"
+    RETRIES_USED_UP = "{ended}; not submitted again: {why}"
     INTENT_NO_JOB = "submission was recorded but the scheduler has no job {label}; submitting again"
     JOB_ELSEWHERE = (
         "its job directory is not in this work root: left to the engine that submitted it"
@@ -117,7 +127,16 @@ class Event(StrEnum):
     JOB_ACTIVE = "job queued or running"
     JOB_EXITED_ZERO = "job exit code 0"
     JOB_EXITED_NONZERO = "job exit code not 0"
+    JOB_OUT_OF_MEMORY = "job killed: over its memory request"
+    JOB_OUT_OF_TIME = "job killed: at its walltime limit"
+    JOB_CANCELLED = "job cancelled"
+    JOB_PREEMPTED = "job preempted"
+    JOB_NODE_FAILED = "job's node failed"
+    JOB_KILLED = "job killed by a signal, no reason given"
+    JOB_NOT_RUN = "the scheduler could not run the job"
     JOB_GONE = "job gone without exit code"
+    JOB_RETRY = "job stopped for a cause its retry policy names, attempts left"
+    RETRIES_USED_UP = "job stopped for a retry cause, no attempt left"
     JOB_UNKNOWN = "job state unknown"
     JOB_ELSEWHERE = "job directory not in this work root"
     STEADY = "nothing new"
@@ -166,8 +185,31 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(_S.JOB_RUNNING, _E.JOB_UNKNOWN, (), _S.JOB_RUNNING, "wait for the next sweep"),
     Transition(_S.JOB_RUNNING, _E.JOB_ELSEWHERE, (), _S.JOB_RUNNING, Reason.JOB_ELSEWHERE),
     Transition(_S.JOB_RUNNING, _E.JOB_EXITED_ZERO, ("finalize",), _S.COMPLETE, "or JOB_FAILED"),
-    Transition(_S.JOB_RUNNING, _E.JOB_EXITED_NONZERO, ("mark_failed",), _S.JOB_FAILED),
+    Transition(
+        _S.JOB_RUNNING, _E.JOB_EXITED_NONZERO, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_EXIT_CODE
+    ),
+    Transition(
+        _S.JOB_RUNNING, _E.JOB_OUT_OF_MEMORY, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_MEMORY
+    ),
+    Transition(
+        _S.JOB_RUNNING, _E.JOB_OUT_OF_TIME, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_WALLTIME
+    ),
+    Transition(
+        _S.JOB_RUNNING, _E.JOB_CANCELLED, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_CANCELLED
+    ),
+    Transition(
+        _S.JOB_RUNNING, _E.JOB_PREEMPTED, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_PREEMPTED
+    ),
+    Transition(
+        _S.JOB_RUNNING, _E.JOB_NODE_FAILED, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_NODE_FAILURE
+    ),
+    Transition(_S.JOB_RUNNING, _E.JOB_KILLED, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_KILLED),
+    Transition(_S.JOB_RUNNING, _E.JOB_NOT_RUN, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_NOT_RUN),
     Transition(_S.JOB_RUNNING, _E.JOB_GONE, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_VANISHED),
+    Transition(_S.JOB_RUNNING, _E.JOB_RETRY, ("retry",), _S.JOB_RUNNING, Reason.RETRY),
+    Transition(
+        _S.JOB_RUNNING, _E.RETRIES_USED_UP, ("mark_failed",), _S.JOB_FAILED, Reason.RETRIES_USED_UP
+    ),
     Transition(_S.READY_TO_UPLOAD, _E.STEADY, ("finalize",), _S.COMPLETE),
     Transition(_S.READY_TO_UPLOAD, _E.JOB_ELSEWHERE, (), _S.READY_TO_UPLOAD, Reason.JOB_ELSEWHERE),
     Transition(_S.UPLOADING, _E.JOB_ELSEWHERE, (), _S.UPLOADING, Reason.JOB_ELSEWHERE),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from aspider.plan.labels import assessor_label, canonical_inputs_json, inputs_digest
+from aspider.plan.retry import Attempts
 from aspider.processors import Level
 
 FileType = Literal["FILE", "DIR", "DIRJ"]
@@ -216,6 +217,8 @@ class Task:
     requirements: TaskRequirements
     outputs: tuple[OutputDecl, ...]
     vars: tuple[tuple[str, str], ...] = field(default=())
+    # Its jobs so far, when it has been retried (`aspider.plan.retry`); None for attempt 1.
+    attempts: Attempts | None = None
 
 
 @dataclass(frozen=True, slots=True)

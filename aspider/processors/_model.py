@@ -20,25 +20,28 @@ Level = Literal["scan", "session", "subject", "project"]
 VarValue = str | int | float | bool | None
 
 
+def _known_keys_only(model: type[BaseModel], data: Any) -> Any:
+    """`data` as given, or an error naming the first key `model` does not know."""
+    if not isinstance(data, dict):
+        return data
+    allowed = sorted({f.alias or name for name, f in model.model_fields.items()})
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
+            raise PydanticCustomError(
+                "unknown_key", "unknown key '{key}'{hint}", {"key": str(key), "hint": hint}
+            )
+    return data
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod
     def _reject_unknown_keys(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        allowed = sorted({f.alias or name for name, f in cls.model_fields.items()})
-        for key in data:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                hint = (
-                    f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
-                )
-                raise PydanticCustomError(
-                    "unknown_key", "unknown key '{key}'{hint}", {"key": str(key), "hint": hint}
-                )
-        return data
+        return _known_keys_only(cls, data)
 
 
 def split_globs(text: str) -> tuple[str, ...]:
@@ -199,6 +202,77 @@ class Requirements(_Strict):
         return parse_memory_mb(self.memory)
 
 
+#: Why a job may have ended, in the words a retry policy's `on` lists (the values of
+#: `pbs.EndCause` other than success: a test keeps the two vocabularies equal).
+RetryCause = Literal[
+    "memory",
+    "walltime",
+    "node_failure",
+    "preempted",
+    "cancelled",
+    "killed",
+    "scheduler",
+    "exit_code",
+    "lost",
+]
+
+
+class RetryPolicy(_Strict):
+    """
+    Whether a job the scheduler stopped is submitted again, and with how much more.
+
+    A job that ended for a cause in `on` is submitted again by the next sweep, up to
+    `attempts` jobs in all (1: never again): after a memory kill with its memory times
+    `memory_factor`, after a walltime kill with its walltime times `walltime_factor` (each at
+    most `max_memory` / `max_walltime`), after any other cause with the same request. A
+    request already at its maximum is not tried again. The processor's `retry:` fields win
+    over the site's (`retry:` in the settings), field by field (`over`).
+
+    YAML 1.1 reads a bare `on:` key as the boolean true; it is taken as `on` here.
+    """
+
+    attempts: int = Field(default=1, ge=1, le=10)
+    on: tuple[RetryCause, ...] = ("memory", "walltime", "node_failure", "preempted")
+    memory_factor: float = Field(default=2.0, ge=1.0, le=100.0)
+    walltime_factor: float = Field(default=1.5, ge=1.0, le=100.0)
+    max_memory: str | int | None = None
+    max_walltime: str | int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and True in data:
+            data = {("on" if key is True else key): value for key, value in data.items()}
+        return _known_keys_only(cls, data)
+
+    @field_validator("max_memory")
+    @classmethod
+    def _max_memory(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            parse_memory_mb(value)
+        return value
+
+    @field_validator("max_walltime")
+    @classmethod
+    def _max_walltime(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            parse_walltime(value)
+        return value
+
+    @property
+    def max_memory_mb(self) -> int | None:
+        return None if self.max_memory is None else parse_memory_mb(self.max_memory)
+
+    @property
+    def max_walltime_seconds(self) -> int | None:
+        return None if self.max_walltime is None else parse_walltime(self.max_walltime)
+
+    def over(self, default: RetryPolicy) -> RetryPolicy:
+        """This policy's fields where it sets them, the default's elsewhere."""
+        mine = {name: getattr(self, name) for name in self.model_fields_set}
+        return default.model_copy(update=mine)
+
+
 class OutputSpec(_Strict):
     """One declared output: a `pdf`/`stats`/`dir` shortcut, or explicit `path`+`type`+`resource`."""
 
@@ -276,3 +350,4 @@ class ProcessorSpec(_Strict):
     command: CommandSpec
     post: CommandSpec | None = None
     jobtemplate: str | None = None
+    retry: RetryPolicy | None = None  # None: the site's default (settings `retry:`)

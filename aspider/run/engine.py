@@ -18,13 +18,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic import ValidationError
 
 from aspider._config_errors import xnat_url_problem
 from aspider._exceptions import ConfigError
 from aspider._gc import snapshot_step
-from aspider.run.backends import JobBackend, LocalBackend, PbsBackend
+from aspider.run.backends import JobBackend, LocalBackend, SchedulerBackend, SchedulerClient
 from aspider.settings import ENV_PREFIX, AspiderSettings
-from pbs import LocalTransport, PbsClient, SshSettings, SshTransport, Transport
+from pbs import (
+    InvalidValue,
+    JobTemplate,
+    LocalTransport,
+    PbsClient,
+    SlurmClient,
+    SshSettings,
+    SshTransport,
+    Transport,
+)
 from xnat_client import ProjectSnapshot, XnatClient
 
 log = logging.getLogger("aspider.run")
@@ -116,7 +126,14 @@ async def read_snapshots(xnat: XnatClient, projects: Sequence[str]) -> list[Proj
     return [await xnat.project_snapshot(project) for project in projects]
 
 
-def _ssh_settings(settings: AspiderSettings) -> SshSettings:
+def ssh_settings(settings: AspiderSettings) -> SshSettings:
+    """
+    How to reach the login node, from `cluster:`; unset fields keep SshSettings' defaults
+    (the ssh config's values for an alias, then OpenSSH's).
+
+    Raises:
+        ConfigError: a field SshSettings refuses (a malformed `jump_host`, say).
+    """
     c = settings.cluster
     assert c.host is not None
     fields: dict[str, object] = {
@@ -129,7 +146,42 @@ def _ssh_settings(settings: AspiderSettings) -> SshSettings:
     }
     if c.known_hosts is not None:
         fields["known_hosts"] = c.known_hosts
-    return SshSettings.model_validate(fields)
+    if c.ssh_config is not None:
+        none = c.ssh_config.strip().lower() == "none"
+        fields["ssh_config"] = None if none else Path(c.ssh_config).expanduser()
+    try:
+        return SshSettings.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"cluster.{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(problems) from exc
+
+
+def job_template(settings: AspiderSettings) -> JobTemplate | None:
+    """
+    `cluster.job_template`, read and checked on this machine; None when not set.
+
+    Raises:
+        ConfigError: the file cannot be read, or is no usable template.
+    """
+    path = settings.cluster.job_template
+    if path is None:
+        return None
+    try:
+        return JobTemplate(path.expanduser().read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cluster.job_template: cannot read {path} ({exc.strerror})") from exc
+    except (InvalidValue, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cluster.job_template: {path}: {exc}") from exc
+
+
+def scheduler_client(
+    settings: AspiderSettings, transport: Transport, template: JobTemplate | None = None
+) -> SchedulerClient:
+    """The executor's client: PBS commands in the configured dialect, or Slurm's own."""
+    c = settings.cluster
+    if c.executor == "slurm":
+        return SlurmClient(transport, job_template=template, accounting=c.accounting)
+    return PbsClient(transport, dialect=c.dialect)
 
 
 async def _absolute_root(transport: Transport, root: str, local: bool) -> str:
@@ -144,17 +196,18 @@ async def _absolute_root(transport: Transport, root: str, local: bool) -> str:
 
 @asynccontextmanager
 async def open_backend(settings: AspiderSettings) -> AsyncIterator[JobBackend]:
-    """The configured executor: local processes, or PBS locally or over SSH."""
+    """The configured executor: local processes, or PBS or Slurm, locally or over SSH."""
     c = settings.cluster
-    over_ssh = c.executor == "pbs" and bool(c.host)
+    template = job_template(settings)  # a bad template is refused before any connection
     transport: LocalTransport | SshTransport = (
-        SshTransport(_ssh_settings(settings))
-        if over_ssh
+        SshTransport(ssh_settings(settings))
+        if c.over_ssh
         else LocalTransport(withhold=(ENV_PREFIX,))  # Slurm hands the caller's variables on
     )
     async with transport:
-        root = await _absolute_root(transport, c.work_root, local=not over_ssh)
+        root = await _absolute_root(transport, c.work_root, local=not c.over_ssh)
         if c.executor == "local":
             yield LocalBackend(transport, root)
         else:
-            yield PbsBackend(PbsClient(transport, dialect=c.dialect), root)
+            client = scheduler_client(settings, transport, template)
+            yield SchedulerBackend(client, root, c.executor)

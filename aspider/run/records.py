@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aspider.plan import JobObservation, ProcStatus, QcStatus, Task
+from aspider.plan.retry import with_head
 from aspider.run.action_log import record_action
 from aspider.run.history import History, Step
 from aspider.run.ledger import WriteLedger
@@ -112,6 +113,9 @@ class Records:
         One status write, then its history entry: `step` says what happened where the fields
         do not (a rerun, a resubmission), `details` adds to it (the resources asked).
         """
+        if fields.note is not None and task.attempts is not None:
+            # A retried task's note keeps its attempts at its head (`aspider.plan.retry`).
+            fields = fields.model_copy(update={"note": note(with_head(task.attempts, fields.note))})
         await self.xnat.update_assessor(task.session_id, assessor_id, fields)
         self.ledger.wrote(assessor_id, fields)
         await self.history.wrote(task, assessor_id, fields, step=step, details=details)

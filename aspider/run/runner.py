@@ -60,7 +60,8 @@ class _Quiet:
 
 def plan_limits(settings: AspiderSettings) -> PlanLimits:
     """
-    The queue limits as set, except that the local executor is never unlimited.
+    The queue limits as set (and the site's retry policy), except that the local executor is
+    never unlimited.
 
     Local jobs start the moment they are submitted, on the engine's own machine: with no limit,
     a thousand new sessions would be a thousand jobs at once. Unset, it is the number of cores.
@@ -69,19 +70,19 @@ def plan_limits(settings: AspiderSettings) -> PlanLimits:
     queued = limits.max_queued
     if queued is None and settings.cluster.executor == "local":
         queued = os.cpu_count() or 1
-    return PlanLimits(queued, limits.max_queued_per_processor)
+    return PlanLimits(queued, limits.max_queued_per_processor, settings.retry)
 
 
 def sweep_options(settings: AspiderSettings, sessions: Sequence[str] = ()) -> SweepOptions:
-    limits = settings.limits
+    limits, cluster = settings.limits, settings.cluster
     return SweepOptions(
         limits=plan_limits(settings),
-        job_options=JobOptions(settings.cluster.queue, settings.cluster.account),
-        container_dir=settings.cluster.container_dir,
+        job_options=JobOptions(cluster.queue, cluster.account, cluster.qos),
+        container_dir=cluster.container_dir,
         sessions=tuple(sessions),
         transfers=limits.transfers,
         sessions_at_once=limits.sessions_at_once,
-        keep_failed_days=settings.cluster.keep_failed_days,
+        keep_failed_days=cluster.keep_failed_days,
         history=settings.xnat.history,
     )
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import PurePosixPath
 
 from aspider._exceptions import InputsMissing, StagingError
 from aspider.plan import CreateAssessor, Event, ProcStatus, Reason, SetStatus, Submit, Task
 from aspider.plan.states import after
 from aspider.run.backends import JobBackend, job_dir
+from aspider.run.history import Step
 from aspider.run.records import Records, note, status_note, today
 from aspider.run.staging import stage_inputs
 from aspider.run.transfers import TransferLimit
@@ -35,6 +37,8 @@ from pbs import (
     PbsError,
     SchedulerUnavailable,
     SubmitFailed,
+    Transport,
+    check_path,
     job_name,
 )
 from xnat_client import AssessorFields, XnatError
@@ -51,6 +55,7 @@ class JobOptions:
 
     queue: str | None = None
     account: str | None = None
+    qos: str | None = None  # Slurm's quality of service
 
 
 def job_spec(task: Task, backend: JobBackend, options: JobOptions) -> JobSpec:
@@ -65,7 +70,28 @@ def job_spec(task: Task, backend: JobBackend, options: JobOptions) -> JobSpec:
         cpus=max(1, req.ppn),
         queue=options.queue,
         account=options.account,
+        qos=options.qos,
     )
+
+
+# What an earlier attempt left: its status files and outputs go, its log becomes job.log.<n>.
+_SET_ASIDE = """\
+d=$1
+rm -rf -- "$d/status" "$d/OUTPUTS" || exit 1
+[ ! -e "$d/job.log" ] || mv -f -- "$d/job.log" "$d/job.log.$2"
+"""
+
+
+async def set_aside(transport: Transport, directory: PurePosixPath, attempt: int) -> None:
+    """
+    Clear what attempt `attempt` left in the job directory, in one command, so that nothing
+    of it (an exit code, a partial output) is ever read as the next attempt's.
+
+    Raises:
+        CommandFailed: the directory could not be cleared (nothing was submitted).
+    """
+    argv = ["sh", "-c", _SET_ASIDE, "sh", str(check_path(directory, "job directory")), str(attempt)]
+    await transport.run(argv, check=True)
 
 
 class Submission:
@@ -127,14 +153,28 @@ class Submission:
         fields = AssessorFields(
             procstatus=after(Event.SUBMITTED).value, jobid=job_id, jobstartdate=today()
         )
-        await self.records.write(task, assessor_id, fields)
+        if self.action.retry and task.attempts is not None:  # the history says with what
+            now = task.attempts.current
+            asked = f"{now.memory_text}, {now.walltime_text}"
+            await self.records.write(
+                task, assessor_id, fields, step=Step.RESUBMITTED, details=asked
+            )
+        else:
+            await self.records.write(task, assessor_id, fields)
         outcome.add(task, "submitted", job_id=job_id)
 
     async def _stage(self) -> bool:
-        """Stage the inputs; when that fails, record why (once) and say so."""
+        """
+        Stage the inputs; when that fails, record why (once) and say so. A retried task's
+        last attempt is set aside first, before its intent is recorded: from then on, what
+        the job directory shows is the new attempt's.
+        """
         task, outcome = self.task, self.records.outcome
-        inputs = job_dir(self.backend, task.label) / "INPUTS"
+        directory = job_dir(self.backend, task.label)
+        inputs = directory / "INPUTS"
         try:
+            if task.attempts is not None:
+                await set_aside(self.backend.transport, directory, task.attempts.current.number - 1)
             await stage_inputs(
                 self.records.xnat, self.backend.transport, inputs, task, self.transfers
             )

@@ -33,6 +33,11 @@ from aspider.run.lease_files import FileLeaseStore
 from aspider.run.lease_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
 from aspider.run.settled_store import load_memo, save_memo
 from aspider.run.transfers import TransferLimit
+from aspider.settings import (
+    DEFAULT_KEEP_FAILED_DAYS,
+    DEFAULT_SESSIONS_AT_ONCE,
+    DEFAULT_TRANSFERS,
+)
 from pbs import PbsError
 from xnat_client import ProjectSnapshot, Session, XnatClient, XnatError
 
@@ -48,12 +53,12 @@ class SweepOptions:
     container_dir: str | None = None
     sessions: tuple[str, ...] = ()  # session labels to restrict to; empty: all
     lease_ttl: float = 300.0
-    transfers: int = 4
+    transfers: int = DEFAULT_TRANSFERS
     # Sessions worked on at once. All of them at once queue every session's first request
     # ahead of everyone's later steps, so job launches bunch up at the end of the sweep; a
     # few times the HTTP limit keeps requests, launches and uploads overlapping.
-    sessions_at_once: int = 64
-    keep_failed_days: float = 7.0
+    sessions_at_once: int = DEFAULT_SESSIONS_AT_ONCE
+    keep_failed_days: float = DEFAULT_KEEP_FAILED_DAYS
     chain: bool = True  # plan a session again when its upstream task completes (aspider.run.chain)
     # With --wait, a sweep that XNAT or the cluster failed is tried again at the next interval;
     # this many failed sweeps in a row end the run (an outage, not a blip).
@@ -78,7 +83,7 @@ class SweepReport:
         waiting = sum(
             1
             for o in self.observations.values()
-            if o.exit_code is None and o.scheduler_state in ("queued", "running", "unknown")
+            if o.end_cause is None and o.scheduler_state in ("queued", "running", "unknown")
         )
         submitted = sum(n for (_, what), n in self.outcome.counts.items() if what == "submitted")
         return waiting + submitted + len(self.plan.deferred)

@@ -130,17 +130,13 @@ class Service:
         for w in self.workers.values():
             mine = {label: o for label, o in seen.items() if owners[label][0] is w}
             w.observations = mine
-            ended = {
-                owners[label][1]
-                for label, o in mine.items()
-                if o.exit_code is not None or o.scheduler_state == "gone"
-            }
+            ended = {owners[label][1] for label, o in mine.items() if o.end_cause is not None}
             if ended:
                 self.metrics.events.labels("job").inc(len(ended))
                 w.jobs_ended(ended)
             queued = sum(1 for o in mine.values() if o.scheduler_state == "queued")
             running = sum(
-                1 for o in mine.values() if o.scheduler_state == "running" and o.exit_code is None
+                1 for o in mine.values() if o.scheduler_state == "running" and o.end_cause is None
             )
             w.history.queue.append(QueueSample(now, queued, running))
             self.metrics.set_jobs(w.project, queued, running)

@@ -60,6 +60,7 @@ def t1_processor(
     keep_multis: str = "all",
     priority: int = 0,
     max_queued: int | None = None,
+    retry: str | None = None,
 ) -> Processor:
     text = _T1.format(
         level=level,
@@ -70,6 +71,8 @@ def t1_processor(
     )
     if max_queued is not None:
         text = f"max_queued: {max_queued}\n" + text
+    if retry is not None:
+        text = f"retry: {retry}\n" + text
     spec = parse_processor_text(text, f"{proctype}.yaml")
     return Processor(spec, proctype=proctype, procversion="7.0.0")
 

@@ -124,7 +124,7 @@ def test_intent_with_no_job_is_submitted_again_with_reason() -> None:
     """Looked up and no such job, no exit code: submit again, saying why."""
     intent = assessor(OUR_LABEL, "fs_v7", T1_INPUTS, procstatus="JOB_RUNNING")
     (action,) = run_plan(
-        one_session(intent), observations=[JobObservation(OUR_LABEL, "gone")]
+        one_session(intent), observations=[JobObservation(OUR_LABEL, "gone", end_cause="lost")]
     ).actions()
     assert action.kind == "submit"
     assert action.reason == Reason.INTENT_NO_JOB.format(label=OUR_LABEL)
@@ -134,12 +134,16 @@ def test_job_exit_codes_finalize_or_fail() -> None:
     """Exit 0 finalizes; exit 3 fails with the code; vanished fails with its own reason."""
     running = assessor(OUR_LABEL, "fs_v7", T1_INPUTS, procstatus="JOB_RUNNING", jobid="7")
     snap = one_session(running)
-    ok = run_plan(snap, observations=[JobObservation(OUR_LABEL, "completed", exit_code=0)])
+    ok = run_plan(
+        snap, observations=[JobObservation(OUR_LABEL, "completed", 0, end_cause="success")]
+    )
     assert kinds(ok) == [("finalize", OUR_LABEL)]
-    bad = run_plan(snap, observations=[JobObservation(OUR_LABEL, "completed", exit_code=3)])
+    bad = run_plan(
+        snap, observations=[JobObservation(OUR_LABEL, "completed", 3, end_cause="exit_code")]
+    )
     (failed,) = bad.actions()
     assert (failed.kind, failed.reason) == ("mark_failed", "job 7 exited with code 3")
-    gone = run_plan(snap, observations=[JobObservation(OUR_LABEL, "gone")])
+    gone = run_plan(snap, observations=[JobObservation(OUR_LABEL, "gone", end_cause="lost")])
     (vanished,) = gone.actions()
     assert vanished.reason == "job 7 ended without an exit code (killed by the scheduler?)"
     assert vanished.reason != Reason.JOB_NO_OUTPUTS

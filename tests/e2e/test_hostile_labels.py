@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from aspider.processors import Processor, load_processors
-from aspider.run.backends import PbsBackend
+from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from xnat_client import ResourceRef, XnatClient
 from xnat_client.server import XnatServer
@@ -66,7 +66,7 @@ def _hostile_project(server: XnatServer) -> None:
 
 
 async def test_hostile_labels_run_to_complete_and_inject_nothing(
-    server: XnatServer, xnat: XnatClient, pbs_backend: PbsBackend, tmp_path: Path
+    server: XnatServer, xnat: XnatClient, pbs_backend: SchedulerBackend, tmp_path: Path
 ) -> None:
     """Every hostile session completes, its labels come back verbatim, no injected command ran."""
     for marker in _planted():

@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from aspider.processors import Processor
-from aspider.run.backends import PbsBackend
+from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import (
     SweepOptions,
     SweepReport,
@@ -95,7 +95,7 @@ async def test_sshd_down_at_submission_leaves_tasks_to_run_then_each_runs_once(
     root = cluster.work_root / f"e2e-{uuid.uuid4().hex[:8]}"
     async with SshTransport(_impatient(cluster)) as inner:
         transport: Transport = StopsSshdAtQsub(inner, sshd)  # type: ignore[assignment]
-        backend = PbsBackend(PbsClient(transport, dialect="torque"), str(root))
+        backend = SchedulerBackend(PbsClient(transport, dialect="torque"), str(root))
         with anyio.fail_after(120):
             report = await sweep_project(xnat, backend, "P1", [counting], SweepOptions())
     (a,) = _ours((await xnat.project_snapshot("P1")).sessions)
@@ -105,7 +105,7 @@ async def test_sshd_down_at_submission_leaves_tasks_to_run_then_each_runs_once(
     assert [label for label, _ in report.outcome.transient] == [a.label]
     sshd.start()
     async with SshTransport(cluster.ssh_settings()) as transport:
-        backend = PbsBackend(PbsClient(transport, dialect="torque"), str(root))
+        backend = SchedulerBackend(PbsClient(transport, dialect="torque"), str(root))
         with anyio.fail_after(180):
             await sweep_until_done(xnat, backend, "P1", [counting], interval=1, max_sweeps=90)
     (a,) = _ours((await xnat.project_snapshot("P1")).sessions)
@@ -128,7 +128,7 @@ async def test_sshd_down_while_following_ends_the_run_clearly_and_fails_no_job(
     root = cluster.work_root / f"e2e-{uuid.uuid4().hex[:8]}"
     options = SweepOptions(failed_sweeps_in_a_row=2)
     async with SshTransport(_impatient(cluster)) as transport:
-        backend = PbsBackend(PbsClient(transport, dialect="torque"), str(root))
+        backend = SchedulerBackend(PbsClient(transport, dialect="torque"), str(root))
         with anyio.fail_after(120):
             first = await sweep_project(xnat, backend, "P1", [slow], options)
             assert sum(n for (_, w), n in first.outcome.counts.items() if w == "submitted") == 2
@@ -142,7 +142,7 @@ async def test_sshd_down_while_following_ends_the_run_clearly_and_fails_no_job(
     assert {a.procstatus for a in during} == {"JOB_RUNNING"}
     sshd.start()
     async with SshTransport(cluster.ssh_settings()) as transport:
-        backend = PbsBackend(PbsClient(transport, dialect="torque"), str(root))
+        backend = SchedulerBackend(PbsClient(transport, dialect="torque"), str(root))
         with anyio.fail_after(180):
             await sweep_until_done(xnat, backend, "P1", [slow], interval=1, max_sweeps=90)
     after = _ours((await xnat.project_snapshot("P1")).sessions, "slow_v1")
@@ -178,7 +178,7 @@ async def test_a_wait_run_rides_out_a_short_outage_and_counts_every_sweep(
         sshd.start()
 
     async with SshTransport(_impatient(cluster)) as transport:
-        backend = PbsBackend(PbsClient(transport, dialect="torque"), str(root))
+        backend = SchedulerBackend(PbsClient(transport, dialect="torque"), str(root))
         with anyio.fail_after(180):
             async with anyio.create_task_group() as group:
                 group.start_soon(outage)

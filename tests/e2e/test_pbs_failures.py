@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.run.backends import PbsBackend
+from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from tests.engine.conftest import shell_processor
 from tests.engine.test_faults import COUNTING_SCRIPT
@@ -24,7 +24,7 @@ def _ours(sessions: Sequence[Session], proctype: str) -> list[Assessor]:
 
 
 async def test_failing_and_output_less_jobs_are_job_failed_with_reason_and_outlog(
-    server: XnatServer, xnat: XnatClient, pbs_backend: PbsBackend, tmp_path: Path
+    server: XnatServer, xnat: XnatClient, pbs_backend: SchedulerBackend, tmp_path: Path
 ) -> None:
     """Exit 3 and exit 0 without outputs, through qsub: JOB_FAILED, each reason, job.log kept."""
     folder = tmp_path / "processors"
@@ -49,7 +49,7 @@ async def test_failing_and_output_less_jobs_are_job_failed_with_reason_and_outlo
 
 
 async def test_flaky_xnat_over_ssh_ends_complete_with_one_job_per_task(
-    server: XnatServer, xnat: XnatClient, pbs_backend: PbsBackend, tmp_path: Path
+    server: XnatServer, xnat: XnatClient, pbs_backend: SchedulerBackend, tmp_path: Path
 ) -> None:
     """10% of requests answered 503 while jobs go through qsub: all COMPLETE, each ran once."""
     counting = shell_processor(tmp_path / "processors", "counting", COUNTING_SCRIPT)
@@ -69,7 +69,7 @@ async def test_flaky_xnat_over_ssh_ends_complete_with_one_job_per_task(
 
 
 async def test_upload_cut_half_way_over_ssh_is_not_complete_then_completes(
-    server: XnatServer, xnat: XnatClient, pbs_backend: PbsBackend, tmp_path: Path
+    server: XnatServer, xnat: XnatClient, pbs_backend: SchedulerBackend, tmp_path: Path
 ) -> None:
     """The output's upload from the cluster's job directory is dropped: UPLOADING, then COMPLETE."""
     counting = shell_processor(tmp_path / "processors", "counting", COUNTING_SCRIPT)

@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from aspider.processors import Processor
-from aspider.run.backends import PbsBackend
+from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from xnat_client import XnatClient
 from xnat_client.server import XnatServer, generate_project
@@ -18,7 +18,7 @@ async def test_a_cluster_job_s_transitions_are_listed_in_order_with_its_id_and_n
     server: XnatServer,
     xnat: XnatClient,
     demo_processors: list[Processor],
-    pbs_backend: PbsBackend,
+    pbs_backend: SchedulerBackend,
 ) -> None:
     """submitted as job N, then complete saying where and when it ran: one entry each."""
     generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=11)

@@ -67,11 +67,11 @@ command:
 """
 
 
-def shell_processor(folder: Path, name: str, script: str) -> Processor:
+def shell_processor(folder: Path, name: str, script: str, top: str = "") -> Processor:
     """Write `<name>_v1.0.0.yaml` with the given (YAML-quoted) script and load it."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}_v1.0.0.yaml"
-    path.write_text(T1_SHELL_PROCESSOR % script)
+    path.write_text(top + T1_SHELL_PROCESSOR % script)
     (processor,) = load_processors([path])
     return processor
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 import pytest
@@ -23,50 +21,6 @@ from pbs import (
     Transport,
 )
 from tests.conftest import ClusterProfile
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One sshd of the loopback cluster as the ssh config names it."""
-
-    alias: str
-    host: str
-    port: int
-    host_key: str
-
-
-@dataclass(frozen=True)
-class ClusterExtras:
-    """What tests/cluster/up adds for the Slurm and jump-host tests."""
-
-    ssh_config: Path
-    bastion: Hop
-    behind_bastion: Hop
-    accounting: bool
-    memory_enforcement: str
-
-
-def _hop(raw: dict[str, Any]) -> Hop:
-    return Hop(raw["alias"], raw["host"], int(raw["port"]), raw["host_key"])
-
-
-@pytest.fixture(scope="session")
-def extras(cluster: ClusterProfile) -> ClusterExtras:
-    """The bastion, the login node behind it, the ssh config; fails if up did not write them."""
-    raw = json.loads((cluster.cluster_dir / "profile.json").read_text())
-    missing = {"ssh_config", "bastion", "behind_bastion"} - raw.keys()
-    if missing:
-        pytest.fail(
-            f"profile.json lacks {sorted(missing)}: tests/cluster/up could not start the "
-            "bastion (see its warnings; it needs network namespaces, `unshare --net`)"
-        )
-    return ClusterExtras(
-        ssh_config=Path(raw["ssh_config"]),
-        bastion=_hop(raw["bastion"]),
-        behind_bastion=_hop(raw["behind_bastion"]),
-        accounting=bool(raw.get("accounting")),
-        memory_enforcement=str(raw.get("memory_enforcement")),
-    )
 
 
 def ssh_settings(cluster: ClusterProfile, **overrides: object) -> SshSettings:

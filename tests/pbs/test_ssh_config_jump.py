@@ -25,8 +25,7 @@ from pbs import (
     SshTransport,
     end_cause,
 )
-from tests.conftest import ClusterProfile
-from tests.pbs.conftest import ClusterExtras
+from tests.conftest import ClusterExtras, ClusterProfile
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

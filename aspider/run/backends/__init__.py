@@ -1,5 +1,5 @@
 """
-Where jobs run: a PBS cluster (locally or over SSH) or this machine's own processes.
+Where jobs run: a PBS or Slurm cluster (locally or over SSH) or this machine's own processes.
 
 Every backend keeps the same job directory contract (`pbs.render_job_script`) and answers
 `JobBackend`; the engine never asks which one it has.
@@ -8,12 +8,13 @@ Every backend keeps the same job directory contract (`pbs.render_job_script`) an
 from aspider.run.backends.base import JobBackend, combine, job_dir
 from aspider.run.backends.local import LocalBackend, job_environment
 from aspider.run.backends.prune import prune_job_dirs
-from aspider.run.backends.scheduler import PbsBackend
+from aspider.run.backends.scheduler import SchedulerBackend, SchedulerClient
 
 __all__ = [
     "JobBackend",
     "LocalBackend",
-    "PbsBackend",
+    "SchedulerBackend",
+    "SchedulerClient",
     "combine",
     "job_dir",
     "job_environment",

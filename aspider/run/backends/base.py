@@ -18,7 +18,16 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from aspider.plan.actions import JobObservation, SchedulerState
-from pbs import JobDirState, JobInfo, JobSpec, JobState, Transport, job_dirs, job_name
+from pbs import (
+    JobDirState,
+    JobInfo,
+    JobSpec,
+    JobState,
+    Transport,
+    end_cause,
+    job_dirs,
+    job_name,
+)
 
 _STATES: dict[JobState, SchedulerState] = {
     JobState.QUEUED: "queued",
@@ -83,11 +92,12 @@ def combine(label: str, info: JobInfo | None, state: JobDirState) -> JobObservat
 
     A job the scheduler calls completed whose directory shows no end yet is `unknown` (files on
     a shared filesystem may lag): it is looked at again next sweep, and becomes `gone` once the
-    scheduler forgets it.
+    scheduler forgets it. Why it ended is `pbs.end_cause` of the two views.
     """
     sched: SchedulerState = _STATES[info.state] if info is not None else "gone"
     if sched == "completed" and not state.ended:
         sched = "unknown"
+    cause = end_cause(info, state)
     return JobObservation(
         label=label,
         scheduler_state=sched,
@@ -99,4 +109,5 @@ def combine(label: str, info: JobInfo | None, state: JobDirState) -> JobObservat
         walltime=_elapsed(state.started, state.finished),
         memory=_memory(info),
         dir_exists=state.exists,
+        end_cause=cause.value if cause is not None else None,
     )

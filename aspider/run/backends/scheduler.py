@@ -1,26 +1,52 @@
 """
-Jobs on a PBS (or Torque, or PBS-wrapped Slurm) cluster, through `pbs.PbsClient`.
+Jobs on a batch cluster: PBS (PBS Pro, Torque, or Slurm's PBS wrappers) through
+`pbs.PbsClient`, or Slurm natively through `pbs.SlurmClient`.
+
+Both clients answer the same few calls (`SchedulerClient`), so one backend serves both: an
+observation is one `poll` (ids and recorded intents' names together: at most two qstat on PBS,
+one squeue plus sacct for what it forgot on Slurm) and one read of the job directories.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
+from typing import Protocol
 
 from aspider.plan.actions import JobObservation
 from aspider.run.backends.base import combine, job_names
-from pbs import JobInfo, JobSpec, PbsClient
+from pbs import JobDirState, JobInfo, JobPoll, JobSpec, Transport
 
 
-class PbsBackend:
-    """Jobs on a PBS (or Torque, or PBS-wrapped Slurm) cluster, through `pbs.PbsClient`."""
+class SchedulerClient(Protocol):
+    """What the backend needs from `pbs.PbsClient` and `pbs.SlurmClient` alike."""
 
-    name = "pbs"
+    @property
+    def transport(self) -> Transport: ...
 
-    def __init__(self, client: PbsClient, work_root: str) -> None:
+    async def submit(self, spec: JobSpec) -> str: ...
+
+    async def poll(self, job_ids: Iterable[str], names: Iterable[str]) -> JobPoll: ...
+
+    async def delete(self, job_ids: Iterable[str]) -> None: ...
+
+    async def read_states(
+        self, work_root: str | PurePosixPath, names: Iterable[str]
+    ) -> dict[str, JobDirState]: ...
+
+
+class SchedulerBackend:
+    """
+    Jobs on a cluster's scheduler, through one of the `pbs` clients.
+
+    `name` says which (`pbs` or `slurm`), for messages; the engine never branches on it.
+    """
+
+    def __init__(self, client: SchedulerClient, work_root: str, name: str = "pbs") -> None:
         self.client = client
         self.transport = client.transport
         self.work_root = PurePosixPath(work_root)
+        self.name = name
 
     async def submit(self, spec: JobSpec) -> str:
         return await self.client.submit(spec)
@@ -31,13 +57,10 @@ class PbsBackend:
         names = job_names(jobs)
         with_id = {label: jid for label, jid in jobs.items() if jid}
         intents = [label for label, jid in jobs.items() if not jid]
-        infos: dict[str, JobInfo] = {}
-        if with_id:
-            by_id = await self.client.status(with_id.values())
-            infos.update({label: by_id[jid] for label, jid in with_id.items()})
-        if intents:
-            found = await self.client.find_by_name(names[label] for label in intents)
-            infos.update({label: found[names[label]] for label in intents if names[label] in found})
+        found = await self.client.poll(with_id.values(), [names[label] for label in intents])
+        infos: dict[str, JobInfo] = {label: found.by_id[jid] for label, jid in with_id.items()}
+        named = found.by_name
+        infos.update({label: named[names[label]] for label in intents if names[label] in named})
         states = await self.client.read_states(self.work_root, names.values())
         return {label: combine(label, infos.get(label), states[names[label]]) for label in jobs}
 
