@@ -40,10 +40,12 @@ browser:
 	elif sudo -n true 2>/dev/null; then sudo tests/browser/up; \
 	else echo "browser: not root and no passwordless sudo; the page test will skip" >&2; fi
 
-# pyxnat, xnatpy and DAX in venvs of their own under .venvs/ for tests/conformance (reused when
-# their pinned lists in tests/tools/client-requirements/ have not changed).
+# pyxnat, xnatpy and DAX in venvs of their own under .venvs/ for tests/conformance and
+# tests/dax_compat (reused when their pinned lists in tests/tools/client-requirements/ have not
+# changed); curl and unzip for the DAX jobs tests/dax_compat runs.
 client-venvs:
 	PYTHON=python3 tests/tools/client-venvs
+	tools/need-debian-packages curl unzip
 
 cluster-down:
 	tests/cluster/down

@@ -41,7 +41,7 @@ from pydantic_settings import (
 from aspider._config_errors import validation_problems, yaml_problem
 from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
-from aspider.processors import RetryPolicy
+from aspider.processors import OverrideValue, RetryPolicy, override_key_problem
 from xnat_client import XnatSettings
 
 ENV_PREFIX = "ASPIDER_"  # every setting, secrets included, may come from ASPIDER_* variables
@@ -168,9 +168,43 @@ class ServeSection(_Section):
 
 
 class ProjectSection(_Section):
-    """A project to sweep; `processors` lists proctypes (empty: every loaded processor)."""
+    """
+    A project to sweep. `processors` names the processors it runs (none named: every loaded
+    processor), as a list of proctypes, or as a mapping of proctype -> overrides for this
+    project, with the keys a DAX settings file's `arguments` take (`walltime`, `memory`,
+    `inputs.xnat.scans.<input>.types`, `....resources.<varname>.fmatch`, ...; see
+    `aspider.processors.with_overrides`); `null` for a processor run as its file says:
 
-    processors: tuple[str, ...] = ()
+        projects:
+          P1: {processors: [fs_v7, dtiqa_v1]}
+          P2:
+            processors:
+              fs_v7: {walltime: 3-0, inputs.xnat.scans.scan_t1.types: 'T1,MPRAGE*'}
+              dtiqa_v1: null
+    """
+
+    processors: dict[str, dict[str, OverrideValue]] = Field(default_factory=dict)
+
+    @field_validator("processors", mode="before")
+    @classmethod
+    def _listed_or_mapped(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return {str(name): {} for name in value}
+        if isinstance(value, dict):
+            return {name: ({} if o is None else o) for name, o in value.items()}
+        return value
+
+    @field_validator("processors")
+    @classmethod
+    def _dax_keys(
+        cls, value: dict[str, dict[str, OverrideValue]]
+    ) -> dict[str, dict[str, OverrideValue]]:
+        for overrides in value.values():
+            for key in overrides:
+                problem = override_key_problem(key)
+                if problem:
+                    raise ValueError(problem)
+        return value
 
 
 class AspiderSettings(BaseSettings):
@@ -189,8 +223,15 @@ class AspiderSettings(BaseSettings):
     serve: ServeSection = ServeSection()
 
     def processors_for(self, project: str) -> tuple[str, ...]:
+        """The proctypes a project names (none: it runs every processor)."""
         section = self.projects.get(project)
-        return section.processors if section is not None else ()
+        return tuple(section.processors) if section is not None else ()
+
+    def overrides_for(self, project: str) -> dict[str, dict[str, OverrideValue]]:
+        """proctype -> this project's overrides of it (only those that have some)."""
+        section = self.projects.get(project)
+        found = section.processors if section is not None else {}
+        return {name: o for name, o in found.items() if o}
 
 
 def find_settings_file(explicit: Path | None) -> Path | None:

@@ -74,19 +74,21 @@ class SlurmClient:
 
     # -- submission ------------------------------------------------------------------------
 
-    def render(self, spec: JobSpec) -> str:
-        """The job.sh `submit` writes for spec (the template, if any, applied)."""
-        return render_slurm_script(spec, self.job_template)
+    def render(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
+        """The job.sh `submit` writes for spec (`template`, else the client's, if any)."""
+        return render_slurm_script(spec, template or self.job_template)
 
-    async def submit(self, spec: JobSpec) -> str:
+    async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
         """
         Create the job directory, write job.sh and sbatch it; return the job id. One command.
+
+        `template` is this job's own DAX job template (a processor's), over the client's.
 
         Raises as `PbsClient.submit` does: `CommandFailed` (directory), `SubmitFailed` (a
         refusal; `SchedulerUnavailable` when slurmctld could not be reached), `ConnectionLost`
         (the outcome is unknown: find the job by name before submitting again).
         """
-        script = self.render(spec).encode()
+        script = self.render(spec, template).encode()
         sbatch = sbatch_argv(spec)
         argv = submit_argv(str(spec.job_dir), sbatch)
         result = await self.transport.run(argv, stdin=script, idempotent=False)

@@ -29,6 +29,7 @@ from ._exceptions import (
 from ._files import Sink, UploadSource
 from ._models import (
     PROC_XSI_TYPE,
+    SUBJECT_PROC_XSI_TYPE,
     Assessor,
     FileEntry,
     Project,
@@ -45,6 +46,7 @@ from ._version import __version__
 
 __all__ = [
     "PROC_XSI_TYPE",
+    "SUBJECT_PROC_XSI_TYPE",
     "USER_AGENT",
     "Assessor",
     "AssessorFields",

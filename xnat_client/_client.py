@@ -144,9 +144,21 @@ class XnatClient:
     async def list_projects(self) -> list[Project]:
         return await _snapshot.list_projects(self._core)
 
-    async def project_snapshot(self, project: str) -> ProjectSnapshot:
-        """Every subject, session, scan, scan resource and assessor of a project, in 3 requests."""
-        return await _snapshot.project_snapshot(self._core, project, self._cpu)
+    async def project_snapshot(
+        self, project: str, *, tracers: bool = False, subject_assessors: bool = False
+    ) -> ProjectSnapshot:
+        """
+        Every subject, session, scan, scan resource and assessor of a project, in 3 requests;
+        with `tracers`, PET sessions' tracers too, with `subject_assessors` the subjects' own
+        assessors (DAX's proc:subjGenProcData): one request more each.
+        """
+        return await _snapshot.project_snapshot(
+            self._core,
+            project,
+            self._cpu,
+            tracers=tracers,
+            subject_assessors=subject_assessors,
+        )
 
     async def session_snapshot(self, project: str, session_label: str) -> Session | None:
         """One session by label with its scans and assessors (2 requests), or None."""

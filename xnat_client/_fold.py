@@ -23,6 +23,7 @@ PROC = "proc:genprocdata/"
 
 SESSION_CELLS = (
     *("ID", "label", "project", "subject_ID", "subject_label", "date", "xsiType", "last_modified"),
+    "session_type",
     *(f"{SCAN}{c}" for c in ("id", "type", "series_description", "quality", "note", "frames")),
     *(f"{SCAN_FILE}{c}" for c in ("label", "format", "file_count", "file_size")),
     f"{SCAN_FILE}xnat_abstractresource_id",
@@ -101,22 +102,22 @@ class SessionFold:
                 if entry is None:
                     if not last:
                         continue  # a broken join row without a session ID
-                    entry = found[last] = (tuple([pool(v, v) for v in c[:8]]), {})
+                    entry = found[last] = (tuple([pool(v, v) for v in c[:9]]), {})
                 scans = entry[1]
-            if not c[8] or not last:
+            if not c[9] or not last:
                 continue  # the LEFT JOIN row of a session without scans, or no session ID
-            scan = scans.get(c[8])
+            scan = scans.get(c[9])
             if scan is None:
-                scan = scans[c[8]] = ([pool(v, v) for v in c[8:14]], {})
-            label = c[14]
+                scan = scans[c[9]] = ([pool(v, v) for v in c[9:15]], {})
+            label = c[15]
             if label and label not in scan[1]:
                 scan[1][label] = resource(
                     {
                         "label": pool(label, label),
-                        "id": c[18],
-                        "format": pool(c[15], c[15]),
-                        "file_count": int(c[16]) if c[16].isdigit() else count(c[16]),
-                        "file_size": int(c[17]) if c[17].isdigit() else count(c[17]),
+                        "id": c[19],
+                        "format": pool(c[16], c[16]),
+                        "file_count": int(c[17]) if c[17].isdigit() else count(c[17]),
+                        "file_size": int(c[18]) if c[18].isdigit() else count(c[18]),
                     }
                 )
 
@@ -133,6 +134,8 @@ class SessionFold:
                     "xsi_type": s[6],
                     "date": s[5],
                     "last_modified": s[7],
+                    "session_type": s[8],
+                    "tracer": "",
                     "scans": tuple([_build_scan(*scan) for scan in scans.values()]),
                     "assessors": tuple(assessors.get(sid, ())),
                 }
@@ -197,6 +200,7 @@ def _build_assessor(c: tuple[str, ...], resources: list[str]) -> Assessor:
             "project": c[2],
             "session_id": c[3],
             "xsi_type": PROC_XSI_TYPE,
+            "subject_id": "",
             "session_label": c[4],
             "proctype": c[6],
             "procversion": c[7],

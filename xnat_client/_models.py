@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 PROC_XSI_TYPE = "proc:genProcData"
+SUBJECT_PROC_XSI_TYPE = "proc:subjGenProcData"  # DAX's subject-level assessor
 
 
 class _Frozen(BaseModel):
@@ -65,13 +66,18 @@ class Scan(_Frozen):
 
 
 class Assessor(_Frozen):
-    """A `proc:genProcData` assessor: the state of record of one processing task."""
+    """
+    A `proc:genProcData` assessor: the state of record of one processing task. A subject's
+    `proc:subjGenProcData` assessor has the same fields, no session (`session_id` ""), and its
+    `subject_id`.
+    """
 
     id: str
     label: str
     project: str
     session_id: str
     xsi_type: str = PROC_XSI_TYPE
+    subject_id: str = ""
     session_label: str = ""
     proctype: str = ""
     procversion: str = ""
@@ -100,6 +106,8 @@ class Session(_Frozen):
     xsi_type: str = ""
     date: str = ""
     last_modified: str = ""
+    session_type: str = ""  # xnat:imageSessionData/session_type (e.g. a visit name)
+    tracer: str = ""  # a PET session's tracer name, when the snapshot was asked to read it
     scans: tuple[Scan, ...] = ()
     assessors: tuple[Assessor, ...] = ()
 
@@ -113,6 +121,8 @@ class ProjectSnapshot(_Frozen):
     project: str
     subjects: tuple[Subject, ...] = ()
     sessions: tuple[Session, ...] = ()
+    # Subjects' own assessors (proc:subjGenProcData), when the snapshot was asked to read them.
+    subject_assessors: tuple[Assessor, ...] = ()
     requests: int = 0  # how many HTTP requests it took to read this snapshot
 
     def session(self, label: str) -> Session | None:

@@ -75,7 +75,13 @@ class ResourceRef:
 
     @classmethod
     def assessor_output(cls, session_id: str, assessor_id: str, label: str) -> ResourceRef:
-        """An output resource of an assessor (XNAT's `out/file`)."""
+        """
+        An output resource of an assessor (XNAT's `out/file`). A subject assessor
+        (`proc:subjGenProcData`, no session: `session_id=""`) keeps its resources as any
+        experiment does, `/data/experiments/<its ID>/resources/<label>`.
+        """
+        if not session_id:
+            return cls("session", assessor_id, "", label)
         return cls("assessor", session_id, assessor_id, label)
 
     @classmethod

@@ -3,7 +3,10 @@ Reading a whole project (or one session) in a constant number of requests.
 
 Three bulk listings, sent together: the project's subjects, its image sessions joined with
 scans and scan resources (its own and those shared into it, as the project's listing shows
-them), and its `proc:genProcData` assessors joined with output resources.
+them), and its `proc:genProcData` assessors joined with output resources. Asked for, one more
+reads the tracer of every PET session (a column of the PET type only: in the session listing
+it would make XNAT list PET sessions alone), and one more the subjects' own assessors (DAX's
+`proc:subjGenProcData`) with their resources.
 The number of requests does not depend on the number of sessions. Each listing is read as CSV
 and folded while it streams (`_csv_listing`, `_fold`); the models are built at the end, in a
 worker thread, so the event loop keeps serving other tasks meanwhile.
@@ -20,13 +23,22 @@ from typing import TypeVar
 import anyio
 
 from . import _fold, _rows
+from ._cells import inputs
 from ._csv_listing import CpuWork, fold_csv
 from ._exceptions import BadResponse, InvalidName
 from ._http import HttpCore
-from ._models import PROC_XSI_TYPE, Project, ProjectSnapshot, Session
+from ._models import (
+    PROC_XSI_TYPE,
+    SUBJECT_PROC_XSI_TYPE,
+    Assessor,
+    Project,
+    ProjectSnapshot,
+    Session,
+)
 from ._paths import segment
 
 SESSION_XSI_TYPE = "xnat:imageSessionData"
+PET_XSI_TYPE = "xnat:petSessionData"
 T = TypeVar("T")
 _XNAT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _FILTER_SPECIALS = (",", "*", "%")
@@ -137,20 +149,119 @@ def _inside(cpu: CpuWork, work: Callable[[], T]) -> Callable[[], T]:
 
 
 async def project_snapshot(
-    core: HttpCore, project: str, cpu: CpuWork = nullcontext
+    core: HttpCore,
+    project: str,
+    cpu: CpuWork = nullcontext,
+    *,
+    tracers: bool = False,
+    subject_assessors: bool = False,
 ) -> ProjectSnapshot:
     """
-    Subjects, sessions, scans, scan resources and assessors of a project: 3 requests.
+    Subjects, sessions, scans, scan resources and assessors of a project: 3 requests, one
+    more for PET sessions' tracers with `tracers`, one more for `subject_assessors`.
 
     `cpu()` is entered around each synchronous CPU-bound step (a block of a listing folded;
     the models built, in a worker thread), never across an await.
     """
     project = project_id(project)
     folds = _Folds()
+    found: dict[str, str] = {}
+    subjects: list[Assessor] = []
     with core.tally() as tally:
-        await folds.read(core, project, None, cpu)
+        if not (tracers or subject_assessors):
+            await folds.read(core, project, None, cpu)
+        else:
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(folds.read, core, project, None, cpu)
+                    if tracers:
+                        tg.start_soon(_read_tracers, core, project, found)
+                    if subject_assessors:
+                        tg.start_soon(_read_subject_assessors, core, project, subjects)
+            except ExceptionGroup as group:
+                raise _first_error(group) from None
     build = _inside(cpu, partial(folds.build, project, tally.count))
-    return await anyio.to_thread.run_sync(build)
+    snapshot = await anyio.to_thread.run_sync(build)
+    if subjects:
+        snapshot = snapshot.model_copy(update={"subject_assessors": tuple(subjects)})
+    return _with_tracers(snapshot, found) if found else snapshot
+
+
+_SUBJ = SUBJECT_PROC_XSI_TYPE.lower()
+_SUBJECT_ASSESSOR_FIELDS = (
+    *("proctype", "procversion", "procstatus", "validation/status", "note", "inputs"),
+    *("jobid", "jobnode", "jobstartdate", "memused", "walltimeused"),
+)
+_SUBJECT_ASSESSOR_COLUMNS = ",".join(
+    (
+        *("ID", "label", "project", "subject_ID", "subject_label", "last_modified"),
+        *(f"{_SUBJ}/{f}" for f in _SUBJECT_ASSESSOR_FIELDS),
+        f"{_SUBJ}/resources/resource/label",
+    )
+)
+
+
+async def _read_subject_assessors(core: HttpCore, project: str, into: list[Assessor]) -> None:
+    """Every proc:subjGenProcData of the project, one row per resource, folded by ID."""
+    params = {"project": project, "xsiType": SUBJECT_PROC_XSI_TYPE}
+    rows = await _json_rows(
+        core, "/data/experiments", {**params, "columns": _SUBJECT_ASSESSOR_COLUMNS}
+    )
+    cells: dict[str, dict[str, str]] = {}
+    resources: dict[str, list[str]] = {}
+    for row in rows:
+        key = _rows.text(row, "ID")
+        if not key:
+            continue
+        cells.setdefault(key, {c: _rows.text(row, c) for c in _SUBJECT_ASSESSOR_COLUMNS.split(",")})
+        label = _rows.text(row, f"{_SUBJ}/resources/resource/label")
+        if label and label not in resources.setdefault(key, []):
+            resources[key].append(label)
+    into.extend(_subject_assessor(c, resources.get(k, [])) for k, c in cells.items())
+
+
+def _subject_assessor(c: dict[str, str], resources: list[str]) -> Assessor:
+    field = {f: c[f"{_SUBJ}/{f}"] for f in _SUBJECT_ASSESSOR_FIELDS}
+    raw = field["inputs"]
+    return Assessor(
+        id=c["ID"],
+        label=c["label"],
+        project=c["project"],
+        session_id="",
+        xsi_type=SUBJECT_PROC_XSI_TYPE,
+        subject_id=c["subject_ID"],
+        proctype=field["proctype"],
+        procversion=field["procversion"],
+        procstatus=field["procstatus"],
+        qcstatus=field["validation/status"],
+        note=field["note"],
+        inputs=inputs(raw),
+        inputs_raw=raw,
+        jobid=field["jobid"],
+        jobnode=field["jobnode"],
+        jobstartdate=field["jobstartdate"],
+        memused=field["memused"],
+        walltimeused=field["walltimeused"],
+        last_modified=c["last_modified"],
+        resources=tuple(resources),
+    )
+
+
+async def _read_tracers(core: HttpCore, project: str, found: dict[str, str]) -> None:
+    path = f"/data/projects/{segment(project)}/experiments"
+    params = {"xsiType": PET_XSI_TYPE, "columns": f"ID,{PET_XSI_TYPE}/tracer/name"}
+    for row in await _json_rows(core, path, params):
+        tracer = _rows.text(row, f"{PET_XSI_TYPE.lower()}/tracer/name")
+        if tracer:
+            found[_rows.text(row, "ID")] = tracer
+
+
+def _with_tracers(snapshot: ProjectSnapshot, tracers: dict[str, str]) -> ProjectSnapshot:
+    sessions = tuple(
+        s.model_copy(update={"tracer": tracers[s.id]}) if s.id in tracers else s
+        for s in snapshot.sessions
+    )
+    return snapshot.model_copy(update={"sessions": sessions})
 
 
 async def session_snapshot(

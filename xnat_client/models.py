@@ -8,6 +8,7 @@ code depends on no HTTP library. The same names are exported from `xnat_client`.
 
 from ._models import (
     PROC_XSI_TYPE,
+    SUBJECT_PROC_XSI_TYPE,
     Assessor,
     FileEntry,
     Project,
@@ -21,6 +22,7 @@ from ._models import (
 
 __all__ = [
     "PROC_XSI_TYPE",
+    "SUBJECT_PROC_XSI_TYPE",
     "Assessor",
     "FileEntry",
     "Project",

@@ -28,6 +28,7 @@ from aspider.cli import (  # noqa: E402
     config,
     demo,
     explain,
+    import_dax,
     init,
     processors,
     run,
@@ -86,6 +87,7 @@ app.command(name="serve")(serve.serve)
 app.command(name="report")(serve.report)
 app.add_typer(config.config_app, name="config")
 app.command(name="sandbox")(sandbox.sandbox)
+app.command(name="import-dax")(import_dax.import_dax)
 
 
 def _json_logs(args: list[str]) -> bool:

@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from aspider._exceptions import ConfigError, ProcessorError, only_failure
+from aspider._exceptions import ConfigError, Issue, ProcessorError, only_failure
 from aspider.cli.logs import error_record, log_format
-from aspider.processors import Processor, load_processors
+from aspider.processors import Processor, load_processors, load_processors_leniently
 from aspider.run.engine import NETWORK, Wiring
 from aspider.settings import AspiderSettings, load_settings
 from pbs import HostKeyRejected, PbsError, SshFileUnreadable
@@ -98,6 +98,28 @@ def processors_from(
     settings: AspiderSettings, paths: Sequence[str] = (), only: Sequence[str] = ()
 ) -> list[Processor]:
     """The configured processors (or `paths`), narrowed to `only` proctypes/names if given."""
+    return _load(settings, paths, only, lenient=False)[0]
+
+
+def processors_leniently(
+    settings: AspiderSettings, only: Sequence[str] = ()
+) -> tuple[list[Processor], list[Issue]]:
+    """
+    The configured processors that load, and the issues of those that do not (for a sweep:
+    one bad file is reported and left out, and the others run).
+    """
+    return _load(settings, (), only, lenient=True)
+
+
+def report_skipped(issues: Sequence[Issue]) -> None:
+    """One error line per problem of a processor left out of the run."""
+    for issue in issues:
+        fail(f"{issue} (processor skipped)", EXIT_USAGE)
+
+
+def _load(
+    settings: AspiderSettings, paths: Sequence[str], only: Sequence[str], *, lenient: bool
+) -> tuple[list[Processor], list[Issue]]:
     sources = list(paths) or [str(p) for p in settings.processor_paths]
     if not sources and not settings.processor_classes:
         raise ConfigError(
@@ -108,19 +130,26 @@ def processors_from(
     for source in sources:
         if not Path(source).exists():
             raise ConfigError(f"processor folder or file {source} does not exist{where}")
-    loaded = load_processors(sources, [] if paths else settings.processor_classes)
+    classes = [] if paths else settings.processor_classes
+    issues: list[Issue] = []
+    if lenient:
+        loaded, issues = load_processors_leniently(sources, classes)
+    else:
+        loaded = load_processors(sources, classes)
+    if not loaded and issues:
+        raise ProcessorError(issues)
     if not loaded:
         raise ConfigError(
             f"no processors in {', '.join(sources)}{where}: a processor is a file named "
             "<name>_v<X.Y.Z>.yaml, e.g. freesurfer_v7.2.0.yaml (see examples/processors)"
         )
     if not only:
-        return loaded
+        return loaded, issues
     chosen = [p for p in loaded if p.proctype in only or p.proctype.rsplit("_v", 1)[0] in only]
     if not chosen:
         known = ", ".join(p.proctype for p in loaded)
         raise ConfigError(f"no processor named {', '.join(only)}; loaded: {known}")
-    return chosen
+    return chosen, issues
 
 
 def print_json(data: Any, write: Callable[[str], Any] | None = None) -> None:

@@ -35,7 +35,8 @@ def processors(
     List (or check) processor files.
 
     Shows each processor's name, level, inputs and requirements; an invalid file is reported
-    as file:line: field, and makes the command exit 1.
+    as file:line: field, and makes the command exit 1. Notes (keys DAX reads differently or not
+    at all) are printed after, one per line; they do not make a file invalid.
     """
     with user_errors():
         settings = settings_from(settings_file)
@@ -52,10 +53,13 @@ def processors(
             raise
     if as_json:
         print_json({"valid": True, "processors": [describe(p) for p in loaded]})
-    elif validate:
+        return
+    if validate:
         console.print(f"{len(loaded)} processor(s) valid", highlight=False)
     else:
         console.print(_table(loaded))
+    for note in (n for p in loaded for n in p.notes):
+        errors.print(f"note: {note}", highlight=False, markup=False)
 
 
 def describe(p: Processor) -> dict[str, object]:
@@ -66,10 +70,24 @@ def describe(p: Processor) -> dict[str, object]:
         "level": p.level,
         "priority": p.priority,
         "source": p.source,
-        "inputs": [_input(item) for _, item in iter_inputs(p.spec)],
+        "inputs": [_input(item) for _, item in iter_inputs(p.spec)] + _analysis(p),
         "requirements": {"walltime": str(req.walltime), "memory_mb": req.memory_mb, "ppn": req.ppn},
         "needs": sorted(p.upstream_proctypes),
+        "notes": list(p.notes),
     }
+
+
+def _analysis(p: Processor) -> list[str]:
+    """A project analysis's inputs (DAX's inputs.xnat.subjects), which have no names."""
+    subjects = p.spec.inputs.xnat.subjects
+    if subjects is None:
+        return []
+    found = [f"subjects' assessors: {a.proctypes or a.types}" for a in subjects.assessors]
+    for group in subjects.sessions:
+        where = f"sessions {group.types}" if group.types else "every session"
+        found += [f"{where}: scan {s.types}" for s in group.scans]
+        found += [f"{where}: assessor {a.proctypes or a.types}" for a in group.assessors]
+    return found
 
 
 def _input(item: object) -> str:

@@ -5,8 +5,9 @@ plan of a sweep and change nothing.
 Exit status says how the run ended: 0 when nothing stands failed (every task done, or waiting
 on its job), 1 when a task is still failed at the end, or a project could not be swept (XNAT
 would not serve it, the cluster could not be reached, another sweep holds its lease), 2 for
-usage and configuration errors. A failure a later sweep of the same run put right is listed in
-the summary as transient and does not change the exit status.
+usage and configuration errors, including a processor file that does not load: it is named
+(file:line) and left out, and the other processors still run. A failure a later sweep of the
+same run put right is listed in the summary as transient and does not change the exit status.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from aspider.cli.common import (
     errors,
     fail,
     print_json,
-    processors_from,
+    processors_leniently,
+    report_skipped,
     settings_from,
     user_errors,
     wide_console,
@@ -49,6 +51,7 @@ from aspider.cli.report import print_summary, run_summary
 from aspider.plan import Plan, plan_to_dict
 from aspider.processors import Processor
 from aspider.run.engine import Wiring
+from aspider.run.jobtemplates import run_notices
 from aspider.run.preview import preview_sweep
 from aspider.run.runner import execute_run
 from aspider.settings import AspiderSettings
@@ -108,7 +111,11 @@ def run(
                 "`projects:` in the settings and use --all",
                 EXIT_USAGE,
             )
-        procs = processors_from(settings, only=processor or [])
+        procs, skipped = processors_leniently(settings, only=processor or [])
+        report_skipped(skipped)
+        cluster = settings.cluster
+        for notice in run_notices(procs, cluster.executor, cluster.container_dir):
+            _warn(notice, log_format)
         if dry_run:
             the_plan = anyio.run(
                 lambda: preview_sweep(settings, names, procs, sessions=session or [], wiring=wiring)
@@ -116,14 +123,25 @@ def run(
         else:
             wait = wait or _local_jobs_die_with_us(settings, log_format)
             options = RunChoices(session or [], wait, interval, log_format, as_json, wide)
-            raise typer.Exit(run_command(names, procs, options, settings, wiring))
+            code = run_command(names, procs, options, settings, wiring)
+            raise typer.Exit(code if code != EXIT_OK or not skipped else EXIT_USAGE)
     if as_json:
         print_json(plan_to_dict(the_plan))
     else:
         print_plan(the_plan, wide)
+    if skipped:
+        raise typer.Exit(EXIT_USAGE)
 
 
 IMAGE_VARIABLE = "ASPIDER_IMAGE"  # set by the project's Dockerfile
+
+
+def _warn(notice: str, log_format: LogFormat) -> None:
+    """One warning line on stderr (a log record with --log-format json)."""
+    if log_format == "json":
+        logging.getLogger("aspider.run").warning("%s", notice)
+    else:
+        errors.print(f"[yellow]warning:[/yellow] {escape(notice)}", highlight=False)
 
 
 def _local_jobs_die_with_us(settings: AspiderSettings, log_format: LogFormat) -> bool:

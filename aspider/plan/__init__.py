@@ -23,7 +23,7 @@ from aspider.plan.actions import (
     SetStatus,
     Submit,
 )
-from aspider.plan.build import build_task, placeholder_values
+from aspider.plan.build import build_task, fill_file_names, placeholder_values
 from aspider.plan.explain import ProcessorExplanation, explain_session
 from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_of_label
 from aspider.plan.matches import ScopeMatch, match_snapshots, match_snapshots_sync, not_applicable
@@ -31,7 +31,8 @@ from aspider.plan.matching import candidate_keys, match_scope
 from aspider.plan.plan_json import plan_to_dict, plan_to_json
 from aspider.plan.planner import Finding, Plan, PlanLimits, SessionPlan, plan, plan_projects
 from aspider.plan.retry import Attempt, Attempts, read_attempts
-from aspider.plan.scopes import Scope, iter_scopes, session_order
+from aspider.plan.scopes import Scope, iter_scopes
+from aspider.plan.sessions import session_order
 from aspider.plan.settled import SettledMemo
 from aspider.plan.states import (
     QC_PASSED,
@@ -98,6 +99,7 @@ __all__ = [
     "build_task",
     "candidate_keys",
     "explain_session",
+    "fill_file_names",
     "inputs_key",
     "iter_scopes",
     "match_scope",

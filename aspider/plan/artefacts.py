@@ -73,9 +73,14 @@ class ScopeIndex:
         for s in scope.sessions:
             prefix = dax_path(scope.project, s)
             self.prefixes[s.id] = prefix
-            arts = self.assessors[s.id] = [
+            self.assessors[s.id] = [
                 AssessorArtefact(s, f"{prefix}/assessors/{a.label}", None, a) for a in s.assessors
             ]
+        subject = f"/projects/{scope.project}/subjects/{scope.subject_label}/experiments"
+        self.assessors[""] = [  # the subject's own, on no session: the anchor stands in
+            AssessorArtefact(scope.anchor, f"{subject}/{a.label}", None, a) for a in scope.own
+        ]
+        for arts in self.assessors.values():
             for art in arts:
                 found = by_proctype.get(art.assessor.proctype)
                 if found is None:

@@ -67,6 +67,12 @@ def proctype_of_label(label: str) -> str | None:
     return found or None
 
 
+def subject_assessor_label(project: str, subject: str, proctype: str, digest: str) -> str:
+    """`PROJ-x-SUBJ-x-PROCTYPE-x-<8 hex>`: DAX's label of a subject's own assessor."""
+    parts = (project, subject, proctype)
+    return LABEL_SEPARATOR.join((*(label_part(p) for p in parts), digest))
+
+
 def normalise_inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """
     Inputs in a form two writers agree on: DAX sometimes wraps a single path in a list.

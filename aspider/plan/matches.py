@@ -80,7 +80,11 @@ def _due_pairs(
     """The (processor, scope) pairs to match: all, or those not proved settled."""
     pairs: list[tuple[Processor, Scope]] = []
     skippable = [p for p in processors if skip_settled and not (hooks and _has_match_hook(p))]
-    per_session = [p for p in skippable if p.level in _SESSION_LEVELS]
+    # A session fingerprint covers that session only: a processor reading other sessions of
+    # the subject (`petscans`) is never skipped by the memo.
+    per_session = [
+        p for p in skippable if p.level in _SESSION_LEVELS and not p.spec.inputs.xnat.petscans
+    ]
     for snap in snapshots:
         scopes = _scopes_by_level(snap, processors)
         fingerprints: dict[str, str] = {}

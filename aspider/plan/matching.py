@@ -22,10 +22,12 @@ from aspider.plan.artefacts import (
     AssessorArtefact,
     ScanArtefact,
     ScopeIndex,
+    dax_path,
     scope_index,
 )
 from aspider.plan.labels import InputsKey
 from aspider.plan.resolve import resolve, scan_name
+from aspider.plan.sessions import is_mr, pet_sessions
 from aspider.plan.tasks import (
     CandidateDetail,
     MatchResult,
@@ -33,7 +35,15 @@ from aspider.plan.tasks import (
     ResolvedInput,
     TaskCandidate,
 )
-from aspider.processors import AttrInput, CompiledInput, CompiledProcessor, FilterRef, ScanInput
+from aspider.processors import (
+    AttrInput,
+    CompiledInput,
+    CompiledProcessor,
+    FilterRef,
+    PetScanInput,
+    ScanInput,
+    attr_field,
+)
 from xnat_client.models import Session
 
 if TYPE_CHECKING:
@@ -41,6 +51,9 @@ if TYPE_CHECKING:
     from aspider.processors import Processor
 
 
+ANALYSES_NOT_RUN = (
+    "a DAX project analysis (inputs.xnat.subjects): loaded and checked, not run by aspider"
+)
 Combo = tuple[Artefact | None, ...]  # one artefact (or None for an absent optional input) per input
 
 
@@ -70,12 +83,19 @@ def candidate_keys(processor: Processor, scope: Scope) -> list[InputsKey]:
 def _combos(processor: Processor, scope: Scope) -> tuple[list[Combo], list[str]]:
     """The input combinations that pass the filters, or why an input has nothing to take."""
     compiled = processor.compiled
+    if processor.spec.inputs.xnat.subjects is not None:
+        return [], [ANALYSES_NOT_RUN]
     index = scope_index(scope)
     lists: list[Sequence[Artefact | None]] = []
     missing: list[str] = []
     options: Sequence[Artefact]
     for ci in compiled.inputs:
-        sessions = scope.sessions if ci.group_index is None else _sessions_for(processor, ci, scope)
+        if ci.tracers is not None:
+            sessions = pet_sessions(scope, ci.tracers)
+        elif ci.group_index is None:
+            sessions = scope.sessions
+        else:
+            sessions = _sessions_for(processor, ci, scope)
         if ci.kind == "scan":
             options, why = _scan_options(ci, sessions, scope, index)
         else:
@@ -110,20 +130,31 @@ def _not_applicable(processor: Processor, scope: Scope, reasons: list[str]) -> N
 
 
 def _sessions_for(processor: Processor, ci: CompiledInput, scope: Scope) -> tuple[Session, ...]:
+    """
+    The subject's sessions a `sessions[]` group draws on: DAX's `select: first-mri` (the
+    subject's first MR session by date, if it passes the rest), session types (globs on
+    XNAT's session_type, or on the XSI type) and tracers; aspider's `first` and `last`.
+    """
     assert ci.group_index is not None
     group = processor.spec.inputs.xnat.sessions[ci.group_index]
-    chosen = [s for s in scope.sessions if _session_type_ok(s, group.session_type_globs)]
+    chosen = list(scope.sessions)
     if group.select == "first-mri":
-        chosen = [s for s in chosen if "mr" in s.xsi_type.lower()][:1]
-    elif group.select == "first":
+        chosen = [s for s in chosen if is_mr(s)][:1]
+    types, tracers = group.session_type_globs, group.tracer_globs
+    chosen = [
+        s
+        for s in chosen
+        if _any_glob((s.session_type, s.xsi_type), types) and _any_glob((s.tracer,), tracers)
+    ]
+    if group.select == "first":
         chosen = chosen[:1]
     elif group.select == "last":
         chosen = chosen[-1:]
     return tuple(chosen)
 
 
-def _session_type_ok(session: Session, globs: tuple[str, ...]) -> bool:
-    return not globs or any(fnmatch.fnmatchcase(session.xsi_type, g) for g in globs)
+def _any_glob(values: tuple[str, ...], globs: tuple[str, ...]) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(v, g) for v in values for g in globs)
 
 
 def _scan_options(
@@ -131,11 +162,11 @@ def _scan_options(
 ) -> tuple[list[ScanArtefact], str]:
     """The scans an input can take, and why there is none when there is none."""
     spec = ci.spec
-    assert isinstance(spec, ScanInput)
+    assert isinstance(spec, ScanInput | PetScanInput)
     matches = ci.type_cache
     prefixes = index.prefixes
     matched = [
-        ScanArtefact(s, f"{prefixes[s.id]}/scans/{c.id}", c, None)
+        ScanArtefact(s, f"{prefixes.get(s.id) or dax_path(scope.project, s)}/scans/{c.id}", c, None)
         for s in sessions
         for c in s.scans
         if matches[c.type]
@@ -160,7 +191,10 @@ def _scan_options(
 
 
 def _keep_multis(
-    ci: CompiledInput, spec: ScanInput, matched: list[ScanArtefact], sessions: tuple[Session, ...]
+    ci: CompiledInput,
+    spec: ScanInput | PetScanInput,
+    matched: list[ScanArtefact],
+    sessions: tuple[Session, ...],
 ) -> tuple[list[ScanArtefact], str]:
     """DAX's rule: order by lower-cased scan ID as text (per session), pick by position."""
     if len(matched) > 1:
@@ -209,14 +243,15 @@ def _candidate(processor: Processor, scope: Scope, combo: Combo) -> TaskCandidat
     if processor.level == "scan":
         scan_id = next(a.scan.id for a in combo if a is not None and a.scan is not None)
     key = _key(compiled, combo)
+    own = processor.level == "subject"  # the subject's own assessor: no session
     return TaskCandidate(
         processor.proctype,
         processor.level,
         scope.project,
         anchor.subject_id,
         anchor.subject_label,
-        anchor.id,
-        anchor.label,
+        "" if own else anchor.id,
+        "" if own else anchor.label,
         scan_id,
         key,
         partial(_detail, compiled, scope, combo),
@@ -238,9 +273,15 @@ def _detail(compiled: CompiledProcessor, scope: Scope, combo: Combo) -> Candidat
 def _attrs(
     compiled: CompiledProcessor, scope: Scope, combo: Combo
 ) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """
+    The XNAT attributes the command reads. The new assessor's own (`object: assessor` without
+    `ref`) are the candidate's, bound with its label when the task is built.
+    """
     values: list[tuple[str, str]] = []
     reasons: list[str] = []
     for spec in compiled.attrs:
+        if spec.object == "assessor" and spec.ref is None:
+            continue
         value = _attr_value(spec, scope, compiled, combo)
         if value:
             values.append((spec.varname, value))
@@ -250,15 +291,26 @@ def _attrs(
 
 
 def _attr_value(spec: AttrInput, scope: Scope, compiled: CompiledProcessor, combo: Combo) -> str:
+    name = attr_field(spec.object, spec.ref is not None, spec.attr)
     source: Any
     if spec.object == "subject":
-        source = {"id": scope.subject_id, "label": scope.subject_label}
-        return str(source.get(spec.attr, ""))
+        subject = {"id": scope.subject_id, "label": scope.subject_label, "project": scope.project}
+        return subject.get(name, "")
     if spec.object == "session":
         source = scope.anchor
+        if name == "modality":
+            return modality(source)
     else:
         position = compiled.position.get(spec.ref or "")
         art = None if position is None else combo[position]
         source = None if art is None else (art.scan or art.assessor)
-    value = getattr(source, spec.attr, None) if source is not None else None
+        if art is not None and name == "session_label":
+            return art.session.label
+    value = getattr(source, name, None) if source is not None else None
     return "" if value is None else str(value)
+
+
+def modality(session: Session) -> str:
+    """`xnat:mrSessionData` -> `MR`, as XNAT's `modality` column has it."""
+    kind = session.xsi_type.split(":")[-1]
+    return kind[: -len("SessionData")].upper() if kind.endswith("SessionData") else ""

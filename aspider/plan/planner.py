@@ -27,6 +27,7 @@ from aspider.plan.actions import (
     SetStatus,
     Submit,
 )
+from aspider.plan.adoption import pair
 from aspider.plan.artefacts import scope_index
 from aspider.plan.build import build_task
 from aspider.plan.endings import (
@@ -39,7 +40,6 @@ from aspider.plan.endings import (
     retry_decision,
     with_attempts,
 )
-from aspider.plan.labels import InputsKey
 from aspider.plan.matches import ScopeMatch, match_snapshots
 from aspider.plan.retry import Attempt, Attempts
 from aspider.plan.scopes import Scope, session_order
@@ -165,44 +165,31 @@ def plan(
 def _plan_scope(b: _Builder, match: ScopeMatch) -> None:
     proc, scope = match.processor, match.scope
     existing = scope_index(scope).of_proctype(proc.proctype)
-    by_inputs: dict[InputsKey, list[Assessor]] = {}
     anchor = scope.anchor.id
-    for art in existing:
-        if art.key is None:
-            b.findings[anchor].append(
-                Finding(
-                    proc.proctype, art.assessor.label, "assessor has no inputs field; left alone"
-                )
-            )
-            _follow_job_only(b, proc, scope, art.assessor)
-        else:
-            by_inputs.setdefault(art.key, []).append(art.assessor)
-    claimed: set[str] = set()
-    for cand in match.result.candidates:
-        found = by_inputs.get(cand.key, [])
-        chosen = found[0] if len(found) == 1 else _prefer(found, cand.label)
-        for a in found:
-            claimed.add(a.id)
-            if a is not chosen:
-                msg = f"duplicate of {chosen.label if chosen else '?'} (same inputs); left alone"
-                b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
-        _plan_candidate(b, proc, scope, cand, chosen)
-    for art in existing:
-        a = art.assessor
-        if art.key is not None and a.id not in claimed:
-            msg = "inputs match no current input combination; left alone"
-            b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
-            _follow_job_only(b, proc, scope, a)
-
-
-def _prefer(found: list[Assessor], label: str) -> Assessor | None:
-    if not found:
-        return None
-    for a in found:
-        if a.label == label:
-            return a
-    complete = [a for a in found if normalise_procstatus(a.procstatus) is ProcStatus.COMPLETE]
-    return min(complete or found, key=lambda a: a.label)
+    paired = pair(match.result.candidates, existing)
+    for dup, chosen in paired.duplicates:
+        msg = f"duplicate of {chosen.label if chosen else '?'} (same inputs); left alone"
+        b.findings[anchor].append(Finding(proc.proctype, dup.label, msg))
+    for cand, found in paired.pairs:
+        _plan_candidate(b, proc, scope, cand, found)
+    for a in paired.orphans:
+        msg = "inputs match no current input combination; left alone"
+        b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
+        _follow_job_only(b, proc, scope, a)
+    for a in paired.adopted:
+        msg = "assessor has no inputs field; taken as this task's by its label (as DAX would)"
+        b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
+    for a in paired.unpaired:
+        msg = "assessor has no inputs field; left alone"
+        b.findings[anchor].append(Finding(proc.proctype, a.label, msg))
+        _follow_job_only(b, proc, scope, a)
+    bare = ", ".join(a.label for a in paired.unpaired)
+    for cand in paired.blocked:
+        msg = (
+            f"blocked: {bare} has no inputs field, so whether it is this task cannot be told; "
+            "set its inputs field (or delete it) and this task runs"
+        )
+        b.findings[anchor].append(Finding(proc.proctype, cand.label, msg))
 
 
 def _plan_candidate(
@@ -381,8 +368,8 @@ def _task_from_assessor(proc: Processor, a: Assessor, scope: Scope) -> Task:
         project=scope.project,
         subject_id=session.subject_id,
         subject_label=session.subject_label,
-        session_id=session.id,
-        session_label=session.label,
+        session_id=session.id if a.session_id else "",  # "": a subject's own assessor
+        session_label=session.label if a.session_id else "",
         scan_id=None,
         inputs=(),
         inputs_json=a.inputs_raw,
@@ -410,17 +397,23 @@ def _count_in_queue(
     total = 0
     per: dict[str, int] = defaultdict(int)
     for snap in snapshots:
-        for s in snap.sessions:
-            for a in s.assessors:
-                if a.proctype not in proctypes:
-                    continue
-                if normalise_procstatus(a.procstatus) is not ProcStatus.JOB_RUNNING:
-                    continue
-                obs = observations.get(a.label)
-                if obs is None or (obs.end_cause is None and obs.scheduler_state in _IN_QUEUE):
-                    total += 1
-                    per[a.proctype] += 1
+        for a in _all_assessors(snap):
+            if a.proctype not in proctypes:
+                continue
+            if normalise_procstatus(a.procstatus) is not ProcStatus.JOB_RUNNING:
+                continue
+            obs = observations.get(a.label)
+            if obs is None or (obs.end_cause is None and obs.scheduler_state in _IN_QUEUE):
+                total += 1
+                per[a.proctype] += 1
     return total, per
+
+
+def _all_assessors(snap: ProjectSnapshot) -> Iterable[Assessor]:
+    """The sessions' assessors, then the subjects' own."""
+    for s in snap.sessions:
+        yield from s.assessors
+    yield from snap.subject_assessors
 
 
 def _grant_submissions(

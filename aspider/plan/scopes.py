@@ -2,8 +2,12 @@
 Scopes (pure): the data one task may draw on.
 
 A scope is one session (scan- and session-level processors), or a subject's or a project's
-sessions; its assessor lives on the anchor session, which for subject- and project-level
-processors is the scope's first session.
+sessions; its assessor lives on the anchor session (for a project, its first session), or,
+for a subject, is the subject's own (DAX's proc:subjGenProcData, `own`).
+
+As in DAX, a PET session is never the scope of a session processor: its scans reach session
+processors through `petscans`, offered to the subject's first MR session (`peers` are the
+subject's sessions, for that).
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from typing import TYPE_CHECKING
 
 from aspider.plan.artefacts import ScopeIndex
 from aspider.plan.matching import match_scope
+from aspider.plan.sessions import is_pet, session_order
 from aspider.plan.tasks import MatchResult
 from aspider.processors import Level
-from xnat_client.models import ProjectSnapshot, Session
+from xnat_client.models import Assessor, ProjectSnapshot, Session
 
 if TYPE_CHECKING:
     from aspider.processors import Processor
+
+__all__ = ["Scope", "iter_scopes", "session_order"]  # session_order lives in plan.sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,27 +41,39 @@ class Scope:
     anchor: Session  # the session the assessor lives on
     sessions: tuple[Session, ...]
     index: ScopeIndex | None = field(default=None, compare=False, repr=False)  # see scope_index
+    peers: tuple[Session, ...] = field(default=(), compare=False, repr=False)  # the subject's
+    # A subject scope's own assessors (DAX's proc:subjGenProcData), which belong to no session.
+    own: tuple[Assessor, ...] = field(default=(), compare=False, repr=False)
 
     def default_match(self, processor: Processor) -> MatchResult:
         """The declarative matching of `processor`'s spec here (what `Processor.match` does)."""
         return match_scope(processor, self)
 
 
-def session_order(session: Session) -> tuple[str, str]:
-    """Oldest first; sessions without a date last; label breaks ties."""
-    return (session.date or "9999-99-99", session.label)
-
-
 def iter_scopes(snapshot: ProjectSnapshot, level: Level) -> Iterator[Scope]:
     """The scopes of a project at a level, each anchored on a session that holds the assessor."""
+    groups: dict[str, list[Session]] = defaultdict(list)
     if level in ("scan", "session"):
         for s in snapshot.sessions:
-            yield Scope(snapshot.project, level, s.subject_id, s.subject_label, s, (s,))
+            groups[s.subject_id].append(s)
+        peers = {sid: tuple(sorted(group, key=session_order)) for sid, group in groups.items()}
+        for s in snapshot.sessions:
+            if not is_pet(s):
+                mates = peers[s.subject_id]
+                yield Scope(
+                    snapshot.project, level, s.subject_id, s.subject_label, s, (s,), None, mates
+                )
         return
-    groups: dict[str, list[Session]] = defaultdict(list)
     for s in snapshot.sessions:
         groups[s.subject_id if level == "subject" else ""].append(s)
-    for sessions in groups.values():
+    own: dict[str, list[Assessor]] = defaultdict(list)
+    if level == "subject":
+        for a in snapshot.subject_assessors:
+            own[a.subject_id].append(a)
+    for key, sessions in groups.items():
         ordered = tuple(sorted(sessions, key=session_order))
         first = ordered[0]
-        yield Scope(snapshot.project, level, first.subject_id, first.subject_label, first, ordered)
+        mine = tuple(own.get(key, ()))
+        yield Scope(
+            snapshot.project, level, first.subject_id, first.subject_label, first, ordered, own=mine
+        )

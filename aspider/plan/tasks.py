@@ -16,7 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from aspider.plan.labels import assessor_label, canonical_inputs_json, inputs_digest
+from aspider.plan.labels import (
+    assessor_label,
+    canonical_inputs_json,
+    inputs_digest,
+    subject_assessor_label,
+)
 from aspider.plan.retry import Attempts
 from aspider.processors import Level
 
@@ -25,7 +30,11 @@ FileType = Literal["FILE", "DIR", "DIRJ"]
 
 @dataclass(frozen=True, slots=True)
 class InputResource:
-    """A resource to stage: `uri` + `/files` lists it; `fmatch` picks files; `fdest` names them."""
+    """
+    A resource to stage: `uri` + `/files` lists it; `fmatch` (one pattern over the path in the
+    resource) or `filepath` picks the file(s); `fdest` names them under INPUTS/; `varname` is
+    the placeholder the command knows them by.
+    """
 
     resource: str
     ftype: FileType
@@ -36,6 +45,8 @@ class InputResource:
     required: bool
     uri: str
     file_count: int | None = None
+    varname: str = ""
+    filepath: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +78,12 @@ class TaskCandidate:
     One input combination of one processor in one scope.
 
     Ready when `reasons` is empty; otherwise blocked, and `reasons` says exactly why. The
-    assessor lives on the anchor session (`session_id`), which for subject- and project-level
-    processors is the scope's first session. `key` (sorted input name -> XNAT path pairs) is
-    the identity; `inputs`, `reasons`, `attrs`, `inputs_json` and `label` are worked out on
-    first use, because the nightly sweep only needs `key` for tasks that are already complete.
+    assessor lives on the anchor session (`session_id`), which for project-level processors is
+    the scope's first session; a subject-level task's assessor is the subject's own (DAX's
+    proc:subjGenProcData), with no session: `session_id` and `session_label` are "". `key`
+    (sorted input name -> XNAT path pairs) is the identity; `inputs`, `reasons`, `attrs`,
+    `inputs_json` and `label` are worked out on first use, because the nightly sweep only
+    needs `key` for tasks that are already complete.
     """
 
     __slots__ = (
@@ -149,13 +162,40 @@ class TaskCandidate:
     def label(self) -> str:
         if self._label is None:
             digest = inputs_digest(self.inputs_json)
-            self._label = assessor_label(
-                self.project, self.subject_label, self.session_label, self.proctype, digest
-            )
+            if not self.session_id:
+                self._label = subject_assessor_label(
+                    self.project, self.subject_label, self.proctype, digest
+                )
+            else:
+                self._label = assessor_label(
+                    self.project, self.subject_label, self.session_label, self.proctype, digest
+                )
         return self._label
 
     def inputs_map(self) -> dict[str, str]:
         return dict(self.key)
+
+    def relabelled(self, label: str) -> TaskCandidate:
+        """
+        The same candidate under an existing assessor's label (one DAX made, with random
+        digits): its job, job directory and `{assessor}` are then that assessor's.
+        """
+        if label == self.label:
+            return self
+        other = TaskCandidate(
+            self.proctype,
+            self.level,
+            self.project,
+            self.subject_id,
+            self.subject_label,
+            self.session_id,
+            self.session_label,
+            self.scan_id,
+            self.key,
+            self.detail,
+        )
+        other._label = label
+        return other
 
     def __repr__(self) -> str:
         return f"<TaskCandidate {self.proctype} {self.session_label} {dict(self.key)}>"
@@ -219,6 +259,9 @@ class Task:
     vars: tuple[tuple[str, str], ...] = field(default=())
     # Its jobs so far, when it has been retried (`aspider.plan.retry`); None for attempt 1.
     attempts: Attempts | None = None
+    # DAX's per-processor job template, as an absolute path (None: the executor's own script).
+    # Only an executor that renders DAX templates uses it; the others report it as unused.
+    jobtemplate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

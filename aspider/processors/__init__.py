@@ -6,45 +6,80 @@ order). The lowest layer of `aspider`: it imports only `aspider._exceptions` and
 XNAT-free standard library, so the planner, the engine and the CLI may all stand on it.
 """
 
+from aspider.processors._attrs import attr_field, attr_names
 from aspider.processors._checks import iter_inputs
 from aspider.processors._compiled import CompiledInput, CompiledProcessor, FilterRef
 from aspider.processors._graph import check_graph
-from aspider.processors._load import expand_paths, load_processor, load_processors
-from aspider.processors._model import (
+from aspider.processors._inputs import (
+    AnalysisAssessor,
+    AnalysisScan,
+    AnalysisSessions,
+    AnalysisSubjects,
     AssessorInput,
     AttrInput,
-    CommandSpec,
-    ContainerSpec,
+    EditInput,
     FilterSpec,
     Inputs,
-    Level,
-    OutputSpec,
-    ProcessorSpec,
-    Requirements,
+    PetScanInput,
     ResourceSpec,
-    RetryCause,
-    RetryPolicy,
     ScanInput,
     SessionGroup,
     XnatInputs,
 )
+from aspider.processors._load import (
+    expand_paths,
+    load_processor,
+    load_processors,
+    load_processors_leniently,
+)
+from aspider.processors._model import (
+    CommandSpec,
+    ContainerSpec,
+    Level,
+    OutputSpec,
+    ProcessorSpec,
+    Requirements,
+    RetryCause,
+    RetryPolicy,
+)
+from aspider.processors._overrides import OverrideValue, override_key_problem, with_overrides
 from aspider.processors._python import Processor, load_processor_class
-from aspider.processors._read import parse_file_name, parse_processor_text, read_processor_file
-from aspider.processors._render import container_path, render_command, render_script
+from aspider.processors._read import (
+    ProcessorFile,
+    parse_file_name,
+    parse_processor_text,
+    read_processor,
+    read_processor_file,
+)
+from aspider.processors._render import (
+    container_path,
+    dax_escape_args,
+    double_quoted,
+    render_command,
+    render_script,
+)
 
 __all__ = [
+    "AnalysisAssessor",
+    "AnalysisScan",
+    "AnalysisSessions",
+    "AnalysisSubjects",
     "AssessorInput",
     "AttrInput",
     "CommandSpec",
     "CompiledInput",
     "CompiledProcessor",
     "ContainerSpec",
+    "EditInput",
     "FilterRef",
     "FilterSpec",
     "Inputs",
     "Level",
     "OutputSpec",
+    "OverrideValue",
+    "PetScanInput",
     "Processor",
+    "ProcessorFile",
     "ProcessorSpec",
     "Requirements",
     "ResourceSpec",
@@ -53,16 +88,24 @@ __all__ = [
     "ScanInput",
     "SessionGroup",
     "XnatInputs",
+    "attr_field",
+    "attr_names",
     "check_graph",
     "container_path",
+    "dax_escape_args",
+    "double_quoted",
     "expand_paths",
     "iter_inputs",
     "load_processor",
     "load_processor_class",
     "load_processors",
+    "load_processors_leniently",
+    "override_key_problem",
     "parse_file_name",
     "parse_processor_text",
+    "read_processor",
     "read_processor_file",
     "render_command",
     "render_script",
+    "with_overrides",
 ]

@@ -10,22 +10,14 @@ import difflib
 import string
 from collections.abc import Iterator
 
-from aspider.processors._model import (
-    AssessorInput,
-    CommandSpec,
-    ProcessorSpec,
-    ScanInput,
-)
+from aspider.processors._attrs import attr_names
+from aspider.processors._inputs import AssessorInput, PetScanInput, ScanInput
+from aspider.processors._model import CommandSpec, ProcessorSpec
 
 Finding = tuple[tuple[str | int, ...], str]
+InputSpec = ScanInput | PetScanInput | AssessorInput
 
 BUILTIN_PLACEHOLDERS = ("assessor", "project", "subject", "session", "scan")
-ATTRS_BY_OBJECT: dict[str, tuple[str, ...]] = {
-    "subject": ("id", "label"),
-    "session": ("id", "label", "date", "xsi_type", "subject_label", "project"),
-    "scan": ("id", "type", "series_description", "quality", "note", "frames"),
-    "assessor": ("id", "label", "proctype", "procversion", "procstatus", "qcstatus", "jobid"),
-}
 
 
 def _hint(name: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -35,13 +27,15 @@ def _hint(name: str, choices: list[str] | tuple[str, ...]) -> str:
 
 def iter_inputs(
     spec: ProcessorSpec,
-) -> Iterator[tuple[tuple[str | int, ...], ScanInput | AssessorInput]]:
-    """Every scan and assessor input with its document path, session groups included."""
+) -> Iterator[tuple[tuple[str | int, ...], InputSpec]]:
+    """Every named scan, PET scan and assessor input with its document path."""
     xnat = spec.inputs.xnat
     for i, scan in enumerate(xnat.scans):
         yield ("inputs", "xnat", "scans", i), scan
     for i, assr in enumerate(xnat.assessors):
         yield ("inputs", "xnat", "assessors", i), assr
+    for i, pet in enumerate(xnat.petscans):
+        yield ("inputs", "xnat", "petscans", i), pet
     for g, group in enumerate(xnat.sessions):
         for i, scan in enumerate(group.scans):
             yield ("inputs", "xnat", "sessions", g, "scans", i), scan
@@ -87,15 +81,18 @@ def _check_level(spec: ProcessorSpec) -> list[Finding]:
     xnat = spec.inputs.xnat
     findings: list[Finding] = []
     if xnat.sessions and spec.level in ("scan", "session"):
-        findings.append(
-            (
-                ("inputs", "xnat", "sessions"),
-                "sessions[] is for subject or project level processors",
-            )
-        )
+        message = f"sessions[] is for subject-level processors; this file says level: {spec.level}"
+        findings.append((("inputs", "xnat", "sessions"), message))
+    if xnat.subjects is not None and spec.level != "project":
+        message = "subjects is for project-level processors (leave `level:` out, as DAX does)"
+        findings.append((("inputs", "xnat", "subjects"), message))
     if spec.level == "scan" and not xnat.scans:
         findings.append((("level",), "a scan-level processor needs at least one scan input"))
-    if not any(True for _ in iter_inputs(spec)):
+    if xnat.subjects is not None:
+        if not (xnat.subjects.sessions or xnat.subjects.assessors):
+            message = "a project processor reads subjects.sessions[] or subjects.assessors[]"
+            findings.append((("inputs", "xnat", "subjects"), message))
+    elif not any(True for _ in iter_inputs(spec)):
         findings.append(
             (("inputs", "xnat"), "a processor needs at least one scan or assessor input")
         )
@@ -123,17 +120,41 @@ def _check_attrs(spec: ProcessorSpec) -> list[Finding]:
     findings: list[Finding] = []
     for a, attr in enumerate(spec.inputs.xnat.attrs):
         path = ("inputs", "xnat", "attrs", a)
-        known = ATTRS_BY_OBJECT[attr.object]
+        known = attr_names(attr.object, attr.ref is not None)
         if attr.attr not in known:
-            msg = f"{attr.object} has no attribute {attr.attr!r}{_hint(attr.attr, known)}"
+            new = attr.object == "assessor" and attr.ref is None
+            owner = "the new assessor" if new else f"a {attr.object}"
+            msg = f"{owner} has no attribute {attr.attr!r}{_hint(attr.attr, known)}"
+            if attr.object == "assessor" and attr.ref is None and attr.attr in ("ID", "id"):
+                msg = (
+                    "the new assessor's ID is given by XNAT when it is created, after its command "
+                    "is written; use `attr: label`"
+                )
             findings.append(((*path, "attr"), msg))
-        if attr.object in ("scan", "assessor") and attr.ref is None:
-            msg = f"a {attr.object} attribute needs `ref` (the name of a {attr.object} input)"
+        if attr.object == "scan" and attr.ref is None:
+            msg = "a scan attribute needs `ref` (the name of a scan input)"
             findings.append(((*path, "ref"), msg))
-        if attr.ref is not None and attr.ref not in inputs:
-            msg = f"no input named {attr.ref!r}{_hint(attr.ref, list(inputs))}"
-            findings.append(((*path, "ref"), msg))
+        if attr.ref is not None:
+            findings += _check_ref(path, attr.object, attr.ref, inputs.get(attr.ref), inputs)
     return findings
+
+
+def _check_ref(
+    path: tuple[str | int, ...],
+    obj: str,
+    ref: str,
+    target: InputSpec | None,
+    inputs: dict[str, InputSpec],
+) -> list[Finding]:
+    """`ref` names an input of the attr's kind (DAX ignores it on subject and session attrs)."""
+    if target is None:
+        return [((*path, "ref"), f"no input named {ref!r}{_hint(ref, list(inputs))}")]
+    is_assessor = isinstance(target, AssessorInput)
+    if obj == "scan" and is_assessor:
+        return [((*path, "ref"), f"{ref!r} is an assessor input, not a scan")]
+    if obj == "assessor" and not is_assessor:
+        return [((*path, "ref"), f"{ref!r} is a scan input, not an assessor")]
+    return []
 
 
 def _check_command(spec: ProcessorSpec, key: str, command: CommandSpec) -> list[Finding]:
@@ -167,4 +188,5 @@ def placeholder_names(spec: ProcessorSpec) -> set[str]:
     names = set(BUILTIN_PLACEHOLDERS) | set(spec.inputs.vars)
     names |= set(resource_varnames(spec))
     names |= {attr.varname for attr in spec.inputs.xnat.attrs}
+    names |= {edit.varname for edit in spec.inputs.xnat.edits}
     return names

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from aspider.processors._checks import iter_inputs
-from aspider.processors._model import AssessorInput, AttrInput, ScanInput
+from aspider.processors._inputs import AssessorInput, AttrInput, PetScanInput, ScanInput
 
 if TYPE_CHECKING:
     from aspider.processors._python import Processor
@@ -35,12 +35,13 @@ class _TypeCache(dict[str, bool]):
 class CompiledInput:
     name: str
     kind: Literal["scan", "assessor"]
-    spec: ScanInput | AssessorInput
+    spec: ScanInput | PetScanInput | AssessorInput
     group_index: int | None  # index into inputs.xnat.sessions, None for top-level inputs
     optional: bool
     regex: re.Pattern[str]
     proctypes: frozenset[str]
     globs: tuple[str, ...]  # scan type globs or proctypes, as written (for reasons)
+    tracers: re.Pattern[str] | None = None  # a PET input: globs on the PET session's tracer
     type_cache: dict[str, bool] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -70,10 +71,13 @@ def compile_processor(processor: Processor) -> CompiledProcessor:
         group = _int_or_none(path[3]) if path[2] == "sessions" else None
         resources = item.all_resources
         optional = bool(resources) and not any(r.required for r in resources)
-        if isinstance(item, ScanInput):
+        if isinstance(item, ScanInput | PetScanInput):
             globs = item.type_globs
-            regex = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs))
-            ci = CompiledInput(item.name, "scan", item, group, optional, regex, frozenset(), globs)
+            regex = glob_regex(globs)
+            tracers = glob_regex(item.tracer_globs) if isinstance(item, PetScanInput) else None
+            ci = CompiledInput(
+                item.name, "scan", item, group, optional, regex, frozenset(), globs, tracers
+            )
         else:
             globs = item.proctype_list
             never = re.compile("(?!)")
@@ -87,6 +91,11 @@ def compile_processor(processor: Processor) -> CompiledProcessor:
     refs = tuple(tuple(_filter_ref(name, position) for name in f) for f in filters)
     order = tuple(sorted(range(len(compiled)), key=lambda i: compiled[i].name))
     return CompiledProcessor(tuple(compiled), filters, xnat.attrs, refs, order, position)
+
+
+def glob_regex(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for DAX's comma-separated shell patterns (whole string, case-sensitive)."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs) or "(?!)")
 
 
 def _filter_ref(name: str, position: dict[str, int]) -> FilterRef:

@@ -11,14 +11,20 @@ from pathlib import Path
 from aspider._exceptions import Issue, ProcessorError
 from aspider.processors._graph import check_graph
 from aspider.processors._python import Processor, load_processor_class
-from aspider.processors._read import read_processor_file
+from aspider.processors._read import read_processor
 
 
 def load_processor(path: str | Path) -> Processor:
     """One YAML processor file as a `Processor`."""
     file = Path(path)
-    spec, proctype, procversion = read_processor_file(file)
-    return Processor(spec, proctype=proctype, procversion=procversion, source=str(file))
+    read = read_processor(file)
+    return Processor(
+        read.spec,
+        proctype=read.proctype,
+        procversion=read.procversion,
+        source=str(file),
+        notes=read.notes,
+    )
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -44,6 +50,25 @@ def load_processors(
         ProcessorError: every invalid file's issues together.
         ProcessorCycleError: processors take each other's assessors as inputs in a cycle.
     """
+    processors, issues = load_processors_leniently(paths, classes)
+    if issues:
+        raise ProcessorError(issues)
+    return processors
+
+
+def load_processors_leniently(
+    paths: Iterable[str | Path] = (), classes: Iterable[str] = ()
+) -> tuple[list[Processor], list[Issue]]:
+    """
+    The processors that load, and the issues of those that do not.
+
+    A sweep runs what it can: one bad file among many is reported (file:line) and left out,
+    never the reason the others do not run. A proctype defined twice leaves both definitions
+    out (which one was meant cannot be known); a dependency cycle still stops everything.
+
+    Raises:
+        ProcessorCycleError: processors take each other's assessors as inputs in a cycle.
+    """
     processors: list[Processor] = []
     issues: list[Issue] = []
     for file in expand_paths(paths):
@@ -57,12 +82,13 @@ def load_processors(
         except ProcessorError as exc:
             issues += exc.issues
     seen: dict[str, str] = {}
+    twice: set[str] = set()
     for proc in processors:
         if proc.proctype in seen:
             message = f"proctype {proc.proctype} is also defined by {seen[proc.proctype]}"
             issues.append(Issue(proc.source, 1, "", message))
+            twice.add(proc.proctype)
         seen[proc.proctype] = proc.source
-    if issues:
-        raise ProcessorError(issues)
+    processors = [p for p in processors if p.proctype not in twice]
     check_graph(processors)
-    return processors
+    return processors, issues

@@ -1,177 +1,38 @@
 """
 The processor YAML as pydantic models, in DAX's v3 shape plus aspider's few additions.
 
-Every mapping rejects keys it does not know with a "did you mean" (a misspelt `needs_qc` must not
-silently mean "no QC"). Cross-field rules (names that refer to other names) are checked in
-`_checks.py`, where each finding can point at the exact field.
+The inputs are in `_inputs.py`. Every mapping rejects keys it does not know with a "did you
+mean". Cross-field rules (names that refer to other names) are checked in `_checks.py`, where
+each finding can point at the exact field.
+
+The level is DAX's inference when the file does not say (DAX has no `level:` key):
+`inputs.xnat.subjects` is a project processor, `inputs.xnat.sessions` a subject processor,
+anything else a session processor (one task per combination of inputs, so a processor whose
+only input is a scan makes one task per matching scan, as DAX does).
 """
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
+from aspider.processors._inputs import Inputs, _known_keys_only, _Strict
 from aspider.processors._units import parse_memory_mb, parse_walltime
 
 Level = Literal["scan", "session", "subject", "project"]
-VarValue = str | int | float | bool | None
 
 
-def _known_keys_only(model: type[BaseModel], data: Any) -> Any:
-    """`data` as given, or an error naming the first key `model` does not know."""
-    if not isinstance(data, dict):
-        return data
-    allowed = sorted({f.alias or name for name, f in model.model_fields.items()})
-    for key in data:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
-            raise PydanticCustomError(
-                "unknown_key", "unknown key '{key}'{hint}", {"key": str(key), "hint": hint}
-            )
-    return data
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _reject_unknown_keys(cls, data: Any) -> Any:
-        return _known_keys_only(cls, data)
-
-
-def split_globs(text: str) -> tuple[str, ...]:
-    """`"T1w, MPRAGE*"` -> `("T1w", "MPRAGE*")`: DAX's comma-separated type lists."""
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-class ResourceSpec(_Strict):
-    """Which resource of a scan or assessor to stage, which files of it, and under what name."""
-
-    resource: str = Field(min_length=1)
-    ftype: Literal["FILE", "DIR", "DIRJ"] = "FILE"
-    fmatch: str | None = None
-    fdest: str | None = None
-    varname: str | None = None
-    fmulti: Literal["any1"] | None = None
-    ddest: str | None = None
-    required: bool = True
-
-    @field_validator("fdest", "ddest")
-    @classmethod
-    def _relative_name(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = value.replace("\\", "/").split("/")
-            if value.startswith("/") or ".." in parts or not value.strip():
-                raise ValueError(f"{value!r} must be a relative name inside INPUTS (no '..')")
-        return value
-
-
-class ScanInput(_Strict):
-    """A scan input: scans whose type matches one of `types` (globs, comma-separated)."""
-
-    name: str = Field(min_length=1)
-    types: str = Field(min_length=1)
-    needs_qc: bool = False
-    skip_unusable: bool = False
-    require_usable: bool = False
-    keep_multis: str = "all"
-    nifti: str | None = None
-    resources: tuple[ResourceSpec, ...] = ()
-
-    @field_validator("keep_multis", mode="before")
-    @classmethod
-    def _keep_multis(cls, value: Any) -> str:
-        text = str(value).strip().lower()
-        if text in {"all", "first", "last"} or (text.isdigit() and int(text) >= 1):
-            return text
-        raise ValueError("keep_multis must be all, first, last or a position 1, 2, 3, ...")
-
-    @property
-    def type_globs(self) -> tuple[str, ...]:
-        return split_globs(self.types)
-
-    @property
-    def all_resources(self) -> tuple[ResourceSpec, ...]:
-        """The resources, with DAX's `nifti: <fdest>` shortcut expanded to a NIFTI resource."""
-        if self.nifti is None:
-            return self.resources
-        return (*self.resources, ResourceSpec(resource="NIFTI", fdest=self.nifti))
-
-
-class AssessorInput(_Strict):
-    """An assessor input: another processor's output, by proctype."""
-
-    name: str = Field(min_length=1)
-    proctypes: str | None = None
-    types: str | None = None
-    needs_qc: bool = False
-    resources: tuple[ResourceSpec, ...] = ()
-
-    @model_validator(mode="after")
-    def _has_types(self) -> AssessorInput:
-        if not (self.proctypes or self.types):
-            raise ValueError("an assessor input needs `proctypes` (comma-separated proctypes)")
-        return self
-
-    @property
-    def proctype_list(self) -> tuple[str, ...]:
-        return split_globs(self.proctypes or self.types or "")
-
-    @property
-    def all_resources(self) -> tuple[ResourceSpec, ...]:
-        return self.resources
-
-
-class AttrInput(_Strict):
-    """A value read from XNAT metadata into a command variable."""
-
-    varname: str = Field(min_length=1)
-    object: Literal["subject", "session", "scan", "assessor"]
-    attr: str = Field(min_length=1)
-    ref: str | None = None
-
-
-class FilterSpec(_Strict):
-    """`match`: keep only combinations where the named inputs resolve to the same artefact."""
-
-    type: Literal["match"]
-    inputs: str
-
-    @property
-    def input_list(self) -> tuple[str, ...]:
-        return split_globs(self.inputs)
-
-
-class SessionGroup(_Strict):
-    """For subject- and project-level processors: which sessions to draw inputs from."""
-
-    select: Literal["all", "first", "last", "first-mri"] = "all"
-    type: str | None = None
-    types: str | None = None
-    scans: tuple[ScanInput, ...] = ()
-    assessors: tuple[AssessorInput, ...] = ()
-
-    @property
-    def session_type_globs(self) -> tuple[str, ...]:
-        return split_globs(",".join(t for t in (self.type, self.types) if t))
-
-
-class XnatInputs(_Strict):
-    scans: tuple[ScanInput, ...] = ()
-    assessors: tuple[AssessorInput, ...] = ()
-    attrs: tuple[AttrInput, ...] = ()
-    filters: tuple[FilterSpec, ...] = ()
-    sessions: tuple[SessionGroup, ...] = ()
-
-
-class Inputs(_Strict):
-    vars: dict[str, VarValue] = Field(default_factory=dict)
-    xnat: XnatInputs = Field(default_factory=XnatInputs)
+def inferred_level(data: dict[str, Any]) -> Level:
+    """DAX's level for a processor file without `level:`: from the shape of its inputs."""
+    inputs = data.get("inputs")
+    xnat = inputs.get("xnat") if isinstance(inputs, dict) else None
+    if isinstance(xnat, dict):
+        if xnat.get("subjects") is not None:
+            return "project"
+        if xnat.get("sessions"):
+            return "subject"
+    return "session"
 
 
 class Requirements(_Strict):
@@ -180,6 +41,7 @@ class Requirements(_Strict):
     walltime: str | int = "0-2"
     memory: str | int = "16G"
     ppn: int = Field(default=1, ge=1)
+    env: str | None = None  # DAX's `${job_env}` for its own template; see `Processor.notes`
 
     @field_validator("walltime")
     @classmethod
@@ -351,3 +213,11 @@ class ProcessorSpec(_Strict):
     post: CommandSpec | None = None
     jobtemplate: str | None = None
     retry: RetryPolicy | None = None  # None: the site's default (settings `retry:`)
+    jobdir: str | None = None  # a DAX v2 key some v3 files keep; DAX v3 reads nothing of it
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_level(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "level" not in data:
+            return {**data, "level": inferred_level(data)}
+        return data

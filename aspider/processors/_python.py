@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, ClassVar
 from aspider._exceptions import Issue, ProcessorError
 from aspider.processors._checks import iter_inputs
 from aspider.processors._compiled import compile_processor
-from aspider.processors._model import AssessorInput, Level, ProcessorSpec
+from aspider.processors._inputs import AssessorInput
+from aspider.processors._model import Level, ProcessorSpec
 from aspider.processors._read import read_processor_file
 
 if TYPE_CHECKING:  # the planner's types, for annotations only: the planner imports this module
@@ -39,6 +40,7 @@ class Processor:
         proctype: str = "",
         procversion: str = "",
         source: str = "",
+        notes: tuple[str, ...] = (),
     ) -> None:
         if spec is None:
             spec, proctype, procversion, source = self._class_spec()
@@ -50,6 +52,7 @@ class Processor:
         self.proctype = proctype
         self.procversion = procversion
         self.source = source or f"{type(self).__module__}:{type(self).__qualname__}"
+        self.notes = notes  # what a person should know that is not an error (file:line: ...)
         self.compiled = compile_processor(self)
 
     @property
@@ -76,6 +79,12 @@ class Processor:
             if isinstance(item, AssessorInput):
                 found.update(item.proctype_list)
         return frozenset(found)
+
+    @property
+    def reads_tracers(self) -> bool:
+        """Whether matching needs PET sessions' tracers (`petscans`, `sessions[].tracer`)."""
+        xnat = self.spec.inputs.xnat
+        return bool(xnat.petscans) or any(g.tracer_globs for g in xnat.sessions)
 
     def default_match(self, scope: Scope) -> MatchResult:
         """The declarative matching of the spec (pure); a custom `match` may start from it."""

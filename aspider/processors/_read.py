@@ -1,11 +1,17 @@
 """
 Reading one processor file: name -> identity, YAML -> spec, every problem -> file:line: field.
+
+A file in DAX's older formats (v1 spider processors, v2 `moreauto`) is refused on its first
+line, saying so: aspider reads the v3 format only, and every other message would mislead.
+A DAX project processor (`processor.yaml` with `inputs.xnat.subjects`) has no version in its
+name; it is named for its folder, as DAX's analyses are.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +20,7 @@ from pydantic import ValidationError
 from aspider._exceptions import Issue, ProcessorError
 from aspider.processors._checks import check_spec
 from aspider.processors._model import ProcessorSpec
+from aspider.processors._notes import legacy_format, name_notes, spec_notes
 from aspider.processors._yaml import LineMap, YamlSyntaxError, load_yaml_with_lines
 
 # `<name>_v<X.Y.Z>.yaml` (semantic version, optional pre-release/build), as DAX requires.
@@ -21,6 +28,19 @@ _FILE_NAME = re.compile(
     r"^(?P<name>[\w-]+)_v(?P<version>(?P<major>0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)\.ya?ml$"
 )
+_PROJECT_FILE = "processor.yaml"
+_FOLDER_NAME = re.compile(r"^[\w-]+$")
+PROJECT_PROCVERSION = "0"  # a project processor's name carries no version
+
+
+@dataclass(frozen=True)
+class ProcessorFile:
+    """One processor file read: its spec, its identity and what a person should know of it."""
+
+    spec: ProcessorSpec
+    proctype: str
+    procversion: str
+    notes: tuple[str, ...] = ()
 
 
 def parse_file_name(path: Path) -> tuple[str, str]:
@@ -33,33 +53,77 @@ def parse_file_name(path: Path) -> tuple[str, str]:
     match = _FILE_NAME.match(path.name)
     if match is None:
         message = "file name must be <name>_v<X.Y.Z>.yaml, e.g. freesurfer_v7.2.0.yaml"
+        if path.name.endswith("_processor.yaml"):
+            message += " (`*_processor.yaml` is how DAX's v1/v2 files are named)"
         raise ProcessorError([Issue(str(path), 1, "", message)])
     return f"{match['name']}_v{match['major']}", match["version"]
 
 
-def read_processor_file(path: Path) -> tuple[ProcessorSpec, str, str]:
+def _project_identity(path: Path) -> tuple[str, str]:
+    """A project processor is named for its folder (`FS7_summary/processor.yaml`)."""
+    folder = path.resolve().parent.name
+    if not _FOLDER_NAME.match(folder):
+        message = f"a project processor is named for its folder, and {folder!r} is not a name"
+        raise ProcessorError([Issue(str(path), 1, "", message)])
+    return folder, PROJECT_PROCVERSION
+
+
+def read_processor(path: Path) -> ProcessorFile:
     """
-    Validate one processor file: (spec, proctype, procversion).
+    Validate one processor file.
 
     Raises:
         ProcessorError: with every problem found, each as file:line: field: message.
     """
-    proctype, procversion = parse_file_name(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProcessorError([Issue(str(path), 1, "", f"cannot read: {exc}")]) from exc
-    return parse_processor_text(text, str(path)), proctype, procversion
+    data, lines = _load(text, str(path))
+    legacy = legacy_format(data, path.name)
+    if legacy:
+        raise ProcessorError([Issue(str(path), 1, "", legacy)])
+    project_file = path.name == _PROJECT_FILE and _has_subjects(data)
+    proctype, procversion = _project_identity(path) if project_file else parse_file_name(path)
+    spec = _validate(data, lines, str(path))
+    notes = spec_notes(spec, data, lines, str(path), project_file=project_file)
+    if not project_file:
+        notes += [f"{path}:1: {n}" for n in name_notes(path.name, proctype, procversion)]
+    return ProcessorFile(spec, proctype, procversion, tuple(notes))
+
+
+def read_processor_file(path: Path) -> tuple[ProcessorSpec, str, str]:
+    """`read_processor` as (spec, proctype, procversion)."""
+    read = read_processor(path)
+    return read.spec, read.proctype, read.procversion
 
 
 def parse_processor_text(text: str, source: str) -> ProcessorSpec:
     """Validate YAML text as a processor spec; `source` names it in errors."""
+    data, lines = _load(text, source)
+    legacy = legacy_format(data, Path(source).name)
+    if legacy:
+        raise ProcessorError([Issue(source, 1, "", legacy)])
+    return _validate(data, lines, source)
+
+
+def _has_subjects(data: dict[str, Any]) -> bool:
+    inputs = data.get("inputs")
+    xnat = inputs.get("xnat") if isinstance(inputs, dict) else None
+    return isinstance(xnat, dict) and "subjects" in xnat
+
+
+def _load(text: str, source: str) -> tuple[dict[str, Any], LineMap]:
     try:
         data, lines = load_yaml_with_lines(text)
     except YamlSyntaxError as exc:
         raise ProcessorError([Issue(source, exc.line, "", f"invalid YAML: {exc}")]) from exc
     if not isinstance(data, dict):
         raise ProcessorError([Issue(source, 1, "", "a processor file is a YAML mapping")])
+    return data, lines
+
+
+def _validate(data: dict[str, Any], lines: LineMap, source: str) -> ProcessorSpec:
     try:
         spec = ProcessorSpec.model_validate(data)
     except ValidationError as exc:

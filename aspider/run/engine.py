@@ -121,9 +121,18 @@ async def check_xnat(xnat: XnatClient) -> None:
         log.warning("XNAT answered after %d retried request(s)", hold.held)
 
 
-async def read_snapshots(xnat: XnatClient, projects: Sequence[str]) -> list[ProjectSnapshot]:
+async def read_snapshots(
+    xnat: XnatClient,
+    projects: Sequence[str],
+    *,
+    tracers: bool = False,
+    subject_assessors: bool = False,
+) -> list[ProjectSnapshot]:
     """One snapshot per project (a constant number of requests each), in the order given."""
-    return [await xnat.project_snapshot(project) for project in projects]
+    return [
+        await xnat.project_snapshot(project, tracers=tracers, subject_assessors=subject_assessors)
+        for project in projects
+    ]
 
 
 def ssh_settings(settings: AspiderSettings) -> SshSettings:

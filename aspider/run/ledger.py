@@ -71,7 +71,7 @@ class WriteLedger:
         assessors += [
             self._apply(_new(assessor_id, task, session))
             for assessor_id, task in self.created.items()
-            if assessor_id not in known
+            if assessor_id not in known and task.session_id  # not a subject's own
         ]
         return session.model_copy(update={"assessors": tuple(assessors)})
 

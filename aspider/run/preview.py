@@ -14,7 +14,7 @@ from aspider.plan import JobObservation, Plan, ScopeMatch, match_snapshots, plan
 from aspider.processors import Processor
 from aspider.run.engine import NETWORK, Wiring, open_backend, read_snapshots
 from aspider.run.runner import for_project, plan_limits
-from aspider.run.sweep import jobs_to_observe, restrict
+from aspider.run.sweep import jobs_to_observe, restrict, snapshot_needs
 from aspider.settings import AspiderSettings
 from xnat_client import ProjectSnapshot
 
@@ -29,7 +29,8 @@ async def preview_sweep(
 ) -> Plan:
     """Read the projects and plan them together (one queue budget across projects)."""
     async with wiring.open_xnat(settings) as xnat:
-        snapshots = [restrict(s, sessions) for s in await read_snapshots(xnat, projects)]
+        found = await read_snapshots(xnat, projects, **snapshot_needs(procs))
+        snapshots = [restrict(s, sessions) for s in found]
     chosen = {snap.project: for_project(settings, snap.project, procs) for snap in snapshots}
     observations = await observe_followed_jobs(settings, snapshots, chosen)
     matches: list[ScopeMatch] = []

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aspider._exceptions import LeaseHeld
 from aspider.plan import Plan, PlanLimits, SessionPlan
-from aspider.processors import Processor
+from aspider.processors import Processor, with_overrides
 from aspider.run.engine import NETWORK, Wiring, open_backend
 from aspider.run.execute import JobOptions
 from aspider.run.sweep import SweepOptions, SweepReport, SweepsFailed, sweep_until_done
@@ -90,9 +90,22 @@ def sweep_options(settings: AspiderSettings, sessions: Sequence[str] = ()) -> Sw
 def for_project(
     settings: AspiderSettings, project: str, procs: Sequence[Processor]
 ) -> list[Processor]:
-    """The processors a project runs: those its settings name, or all of them."""
+    """
+    The processors a project runs: those its settings name, or all of them, each with the
+    project's overrides (`projects.<P>.processors.<proctype>`) applied.
+
+    Raises:
+        ConfigError: an override does not fit its processor.
+    """
     wanted = settings.processors_for(project)
-    return [p for p in procs if not wanted or p.proctype in wanted]
+    overrides = settings.overrides_for(project)
+    return [
+        with_overrides(
+            p, overrides.get(p.proctype, {}), f"projects.{project}.processors.{p.proctype}"
+        )
+        for p in procs
+        if not wanted or p.proctype in wanted
+    ]
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,13 @@ cluster, the local disk for the local backend) through a small in-memory pipe, s
 image costs a few chunks of memory, never its size. Every staged file's size is checked
 against XNAT's listing.
 
-Where a file lands follows the processor's `fdest`, which is also what its command refers to:
-- FILE with `fdest`: the one matching file becomes `INPUTS/<fdest>`;
-- FILE without `fdest`: each matching file keeps its name, `INPUTS/<name>`;
-- DIR: the matching files keep their relative paths under `INPUTS/<fdest or resource label>/`.
+Where a file lands is where a DAX job would find it (`run.inputs_layout`): FILE as
+`INPUTS/<fdest>`, DIRJ flat in `INPUTS/<fdest>/`, DIR in XNAT's simplified zip layout under
+`INPUTS/<fdest>/` (an assessor's resource as `INPUTS/<fdest>/<RESOURCE>/...`).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from aspider._exceptions import InputsMissing, StagingError, first_error
 from aspider.plan.tasks import InputResource, ResolvedInput, Task
+from aspider.run.inputs_layout import place
 from aspider.run.transfers import TransferLimit
 from pbs import Transport
 from xnat_client import FileEntry, ResourceRef, XnatClient
@@ -37,27 +36,18 @@ class StagedFile:
     path: str  # inside the resource
     size: int | None
     target: str  # relative to INPUTS/
+    varname: str = ""  # the placeholder of the input resource it stages
+
+
+def staged_names(files: list[StagedFile]) -> dict[str, str]:
+    """varname -> the name of the one file a FILE input staged (what its placeholder holds)."""
+    return {f.varname: posixpath.basename(f.target) for f in files if f.varname}
 
 
 def _ref(item: ResolvedInput, res: InputResource) -> ResourceRef:
     if item.kind == "scan":
         return ResourceRef.scan(item.session_id, item.scan_id or "", res.resource)
     return ResourceRef.assessor_output(item.session_id, item.assessor_id or "", res.resource)
-
-
-def _matches(entry: FileEntry, fmatch: str | None) -> bool:
-    if not fmatch:
-        return True
-    base = posixpath.basename(entry.name)
-    return any(fnmatch.fnmatchcase(base, pattern.strip()) for pattern in fmatch.split(","))
-
-
-def _safe_relative(path: str) -> str:
-    """A destination inside INPUTS/: relative, no `..`, no empty parts."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if not parts or ".." in parts or path.startswith("/"):
-        raise InputsMissing(f"refusing to stage to {path!r}: not a plain relative path")
-    return "/".join(parts)
 
 
 def _refuse_unsafe_names(where: str, files: list[FileEntry]) -> None:
@@ -72,26 +62,10 @@ def _refuse_unsafe_names(where: str, files: list[FileEntry]) -> None:
 
 def _targets(item: ResolvedInput, res: InputResource, files: list[FileEntry]) -> list[StagedFile]:
     ref = _ref(item, res)
-    chosen = [f for f in files if _matches(f, res.fmatch)]
-    where = f"{item.name}: resource {res.resource}"
-    _refuse_unsafe_names(where, chosen)
-    if not chosen:
-        if res.required:
-            raise InputsMissing(f"{where} has no file matching {res.fmatch or '*'}")
-        return []
-    if res.ftype == "FILE" and res.fdest:
-        if len(chosen) > 1 and res.fmulti != "any1":
-            names = ", ".join(sorted(f.name for f in chosen)[:5])
-            raise InputsMissing(f"{where}: {len(chosen)} files match {res.fmatch}: {names}")
-        first = min(chosen, key=lambda f: f.name)
-        return [StagedFile(ref, first.name, first.size, _safe_relative(res.fdest))]
-    if res.ftype == "FILE":
-        return [
-            StagedFile(ref, f.name, f.size, _safe_relative(posixpath.basename(f.name)))
-            for f in chosen
-        ]
-    folder = res.fdest or res.ddest or res.resource
-    return [StagedFile(ref, f.name, f.size, _safe_relative(f"{folder}/{f.name}")) for f in chosen]
+    placed = place(item, res, files)
+    _refuse_unsafe_names(f"{item.name}: resource {res.resource}", [p.entry for p in placed])
+    varname = res.varname if res.ftype == "FILE" else ""
+    return [StagedFile(ref, p.entry.name, p.entry.size, p.target, varname) for p in placed]
 
 
 async def plan_staging(xnat: XnatClient, task: Task) -> list[StagedFile]:

@@ -16,17 +16,27 @@ the job is looked up by name).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import PurePosixPath
 
-from aspider._exceptions import InputsMissing, StagingError
-from aspider.plan import CreateAssessor, Event, ProcStatus, Reason, SetStatus, Submit, Task
+from aspider._exceptions import ConfigError, InputsMissing, StagingError
+from aspider.plan import (
+    CreateAssessor,
+    Event,
+    ProcStatus,
+    Reason,
+    SetStatus,
+    Submit,
+    Task,
+    fill_file_names,
+)
 from aspider.plan.states import after
 from aspider.run.backends import JobBackend, job_dir
 from aspider.run.history import Step
+from aspider.run.jobtemplates import job_template
 from aspider.run.records import Records, note, status_note, today
-from aspider.run.staging import stage_inputs
+from aspider.run.staging import stage_inputs, staged_names
 from aspider.run.transfers import TransferLimit
 from pbs import (
     CommandFailed,
@@ -115,6 +125,7 @@ class Submission:
         self.task = action.task
         found = action.assessor.id if action.assessor else records.created.get(self.task.label)
         self.assessor_id: str | None = found
+        self.names: dict[str, str] = {}
 
     async def run(self) -> None:
         task, outcome = self.task, self.records.outcome
@@ -123,15 +134,17 @@ class Submission:
         await self._record_intent()
         assessor_id = self.assessor_id
         assert assessor_id is not None
+        named = replace(task, command_script=fill_file_names(task.command_script, self.names))
         try:
-            job_id = await self.backend.submit(job_spec(task, self.backend, self.options))
+            spec = job_spec(named, self.backend, self.options)
+            job_id = await self.backend.submit(spec, job_template(task, self.backend.name))
         except SchedulerUnavailable as exc:  # its server never answered: nothing was submitted
             reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
             fields = status_note(after(Event.SUBMIT_NOT_SENT), reason)
             await self.records.write(task, assessor_id, fields)
             outcome.retry_later(task, reason)
             return
-        except (SubmitFailed, InvalidValue) as exc:  # refused: by the scheduler, or before
+        except (SubmitFailed, InvalidValue, ConfigError) as exc:  # refused: by it, or before
             reason = Reason.SUBMIT_FAILED.format(error=exc)
             fields = status_note(after(Event.SUBMIT_REFUSED), reason)
             await self.records.write(task, assessor_id, fields)
@@ -175,9 +188,10 @@ class Submission:
         try:
             if task.attempts is not None:
                 await set_aside(self.backend.transport, directory, task.attempts.current.number - 1)
-            await stage_inputs(
+            staged = await stage_inputs(
                 self.records.xnat, self.backend.transport, inputs, task, self.transfers
             )
+            self.names = staged_names(staged)  # what FILE inputs' placeholders hold
         except InputsMissing as exc:
             await self._record_held(after(Event.STAGING_INPUTS_MISSING), str(exc))
             outcome.add(task, "waiting")

@@ -129,14 +129,22 @@ def restrict(snapshot: ProjectSnapshot, sessions: Sequence[str]) -> ProjectSnaps
     return snapshot.model_copy(update={"sessions": kept})
 
 
+def snapshot_needs(processors: Sequence[Processor]) -> dict[str, bool]:
+    """The snapshot's optional listings these processors need (PET tracers, subject assessors)."""
+    return {
+        "tracers": any(p.reads_tracers for p in processors),
+        "subject_assessors": any(p.level == "subject" for p in processors),
+    }
+
+
 def jobs_to_observe(snapshot: ProjectSnapshot, processors: Sequence[Processor]) -> dict[str, str]:
     """label -> job id ("" for a recorded intent) of every assessor whose job we follow."""
     proctypes = {p.proctype for p in processors}
     jobs: dict[str, str] = {}
-    for session in snapshot.sessions:
-        for a in session.assessors:
-            if a.proctype in proctypes and normalise_procstatus(a.procstatus) in _FOLLOWED:
-                jobs[a.label] = a.jobid
+    every = [a for s in snapshot.sessions for a in s.assessors]
+    for a in [*every, *snapshot.subject_assessors]:
+        if a.proctype in proctypes and normalise_procstatus(a.procstatus) in _FOLLOWED:
+            jobs[a.label] = a.jobid
     return jobs
 
 
@@ -168,7 +176,8 @@ async def _sweep_held(
     async with project_lease(lease_store(xnat, backend, project), project, ttl=options.lease_ttl):
         remembered = await load_memo(backend.transport, root, project)
         memo = SettledMemo(previous=remembered)
-        snapshot = restrict(await xnat.project_snapshot(project), options.sessions)
+        needs = snapshot_needs(processors)
+        snapshot = restrict(await xnat.project_snapshot(project, **needs), options.sessions)
         observations = await backend.observe(jobs_to_observe(snapshot, processors))
         plan = await plan_projects(
             [snapshot],
@@ -219,10 +228,10 @@ async def _sweep_held(
 def _states(snapshot: ProjectSnapshot, processors: Sequence[Processor]) -> dict[str, int]:
     """Our processors' tasks by procstatus as the sweep found them (for the live display)."""
     proctypes = {p.proctype for p in processors}
+    every = [a for s in snapshot.sessions for a in s.assessors]
     counts = Counter(
         a.procstatus or "(none)"
-        for s in snapshot.sessions
-        for a in s.assessors
+        for a in [*every, *snapshot.subject_assessors]
         if a.proctype in proctypes
     )
     return dict(counts)

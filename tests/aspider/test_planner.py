@@ -79,14 +79,60 @@ def test_dax_assessor_with_random_label_is_adopted() -> None:
     assert run_plan(one_session(dax)).actions() == []
 
 
-def test_assessor_with_empty_inputs_is_reported_and_does_not_block() -> None:
-    """An old assessor without inputs is reported; the task is still created and submitted."""
-    old = assessor("OLD", "fs_v7", None, procstatus="COMPLETE")
+def test_dax_assessor_waiting_to_run_is_submitted_under_its_label() -> None:
+    """A DAX assessor (random digits) with our inputs left NEED_TO_RUN is submitted as itself:
+    job name and `{assessor}` are its label, never a second label for the same task."""
+    dax = assessor("P-x-SUBJ1-x-SESS1-x-fs_v7-x-1f2e3d4c", "fs_v7", T1_INPUTS)
+    dax = dax.model_copy(update={"procstatus": "NEED_TO_RUN"})
+    (submit,) = run_plan(one_session(dax)).actions()
+    assert (submit.kind, submit.task.label) == ("submit", dax.label)
+
+
+def test_assessor_without_inputs_is_the_one_task_of_its_session() -> None:
+    """An old DAX assessor without inputs, the session's only task: it is that task (no
+    second assessor, no job), and the plan says so."""
+    old = assessor("P-x-SUBJ1-x-SESS1-x-fs_v7-x-0a1b2c3d", "fs_v7", None, procstatus="COMPLETE")
     p = run_plan(one_session(old))
-    assert [k for k, _ in kinds(p)] == ["create", "submit"]
+    assert p.actions() == []
     (finding,) = p.sessions[0].findings
-    assert finding.label == "OLD"
-    assert "no inputs" in finding.message
+    assert finding.label == old.label
+    assert "taken as this task's" in finding.message
+
+
+def test_adopted_assessor_without_inputs_runs_under_its_own_label() -> None:
+    """A DAX assessor without inputs left NEED_TO_RUN is submitted as itself: its label is the
+    job's name, so the next sweep follows the job it looks for."""
+    old = assessor("P-x-SUBJ1-x-SESS1-x-fs_v7-x-0a1b2c3d", "fs_v7", None, procstatus="NEED_TO_RUN")
+    (submit,) = run_plan(one_session(old)).actions()
+    assert (submit.kind, submit.task.label, submit.assessor) == ("submit", old.label, old)
+
+
+def two_t1s(*assessors: Assessor) -> ProjectSnapshot:
+    scans = (scan("301", "T1w"), scan("302", "T1w"))
+    return snapshot(session(scans=scans, assessors=assessors))
+
+
+def test_assessor_without_inputs_among_several_tasks_blocks_them() -> None:
+    """Two T1s, one DAX assessor without inputs: which task it is cannot be told, so nothing
+    is created or submitted, and each task's finding names that assessor."""
+    old = assessor("P-x-SUBJ1-x-SESS1-x-fs_v7-x-0a1b2c3d", "fs_v7", None)
+    p = run_plan(two_t1s(old))
+    assert p.actions() == []
+    findings = p.sessions[0].findings
+    blocked = [f for f in findings if f.message.startswith("blocked:")]
+    assert len(blocked) == 2
+    assert all(old.label in f.message for f in blocked)
+
+
+def test_scan_labelled_assessor_without_inputs_is_that_scans_task() -> None:
+    """A DAX v1/v2 label names its scan (`...-x-302-x-fs_v7`): that scan's task is it, and the
+    other scan's task is created as usual."""
+    old = assessor("P-x-SUBJ1-x-SESS1-x-302-x-fs_v7", "fs_v7", None)
+    p = run_plan(two_t1s(old))
+    (create, submit) = p.actions()
+    assert create.kind == "create"
+    assert dict(json.loads(create.task.inputs_json)) == {"scan_t1": scan_path("301")}
+    assert submit.kind == "submit"
 
 
 def test_same_reason_is_not_rewritten_new_reason_is() -> None:

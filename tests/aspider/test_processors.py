@@ -144,7 +144,8 @@ def test_shell_command_needs_no_container(tmp_path: Path) -> None:
 
 
 def test_singularity_command_is_rendered_as_dax_does(tmp_path: Path) -> None:
-    """Default options bind INPUTS/OUTPUTS; the image path joins the container directory."""
+    """Default options bind INPUTS/OUTPUTS; the image path joins the container directory; the
+    line is DAX's MAINCMD, evaluated as a DAX job evaluates it."""
     proc = load_processor(write(tmp_path, "p_v1.0.0.yaml", MINIMAL))
     cand = TaskCandidate(
         "p_v1", "session", "P", "S", "SUBJ", "E1", "SESS", None, (), CandidateDetail(())
@@ -152,8 +153,9 @@ def test_singularity_command_is_rendered_as_dax_does(tmp_path: Path) -> None:
     task = build_task(proc, cand, container_dir="/images")
     assert task.container == "/images/c.sif"
     assert task.command_script == (
-        "singularity exec --contain --cleanenv --home $JOBDIR --bind $INDIR:/INPUTS "
-        "--bind $OUTDIR:/OUTPUTS --bind $JOBDIR:/tmp --bind $JOBDIR:/dev/shm /images/c.sif run \n"
+        'MAINCMD="singularity exec --contain --cleanenv --home $JOBDIR --bind $INDIR:/INPUTS '
+        "--bind $OUTDIR:/OUTPUTS --bind $JOBDIR:/tmp --bind $JOBDIR:/dev/shm /images/c.sif run "
+        '"\neval $MAINCMD\n'
     )
 
 

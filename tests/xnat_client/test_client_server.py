@@ -53,6 +53,64 @@ async def server_and_client() -> AsyncIterator[tuple[XnatServer, XnatClient]]:
             yield server, xnat
 
 
+async def test_snapshot_reads_session_types_and_pet_tracers() -> None:
+    """A session's session_type is in every snapshot; PET tracers only when asked (one listing
+    more), and a listing of PET sessions only: the MR sessions are all still there."""
+    server = XnatServer(users={"admin": "admin-pw"})
+    store = server.store
+    store.add_project("PT")
+    subject = store.add_subject("PT", "S1")
+    store.add_session(subject, "S1_MR", session_type="Baseline", date="2020-01-01")
+    store.add_session(subject, "S1_PET", "xnat:petSessionData", **{"tracer/name": "FDG"})
+    async with connect(server) as xnat:
+        plain = await xnat.project_snapshot("PT")
+        before = xnat.requests_sent
+        traced = await xnat.project_snapshot("PT", tracers=True)
+        sent = xnat.requests_sent - before
+    assert {s.label: (s.session_type, s.tracer) for s in plain.sessions} == {
+        "S1_MR": ("Baseline", ""),
+        "S1_PET": ("", ""),
+    }
+    assert {s.label: s.tracer for s in traced.sessions} == {"S1_MR": "", "S1_PET": "FDG"}
+    assert (plain.requests, traced.requests, sent) == (3, 4, 4)
+
+
+async def test_subject_assessors_are_written_read_and_hold_resources() -> None:
+    """DAX's proc:subjGenProcData: created under the subject (no session), updated by ID, its
+    resources its own, read back by a snapshot that asks for them, and kept out of the
+    sessions."""
+    server = XnatServer(users={"admin": "admin-pw"})
+    store = server.store
+    store.add_project("SG")
+    subject = store.add_subject("SG", "S1")
+    store.add_session(subject, "S1_MR")
+    label = "SG-x-S1-x-long_v1-x-0a1b2c3d"
+    async with connect(server) as xnat:
+        fields = AssessorFields(proctype="long_v1", procstatus="NEED_TO_RUN", inputs={"a": "/p"})
+        made = await xnat.put_assessor("SG", subject.id, "", label, fields)
+        await xnat.update_assessor("", made, AssessorFields(procstatus="COMPLETE"))
+        ref = ResourceRef.assessor_output("", made, "LONG")
+        await xnat.upload_file(ref, "out/x.txt", b"x")
+        snapshot = await xnat.project_snapshot("SG", subject_assessors=True)
+        plain = await xnat.project_snapshot("SG")
+    (found,) = snapshot.subject_assessors
+    assert (found.id, found.label, found.subject_id, found.session_id) == (
+        made,
+        label,
+        subject.id,
+        "",
+    )
+    assert (found.xsi_type, found.proctype, found.procstatus) == (
+        "proc:subjGenProcData",
+        "long_v1",
+        "COMPLETE",
+    )
+    assert (found.inputs, found.resources) == ({"a": "/p"}, ("LONG",))
+    assert [s.label for s in snapshot.sessions] == ["S1_MR"]
+    assert plain.subject_assessors == ()
+    assert store.experiments[made].resources["LONG"].files == {"out/x.txt": b"x"}
+
+
 async def test_snapshot_matches_the_store(server_and_client: tuple[XnatServer, XnatClient]) -> None:
     """Every subject, session, scan, scan resource and assessor in the store is in the snapshot."""
     server, xnat = server_and_client

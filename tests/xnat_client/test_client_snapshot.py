@@ -17,7 +17,7 @@ from ._client_fakes import FakeXnat, client_for, csv_listing
 pytestmark = pytest.mark.anyio
 
 SESSION_COLUMNS = (
-    "ID,label,project,subject_ID,subject_label,date,xsiType,last_modified,"
+    "ID,label,project,subject_ID,subject_label,date,xsiType,last_modified,session_type,"
     "xnat:imagescandata/id,xnat:imagescandata/type,xnat:imagescandata/series_description,"
     "xnat:imagescandata/quality,xnat:imagescandata/note,xnat:imagescandata/frames,"
     "xnat:imagescandata/file/label,xnat:imagescandata/file/format,"

@@ -126,6 +126,24 @@ async def test_zip_download_and_extracting_upload(
     assert session.resources["Z"].files == {"d/x.txt": b"x", "y.txt": b"y"}
 
 
+async def test_simplified_zip_is_the_layout_dax_jobs_unpack(
+    server: XnatServer, client: httpx.AsyncClient, session: Session
+) -> None:
+    """`structure=simplified` drops /resources and /files: a scan's files under
+    `<session>/scans/<ID>/<RES>/`, an assessor's under `<assessor>/out/<RES>/`."""
+    scan = f"/data/experiments/{session.id}/scans/1/resources/DICOM/files"
+    packed = await client.get(scan, params={"format": "zip", "structure": "simplified"})
+    names = zipfile.ZipFile(io.BytesIO(packed.content)).namelist()
+    assert sorted(names) == [f"{session.label}/scans/1/DICOM/{n}" for n in ("1.dcm", "2.dcm")]
+    store = server.store
+    assessor = store.add_assessor(session, "A-x-fs", proctype="fs_v1")
+    store.add_resource(assessor.out, "SUBJ", files={"mri/orig.mgz": b"m", "stats.txt": b"s"})
+    url = f"/data/experiments/{session.id}/assessors/{assessor.id}/out/resources/SUBJ/files"
+    packed = await client.get(url, params={"format": "zip", "structure": "simplified"})
+    names = zipfile.ZipFile(io.BytesIO(packed.content)).namelist()
+    assert sorted(names) == ["A-x-fs/out/SUBJ/mri/orig.mgz", "A-x-fs/out/SUBJ/stats.txt"]
+
+
 async def test_unsafe_paths_are_refused(client: httpx.AsyncClient, session: Session) -> None:
     """A zip member or URL path that climbs out of the resource is a 400, nothing stored."""
     buffer = io.BytesIO()

@@ -18,7 +18,13 @@ from operator import attrgetter
 from typing import Any
 
 from xnat_client.server._shared import subject_label_in
-from xnat_client.server._store import ASSESSOR_TYPES, SESSION_TYPES, Store, modality_of
+from xnat_client.server._store import (
+    ASSESSOR_TYPES,
+    SESSION_TYPES,
+    SUBJECT_ASSESSOR_TYPES,
+    Store,
+    modality_of,
+)
 from xnat_client.server._xpaths import field_key
 
 Getter = Callable[[Any], str]
@@ -238,6 +244,10 @@ class SessionContext(Context):
 
     def resolve(self, xpath: str) -> tuple[int, Getter] | None:
         element, path = _split(xpath)
+        if element in SUBJECT_ASSESSOR_TYPES:
+            if path.startswith("resources/resource/"):
+                return self._resource(path[len("resources/resource/") :])
+            return 0, _experiment_getter(path)
         if element in SESSION_TYPES or element in (_EXPT, "xnat:subjectassessordata"):
             if path.startswith("scans/scan/"):
                 return self._scan(path[len("scans/scan/") :])
@@ -255,6 +265,13 @@ class SessionContext(Context):
     def _joins(self, kind: str) -> bool:
         self.join = self.join or kind
         return self.join == kind
+
+    def _resource(self, path: str) -> tuple[int, Getter] | None:
+        """A resource of the experiment itself (a subject assessor's outputs)."""
+        if not self._joins("resource"):
+            return None
+        attr = _RESOURCE_ATTRS.get(path)
+        return (1, attr) if attr else None
 
     def _scan(self, path: str) -> tuple[int, Getter] | None:
         if not self._joins("scan"):
@@ -276,6 +293,8 @@ class SessionContext(Context):
         if level == 0:
             if self.join == "assessor":
                 return list(getattr(obj, "assessors", {}).values())
+            if self.join == "resource":
+                return list(obj.resources.values())
             return list(getattr(obj, "scans", {}).values())
         if self.join == "assessor":
             return list(obj.out.values())

@@ -43,6 +43,7 @@ _ATTRIBUTES = {
     "scan": ("ID", "type", "UID", "project"),
     "resource": ("label", "URI", "format", "content", "file_count", "file_size"),
     "validation": ("status",),
+    "tracer": ("name",),  # <xnat:tracer name="FDG"> (xnat.xsd: an attribute of the element)
     "share": ("label", "project"),
     "field": ("name",),
 }
@@ -77,6 +78,7 @@ def _family(xsi_type: str) -> str:
         ("ScanData", "scan"),
         ("resourceCatalog", "resource"),
         ("validationData", "validation"),
+        ("_tracer", "tracer"),
         ("_share", "share"),
         ("_field", "field"),
     ):

@@ -67,7 +67,11 @@ def _archive(project: str, label: str) -> str:
 
 
 # Typed children of an item: the field path prefix, the child's xsi:type.
-_TYPED = {"validation": "xnat:validationData", "demographics": "xnat:demographicData"}
+_TYPED = {
+    "validation": "xnat:validationData",
+    "demographics": "xnat:demographicData",
+    "tracer": "xnat:petSessionData_tracer",  # a PET session's tracer (name, dose, ...)
+}
 
 
 def field_children(fields: dict[str, str], owner_type: str) -> tuple[dict[str, Any], list[Any]]:

@@ -152,14 +152,21 @@ async def list_files(call: Call) -> Response:
 
 
 def _zip(call: Call, chosen: list[tuple[object, Resource]]) -> Response:
+    """
+    The files as one zip. `structure=simplified` (what DAX jobs ask for) is XNAT's full layout
+    without its `resources/` and `files/` levels, an assessor's files under its own label
+    (`<assessor>/out/<RESOURCE>/<path>`); derived from XNAT's code (FileList), not observed.
+    """
     buffer = io.BytesIO()
     name = "archive"
+    simple = call.params.get("structure", "").lower() == "simplified"
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for owner, r in chosen:
-            prefix = _zip_prefix(call, owner)
+            prefix = _simplified_prefix(call, owner) if simple else _zip_prefix(call, owner)
             name = prefix.split("/", 1)[0]
+            middle = f"/{r.label}/" if simple else f"/resources/{r.label}/files/"
             for path, data in r.files.items():
-                archive.writestr(f"{prefix}/resources/{r.label}/files/{path}", data)
+                archive.writestr(f"{prefix}{middle}{path}", data)
     return Response(
         buffer.getvalue(),
         media_type="application/zip",
@@ -180,6 +187,16 @@ def _zip_prefix(call: Call, owner: object) -> str:
         io_part = f"/{t.io}" if t.io else ""
         return f"{experiment.label}/assessors/{owner.label}{io_part}"
     return experiment.label
+
+
+def _simplified_prefix(call: Call, owner: object) -> str:
+    """`structure=simplified`: a scan under `<session>/scans/<ID>`, an assessor under its label."""
+    t = call.target
+    if isinstance(owner, Assessor):
+        return f"{owner.label}/{t.io}" if t.io else owner.label
+    if isinstance(owner, Scan) and t.experiment is not None:
+        return f"{_resolve.experiment(call.store, t).label}/scans/{owner.id}"
+    return _zip_prefix(call, owner)
 
 
 async def get_resource(call: Call) -> Response:

@@ -25,7 +25,14 @@ from xnat_client.server._columns import (
 )
 from xnat_client.server._listing import build_query, respond
 from xnat_client.server._shared import SharedView, sessions_listed_in, subjects_listed_in
-from xnat_client.server._store import ASSESSOR_TYPES, Assessor, Session, Store, canonical_type
+from xnat_client.server._store import (
+    ASSESSOR_TYPES,
+    SUBJECT_ASSESSOR_TYPES,
+    Assessor,
+    Session,
+    Store,
+    canonical_type,
+)
 
 EXPERIMENT_DEFAULTS = ("ID", "project", "date", "xsiType", "label", "insert_date")
 # Root types that are not secured elements: XNAT adds `xsiType` and `project` for them.
@@ -38,7 +45,9 @@ _UNSECURED = frozenset(
         "xnat:deriveddata",
     }
 )
-_CONCRETE_SESSIONS = frozenset({"xnat:mrsessiondata", "xnat:petsessiondata", "xnat:ctsessiondata"})
+_CONCRETE_SESSIONS = frozenset(
+    {"xnat:mrsessiondata", "xnat:petsessiondata", "xnat:ctsessiondata", *SUBJECT_ASSESSOR_TYPES}
+)
 
 
 def _listing(
@@ -95,6 +104,7 @@ _EXTENDS = {
     "xnat:mrassessordata": "xnat:imageassessordata",
     "xnat:qcassessmentdata": "xnat:imageassessordata",
     "proc:genprocdata": "xnat:imageassessordata",
+    "proc:subjgenprocdata": "xnat:subjectassessordata",
 }
 
 
@@ -221,6 +231,8 @@ def _sessions(store: Store, sessions: Iterable[Session], root: str) -> Iterable[
     if root in _CONCRETE_SESSIONS:
         wanted = canonical_type(root)
         return (s for s in sessions if s.xsi_type == wanted)
+    if root == "xnat:imagesessiondata":  # not the subjects' own assessors
+        return (s for s in sessions if s.xsi_type.lower() not in SUBJECT_ASSESSOR_TYPES)
     if root == "xnat:experimentdata":
         return (e for s in sessions for e in (s, *s.assessors.values()))
     return sessions

@@ -41,12 +41,16 @@ KNOWN_TYPES: dict[str, TypeName] = {
         "xnat:mrAssessorData",
         "xnat:qcAssessmentData",
         "proc:genProcData",
+        "proc:subjGenProcData",
         "xnat:resourceCatalog",
     )
 }
 SESSION_TYPES = frozenset(
     {"xnat:imagesessiondata", "xnat:mrsessiondata", "xnat:petsessiondata", "xnat:ctsessiondata"}
 )
+# DAX's subject assessor: an experiment of a subject (kept as a Session without scans), with the
+# genProcData fields and experiment resources of its own.
+SUBJECT_ASSESSOR_TYPES = frozenset({"proc:subjgenprocdata"})
 ASSESSOR_TYPES = frozenset(
     {
         "xnat:imageassessordata",

@@ -23,6 +23,7 @@ from pbs import (
     JobInfo,
     JobSpec,
     JobState,
+    JobTemplate,
     Transport,
     end_cause,
     job_dirs,
@@ -48,8 +49,12 @@ class JobBackend(Protocol):
     work_root: PurePosixPath
     name: str
 
-    async def submit(self, spec: JobSpec) -> str:
-        """Write the job directory and start or queue the job; return its id."""
+    async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
+        """
+        Write the job directory and start or queue the job; return its id. `template` is the
+        processor's DAX job template: a backend that cannot render one writes its own script
+        (and the run said so at its start, `jobtemplates.run_notices`).
+        """
         ...
 
     async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from aspider.plan.actions import JobObservation
 from aspider.run.backends.base import combine, job_names
-from pbs import JobDirState, JobInfo, JobPoll, JobSpec, Transport
+from pbs import JobDirState, JobInfo, JobPoll, JobSpec, JobTemplate, SlurmClient, Transport
 
 
 class SchedulerClient(Protocol):
@@ -48,8 +48,10 @@ class SchedulerBackend:
         self.work_root = PurePosixPath(work_root)
         self.name = name
 
-    async def submit(self, spec: JobSpec) -> str:
-        return await self.client.submit(spec)
+    async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
+        if template is not None and isinstance(self.client, SlurmClient):
+            return await self.client.submit(spec, template)
+        return await self.client.submit(spec)  # PBS writes its own script (run_notices said)
 
     async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
         if not jobs:
