@@ -23,6 +23,7 @@ from pbs import (
     JobInfo,
     JobSpec,
     JobState,
+    JobTemplate,
     LocalTransport,
     SchedulerUnavailable,
     SlurmClient,
@@ -308,6 +309,20 @@ async def test_template_job_runs_on_the_cluster(transport: Transport, job_root: 
         f"site line ran for templated with {job_id}\n"
     )
     assert (job_root / "templated" / "job.log").read_text() == "yes\n"
+
+
+async def test_a_jobs_own_template_wins_over_the_clients(
+    transport: Transport, job_root: Path
+) -> None:
+    """A processor's template (passed per job) is the one sbatch runs, not the site's."""
+    client = SlurmClient(transport, job_template=TEMPLATE)
+    own = JobTemplate(TEMPLATE.replace("SITE=yes", "SITE=processor"))
+    job_id = await client.submit(spec(job_root, "own-template", 'echo "$SITE"; exit 0'), own)
+    try:
+        assert await ended(client, job_root, "own-template", job_id) is EndCause.SUCCESS
+    finally:
+        await client.delete([job_id])
+    assert (job_root / "own-template" / "job.log").read_text() == "processor\n"
 
 
 async def test_overtime_job_ends_for_walltime(slurm: SlurmClient, limit_jobs: LimitJobs) -> None:
