@@ -29,7 +29,8 @@ from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_
 from aspider.plan.matches import ScopeMatch, match_snapshots, match_snapshots_sync, not_applicable
 from aspider.plan.matching import candidate_keys, match_scope
 from aspider.plan.plan_json import plan_to_dict, plan_to_json
-from aspider.plan.planner import Finding, Plan, PlanLimits, SessionPlan, plan, plan_projects
+from aspider.plan.planner import Finding, Plan, SessionPlan, plan, plan_projects
+from aspider.plan.queue import PlanLimits
 from aspider.plan.retry import Attempt, Attempts, read_attempts
 from aspider.plan.scopes import Scope, iter_scopes
 from aspider.plan.sessions import session_order

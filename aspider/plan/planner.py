@@ -41,6 +41,13 @@ from aspider.plan.endings import (
     with_attempts,
 )
 from aspider.plan.matches import ScopeMatch, match_snapshots
+from aspider.plan.queue import (
+    IN_QUEUE,
+    PlanLimits,
+    SubmitRequest,
+    count_in_queue,
+    grant_submissions,
+)
 from aspider.plan.retry import Attempt, Attempts
 from aspider.plan.scopes import Scope, session_order
 from aspider.plan.settled import SettledMemo
@@ -60,20 +67,6 @@ from aspider.plan.tasks import (
 )
 from aspider.processors import Processor, RetryPolicy
 from xnat_client.models import Assessor, ProjectSnapshot
-
-_IN_QUEUE = ("queued", "running", "unknown")
-
-
-@dataclass(frozen=True, slots=True)
-class PlanLimits:
-    """
-    What the site sets for planning: queue limits (None: unlimited; a processor's own
-    `max_queued` beats the default) and the retry policy a processor's own `retry:` refines.
-    """
-
-    max_queued: int | None = None
-    max_queued_per_processor: int | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +117,7 @@ class _Builder:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     actions: dict[str, list[Action]] = field(default_factory=lambda: defaultdict(list))
     findings: dict[str, list[Finding]] = field(default_factory=lambda: defaultdict(list))
-    requests: list[tuple[tuple[int, str, str, str], str, Submit, Processor]] = field(
-        default_factory=list
-    )
+    requests: list[SubmitRequest] = field(default_factory=list)
 
 
 def plan(
@@ -151,8 +142,10 @@ def plan(
         for match in matches:
             _plan_scope(b, match)
     ours = {m.processor.proctype for m in matches}
-    in_queue, per_proctype = _count_in_queue(snapshots, b.observations, ours)
-    deferred = _grant_submissions(b, limits, in_queue, per_proctype)
+    in_queue, per_proctype = count_in_queue(snapshots, b.observations, ours)
+    granted, deferred = grant_submissions(b.requests, limits, in_queue, per_proctype)
+    for session_id, submit in granted:
+        b.actions[session_id].append(submit)
     sessions = []
     for snap in snapshots:
         for s in sorted(snap.sessions, key=session_order):
@@ -242,7 +235,7 @@ def _request_submit(
     create: bool,
 ) -> None:
     """Queue a submission for the second pass, unless the task already has a job."""
-    has_job = obs is not None and obs.end_cause is None and obs.scheduler_state in _IN_QUEUE
+    has_job = obs is not None and obs.end_cause is None and obs.scheduler_state in IN_QUEUE
     if has_job and note != Reason.INTENT_NO_JOB:
         assert obs is not None
         msg = f"job {obs.job_id or task.label} is already {obs.scheduler_state}"
@@ -380,53 +373,3 @@ def _task_from_assessor(proc: Processor, a: Assessor, scope: Scope) -> Task:
         ),
         outputs=tuple(OutputDecl(*o.resolved()) for o in proc.spec.outputs),
     )
-
-
-def _count_in_queue(
-    snapshots: Sequence[ProjectSnapshot],
-    observations: Mapping[str, JobObservation],
-    proctypes: set[str],
-) -> tuple[int, dict[str, int]]:
-    """
-    The jobs of these processors that are queued or running.
-
-    Only our processors' assessors count: one of another pipeline left JOB_RUNNING (DAX leaves
-    such records behind when its jobs vanish) is not a job we can see end, and counted, it
-    would hold a place in the queue for ever.
-    """
-    total = 0
-    per: dict[str, int] = defaultdict(int)
-    for snap in snapshots:
-        for a in _all_assessors(snap):
-            if a.proctype not in proctypes:
-                continue
-            if normalise_procstatus(a.procstatus) is not ProcStatus.JOB_RUNNING:
-                continue
-            obs = observations.get(a.label)
-            if obs is None or (obs.end_cause is None and obs.scheduler_state in _IN_QUEUE):
-                total += 1
-                per[a.proctype] += 1
-    return total, per
-
-
-def _all_assessors(snap: ProjectSnapshot) -> Iterable[Assessor]:
-    """The sessions' assessors, then the subjects' own."""
-    for s in snap.sessions:
-        yield from s.assessors
-    yield from snap.subject_assessors
-
-
-def _grant_submissions(
-    b: _Builder, limits: PlanLimits, in_queue: int, per: dict[str, int]
-) -> list[str]:
-    deferred: list[str] = []
-    for _, session_id, submit, proc in sorted(b.requests, key=lambda r: r[0]):
-        cap = proc.max_queued if proc.max_queued is not None else limits.max_queued_per_processor
-        full = limits.max_queued is not None and in_queue >= limits.max_queued
-        if full or (cap is not None and per[proc.proctype] >= cap):
-            deferred.append(submit.task.label)
-            continue
-        in_queue += 1
-        per[proc.proctype] += 1
-        b.actions[session_id].append(submit)
-    return deferred
