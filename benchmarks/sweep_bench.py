@@ -90,8 +90,12 @@ class TimedXnat(XnatClient):
 
     snapshot_end = 0.0
 
-    async def project_snapshot(self, project: str) -> ProjectSnapshot:
-        snapshot = await super().project_snapshot(project)
+    async def project_snapshot(
+        self, project: str, *, tracers: bool = False, subject_assessors: bool = False
+    ) -> ProjectSnapshot:
+        snapshot = await super().project_snapshot(
+            project, tracers=tracers, subject_assessors=subject_assessors
+        )
         self.snapshot_end = time.perf_counter()
         return snapshot
 
