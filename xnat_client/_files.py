@@ -122,8 +122,14 @@ async def list_files(core: HttpCore, ref: ResourceRef) -> list[FileEntry]:
 
 
 async def list_output_files(core: HttpCore, session_id: str, assessor_id: str) -> list[FileEntry]:
-    """Every file of every output resource of an assessor, in one listing (`out/files`)."""
-    path = f"/data/experiments/{segment(session_id)}/assessors/{segment(assessor_id)}/out/files"
+    """
+    Every file of every output resource of an assessor, in one listing (`out/files`); of a
+    subject assessor (`session_id=""`, an experiment of its own), its `files`.
+    """
+    if session_id:
+        path = f"/data/experiments/{segment(session_id)}/assessors/{segment(assessor_id)}/out/files"
+    else:
+        path = f"/data/experiments/{segment(assessor_id)}/files"
     payload = await core.get_json(path)
     try:
         return _rows.files(_rows.result_rows(payload))

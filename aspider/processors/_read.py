@@ -53,8 +53,11 @@ def parse_file_name(path: Path) -> tuple[str, str]:
     match = _FILE_NAME.match(path.name)
     if match is None:
         message = "file name must be <name>_v<X.Y.Z>.yaml, e.g. freesurfer_v7.2.0.yaml"
-        if path.name.endswith("_processor.yaml"):
-            message += " (`*_processor.yaml` is how DAX's v1/v2 files are named)"
+        if path.name.endswith("processor.yaml"):
+            message += (
+                " (`*_processor.yaml` is how DAX's v1/v2 files are named; a DAX v3 project"
+                " processor is `processor.yaml` in a folder named for it)"
+            )
         raise ProcessorError([Issue(str(path), 1, "", message)])
     return f"{match['name']}_v{match['major']}", match["version"]
 

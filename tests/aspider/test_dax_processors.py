@@ -189,3 +189,17 @@ def test_jobtemplates_and_relative_images_are_reported(tmp_path: Path) -> None:
     (tmp_path / "bad.txt").write_text("no shebang ${job_cmds}\n")
     with pytest.raises(ConfigError, match="must start with a #! line"):
         job_template(dataclasses.replace(task, jobtemplate=str(tmp_path / "bad.txt")), "slurm")
+
+
+def test_a_flattened_project_processor_name_says_where_dax_keeps_it(tmp_path: Path) -> None:
+    """`aparc__processor.yaml` is refused on line 1, saying a v3 project processor is
+    `processor.yaml` in its own folder; in that folder the same file loads."""
+    text = (OURS / "summary" / "processor.yaml").read_text()
+    flat = tmp_path / "aparc__processor.yaml"
+    flat.write_text(text)
+    with pytest.raises(ProcessorError, match="in a folder named for it") as refused:
+        load_processor(flat)
+    assert f"{flat}:1:" in str(refused.value)
+    (tmp_path / "aparc").mkdir()
+    (tmp_path / "aparc" / "processor.yaml").write_text(text)
+    assert load_processor(tmp_path / "aparc" / "processor.yaml").spec.inputs.xnat.subjects

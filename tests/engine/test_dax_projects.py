@@ -103,7 +103,7 @@ async def test_a_subject_processor_makes_the_subjects_own_assessor(
     assert own.xsi_type == "proc:subjGenProcData"
     assert own.label.startswith("SUBJ-x-S1-x-long_v1-x-")
     assert len(own.label.rsplit("-x-", 1)[1]) == 8
-    assert own.procstatus == "COMPLETE"
+    assert own.procstatus == "COMPLETE", own.note
     assert "STATS" in own.resources
     assert set(own.inputs or {}) == {"scan_base", "scan_follow"}
     stored = server.store.experiments[own.id]

@@ -13,7 +13,7 @@ from aspider import LeaseHeld
 from aspider.processors import Processor
 from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
-from pbs import JobSpec, LocalTransport
+from pbs import JobSpec, JobTemplate, LocalTransport
 from tests.engine.conftest import shell_processor
 from xnat_client import Assessor, AssessorFields, NotFound, Session, XnatClient
 from xnat_client.server import XnatServer, generate_project
@@ -185,8 +185,8 @@ class _Crash(BaseException):
 class CrashAfterLaunch(LocalBackend):
     """Starts the job, then the engine 'dies' before the job id reaches XNAT."""
 
-    async def submit(self, spec: JobSpec) -> str:
-        await super().submit(spec)
+    async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
+        await super().submit(spec, template)
         raise _Crash
 
 
