@@ -9,6 +9,7 @@ one moment and is never edited in place.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +128,19 @@ class ProjectSnapshot(_Frozen):
 
     def session(self, label: str) -> Session | None:
         return next((s for s in self.sessions if s.label == label), None)
+
+    def every_assessor(self) -> Iterator[tuple[str, Assessor]]:
+        """
+        (where, assessor) for each session's assessors (where: the session's label), then for
+        the subjects' own (where: the subject's label), so that a report misses neither.
+        """
+        for session in self.sessions:
+            for a in session.assessors:
+                yield session.label, a
+        if self.subject_assessors:
+            labels = {s.id: s.label for s in self.subjects}
+            for a in self.subject_assessors:
+                yield labels.get(a.subject_id, a.subject_id), a
 
 
 class Workflow(_Frozen):

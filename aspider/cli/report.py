@@ -145,15 +145,12 @@ def status_of(
     """Counts by proctype and procstatus, and the tasks that need a person's attention."""
     counts: dict[str, Counter[str]] = {}
     attention: list[TaskLine] = []
-    for session in snapshot.sessions:
-        for a in session.assessors:
-            if proctypes and a.proctype not in proctypes:
-                continue
-            counts.setdefault(a.proctype, Counter())[a.procstatus or "(none)"] += 1
-            if normalise_procstatus(a.procstatus) in _ATTENTION:
-                attention.append(
-                    TaskLine(a.proctype, session.label, a.label, a.procstatus, a.qcstatus, a.note)
-                )
+    for where, a in snapshot.every_assessor():
+        if proctypes and a.proctype not in proctypes:
+            continue
+        counts.setdefault(a.proctype, Counter())[a.procstatus or "(none)"] += 1
+        if normalise_procstatus(a.procstatus) in _ATTENTION:
+            attention.append(TaskLine(a.proctype, where, a.label, a.procstatus, a.qcstatus, a.note))
     return counts, attention
 
 

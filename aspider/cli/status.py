@@ -104,7 +104,7 @@ def chosen_proctypes(
     assessors. A name that matches nothing is a mistake (exit 2), not an empty table.
     """
     known = {p.proctype for p in procs} | {
-        a.proctype for s in snapshot.sessions for a in s.assessors if a.proctype
+        a.proctype for _, a in snapshot.every_assessor() if a.proctype
     }
     chosen: list[str] = []
     for name in names:
@@ -118,7 +118,7 @@ def chosen_proctypes(
 
 async def _snapshot(settings: AspiderSettings, project: str, wiring: Wiring) -> ProjectSnapshot:
     async with wiring.open_xnat(settings) as xnat:
-        return await xnat.project_snapshot(project)
+        return await xnat.project_snapshot(project, subject_assessors=True)
 
 
 def _jobs(

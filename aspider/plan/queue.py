@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from aspider.plan.actions import JobObservation, Submit
 from aspider.plan.states import ProcStatus, normalise_procstatus
 from aspider.processors import Processor, RetryPolicy
-from xnat_client.models import Assessor, ProjectSnapshot
+from xnat_client.models import ProjectSnapshot
 
 #: The scheduler states of a job that holds a place in the queue.
 IN_QUEUE = ("queued", "running", "unknown")
@@ -50,7 +50,7 @@ def count_in_queue(
     total = 0
     per: dict[str, int] = defaultdict(int)
     for snap in snapshots:
-        for a in _all_assessors(snap):
+        for _, a in snap.every_assessor():
             if a.proctype not in proctypes:
                 continue
             if normalise_procstatus(a.procstatus) is not ProcStatus.JOB_RUNNING:
@@ -60,13 +60,6 @@ def count_in_queue(
                 total += 1
                 per[a.proctype] += 1
     return total, per
-
-
-def _all_assessors(snap: ProjectSnapshot) -> Iterable[Assessor]:
-    """The sessions' assessors, then the subjects' own."""
-    for s in snap.sessions:
-        yield from s.assessors
-    yield from snap.subject_assessors
 
 
 def grant_submissions(

@@ -56,18 +56,19 @@ def choose_rerun(
     the older job's outputs could then be taken for the new run's.
     """
     result = RerunResult()
-    for s in snapshot.sessions:
-        if sessions and s.label not in sessions:
+    for where, a in snapshot.every_assessor():
+        if sessions and (not a.session_id or where not in sessions):
+            continue  # a subject's own assessor belongs to no session
+        if a.proctype not in proctypes:
             continue
-        for a in s.assessors:
-            if a.proctype not in proctypes:
-                continue
-            if statuses and a.procstatus.upper() not in statuses:
-                continue
-            if normalise_procstatus(a.procstatus) in _IN_FLIGHT:
-                result.left_running.append(a.label)
-                continue
-            result.chosen.append(RerunTask(a.label, a.proctype, s.label, a.procstatus, s.id, a.id))
+        if statuses and a.procstatus.upper() not in statuses:
+            continue
+        if normalise_procstatus(a.procstatus) in _IN_FLIGHT:
+            result.left_running.append(a.label)
+            continue
+        result.chosen.append(
+            RerunTask(a.label, a.proctype, where, a.procstatus, a.session_id, a.id)
+        )
     return result
 
 
@@ -82,7 +83,7 @@ async def read_rerun(
 ) -> RerunResult:
     """What `send_back` would send back now; changes nothing."""
     async with wiring.open_xnat(settings) as xnat:
-        snapshot = await xnat.project_snapshot(project)
+        snapshot = await xnat.project_snapshot(project, subject_assessors=True)
     return choose_rerun(snapshot, proctypes, statuses, sessions)
 
 
@@ -103,7 +104,7 @@ async def send_back(
     alone, and a task that appeared since is not sent back unasked.
     """
     async with wiring.open_xnat(settings) as xnat:
-        snapshot = await xnat.project_snapshot(project)
+        snapshot = await xnat.project_snapshot(project, subject_assessors=True)
         result = choose_rerun(snapshot, proctypes, statuses, sessions)
         if only is not None:
             result.chosen = [t for t in result.chosen if t.label in only]

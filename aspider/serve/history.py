@@ -34,10 +34,8 @@ class QueueSample:
 
 
 def assessors(snapshot: ProjectSnapshot) -> Iterator[tuple[str, Assessor]]:
-    """(session label, assessor) for every assessor of the snapshot."""
-    for session in snapshot.sessions:
-        for a in session.assessors:
-            yield session.label, a
+    """(session or subject label, assessor) for every assessor of the snapshot."""
+    yield from snapshot.every_assessor()
 
 
 def transitions(

@@ -25,7 +25,7 @@ async def read_statuses(
     found = []
     async with wiring.xnat(settings) as xnat:
         for project in projects:
-            snapshot = await xnat.project_snapshot(project)
+            snapshot = await xnat.project_snapshot(project, subject_assessors=True)
             proctypes = [p.proctype for p in for_project(settings, project, processors)]
             found.append(
                 project_status(

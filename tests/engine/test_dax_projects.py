@@ -12,11 +12,13 @@ from pathlib import Path
 import anyio
 import pytest
 
+from aspider.cli.report import status_of
 from aspider.processors import Processor, load_processors
 from aspider.run.backends import LocalBackend
+from aspider.run.rerun import choose_rerun
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from pbs import LocalTransport
-from xnat_client import XnatClient
+from xnat_client import AssessorFields, XnatClient
 from xnat_client.server import XnatServer
 
 pytestmark = pytest.mark.anyio
@@ -108,6 +110,18 @@ async def test_a_subject_processor_makes_the_subjects_own_assessor(
     assert set(own.inputs or {}) == {"scan_base", "scan_follow"}
     stored = server.store.experiments[own.id]
     assert stored.resources["STATS"].files["out.txt"] == b"S1S1S1\n"
+    # What a person sees and sends back: the status counts it under the subject's label,
+    # and rerun picks it (not when sessions are named: it belongs to none) and resets it.
+    counts, _ = status_of(snapshot, ["long_v1"])
+    assert counts == {"long_v1": {"COMPLETE": 1}}
+    assert [w for w, _ in snapshot.every_assessor()] == ["S1"]
+    assert choose_rerun(snapshot, {"long_v1"}, [], ["S1_MR1"]).chosen == []
+    (task,) = choose_rerun(snapshot, {"long_v1"}, ["COMPLETE"], []).chosen
+    assert (task.label, task.session, task.session_id) == (own.label, "S1", "")
+    fields = AssessorFields(procstatus="NEED_TO_RUN", note="sent back")
+    await xnat.update_assessor(task.session_id, task.assessor_id, fields)
+    (again,) = (await xnat.project_snapshot("SUBJ", subject_assessors=True)).subject_assessors
+    assert again.procstatus == "NEED_TO_RUN"
 
 
 async def test_a_dax_project_sweeps_without_duplicates(
