@@ -78,8 +78,8 @@ def bound_values(
             from_xnat[varname] = name or ""
     from_xnat.update(candidate.attrs)
     from_xnat.update(_own_attr(spec, candidate, procversion))
-    for edit in spec.inputs.xnat.edits:
-        from_xnat.setdefault(edit.varname, "")
+    edited = {edit.varname for edit in spec.inputs.xnat.edits} - set(from_xnat)
+    staged |= edited  # filled once staging knows whether the assessor has such an edit
     words = {k: shlex.quote(v) if v else "" for k, v in from_xnat.items()}
     quoted = {k: double_quoted(v) for k, v in words.items()}
     for varname in staged:
@@ -120,9 +120,9 @@ def fill_file_names(script: str, names: dict[str, str]) -> str:
     name), quoted for where it stands: a shell word, or inside MAINCMD's double quotes.
     """
     for varname, name in names.items():
-        word = shlex.quote(name)
+        word = shlex.quote(name) if name else ""  # nothing staged: empty, as an unset value
         script = script.replace(file_token(varname, False), word)
-        script = script.replace(file_token(varname, True), double_quoted(word))
+        script = script.replace(file_token(varname, True), double_quoted(word) if word else "")
     return script
 
 
@@ -175,4 +175,5 @@ def build_task(
         outputs=outputs,
         vars=vars_,
         jobtemplate=jobtemplate_path(processor),
+        edits=tuple((e.fpref, e.varname) for e in spec.inputs.xnat.edits),
     )

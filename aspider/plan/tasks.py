@@ -212,6 +212,12 @@ class NotApplicable:
     reasons: tuple[str, ...]
 
 
+#: An assessor's resource of people's manual edits (DAX's): read by `edits` inputs.
+EDITS_RESOURCE = "EDITS"
+#: Resources a rerun keeps, as DAX's does: people's edits, and what an earlier run set aside.
+KEPT_ON_RERUN = frozenset({EDITS_RESOURCE, "OLD"})
+
+
 @dataclass(frozen=True, slots=True)
 class OutputDecl:
     """A declared output: `path` under OUTPUTS/, uploaded into assessor resource `resource`."""
@@ -262,6 +268,9 @@ class Task:
     # DAX's per-processor job template, as an absolute path (None: the executor's own script).
     # Only an executor that renders DAX templates uses it; the others report it as unused.
     jobtemplate: str | None = None
+    # DAX's `edits`: (file name prefix, varname), read from the assessor's own EDITS resource
+    # when it has one (`run.staging.stage_edits`); the command's placeholder is filled then.
+    edits: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

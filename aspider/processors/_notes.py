@@ -58,14 +58,6 @@ def spec_notes(
         notes.append(
             at(("requirements", "env"), "requirements.env is not used: the job never sources it")
         )
-    if spec.inputs.xnat.edits:
-        notes.append(
-            at(
-                ("inputs", "xnat", "edits"),
-                "edits are not staged yet: each edit's {varname} is empty, as for an assessor "
-                "without an EDITS resource",
-            )
-        )
     for path, item in iter_inputs(spec):
         if getattr(item, "require_usable", False) and not item.needs_qc:
             notes.append(

@@ -25,6 +25,7 @@ from aspider.plan import (
     Task,
 )
 from aspider.plan.states import after
+from aspider.plan.tasks import KEPT_ON_RERUN
 from aspider.run.backends import JobBackend, job_dir
 from aspider.run.history import Step
 from aspider.run.outputs import (
@@ -126,13 +127,18 @@ async def fail(
 
 
 async def rerun(records: Records, backend: JobBackend, action: Rerun) -> None:
-    """Outputs removed, job fields cleared, QC back to Job Pending: NEED_TO_RUN again."""
+    """
+    Outputs removed, job fields cleared, QC back to Job Pending: NEED_TO_RUN again. People's
+    edits (EDITS) and what was set aside (OLD) stay, as under DAX: the rerun is often run
+    for the edits' sake.
+    """
     task, a = action.task, action.assessor
+    kept = {r for r in a.resources if r in KEPT_ON_RERUN}
     for resource in a.resources:
-        await records.xnat.delete_resource(
-            ResourceRef.assessor_output(task.session_id, a.id, resource)
-        )
-    records.ledger.removed_outputs(a.id)
+        if resource not in kept:
+            ref = ResourceRef.assessor_output(task.session_id, a.id, resource)
+            await records.xnat.delete_resource(ref)
+    records.ledger.removed_outputs(a.id, kept)
     await backend.transport.remove(str(job_dir(backend, task.label)))
     fields = AssessorFields(
         procstatus=ProcStatus.NEED_TO_RUN.value,

@@ -59,8 +59,8 @@ class WriteLedger:
     def uploaded(self, assessor_id: str, current: tuple[str, ...], labels: set[str]) -> None:
         self.resources[assessor_id] = self.resources.get(assessor_id, set(current)) | labels
 
-    def removed_outputs(self, assessor_id: str) -> None:
-        self.resources[assessor_id] = set()
+    def removed_outputs(self, assessor_id: str, kept: set[str]) -> None:
+        self.resources[assessor_id] = set(kept)
 
     def updated(self, session: Session) -> Session:
         """`session` as XNAT holds it after these writes."""

@@ -23,7 +23,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from aspider._exceptions import InputsMissing, StagingError, first_error
-from aspider.plan.tasks import InputResource, ResolvedInput, Task
+from aspider.plan.tasks import EDITS_RESOURCE, InputResource, ResolvedInput, Task
 from aspider.run.inputs_layout import place
 from aspider.run.transfers import TransferLimit
 from pbs import Transport
@@ -126,10 +126,64 @@ async def stage_inputs(
             await transport.make_dirs(str(target.parent))
             made.add(target.parent)
         async with limit.moving_file(f.size):
-            moved = await copy_file(xnat, transport, f.source, f.path, str(target))
-        landed = await transport.stat(str(target))
-        expected = f.size if f.size is not None else moved
-        if landed is None or landed.size != expected or moved != expected:
-            got = landed.size if landed else "nothing"
-            raise StagingError(f"staging {f.path}: expected {expected} bytes, got {got}")
+            await verified_copy(xnat, transport, f.source, f.path, f.size, target)
     return files
+
+
+async def verified_copy(
+    xnat: XnatClient,
+    transport: Transport,
+    source: ResourceRef,
+    path: str,
+    size: int | None,
+    target: PurePosixPath,
+) -> None:
+    """
+    `copy_file`, then the landed file's size checked against XNAT's listing.
+
+    Raises:
+        StagingError: fewer or more bytes arrived than XNAT listed.
+    """
+    moved = await copy_file(xnat, transport, source, path, str(target))
+    landed = await transport.stat(str(target))
+    expected = size if size is not None else moved
+    if landed is None or landed.size != expected or moved != expected:
+        got = landed.size if landed else "nothing"
+        raise StagingError(f"staging {path}: expected {expected} bytes, got {got}")
+
+
+async def stage_edits(
+    xnat: XnatClient,
+    transport: Transport,
+    inputs_dir: PurePosixPath,
+    task: Task,
+    edits_of: ResourceRef | None,
+    staged: list[StagedFile],
+) -> dict[str, str]:
+    """
+    DAX's `edits`, as a DAX job gets them: for each (prefix, varname), the last file by name
+    in the assessor's EDITS resource whose name starts with the prefix, staged as
+    `INPUTS/<prefix>`, its varname `/INPUTS/<prefix>`; empty when there is no such file, or no
+    EDITS resource (`edits_of` None: a new assessor has none, and then nothing is asked).
+    One listing when there is a resource, one download per edit found.
+    """
+    names = dict.fromkeys((varname for _, varname in task.edits), "")
+    if not task.edits or edits_of is None:
+        return names
+    files = await xnat.list_files(edits_of)
+    _refuse_unsafe_names(f"{EDITS_RESOURCE} resource", files)
+    taken = {f.target for f in staged}
+    for prefix, varname in task.edits:
+        found = sorted(
+            (f for f in files if posixpath.basename(f.name).startswith(prefix)),
+            key=lambda f: posixpath.basename(f.name),
+        )
+        if not found:
+            continue
+        if prefix in taken:
+            raise InputsMissing(f"the edit {prefix!r} and an input would both be INPUTS/{prefix}")
+        last = found[-1]
+        await verified_copy(xnat, transport, edits_of, last.name, last.size, inputs_dir / prefix)
+        taken.add(prefix)
+        names[varname] = f"/INPUTS/{prefix}"
+    return names

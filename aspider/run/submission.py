@@ -32,11 +32,12 @@ from aspider.plan import (
     fill_file_names,
 )
 from aspider.plan.states import after
+from aspider.plan.tasks import EDITS_RESOURCE
 from aspider.run.backends import JobBackend, job_dir
 from aspider.run.history import Step
 from aspider.run.jobtemplates import job_template
 from aspider.run.records import Records, note, status_note, today
-from aspider.run.staging import stage_inputs, staged_names
+from aspider.run.staging import stage_edits, stage_inputs, staged_names
 from aspider.run.transfers import TransferLimit
 from pbs import (
     CommandFailed,
@@ -51,7 +52,7 @@ from pbs import (
     check_path,
     job_name,
 )
-from xnat_client import AssessorFields, XnatError
+from xnat_client import AssessorFields, ResourceRef, XnatError
 
 log = logging.getLogger("aspider.run.submission")
 
@@ -176,6 +177,13 @@ class Submission:
             await self.records.write(task, assessor_id, fields)
         outcome.add(task, "submitted", job_id=job_id)
 
+    def _edits(self) -> ResourceRef | None:
+        """The assessor's EDITS resource, where the snapshot shows it has one."""
+        a = self.action.assessor
+        if a is None or EDITS_RESOURCE not in a.resources:
+            return None
+        return ResourceRef.assessor_output(self.task.session_id, a.id, EDITS_RESOURCE)
+
     async def _stage(self) -> bool:
         """
         Stage the inputs; when that fails, record why (once) and say so. A retried task's
@@ -191,7 +199,10 @@ class Submission:
             staged = await stage_inputs(
                 self.records.xnat, self.backend.transport, inputs, task, self.transfers
             )
-            self.names = staged_names(staged)  # what FILE inputs' placeholders hold
+            edits = await stage_edits(
+                self.records.xnat, self.backend.transport, inputs, task, self._edits(), staged
+            )
+            self.names = staged_names(staged) | edits  # what the placeholders hold
         except InputsMissing as exc:
             await self._record_held(after(Event.STAGING_INPUTS_MISSING), str(exc))
             outcome.add(task, "waiting")
