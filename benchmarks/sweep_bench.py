@@ -42,6 +42,7 @@ import httpx
 from aspider.plan import Plan
 from aspider.plan.actions import JobObservation
 from aspider.run.backends import LocalBackend
+from aspider.run.engine import AROUND_CPU_WORK
 from aspider.run.sweep import SweepOptions, SweepReport, sweep_project, sweep_until_done
 from benchmarks._sweep_serve import PROJECT, USER, demo_processors
 from pbs import LocalTransport
@@ -118,7 +119,11 @@ def client(url: str, concurrency: int, transport: str = "aiohttp") -> TimedXnat:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         chosen = httpx.AsyncHTTPTransport(limits=limits)
     return TimedXnat(
-        url, credentials=Credentials.password(*USER), concurrency=concurrency, transport=chosen
+        url,
+        credentials=Credentials.password(*USER),
+        concurrency=concurrency,
+        transport=chosen,
+        around_cpu_work=AROUND_CPU_WORK,  # as the engine builds its client
     )
 
 

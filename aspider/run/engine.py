@@ -39,6 +39,11 @@ from xnat_client import ProjectSnapshot, XnatClient
 
 log = logging.getLogger("aspider.run")
 
+#: The engine's collector policy for its XNAT client: the cyclic collector paused around each
+#: CPU-bound step of reading a snapshot, and what the step built frozen (`aspider._gc`). A
+#: benchmark of the engine builds its client with it too.
+AROUND_CPU_WORK = snapshot_step
+
 
 @dataclass(frozen=True)
 class Wiring:
@@ -88,9 +93,8 @@ def xnat_client(
     problem = xnat_url_problem(xnat.url)
     if problem is not None:
         raise ConfigError(problem)
-    # The engine's collector policy: paused around each CPU-bound step of reading a snapshot.
     return XnatClient.from_settings(
-        xnat.client_settings(), transport=transport, around_cpu_work=snapshot_step
+        xnat.client_settings(), transport=transport, around_cpu_work=AROUND_CPU_WORK
     )
 
 
