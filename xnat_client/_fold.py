@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 
 from ._build import builder
-from ._cells import inputs, number, unescape
+from ._cells import clean, inputs, number, unescape
 from ._models import PROC_XSI_TYPE, Assessor, Resource, Scan, Session, Subject
 
 SCAN = "xnat:imagescandata/"
@@ -51,13 +51,32 @@ def new_pool() -> Pool:
     return dict[str, str]().setdefault
 
 
+def _cleaning(pool: Pool) -> Pool:
+    """`pool` for a block with XML entities in it: each value undone before it is stored."""
+
+    def pooled(value: str, _: str) -> str:
+        value = clean(value)
+        return pool(value, value)
+
+    return pooled
+
+
+def _keep(value: str, _: str) -> str:
+    return value
+
+
+def _keep_clean(value: str, _: str) -> str:
+    return clean(value)
+
+
 class _Picker:
     """
     The wanted cells of each row of a batch, in `wanted` order ("" for a column the header
-    lacks), XML entities undone. XNAT answers the columns in the order asked, after the root's
-    key column on a project's listing (`session_ID`) and before `URI` and the auto-added
-    columns, so a row is usually the wanted run at a fixed offset: the cells before it are cut
-    off in place and the row passes on.
+    lacks). XNAT answers the columns in the order asked, after the root's key column on a
+    project's listing (`session_ID`) and before `URI` and the auto-added columns, so a row is
+    usually the wanted run at a fixed offset: the cells before it are cut off in place and the
+    row passes on. XML entities are left in: a fold undoes them only in the cells it keeps
+    (most rows of a join repeat their parent's cells, which are kept once).
     """
 
     def __init__(self, header: Sequence[str], wanted: Sequence[str]) -> None:
@@ -68,9 +87,7 @@ class _Picker:
         self.skip = first
         self.in_order = list(header[first : first + len(wanted)]) == list(wanted)
 
-    def __call__(self, rows: list[list[str]], escaped: bool) -> list[list[str]]:
-        if escaped:
-            rows = [[unescape(v) if "&" in v else v for v in row] for row in rows]
+    def __call__(self, rows: list[list[str]]) -> list[list[str]]:
         if self.in_order and set(map(len, rows)) == {self.width}:
             if self.skip:
                 for row in rows:
@@ -93,9 +110,16 @@ class SessionFold:
         self.found: dict[str, tuple[tuple[str, ...], dict[str, _ScanEntry]]] = {}
 
     def add(self, rows: list[list[str]], escaped: bool) -> None:
-        pool, found, resource, count = self.pool, self.found, _resource, number
+        """
+        Fold a batch. Cells are stored once per session, scan and resource, through the pool
+        where they repeat across the project (types, labels, formats, quality), as they are
+        where they do not (notes, frames); with XML entities undone when the batch has any.
+        """
+        pool = _cleaning(self.pool) if escaped else self.pool
+        keep = _keep_clean if escaped else _keep
+        found, resource, count = self.found, _resource, number
         last, scans = "", dict[str, _ScanEntry]()
-        for c in self.pick(rows, escaped):
+        for c in self.pick(rows):
             if c[0] != last:
                 last = c[0]
                 entry = found.get(last)
@@ -108,7 +132,17 @@ class SessionFold:
                 continue  # the LEFT JOIN row of a session without scans, or no session ID
             scan = scans.get(c[9])
             if scan is None:
-                scan = scans[c[9]] = ([pool(v, v) for v in c[9:15]], {})
+                scan = scans[c[9]] = (
+                    [
+                        pool(c[9], c[9]),
+                        pool(c[10], c[10]),
+                        pool(c[11], c[11]),
+                        pool(c[12], c[12]),
+                        keep(c[13], c[13]),
+                        c[14],
+                    ],
+                    {},
+                )
             label = c[15]
             if label and label not in scan[1]:
                 scan[1][label] = resource(
@@ -171,16 +205,19 @@ class AssessorFold:
         self.found: dict[str, tuple[tuple[str, ...], dict[str, None]]] = {}
 
     def add(self, rows: list[list[str]], escaped: bool) -> None:
+        """Fold a batch: an assessor's cells kept from its first row (XML entities undone)."""
         pool, found, pooled = self.pool, self.found, self._POOLED
-        for c in self.pick(rows, escaped):
-            if not c[0]:
+        for c in self.pick(rows):
+            key = c[0]
+            if not key:
                 continue
-            entry = found.get(c[0])
+            entry = found.get(key)
             if entry is None:
-                kept = tuple([pool(v, v) if i in pooled else v for i, v in enumerate(c)])
-                entry = found[c[0]] = (kept, {})
+                cells = [unescape(v) if "&" in v else v for v in c] if escaped else c
+                kept = tuple([pool(v, v) if i in pooled else v for i, v in enumerate(cells)])
+                entry = found[key] = (kept, {})
             if c[17]:
-                entry[1][c[17]] = None
+                entry[1][clean(c[17]) if escaped else c[17]] = None
 
     def build(self) -> list[Assessor]:
         return [_build_assessor(c, list(outputs)) for c, outputs in self.found.values()]
@@ -231,8 +268,8 @@ class SubjectFold:
         self.found: dict[str, Subject] = {}
 
     def add(self, rows: list[list[str]], escaped: bool) -> None:
-        for c in self.pick(rows, escaped):
-            sid, label, project = c[:3]
+        for c in self.pick(rows):
+            sid, label, project = (clean(v) for v in c[:3]) if escaped else c[:3]
             if sid and sid not in self.found:
                 self.found[sid] = _subject(
                     {"id": sid, "label": label, "project": self.pool(project, project)}

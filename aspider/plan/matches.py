@@ -85,8 +85,11 @@ def _due_pairs(
     per_session = [
         p for p in skippable if p.level in _SESSION_LEVELS and not p.spec.inputs.xnat.petscans
     ]
+    # Where every processor on session scopes is skipped by the memo, a remembered session
+    # needs no scope built at all.
+    on_sessions = [p for p in processors if p.level in _SESSION_LEVELS]
+    memo_decides = bool(on_sessions) and all(p in per_session for p in on_sessions)
     for snap in snapshots:
-        scopes = _scopes_by_level(snap, processors)
         fingerprints: dict[str, str] = {}
         if memo is not None and per_session:
             digest = processors_digest(per_session)
@@ -96,6 +99,7 @@ def _due_pairs(
         remembered = {
             sid for sid, fp in fingerprints.items() if memo and memo.previous.get(sid) == fp
         }
+        scopes = _scopes_by_level(snap, processors, remembered if memo_decides else set())
         unsettled: set[str] = set()
         for p in processors:
             skip = p in skippable
@@ -119,16 +123,22 @@ def _has_match_hook(processor: Processor) -> bool:
 
 
 def _scopes_by_level(
-    snap: ProjectSnapshot, processors: Sequence[Processor]
+    snap: ProjectSnapshot, processors: Sequence[Processor], settled: set[str]
 ) -> dict[str, list[Scope]]:
-    """Scopes built once per level and shared by the processors of that level."""
+    """
+    Scopes built once per level and shared by the processors of that level; at the session
+    levels none for the `settled` sessions.
+    """
     levels: dict[str, Level] = {
         "scan": "session",
         "session": "session",
         "subject": "subject",
         "project": "project",
     }
-    built = {lvl: list(iter_scopes(snap, lvl)) for lvl in {levels[p.level] for p in processors}}
+    built = {
+        lvl: list(iter_scopes(snap, lvl, settled if lvl == "session" else ()))
+        for lvl in {levels[p.level] for p in processors}
+    }
     return {p.level: built[levels[p.level]] for p in processors}
 
 

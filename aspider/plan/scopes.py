@@ -13,7 +13,7 @@ subject's sessions, for that).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -50,19 +50,27 @@ class Scope:
         return match_scope(processor, self)
 
 
-def iter_scopes(snapshot: ProjectSnapshot, level: Level) -> Iterator[Scope]:
-    """The scopes of a project at a level, each anchored on a session that holds the assessor."""
+def iter_scopes(
+    snapshot: ProjectSnapshot, level: Level, skip: Collection[str] = ()
+) -> Iterator[Scope]:
+    """
+    The scopes of a project at a level, each anchored on a session that holds the assessor.
+    At the session and scan levels, none for the sessions in `skip` (IDs the caller knows are
+    settled: a quiet night builds no scope for them).
+    """
     groups: dict[str, list[Session]] = defaultdict(list)
     if level in ("scan", "session"):
+        wanted = [s for s in snapshot.sessions if s.id not in skip and not is_pet(s)]
+        subjects = {s.subject_id for s in wanted}
         for s in snapshot.sessions:
-            groups[s.subject_id].append(s)
+            if s.subject_id in subjects:
+                groups[s.subject_id].append(s)
         peers = {sid: tuple(sorted(group, key=session_order)) for sid, group in groups.items()}
-        for s in snapshot.sessions:
-            if not is_pet(s):
-                mates = peers[s.subject_id]
-                yield Scope(
-                    snapshot.project, level, s.subject_id, s.subject_label, s, (s,), None, mates
-                )
+        for s in wanted:
+            mates = peers[s.subject_id]
+            yield Scope(
+                snapshot.project, level, s.subject_id, s.subject_label, s, (s,), None, mates
+            )
         return
     for s in snapshot.sessions:
         groups[s.subject_id if level == "subject" else ""].append(s)

@@ -95,11 +95,19 @@ def session_fingerprint(project: str, session: Session, digest: str) -> str:
     """
     A digest of what settling a session's pairs depends on: the artefact paths (project,
     subject and session labels, scan IDs, assessor labels), the scans' types and quality, and
-    the assessors' proctypes, statuses, QC and inputs; plus the processors' digest.
+    the assessors' proctypes, statuses, QC and inputs (as XNAT holds them: any change of the
+    text is a change); plus the processors' digest.
     """
-    scans = tuple((c.id, c.type, c.quality) for c in session.scans)
-    assessors = tuple(
-        (a.label, a.proctype, a.procstatus, a.qcstatus, repr(a.inputs)) for a in session.assessors
-    )
-    parts = (digest, project, session.subject_label, session.label, session.id, scans, assessors)
-    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+    fields = [digest, project, session.subject_label, session.label, session.id]
+    fields += [str(len(session.scans)), str(len(session.assessors))]
+    for c in session.scans:
+        fields += (c.id, c.type, c.quality)
+    for a in session.assessors:
+        fields += (a.label, a.proctype, a.procstatus, a.qcstatus, a.inputs_raw)
+    text = _SEP.join(fields)
+    if text.count(_SEP) != len(fields) - 1:  # a value holding the separator: no ambiguity
+        text = repr(fields)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+_SEP = "\x1f"  # ASCII unit separator: between a fingerprint's fields

@@ -101,6 +101,9 @@ def _mutate(changes: list[tuple[tuple[str, int], tuple[str, object]]]) -> Projec
             del assessors[n]
         elif what == "dup":
             assessors.append(target.model_copy(update={"id": "DUP", "label": target.label + "x"}))
+        elif what == "inputs":  # as XNAT holds it: the text, and what it parses to
+            raw = "" if value is None else json.dumps(value)
+            assessors[n] = target.model_copy(update={"inputs": value, "inputs_raw": raw})
         else:
             assessors[n] = target.model_copy(update={what: value})
     return _project(by_session)

@@ -95,6 +95,47 @@ def test_any_chunking_folds_the_same_sessions(chunk: int) -> None:
     ]
 
 
+def test_xml_entities_are_undone_once_in_every_kept_cell() -> None:
+    """Escaped labels, types and resource labels, in sessions and assessors, come back as
+    written: once undone (`&amp;amp;` is `&amp;`), whichever row of the join carried them."""
+    rows = [
+        {
+            "ID": "E1",
+            "label": "S &amp; T",
+            "project": "P1",
+            "subject_ID": "S1",
+            f"{SCAN}id": "1",
+            f"{SCAN}type": "T1 &lt;fast&gt;",
+            f"{SCAN}note": "&amp;amp;",
+            f"{FILE}label": f"R{n} &quot;x&quot;",
+            f"{FILE}xnat_abstractresource_id": f"r{n}",
+        }
+        for n in (1, 2)
+    ]
+    (session,) = fold_sessions(csv_body(rows, _rows.SESSION_COLUMNS), 1 << 20)
+    assert session.label == "S & T"
+    (scan,) = session.scans
+    assert (scan.type, scan.note) == ("T1 <fast>", "&amp;")
+    assert [r.label for r in scan.resources] == ['R1 "x"', 'R2 "x"']
+    assessor_rows = [
+        {
+            "ID": "A1",
+            "label": "A &amp; B",
+            "session_ID": "E1",
+            f"{PROC}note": "&amp;amp;",
+            f"{PROC}inputs": "{&quot;a&quot;: 1}",
+            f"{PROC}out/file/label": f"OUT &amp; {n}",
+        }
+        for n in (1, 2)
+    ]
+    fold = _fold.AssessorFold(_fold.ASSESSOR_CELLS, _fold.new_pool())
+    header = list(_fold.ASSESSOR_CELLS)
+    fold.add([[r.get(h, "") for h in header] for r in assessor_rows], escaped=True)
+    (a,) = fold.build()
+    assert (a.label, a.note, a.inputs) == ("A & B", "&amp;", {"a": 1})
+    assert a.resources == ("OUT & 1", "OUT & 2")
+
+
 def test_columns_in_another_order_or_missing_are_picked_by_name() -> None:
     """A header in another order, lacking some columns, still folds by column name."""
     columns = f"{FILE}label,{SCAN}id,label,ID"

@@ -51,12 +51,20 @@ async def prune_job_dirs(
     older_than_days: float,
     complete: Iterable[str] = (),
 ) -> list[str]:
-    """Remove old failed tasks' and leftover COMPLETE tasks' directories; the labels removed."""
-    wanted = {**_tagged(failed, "old"), **_tagged(complete, "done")}
-    if not wanted:
+    """
+    Remove old failed tasks' and leftover COMPLETE tasks' directories; the labels removed.
+    The work root is listed first: a root holding no job directory (the quiet night) costs
+    that one command and no job name is worked out for the project's tasks.
+    """
+    failed, complete = list(failed), list(complete)
+    if not (failed or complete):
         return []
     listed = await transport.run(["sh", "-c", _LIST, "sh", str(work_root)])
-    present = [name for name in listed.stdout.split("\n") if name in wanted]
+    names = [name for name in listed.stdout.split("\n") if name]
+    if not names:
+        return []
+    wanted = {**_tagged(failed, "old"), **_tagged(complete, "done")}
+    present = [name for name in names if name in wanted]
     if not present:
         return []
     job_dirs(work_root, present)  # checks every name before it reaches a shell
