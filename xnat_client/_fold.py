@@ -51,22 +51,9 @@ def new_pool() -> Pool:
     return dict[str, str]().setdefault
 
 
-def _cleaning(pool: Pool) -> Pool:
-    """`pool` for a block with XML entities in it: each value undone before it is stored."""
-
-    def pooled(value: str, _: str) -> str:
-        value = clean(value)
-        return pool(value, value)
-
-    return pooled
-
-
-def _keep(value: str, _: str) -> str:
-    return value
-
-
-def _keep_clean(value: str, _: str) -> str:
-    return clean(value)
+def _undone(cells: list[str]) -> list[str]:
+    """The cells with XML entities undone (most have none: one `in` test each)."""
+    return [unescape(v) if "&" in v else v for v in cells]
 
 
 class _Picker:
@@ -115,9 +102,7 @@ class SessionFold:
         where they repeat across the project (types, labels, formats, quality), as they are
         where they do not (notes, frames); with XML entities undone when the batch has any.
         """
-        pool = _cleaning(self.pool) if escaped else self.pool
-        keep = _keep_clean if escaped else _keep
-        found, resource, count = self.found, _resource, number
+        pool, found, resource, count = self.pool, self.found, _resource, number
         last, scans = "", dict[str, _ScanEntry]()
         for c in self.pick(rows):
             if c[0] != last:
@@ -126,30 +111,24 @@ class SessionFold:
                 if entry is None:
                     if not last:
                         continue  # a broken join row without a session ID
-                    entry = found[last] = (tuple([pool(v, v) for v in c[:9]]), {})
+                    head = _undone(c[:9]) if escaped else c[:9]
+                    entry = found[last] = (tuple([pool(v, v) for v in head]), {})
                 scans = entry[1]
             if not c[9] or not last:
                 continue  # the LEFT JOIN row of a session without scans, or no session ID
             scan = scans.get(c[9])
             if scan is None:
-                scan = scans[c[9]] = (
-                    [
-                        pool(c[9], c[9]),
-                        pool(c[10], c[10]),
-                        pool(c[11], c[11]),
-                        pool(c[12], c[12]),
-                        keep(c[13], c[13]),
-                        c[14],
-                    ],
-                    {},
-                )
+                s = _undone(c[9:15]) if escaped else c[9:15]
+                kept = [pool(s[0], s[0]), pool(s[1], s[1]), pool(s[2], s[2]), pool(s[3], s[3])]
+                scan = scans[c[9]] = ([*kept, s[4], s[5]], {})
             label = c[15]
             if label and label not in scan[1]:
+                shown, fmt = (clean(label), clean(c[16])) if escaped else (label, c[16])
                 scan[1][label] = resource(
                     {
-                        "label": pool(label, label),
+                        "label": pool(shown, shown),
                         "id": c[19],
-                        "format": pool(c[16], c[16]),
+                        "format": pool(fmt, fmt),
                         "file_count": int(c[17]) if c[17].isdigit() else count(c[17]),
                         "file_size": int(c[18]) if c[18].isdigit() else count(c[18]),
                     }
@@ -213,7 +192,7 @@ class AssessorFold:
                 continue
             entry = found.get(key)
             if entry is None:
-                cells = [unescape(v) if "&" in v else v for v in c] if escaped else c
+                cells = _undone(c) if escaped else c
                 kept = tuple([pool(v, v) if i in pooled else v for i, v in enumerate(cells)])
                 entry = found[key] = (kept, {})
             if c[17]:
