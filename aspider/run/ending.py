@@ -65,8 +65,10 @@ async def finalize(
     log_output = await log_file(transport, directory)
     uploads = [*files, log_output] if log_output is not None else files
     try:
-        await upload_outputs(records.xnat, transport, task.session_id, a.id, uploads, transfers)
-        records.ledger.uploaded(a.id, a.resources, {f.resource for f in uploads})
+        listed = await upload_outputs(
+            records.xnat, transport, task.session_id, a.id, uploads, transfers
+        )
+        records.ledger.uploaded(a.id, a.resources, {f.resource for f in uploads}, listed)
     except (UploadMismatch, PbsError, XnatError, OSError, ValueError) as exc:
         reason = Reason.UPLOAD_FAILED.format(error=exc)
         failed = job_ended(after(Event.UPLOAD_FAILED), reason, action.observation)

@@ -7,6 +7,10 @@ sweep's own writes applied: the assessors it created, the fields it set, the out
 it uploaded or removed. Reading it back would cost two requests per session and would have to
 address it by label, which XNAT cannot do for every label (a `/` in it); what changed
 underneath during the sweep is seen by the next sweep's snapshot.
+
+The files of an assessor whose outputs this executor uploaded are kept too, as XNAT listed them
+to verify the upload: a downstream task chained on it stages from that listing instead of
+listing the same resource again a moment later.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aspider.plan import Task
-from xnat_client import PROC_XSI_TYPE, Assessor, AssessorFields, Session
+from xnat_client import PROC_XSI_TYPE, Assessor, AssessorFields, FileEntry, Session
 
 # AssessorFields' names that are Assessor attributes of the same meaning.
 _SAME = (
@@ -40,6 +44,8 @@ class WriteLedger:
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: dict[str, Task] = field(default_factory=dict)
     resources: dict[str, set[str]] = field(default_factory=dict)  # after uploads and removals
+    # assessor ID -> every file of its output resources, as listed right after our upload
+    files: dict[str, list[FileEntry]] = field(default_factory=dict)
 
     def wrote(self, assessor_id: str, written: AssessorFields) -> None:
         changes = self.fields.setdefault(assessor_id, {})
@@ -56,11 +62,20 @@ class WriteLedger:
         self.created[assessor_id] = task
         self.wrote(assessor_id, written)
 
-    def uploaded(self, assessor_id: str, current: tuple[str, ...], labels: set[str]) -> None:
+    def uploaded(
+        self,
+        assessor_id: str,
+        current: tuple[str, ...],
+        labels: set[str],
+        listed: list[FileEntry] | None = None,
+    ) -> None:
         self.resources[assessor_id] = self.resources.get(assessor_id, set(current)) | labels
+        if listed is not None:
+            self.files[assessor_id] = listed
 
     def removed_outputs(self, assessor_id: str, kept: set[str]) -> None:
         self.resources[assessor_id] = set(kept)
+        self.files.pop(assessor_id, None)
 
     def updated(self, session: Session) -> Session:
         """`session` as XNAT holds it after these writes."""

@@ -18,7 +18,7 @@ from aspider._exceptions import OutputsMissing, UploadMismatch
 from aspider.plan.tasks import OutputDecl
 from aspider.run.transfers import TransferLimit
 from pbs import PbsError, Transport
-from xnat_client import ResourceRef, XnatClient
+from xnat_client import FileEntry, ResourceRef, XnatClient
 
 LOG_RESOURCE = "OUTLOG"
 LOG_TAIL_BYTES = 4096
@@ -79,9 +79,10 @@ async def upload_outputs(
     assessor_id: str,
     files: list[OutputFile],
     limit: TransferLimit | None = None,
-) -> int:
+) -> list[FileEntry]:
     """
-    Stream every file to its resource (replacing an earlier partial upload), then verify.
+    Stream every file to its resource (replacing an earlier partial upload), then verify;
+    returns that verifying listing (every output file of the assessor, as XNAT holds them).
 
     Verification is one listing of the assessor's output files after every file is in
     (`verify=False` on each upload): N files cost N + 1 requests, whatever their resources.
@@ -91,14 +92,13 @@ async def upload_outputs(
         async with (limit or _UNLIMITED).moving_file(f.size):
             source = transport.download(str(f.source))
             await xnat.upload_file(ref, f.name, source, overwrite=True, verify=False)
-    listed = {
-        (e.resource, e.name): e.size for e in await xnat.list_output_files(session_id, assessor_id)
-    }
+    entries = await xnat.list_output_files(session_id, assessor_id)
+    listed = {(e.resource, e.name): e.size for e in entries}
     for f in files:
         if listed.get((f.resource, f.name)) != f.size:
             got = listed.get((f.resource, f.name))
             raise UploadMismatch(f"{f.resource}/{f.name}: XNAT lists {got} bytes, sent {f.size}")
-    return len(files)
+    return entries
 
 
 async def log_file(transport: Transport, job_dir: PurePosixPath) -> OutputFile | None:

@@ -15,7 +15,7 @@ Where a file lands is where a DAX job would find it (`run.inputs_layout`): FILE 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -68,12 +68,22 @@ def _targets(item: ResolvedInput, res: InputResource, files: list[FileEntry]) ->
     return [StagedFile(ref, p.entry.name, p.entry.size, p.target, varname) for p in placed]
 
 
-async def plan_staging(xnat: XnatClient, task: Task) -> list[StagedFile]:
-    """List every input resource once and decide which file goes where."""
+async def plan_staging(
+    xnat: XnatClient, task: Task, known: Mapping[str, list[FileEntry]] | None = None
+) -> list[StagedFile]:
+    """
+    List every input resource once and decide which file goes where. An upstream assessor
+    in `known` (assessor ID -> its output files, as listed by this sweep right after it
+    uploaded them) is not listed again.
+    """
     staged: list[StagedFile] = []
     for item in task.inputs:
         for res in item.resources:
-            files = await xnat.list_files(_ref(item, res))
+            upstream = (known or {}).get(item.assessor_id or "") if item.kind != "scan" else None
+            if upstream is not None:
+                files = [e for e in upstream if e.resource == res.resource]
+            else:
+                files = await xnat.list_files(_ref(item, res))
             staged.extend(_targets(item, res, files))
     seen: dict[str, StagedFile] = {}
     for f in staged:
@@ -114,10 +124,14 @@ async def stage_inputs(
     inputs_dir: PurePosixPath,
     task: Task,
     limit: TransferLimit | None = None,
+    known: Mapping[str, list[FileEntry]] | None = None,
 ) -> list[StagedFile]:
-    """Stage every input of the task into `inputs_dir`, verifying sizes; returns what moved."""
+    """
+    Stage every input of the task into `inputs_dir`, verifying sizes; returns what moved.
+    `known`: upstream assessors' files this sweep has just listed (see `plan_staging`).
+    """
     limit = limit or _UNLIMITED
-    files = await plan_staging(xnat, task)
+    files = await plan_staging(xnat, task, known)
     await transport.make_dirs(str(inputs_dir))
     made = {inputs_dir}
     for f in files:

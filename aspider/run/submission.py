@@ -197,7 +197,12 @@ class Submission:
             if task.attempts is not None:
                 await set_aside(self.backend.transport, directory, task.attempts.current.number - 1)
             staged = await stage_inputs(
-                self.records.xnat, self.backend.transport, inputs, task, self.transfers
+                self.records.xnat,
+                self.backend.transport,
+                inputs,
+                task,
+                self.transfers,
+                known=self.records.ledger.files,  # upstream outputs this sweep just listed
             )
             edits = await stage_edits(
                 self.records.xnat, self.backend.transport, inputs, task, self._edits(), staged

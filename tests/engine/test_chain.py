@@ -72,6 +72,25 @@ async def test_a_chained_report_is_created_ready_in_one_write(
     assert creates == ["JOB_RUNNING"] * 6  # three statistics, three reports
 
 
+async def test_a_chained_report_stages_from_the_listing_that_verified_its_input(
+    server: XnatServer, xnat: XnatClient, demo_processors: list[Processor], tmp_path: Path
+) -> None:
+    """The statistics the sweep has just uploaded and listed are staged for the report without
+    listing their resource again; the download itself still comes from XNAT."""
+    generate_project(server, "P1", sessions=3, assessors_per_session=0, seed=4)
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(tmp_path))
+        first = await sweep_project(xnat, backend, "P1", demo_processors, SweepOptions())
+        await _jobs_ended(tmp_path, [a.task.label for a in first.plan.actions()])
+        server.requests.clear()
+        second = await sweep_project(xnat, backend, "P1", demo_processors, SweepOptions())
+    assert second.outcome.counts[("sessreport_v1", "submitted")] == 3
+    gets = [r.path for r in server.requests if r.method == "GET"]
+    assert sum(p.endswith("/out/files") for p in gets) == 3  # one verification per upload
+    assert not [p for p in gets if p.endswith("/out/resources/STATS/files")]
+    assert sum(p.endswith("/out/resources/STATS/files/stats.txt") for p in gets) == 3
+
+
 async def test_chained_submissions_stay_within_the_queue_limit(
     server: XnatServer, xnat: XnatClient, demo_processors: list[Processor], tmp_path: Path
 ) -> None:
