@@ -13,6 +13,7 @@ author's own text and are inserted as written (a var may hold several options, o
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def _dest_name(res: ResourceSpec) -> str | None:
 
 
 _TOKEN = "@@aspider-file:{kind}:{varname}@@"
+_LEFT_TOKEN = re.compile(r"@@aspider-file:[qw]:.*?@@")
 
 
 def file_token(varname: str, in_maincmd: bool) -> str:
@@ -123,7 +125,9 @@ def fill_file_names(script: str, names: dict[str, str]) -> str:
         word = shlex.quote(name) if name else ""  # nothing staged: empty, as an unset value
         script = script.replace(file_token(varname, False), word)
         script = script.replace(file_token(varname, True), double_quoted(word) if word else "")
-    return script
+    # An input that staged nothing (an optional resource that is not there) is empty too: no
+    # stand-in ever reaches a job.
+    return _LEFT_TOKEN.sub("", script)
 
 
 def placeholder_values(spec: ProcessorSpec, candidate: TaskCandidate) -> dict[str, str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aspider.plan import build_task, fill_file_names, iter_scopes, match_scope
+from aspider.plan.build import file_token
 from aspider.plan.tasks import InputResource, ResolvedInput
 from aspider.processors import Processor, load_processor
 from aspider.run.inputs_layout import place
@@ -249,3 +250,12 @@ def test_folder_inputs_land_as_a_dax_job_unpacks_them() -> None:
         "RES/RES/b/two.nii.gz",
         "RES/RES/notes.txt",
     }
+
+
+def test_a_placeholder_of_an_input_that_staged_nothing_is_empty() -> None:
+    """Names staging chose are filled, quoted for where they stand; a stand-in for an input that
+    staged nothing (an optional resource that is not there) becomes empty, never reaching a job."""
+    script = " ".join(
+        [file_token("t1", False), f'"{file_token("t1", True)}"', file_token("opt-RES@x-1", False)]
+    )
+    assert fill_file_names(script, {"t1": "a b.nii"}) == "'a b.nii' \"'a b.nii'\" "
