@@ -141,8 +141,7 @@ def jobs_to_observe(snapshot: ProjectSnapshot, processors: Sequence[Processor]) 
     """label -> job id ("" for a recorded intent) of every assessor whose job we follow."""
     proctypes = {p.proctype for p in processors}
     jobs: dict[str, str] = {}
-    every = [a for s in snapshot.sessions for a in s.assessors]
-    for a in [*every, *snapshot.subject_assessors]:
+    for _, a in snapshot.every_assessor():
         if a.proctype in proctypes and normalise_procstatus(a.procstatus) in _FOLLOWED:
             jobs[a.label] = a.jobid
     return jobs
@@ -228,11 +227,8 @@ async def _sweep_held(
 def _states(snapshot: ProjectSnapshot, processors: Sequence[Processor]) -> dict[str, int]:
     """Our processors' tasks by procstatus as the sweep found them (for the live display)."""
     proctypes = {p.proctype for p in processors}
-    every = [a for s in snapshot.sessions for a in s.assessors]
     counts = Counter(
-        a.procstatus or "(none)"
-        for a in [*every, *snapshot.subject_assessors]
-        if a.proctype in proctypes
+        a.procstatus or "(none)" for _, a in snapshot.every_assessor() if a.proctype in proctypes
     )
     return dict(counts)
 

@@ -10,29 +10,15 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.processors import load_processors
 from aspider.run.backends import SchedulerBackend, job_dir
 from aspider.run.sweep import sweep_until_done
+from tests.engine.conftest import shell_processor
 from xnat_client import ResourceRef, XnatClient
 from xnat_client.server import XnatServer, generate_project
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 
-PROCESSOR = """\
-level: session
-jobtemplate: site_template.txt
-requirements: {walltime: '0-00:05', memory: 128M, ppn: 1}
-inputs:
-  xnat:
-    scans:
-      - name: scan_t1
-        types: T1w
-        keep_multis: first
-outputs:
-  - stats: out.txt
-command:
-  type: shell
-  script: |
+SCRIPT = """|
     echo "$SITE_MODULE" > "$OUTDIR/out.txt"
 """
 # A site's lines: a module it loads (here an exported variable naming the job it ran for).
@@ -51,9 +37,8 @@ async def test_processor_template_is_the_job_slurm_runs(
     The template's site line ran, filled for this job, and its export reached the command,
     whose output was uploaded (the job directory itself is gone once the task is COMPLETE).
     """
-    (tmp_path / "templated_v1.0.0.yaml").write_text(PROCESSOR)
     (tmp_path / "site_template.txt").write_text(TEMPLATE)
-    (proc,) = load_processors([tmp_path / "templated_v1.0.0.yaml"])
+    proc = shell_processor(tmp_path, "templated", SCRIPT, top="jobtemplate: site_template.txt\n")
     generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=8)
     with anyio.fail_after(180):
         await sweep_until_done(xnat, slurm_backend, "P1", [proc], interval=1, max_sweeps=180)
