@@ -17,7 +17,7 @@ from typing import Self
 
 import httpx
 
-from . import _assessors, _changes, _files, _snapshot, _workflows
+from . import _assessors, _changes, _files, _snapshot, _workflows, _zips
 from ._assessors import AssessorFields
 from ._auth import Credentials
 from ._changes import SessionChange
@@ -257,6 +257,14 @@ class XnatClient:
 
     async def download_to_path(self, ref: ResourceRef, path: str, dest: Path) -> int:
         return await _files.download_to_path(self._core, ref, path, dest)
+
+    async def receive_zipped(self, ref: ResourceRef, receive: _zips.Receiver) -> list[FileEntry]:
+        """
+        Every file of the resource from one zip download, each handed to `receive` (its entry,
+        then its bytes) as it is unpacked: one request for the whole resource, streamed, every
+        member's CRC checked. Returns the entries in the zip's order.
+        """
+        return await _zips.receive_zipped(self._core, ref, receive)
 
 
 def _settings_credentials(settings: XnatSettings) -> Credentials | None:

@@ -58,7 +58,7 @@ def _resolve_scan(
                 reasons.append(f"{who}: no {res.resource} resource")
             continue
         reasons += _file_reasons(who, varname, res, found)
-        resources.append(_input_resource(res, varname, base, found.file_count))
+        resources.append(_input_resource(res, varname, base, found.file_count, found.file_size))
     resolved = ResolvedInput(
         ci.name,
         "scan",
@@ -105,7 +105,7 @@ def _resolve_assessor(
             if res.required and not reasons:
                 reasons.append(f"{name}: {assr.label} has no {res.resource} resource")
             continue
-        resources.append(_input_resource(res, varname, base, None))
+        resources.append(_input_resource(res, varname, base, None, None))
     resolved = ResolvedInput(
         name,
         "assessor",
@@ -120,7 +120,7 @@ def _resolve_assessor(
 
 
 def _input_resource(
-    res: ResourceSpec, varname: str, base: str, file_count: int | None
+    res: ResourceSpec, varname: str, base: str, file_count: int | None, file_size: int | None
 ) -> InputResource:
     return InputResource(
         res.resource,
@@ -134,6 +134,7 @@ def _input_resource(
         file_count,
         varname=varname,
         filepath=res.filepath,
+        file_size=file_size,
     )
 
 

@@ -44,9 +44,10 @@ class InputResource:
     fmulti: str | None
     required: bool
     uri: str
-    file_count: int | None = None
+    file_count: int | None = None  # as the snapshot counted them (a scan's; None: not known)
     varname: str = ""
     filepath: str | None = None
+    file_size: int | None = None  # the resource's bytes, as the snapshot counted them
 
 
 @dataclass(frozen=True, slots=True)

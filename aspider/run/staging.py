@@ -7,6 +7,11 @@ cluster, the local disk for the local backend) through a small in-memory pipe, s
 image costs a few chunks of memory, never its size. Every staged file's size is checked
 against XNAT's listing.
 
+A resource whose every file is wanted (or that holds one file), as the snapshot counted them,
+needs no listing to choose from: it comes as one zip download (`XnatClient.receive_zipped`),
+unpacked as it streams, each member's CRC checked, each file placed as it arrives. A DICOM
+series of 200 files costs 1 request instead of 201; a one-file NIfTI, 1 instead of 2.
+
 Where a file lands is where a DAX job would find it (`run.inputs_layout`): FILE as
 `INPUTS/<fdest>`, DIRJ flat in `INPUTS/<fdest>/`, DIR in XNAT's simplified zip layout under
 `INPUTS/<fdest>/` (an assessor's resource as `INPUTS/<fdest>/<RESOURCE>/...`).
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 import anyio
@@ -68,20 +73,52 @@ def _targets(item: ResolvedInput, res: InputResource, files: list[FileEntry]) ->
     return [StagedFile(ref, p.entry.name, p.entry.size, p.target, varname) for p in placed]
 
 
+def _upstream(
+    item: ResolvedInput, known: Mapping[str, list[FileEntry]] | None
+) -> list[FileEntry] | None:
+    """An upstream assessor's files as this sweep just listed them, if it did."""
+    return (known or {}).get(item.assessor_id or "") if item.kind != "scan" else None
+
+
+def zipped(item: ResolvedInput, res: InputResource) -> bool:
+    """
+    Whether one zip download stages this resource: the snapshot counted its files, and either
+    there is one, or a folder input takes them all, so nothing needs a listing to be chosen.
+    """
+    if res.filepath is not None or res.file_count is None or res.file_count < 1:
+        return False
+    return res.file_count == 1 or (res.ftype != "FILE" and res.fmatch in (None, "*"))
+
+
+def _by_zip(
+    task: Task, known: Mapping[str, list[FileEntry]] | None
+) -> list[tuple[ResolvedInput, InputResource]]:
+    return [
+        (item, res)
+        for item in task.inputs
+        if _upstream(item, known) is None
+        for res in item.resources
+        if zipped(item, res)
+    ]
+
+
 async def plan_staging(
     xnat: XnatClient, task: Task, known: Mapping[str, list[FileEntry]] | None = None
 ) -> list[StagedFile]:
     """
     List every input resource once and decide which file goes where. An upstream assessor
     in `known` (assessor ID -> its output files, as listed by this sweep right after it
-    uploaded them) is not listed again.
+    uploaded them) is not listed again; a resource that comes as one zip (`zipped`) is not
+    listed at all (see `stage_zipped`).
     """
     staged: list[StagedFile] = []
     for item in task.inputs:
+        upstream = _upstream(item, known)
         for res in item.resources:
-            upstream = (known or {}).get(item.assessor_id or "") if item.kind != "scan" else None
             if upstream is not None:
                 files = [e for e in upstream if e.resource == res.resource]
+            elif zipped(item, res):
+                continue
             else:
                 files = await xnat.list_files(_ref(item, res))
             staged.extend(_targets(item, res, files))
@@ -133,15 +170,90 @@ async def stage_inputs(
     limit = limit or _UNLIMITED
     files = await plan_staging(xnat, task, known)
     await transport.make_dirs(str(inputs_dir))
-    made = {inputs_dir}
+    folders = _Folders(transport, {inputs_dir})
     for f in files:
         target = inputs_dir / f.target
-        if target.parent not in made:
-            await transport.make_dirs(str(target.parent))
-            made.add(target.parent)
+        await folders.make(target.parent)
         async with limit.moving_file(f.size):
             await verified_copy(xnat, transport, f.source, f.path, f.size, target)
+    taken = {f.target for f in files}
+    for item, res in _by_zip(task, known):
+        async with limit.moving_file(res.file_size):
+            files += await stage_zipped(xnat, transport, inputs_dir, folders, item, res, taken)
     return files
+
+
+@dataclass
+class _Folders:
+    """The folders made under INPUTS/ so far: each is made once."""
+
+    transport: Transport
+    made: set[PurePosixPath]
+
+    async def make(self, folder: PurePosixPath) -> None:
+        if folder not in self.made:
+            await self.transport.make_dirs(str(folder))
+            self.made.add(folder)
+
+
+async def _counted(chunks: AsyncIterator[bytes], into: list[int]) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        into[0] += len(chunk)
+        yield chunk
+
+
+async def stage_zipped(
+    xnat: XnatClient,
+    transport: Transport,
+    inputs_dir: PurePosixPath,
+    folders: _Folders,
+    item: ResolvedInput,
+    res: InputResource,
+    taken: set[str],
+) -> list[StagedFile]:
+    """
+    Stage one resource from its zip (`zipped` said it may): each file placed as DAX would
+    place it, streamed to its target as it is unpacked, its landed size checked. `taken`: the
+    targets already staged, which no file may land on again.
+
+    Raises:
+        InputsMissing: a required file is not there, a FILE input finds several, or a name
+            is unsafe or would land outside INPUTS/.
+        StagingError: fewer or more bytes landed than the zip held.
+    """
+    where = f"{item.name}: resource {res.resource}"
+    ref = _ref(item, res)
+    staged: list[StagedFile] = []
+    each = replace(res, required=False)  # one file at a time: "none matched" is told at the end
+
+    async def receive(entry: FileEntry, chunks: AsyncIterator[bytes]) -> None:
+        _refuse_unsafe_names(where, [entry])
+        placed = place(item, each, [entry])
+        if not placed:
+            return
+        if res.ftype == "FILE" and staged:
+            if res.fmulti == "any1":
+                return  # the first, as DAX takes it
+            raise InputsMissing(f"{res.varname or where}: multiple files in the resource")
+        target = placed[0].target
+        if target in taken:
+            raise InputsMissing(f"two inputs would be staged to INPUTS/{target}")
+        path = inputs_dir / target
+        await folders.make(path.parent)
+        moved = [0]
+        await transport.upload(str(path), _counted(chunks, moved))
+        landed = await transport.stat(str(path))
+        if landed is None or landed.size != moved[0]:
+            got = landed.size if landed else "nothing"
+            raise StagingError(f"staging {entry.name}: expected {moved[0]} bytes, got {got}")
+        taken.add(target)
+        varname = res.varname if res.ftype == "FILE" else ""
+        staged.append(StagedFile(ref, entry.name, moved[0], target, varname))
+
+    await xnat.receive_zipped(ref, receive)
+    if not staged:
+        place(item, res, [])  # a required input says what it found no file for
+    return staged
 
 
 async def verified_copy(

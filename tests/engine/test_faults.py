@@ -125,7 +125,7 @@ async def test_a_session_whose_inputs_cannot_be_staged_does_not_stop_the_others(
     """Staging fails for one session: its task records why and waits; the others complete."""
     generate_project(server, "P1", sessions=3, assessors_per_session=0, seed=2)
     first = min(server.store.sessions_of("P1"), key=lambda s: s.label)
-    server.faults.path_pattern = rf"^/data/experiments/{first.id}/scans/1/resources/NIFTI/files/."
+    server.faults.path_pattern = rf"^/data/experiments/{first.id}/scans/1/resources/NIFTI/files"
     server.faults.inject("error", count=1000, status=503)
     root = tmp_path / "work"
     async with LocalTransport() as transport:

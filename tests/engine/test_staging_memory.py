@@ -5,14 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from aspider.run.staging import copy_file
 from pbs import LocalTransport
-from xnat_client import Credentials, ResourceRef, XnatClient
+from xnat_client import Credentials, FileEntry, ResourceRef, XnatClient
 
 pytestmark = pytest.mark.anyio
 
@@ -70,3 +70,31 @@ async def test_a_64_mib_input_is_staged_in_a_few_mib_of_memory(
     assert target.stat().st_size == BIG
     assert target.read_bytes()[:512] == bytes(range(256)) * 2
     assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB while moving 64 MiB"
+
+
+async def test_a_64_mib_resource_unzipped_as_it_streams_stays_in_a_few_mib(
+    big_file_server: tuple[str, str], tmp_path: Path
+) -> None:
+    """One zip download of the resource: inflated and written as it comes, never held whole."""
+    url, session_id = big_file_server
+    source = ResourceRef.scan(session_id, "99", "BIG")
+    target = tmp_path / "INPUTS" / "big.bin"
+    target.parent.mkdir()
+    credentials = Credentials.password("admin", "admin")
+    async with XnatClient(url, credentials=credentials) as xnat, LocalTransport() as transport:
+
+        async def receive(entry: FileEntry, chunks: AsyncIterator[bytes]) -> None:
+            assert entry.name == "big.bin"
+            await transport.upload(str(target), chunks)
+
+        await xnat.list_files(source)  # log in and open the connection outside the measure
+        tracemalloc.start()
+        try:
+            entries = await xnat.receive_zipped(source, receive)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert [e.name for e in entries] == ["big.bin"]
+    assert target.stat().st_size == BIG
+    assert target.read_bytes()[:512] == bytes(range(256)) * 2
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB while unzipping 64 MiB"

@@ -126,6 +126,25 @@ async def test_zip_download_and_extracting_upload(
     assert session.resources["Z"].files == {"d/x.txt": b"x", "y.txt": b"y"}
 
 
+async def test_a_zip_is_streamed_as_xnat_writes_it_and_named_for_any_label(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    """Sizes after each member (a data descriptor, as Java's ZipOutputStream writes them), and
+    a session label beyond Latin-1 in the download's name (RFC 6266 `filename*`)."""
+    session.label = 'sess "ünïcödé" ✓'
+    source = f"/data/experiments/{session.id}/scans/1/resources/DICOM/files?format=zip"
+    packed = await client.get(source)
+    assert packed.status_code == 200
+    members = zipfile.ZipFile(io.BytesIO(packed.content)).infolist()
+    assert members
+    assert all(m.flag_bits & 0x08 for m in members)
+    assert all(m.filename.startswith(session.label + "/scans/1-") for m in members)
+    disposition = packed.headers["Content-Disposition"]
+    assert 'filename="sess __n_c_d__ _.zip"' in disposition
+    utf8 = "sess%20%22%C3%BCn%C3%AFc%C3%B6d%C3%A9%22%20%E2%9C%93.zip"
+    assert f"filename*=UTF-8''{utf8}" in disposition
+
+
 async def test_simplified_zip_is_the_layout_dax_jobs_unpack(
     server: XnatServer, client: httpx.AsyncClient, session: Session
 ) -> None:

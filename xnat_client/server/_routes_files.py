@@ -13,6 +13,7 @@ import io
 import json
 import mimetypes
 import zipfile
+from urllib.parse import quote
 
 from starlette.responses import Response
 
@@ -151,13 +152,32 @@ async def list_files(call: Call) -> Response:
     return render(rows, FILE_COLUMNS, call.fmt, extra, total=False)
 
 
+class _Streamed(io.RawIOBase):
+    """
+    Where a zip is written as XNAT writes one, to a stream it cannot seek back in (Java's
+    ZipOutputStream): each member's sizes and CRC follow its data (a data descriptor), so a
+    reader must find them as it goes, as a streaming unzip does with XNAT's own.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        chunk = bytes(data)
+        self.parts.append(chunk)
+        return len(chunk)
+
+
 def _zip(call: Call, chosen: list[tuple[object, Resource]]) -> Response:
     """
     The files as one zip. `structure=simplified` (what DAX jobs ask for) is XNAT's full layout
     without its `resources/` and `files/` levels, an assessor's files under its own label
     (`<assessor>/out/<RESOURCE>/<path>`); derived from XNAT's code (FileList), not observed.
     """
-    buffer = io.BytesIO()
+    buffer = _Streamed()
     name = "archive"
     simple = call.params.get("structure", "").lower() == "simplified"
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -168,10 +188,20 @@ def _zip(call: Call, chosen: list[tuple[object, Resource]]) -> Response:
             for path, data in r.files.items():
                 archive.writestr(f"{prefix}{middle}{path}", data)
     return Response(
-        buffer.getvalue(),
+        b"".join(buffer.parts),
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+        headers={"Content-Disposition": _attachment(f"{name}.zip")},
     )
+
+
+def _attachment(filename: str) -> str:
+    """
+    Content-Disposition for a download named after a label, which may be any text: an ASCII
+    stand-in, and the name itself in RFC 6266's `filename*` (a header is Latin-1 on the wire).
+    """
+    kept = (c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    plain = "".join(kept)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _zip_prefix(call: Call, owner: object) -> str:
