@@ -10,7 +10,8 @@ against XNAT's listing.
 A resource whose every file is wanted (or that holds one file), as the snapshot counted them,
 needs no listing to choose from: it comes as one zip download (`XnatClient.receive_zipped`),
 unpacked as it streams, each member's CRC checked, each file placed as it arrives. A DICOM
-series of 200 files costs 1 request instead of 201; a one-file NIfTI, 1 instead of 2.
+series of 200 files costs 1 request instead of 201; a one-file resource under 1 MiB, 1 instead of
+2 (a larger single file is listed and fetched as it is: XNAT deflates what it zips).
 
 Where a file lands is where a DAX job would find it (`run.inputs_layout`): FILE as
 `INPUTS/<fdest>`, DIRJ flat in `INPUTS/<fdest>/`, DIR in XNAT's simplified zip layout under
@@ -80,14 +81,23 @@ def _upstream(
     return (known or {}).get(item.assessor_id or "") if item.kind != "scan" else None
 
 
+#: A one-file resource below this size comes zipped: XNAT deflates it in about the time it
+#: answers the listing the zip saves. A larger single file is listed and fetched as it is.
+ZIP_ONE_FILE_BELOW = 1 << 20
+
+
 def zipped(item: ResolvedInput, res: InputResource) -> bool:
     """
-    Whether one zip download stages this resource: the snapshot counted its files, and either
-    there is one, or a folder input takes them all, so nothing needs a listing to be chosen.
+    Whether one zip download stages this resource: the snapshot counted its files and nothing
+    needs a listing to be chosen (a folder input takes them all, or there is one file). XNAT
+    deflates what it zips, so a large single file, which a listing plus one download moves
+    without that work, is not zipped.
     """
     if res.filepath is not None or res.file_count is None or res.file_count < 1:
         return False
-    return res.file_count == 1 or (res.ftype != "FILE" and res.fmatch in (None, "*"))
+    if res.file_count == 1:
+        return res.file_size is not None and res.file_size < ZIP_ONE_FILE_BELOW
+    return res.ftype != "FILE" and res.fmatch in (None, "*")
 
 
 def _by_zip(

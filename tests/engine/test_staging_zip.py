@@ -14,7 +14,7 @@ from aspider._exceptions import InputsMissing
 from aspider.plan.tasks import InputResource, ResolvedInput
 from aspider.processors import Processor, load_processors
 from aspider.run.backends import LocalBackend
-from aspider.run.staging import _Folders, stage_zipped
+from aspider.run.staging import ZIP_ONE_FILE_BELOW, _Folders, stage_zipped
 from aspider.run.sweep import SweepOptions, sweep_project
 from pbs import LocalTransport, job_name
 from xnat_client import XnatClient
@@ -130,6 +130,18 @@ async def test_a_file_input_of_a_one_file_resource_is_one_request(
     job, _ = await _one_sweep(xnat, _processor(tmp_path / "p", "FILE"), tmp_path / "w")
     assert _tree(job / "INPUTS") == {"dicom": b"DICM" * 10}
     assert len(_requests_to(server, session_id)) == 1
+
+
+async def test_a_large_single_file_is_listed_and_fetched_not_zipped(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path
+) -> None:
+    """XNAT would deflate a zip of it: a listing and one plain download move it instead."""
+    big = bytes(range(256)) * (ZIP_ONE_FILE_BELOW // 256)
+    session_id, _ = _series_scan(server, {"big.dcm": big})
+    job, _ = await _one_sweep(xnat, _processor(tmp_path / "p", "FILE"), tmp_path / "w")
+    assert (job / "INPUTS" / "dicom").read_bytes() == big
+    base = f"/data/experiments/{session_id}/scans/77/resources/DICOM/files"
+    assert _requests_to(server, session_id) == [f"GET {base}?format=json", f"GET {base}/big.dcm?"]
 
 
 async def test_a_resource_grown_since_the_snapshot_blocks_a_file_input_with_the_reason(
