@@ -56,6 +56,8 @@ def request_kind(r: LoggedRequest) -> str:
     if "files" in parts[:-1]:
         return "file upload" if method in ("PUT", "POST") else f"file {method}"
     if last == "files":
+        if method == "GET" and "format=zip" in r.query:
+            return "resource as one zip GET"
         return "file listing" if method == "GET" else f"file listing {method}"
     if path == "/data/JSESSION":
         return "log in/out"
