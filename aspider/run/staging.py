@@ -7,11 +7,12 @@ cluster, the local disk for the local backend) through a small in-memory pipe, s
 image costs a few chunks of memory, never its size. Every staged file's size is checked
 against XNAT's listing.
 
-A resource whose every file is wanted (or that holds one file), as the snapshot counted them,
-needs no listing to choose from: it comes as one zip download (`XnatClient.receive_zipped`),
-unpacked as it streams, each member's CRC checked, each file placed as it arrives. A DICOM
-series of 200 files costs 1 request instead of 201; a one-file resource under 1 MiB, 1 instead of
-2 (a larger single file is listed and fetched as it is: XNAT deflates what it zips).
+A resource whose every file a folder input takes, or that holds one small file, needs no
+listing to choose from: it comes as one zip download (`XnatClient.receive_zipped`), unpacked as
+it streams, each member's CRC checked, each file placed as it arrives (`zipped` decides). A
+DICOM series of 200 files, or an upstream's folder of outputs, costs 1 request instead of 201;
+a one-file resource under 1 MiB, 1 instead of 2 (a larger single file is listed and fetched as
+it is: XNAT deflates what it zips).
 
 Where a file lands is where a DAX job would find it (`run.inputs_layout`): FILE as
 `INPUTS/<fdest>`, DIRJ flat in `INPUTS/<fdest>/`, DIR in XNAT's simplified zip layout under
@@ -74,11 +75,12 @@ def _targets(item: ResolvedInput, res: InputResource, files: list[FileEntry]) ->
     return [StagedFile(ref, p.entry.name, p.entry.size, p.target, varname) for p in placed]
 
 
-def _upstream(
-    item: ResolvedInput, known: Mapping[str, list[FileEntry]] | None
+def _known_files(
+    item: ResolvedInput, res: InputResource, known: Mapping[str, list[FileEntry]] | None
 ) -> list[FileEntry] | None:
-    """An upstream assessor's files as this sweep just listed them, if it did."""
-    return (known or {}).get(item.assessor_id or "") if item.kind != "scan" else None
+    """An upstream assessor's files in this resource, as this sweep just listed them, if it did."""
+    upstream = (known or {}).get(item.assessor_id or "") if item.kind != "scan" else None
+    return None if upstream is None else [e for e in upstream if e.resource == res.resource]
 
 
 #: A one-file resource below this size comes zipped: XNAT deflates it in about the time it
@@ -86,18 +88,24 @@ def _upstream(
 ZIP_ONE_FILE_BELOW = 1 << 20
 
 
-def zipped(item: ResolvedInput, res: InputResource) -> bool:
+def zipped(res: InputResource, known_files: list[FileEntry] | None = None) -> bool:
     """
-    Whether one zip download stages this resource: the snapshot counted its files and nothing
-    needs a listing to be chosen (a folder input takes them all, or there is one file). XNAT
-    deflates what it zips, so a large single file, which a listing plus one download moves
-    without that work, is not zipped.
+    Whether one zip download stages this resource: nothing needs a listing to be chosen. A
+    folder input that takes every file is zipped at any size (one request, where a listing
+    and a download per file cost a request each); one file is zipped only when the snapshot
+    says it is small, since XNAT deflates what it zips and a large file moves as it is with
+    one listing and one download. `known_files`: the resource as this sweep just listed it
+    (an upstream's verified upload): then a download per file is zipped only when there are
+    several.
     """
-    if res.filepath is not None or res.file_count is None or res.file_count < 1:
+    if res.filepath is not None:
         return False
-    if res.file_count == 1:
-        return res.file_size is not None and res.file_size < ZIP_ONE_FILE_BELOW
-    return res.ftype != "FILE" and res.fmatch in (None, "*")
+    takes_all = res.ftype != "FILE" and res.fmatch in (None, "*")
+    if known_files is not None:
+        return takes_all and len(known_files) > 1
+    if takes_all:
+        return res.file_count != 0
+    return res.file_count == 1 and res.file_size is not None and res.file_size < ZIP_ONE_FILE_BELOW
 
 
 def _by_zip(
@@ -106,9 +114,8 @@ def _by_zip(
     return [
         (item, res)
         for item in task.inputs
-        if _upstream(item, known) is None
         for res in item.resources
-        if zipped(item, res)
+        if zipped(res, _known_files(item, res, known))
     ]
 
 
@@ -123,13 +130,11 @@ async def plan_staging(
     """
     staged: list[StagedFile] = []
     for item in task.inputs:
-        upstream = _upstream(item, known)
         for res in item.resources:
-            if upstream is not None:
-                files = [e for e in upstream if e.resource == res.resource]
-            elif zipped(item, res):
+            files = _known_files(item, res, known)
+            if zipped(res, files):
                 continue
-            else:
+            if files is None:
                 files = await xnat.list_files(_ref(item, res))
             staged.extend(_targets(item, res, files))
     seen: dict[str, StagedFile] = {}

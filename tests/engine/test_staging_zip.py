@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+import anyio
 import pytest
 
 from aspider._exceptions import InputsMissing
@@ -172,3 +173,90 @@ async def test_a_member_that_would_land_outside_inputs_is_refused(
     assert status.startswith("NEED_INPUTS"), status
     assert "not a plain relative path" in status
     assert "escape.dcm" not in _names_under(tmp_path)
+
+
+MAKER = """\
+procyamlversion: 3.0.0-dev.0
+level: scan
+inputs:
+  xnat:
+    scans:
+      - name: series
+        types: SERIES
+        resources:
+          - resource: DICOM
+            fmatch: '001.dcm'
+outputs:
+  - dir: folder
+    resource: FOLDER
+command:
+  type: shell
+  script: |
+    mkdir -p "$OUTDIR/folder/sub"
+    echo one > "$OUTDIR/folder/a.txt"; echo two > "$OUTDIR/folder/b.txt"
+    echo three > "$OUTDIR/folder/sub/c.txt"
+"""
+
+TAKER = """\
+procyamlversion: 3.0.0-dev.0
+level: session
+inputs:
+  xnat:
+    assessors:
+      - name: made
+        proctypes: maker_v1
+        resources:
+          - resource: FOLDER
+            ftype: DIR
+            fdest: made
+outputs:
+  - stats: listing.txt
+command:
+  type: shell
+  script: find "$INDIR" -type f | sort > "$OUTDIR/listing.txt"
+"""
+
+
+def _chain(folder: Path) -> list[Processor]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "maker_v1.0.0.yaml").write_text(MAKER)
+    (folder / "taker_v1.0.0.yaml").write_text(TAKER)
+    return load_processors([folder])
+
+
+async def _ended(job: Path) -> None:
+    with anyio.fail_after(60):
+        while not (job / "status" / "exit_code").exists():  # noqa: ASYNC110 - another process
+            await anyio.sleep(0.05)
+
+
+@pytest.mark.parametrize("chain", [True, False])
+async def test_an_upstream_folder_is_staged_from_one_zip(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path, chain: bool
+) -> None:
+    """A DIR input of an upstream's folder: one zip, whether the sweep just verified its upload
+    (chained) or a later sweep finds it in XNAT; never a download per file."""
+    _series_scan(server, SERIES)
+    processors, root = _chain(tmp_path / "p"), tmp_path / "w"
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(root))
+        first = await sweep_project(xnat, backend, "P1", processors, SweepOptions())
+        (made,) = [a.task.label for a in first.plan.actions() if a.kind == "submit"]
+        await _ended(root / job_name(made))
+        server.requests.clear()
+        await sweep_project(xnat, backend, "P1", processors, SweepOptions(chain=chain))
+        if not chain:
+            await sweep_project(xnat, backend, "P1", processors, SweepOptions())
+    snapshot = await xnat.project_snapshot("P1")
+    (taker,) = [a for s in snapshot.sessions for a in s.assessors if a.proctype == "taker_v1"]
+    assert taker.procstatus == "JOB_RUNNING", taker.note
+    inputs = _tree(root / job_name(taker.label) / "INPUTS")
+    assert inputs == {
+        "made/FOLDER/a.txt": b"one\n",
+        "made/FOLDER/b.txt": b"two\n",
+        "made/FOLDER/sub/c.txt": b"three\n",
+    }
+    folder = [
+        r for r in server.requests if "/resources/FOLDER/files" in r.path and r.method == "GET"
+    ]
+    assert [(r.path.rsplit("/", 1)[-1], r.query) for r in folder] == [("files", "format=zip")]
