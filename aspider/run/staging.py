@@ -21,6 +21,7 @@ Where a file lands is where a DAX job would find it (`run.inputs_layout`): FILE 
 
 from __future__ import annotations
 
+import logging
 import posixpath
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
@@ -34,7 +35,9 @@ from aspider.plan.tasks import EDITS_RESOURCE, InputResource, ResolvedInput, Tas
 from aspider.run.inputs_layout import place
 from aspider.run.transfers import TransferLimit
 from pbs import Transport
-from xnat_client import FileEntry, ResourceRef, XnatClient
+from xnat_client import BadResponse, FileEntry, ResourceRef, XnatClient
+
+log = logging.getLogger("aspider.run.staging")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,16 +189,34 @@ async def stage_inputs(
     files = await plan_staging(xnat, task, known)
     await transport.make_dirs(str(inputs_dir))
     folders = _Folders(transport, {inputs_dir})
+    await _copy_all(xnat, transport, inputs_dir, folders, files, limit)
+    taken = {f.target for f in files}
+    for item, res in _by_zip(task, known):
+        async with limit.moving_file(res.file_size):
+            unzipped = await stage_zipped(xnat, transport, inputs_dir, folders, item, res, taken)
+        if unzipped is None:  # XNAT's zip was of no use: the listing and a download per file
+            unzipped = _targets(item, res, await xnat.list_files(_ref(item, res)))
+            if clash := next((f.target for f in unzipped if f.target in taken), None):
+                raise InputsMissing(f"two inputs would be staged to INPUTS/{clash}")
+            await _copy_all(xnat, transport, inputs_dir, folders, unzipped, limit)
+            taken.update(f.target for f in unzipped)
+        files += unzipped
+    return files
+
+
+async def _copy_all(
+    xnat: XnatClient,
+    transport: Transport,
+    inputs_dir: PurePosixPath,
+    folders: _Folders,
+    files: list[StagedFile],
+    limit: TransferLimit,
+) -> None:
     for f in files:
         target = inputs_dir / f.target
         await folders.make(target.parent)
         async with limit.moving_file(f.size):
             await verified_copy(xnat, transport, f.source, f.path, f.size, target)
-    taken = {f.target for f in files}
-    for item, res in _by_zip(task, known):
-        async with limit.moving_file(res.file_size):
-            files += await stage_zipped(xnat, transport, inputs_dir, folders, item, res, taken)
-    return files
 
 
 @dataclass
@@ -225,16 +246,21 @@ async def stage_zipped(
     item: ResolvedInput,
     res: InputResource,
     taken: set[str],
-) -> list[StagedFile]:
+) -> list[StagedFile] | None:
     """
     Stage one resource from its zip (`zipped` said it may): each file placed as DAX would
     place it, streamed to its target as it is unpacked, its landed size checked. `taken`: the
     targets already staged, which no file may land on again.
 
+    Returns None when XNAT's answer was no zip this can read (another layout, a damaged
+    first member) before any file landed: the caller lists the resource instead, so a server
+    that zips differently costs requests, never a task.
+
     Raises:
         InputsMissing: a required file is not there, a FILE input finds several, or a name
             is unsafe or would land outside INPUTS/.
         StagingError: fewer or more bytes landed than the zip held.
+        BadResponse: the zip broke off or was damaged after files had landed.
     """
     where = f"{item.name}: resource {res.resource}"
     ref = _ref(item, res)
@@ -265,7 +291,13 @@ async def stage_zipped(
         varname = res.varname if res.ftype == "FILE" else ""
         staged.append(StagedFile(ref, entry.name, moved[0], target, varname))
 
-    await xnat.receive_zipped(ref, receive)
+    try:
+        await xnat.receive_zipped(ref, receive)
+    except BadResponse as exc:
+        if staged:
+            raise
+        log.warning("%s: XNAT's zip was not usable (%s); listing it instead", where, exc)
+        return None
     if not staged:
         place(item, res, [])  # a required input says what it found no file for
     return staged

@@ -9,7 +9,9 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import anyio
+import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from aspider._exceptions import InputsMissing
 from aspider.plan.tasks import InputResource, ResolvedInput
@@ -18,7 +20,7 @@ from aspider.run.backends import LocalBackend
 from aspider.run.staging import ZIP_ONE_FILE_BELOW, _Folders, stage_zipped
 from aspider.run.sweep import SweepOptions, sweep_project
 from pbs import LocalTransport, job_name
-from xnat_client import XnatClient
+from xnat_client import Credentials, XnatClient
 from xnat_client.server import XnatServer, generate_project
 from xnat_client.server._store import Scan
 
@@ -159,6 +161,7 @@ async def test_a_resource_grown_since_the_snapshot_blocks_a_file_input_with_the_
             await stage_zipped(xnat, transport, inputs, folders, item, res, set())
         any1 = replace(res, fmulti="any1")  # DAX's "take the first" is honoured instead
         staged = await stage_zipped(xnat, transport, inputs, folders, item, any1, set())
+    assert staged is not None
     assert [(f.path, f.target) for f in staged] == [("a.dcm", "one.dcm")]
     assert (tmp_path / "INPUTS" / "one.dcm").read_bytes() == b"A"
 
@@ -260,3 +263,30 @@ async def test_an_upstream_folder_is_staged_from_one_zip(
         r for r in server.requests if "/resources/FOLDER/files" in r.path and r.method == "GET"
     ]
     assert [(r.path.rsplit("/", 1)[-1], r.query) for r in folder] == [("files", "format=zip")]
+
+
+class SimplifiedZips(XnatServer):
+    """An XNAT whose zips come in another layout (as if every zip were `structure=simplified`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and b"format=zip" in scope.get("query_string", b""):
+            scope = {**scope, "query_string": scope["query_string"] + b"&structure=simplified"}
+        await super().__call__(scope, receive, send)
+
+
+async def test_a_zip_in_another_layout_is_listed_instead_and_the_task_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server that zips differently costs the listing and a download per file, never a task."""
+    server = SimplifiedZips()
+    session_id, _ = _series_scan(server, SERIES)
+    transport = httpx.ASGITransport(app=server.app)
+    credentials = Credentials.password("admin", "admin")
+    async with XnatClient("http://xnat.test", credentials=credentials, transport=transport) as xnat:
+        job, status = await _one_sweep(xnat, _processor(tmp_path / "p", "DIR"), tmp_path / "w")
+    assert status.startswith("JOB_RUNNING"), status
+    assert _tree(job / "INPUTS") == {f"dicom/DICOM/{name}": data for name, data in SERIES.items()}
+    asked = _requests_to(server, session_id)
+    assert asked[0].endswith("files?format=zip&structure=simplified")
+    assert len(asked) == 2 + len(SERIES)  # the refused zip, the listing, a GET per file
+    assert "zip was not usable" in caplog.text
