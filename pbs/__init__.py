@@ -36,6 +36,7 @@ from ._exceptions import (
     SubmitFailed,
     TransportClosed,
 )
+from ._holds import HELD_MARKER, held_jobs
 from ._local import LocalTransport
 from ._models import EndCause, JobDirState, JobInfo, JobPoll, JobState
 from ._names import (
@@ -57,6 +58,7 @@ from ._ssh_settings import SshSettings
 from ._transport import HIDING_VARIABLES, CommandResult, FileStat, Transport
 
 __all__ = [
+    "HELD_MARKER",
     "HIDING_VARIABLES",
     "JOB_NAME_LIMIT",
     "MAX_ARGUMENT_BYTES",
@@ -102,6 +104,7 @@ __all__ = [
     "detect_dialect",
     "dialect_named",
     "end_cause",
+    "held_jobs",
     "job_dirs",
     "job_name",
     "parse_json",

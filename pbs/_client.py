@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
-from . import _names
+from . import _holds, _names
 from ._batches import chunked, unique
 from ._causes import exit_signal
 from ._dialects import Dialect, StatusFormat, detect_dialect, dialect_named
@@ -76,7 +76,7 @@ class PbsClient:
         dialect = await self.dialect()
         script = render_job_script(spec, dialect).encode()
         qsub = dialect.qsub_argv(spec)
-        argv = submit_argv(str(spec.job_dir), qsub)
+        argv = submit_argv(str(spec.job_dir), qsub, hold=spec.hold)
         result = await self.transport.run(argv, stdin=script, idempotent=False)
         return submitted_id(result, qsub, str(spec.job_dir))
 
@@ -154,6 +154,28 @@ class PbsClient:
             ]
             if result.exit_status != 0 and complaints:
                 raise CommandFailed(result.argv, result.exit_status, result.stdout, result.stderr)
+
+    # -- held jobs ----------------------------------------------------------------------------
+
+    async def release(self, jobs: Mapping[str, str], work_root: str | PurePosixPath) -> None:
+        """
+        qrls the held jobs (job name -> id), then forget their markers: one command.
+
+        Raises:
+            CommandFailed: not released (the markers stay, and a later look tries again).
+        """
+        ids = [_names.check_job_id(job_id) for job_id in unique(jobs.values())]
+        if ids:
+            dirs = job_dirs(work_root, jobs).values()
+            await _holds.release(self.transport, ["qrls", *ids], dirs)
+
+    async def forget_held(self, work_root: str | PurePosixPath, names: Iterable[str]) -> None:
+        """Forget the markers of jobs no longer held (released, ended, or gone)."""
+        await _holds.forget(self.transport, job_dirs(work_root, names).values())
+
+    async def held_jobs(self, work_root: str | PurePosixPath) -> dict[str, str]:
+        """job name -> id of every job submitted held and not released, from the markers."""
+        return await _holds.held_jobs(self.transport, work_root)
 
     # -- job directories -------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ class Dialect:
         return options
 
     def qsub_argv(self, spec: JobSpec) -> list[str]:
-        argv = ["qsub"]
+        argv = ["qsub", "-h"] if spec.hold else ["qsub"]  # -h: a user hold, lifted by qrls
         for flag, value in self.submit_options(spec):
             argv += [flag, value]
         return [*argv, str(spec.job_dir / "job.sh")]

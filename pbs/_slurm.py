@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from pathlib import PurePosixPath
 
-from . import _names
+from . import _holds, _names
 from ._batches import chunked, unique
+from ._client import job_dirs
 from ._exceptions import CommandFailed
 from ._jobdirs import read_states
 from ._models import EndCause, JobDirState, JobInfo, JobPoll, JobState, job_rank
@@ -90,7 +91,7 @@ class SlurmClient:
         """
         script = self.render(spec, template).encode()
         sbatch = sbatch_argv(spec)
-        argv = submit_argv(str(spec.job_dir), sbatch)
+        argv = submit_argv(str(spec.job_dir), sbatch, hold=spec.hold)
         result = await self.transport.run(argv, stdin=script, idempotent=False)
         return submitted_id(result, sbatch, str(spec.job_dir))
 
@@ -183,6 +184,30 @@ class SlurmClient:
             ]
             if result.exit_status != 0 and complaints:
                 raise CommandFailed(result.argv, result.exit_status, result.stdout, result.stderr)
+
+    # -- held jobs ----------------------------------------------------------------------------
+
+    async def release(self, jobs: Mapping[str, str], work_root: str | PurePosixPath) -> None:
+        """
+        `scontrol release` the held jobs (job name -> id), then forget their markers: one command.
+
+        Raises:
+            CommandFailed: not released (the markers stay, and a later look tries again).
+        """
+        ids = [_names.check_job_id(job_id) for job_id in unique(jobs.values())]
+        if ids:
+            dirs = job_dirs(work_root, jobs).values()
+            await _holds.release(
+                self.transport, ["scontrol", "release", ",".join(_job_number(i) for i in ids)], dirs
+            )
+
+    async def forget_held(self, work_root: str | PurePosixPath, names: Iterable[str]) -> None:
+        """Forget the markers of jobs no longer held (released, ended, or gone)."""
+        await _holds.forget(self.transport, job_dirs(work_root, names).values())
+
+    async def held_jobs(self, work_root: str | PurePosixPath) -> dict[str, str]:
+        """job name -> id of every job submitted held and not released, from the markers."""
+        return await _holds.held_jobs(self.transport, work_root)
 
     # -- job directories -------------------------------------------------------------------
 

@@ -73,7 +73,8 @@ def sbatch_options(spec: JobSpec) -> list[str]:
 
 def sbatch_argv(spec: JobSpec) -> list[str]:
     """The submit command: `sbatch --parsable <options> <job dir>/job.sh`."""
-    return ["sbatch", "--parsable", *sbatch_options(spec), str(spec.job_dir / "job.sh")]
+    hold = ["--hold"] if spec.hold else []  # a user hold, lifted by `scontrol release`
+    return ["sbatch", "--parsable", *hold, *sbatch_options(spec), str(spec.job_dir / "job.sh")]
 
 
 def _directives(spec: JobSpec) -> list[str]:

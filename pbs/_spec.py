@@ -41,6 +41,10 @@ class JobSpec(BaseModel):
     qos: str | None = Field(default=None, description="Slurm quality of service (Slurm only)")
     mail_events: str | None = Field(default=None, description="'n' or letters of 'abe'")
     mail_users: tuple[str, ...] = ()
+    hold: bool = Field(
+        default=False,
+        description="submitted held: it waits until released (the engine records it first)",
+    )
     extra_directives: tuple[str, ...] = Field(
         default=(),
         description="written as `#PBS <directive>` lines (`#SBATCH` for Slurm), in order",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from . import _names
 from ._exceptions import CommandFailed, ConnectionLost, SchedulerUnavailable, SubmitFailed
+from ._holds import HELD_MARKER, HELD_SUBMIT_TAIL
 from ._jobdirs import STATUS_FILES
 from ._transport import CommandResult
 
@@ -19,17 +20,19 @@ from ._transport import CommandResult
 # PREPARE_FAILED with a marker line.
 PREPARE_FAILED = 97
 PREPARE_MARKER = "aspider-pbs: cannot prepare the job directory"
-SUBMIT_SCRIPT = f"""\
+_PREPARE = f"""\
 d=$1
 shift
 {{
     mkdir -p "$d/INPUTS" "$d/OUTPUTS" "$d/status" &&
-    rm -f {" ".join(f'"$d/status/{name}"' for name in STATUS_FILES)} &&
+    rm -f {" ".join(f'"$d/status/{name}"' for name in STATUS_FILES)} "$d/{HELD_MARKER}" &&
     cat > "$d/.job.sh.$$" &&
     mv -f "$d/.job.sh.$$" "$d/job.sh"
 }} || {{ echo "{PREPARE_MARKER} $d" >&2; exit {PREPARE_FAILED}; }}
-exec "$@"
 """
+SUBMIT_SCRIPT = _PREPARE + 'exec "$@"\n'
+# A held submission also leaves the marker that says the job is ours and not yet released.
+HELD_SUBMIT_SCRIPT = _PREPARE + HELD_SUBMIT_TAIL
 
 # A submit command that never reached the server: nothing was submitted.
 _UNREACHABLE = (
@@ -44,9 +47,12 @@ _UNANSWERED = (
 )
 
 
-def submit_argv(job_dir: str, command: Sequence[str]) -> list[str]:
-    """argv that prepares job_dir, writes job.sh from stdin and execs command."""
-    return ["sh", "-c", SUBMIT_SCRIPT, "sh", job_dir, *command]
+def submit_argv(job_dir: str, command: Sequence[str], *, hold: bool = False) -> list[str]:
+    """
+    argv that prepares job_dir, writes job.sh from stdin and runs command; a held submission
+    (`hold`) also writes the job's marker (`_holds`) once the scheduler has taken it.
+    """
+    return ["sh", "-c", HELD_SUBMIT_SCRIPT if hold else SUBMIT_SCRIPT, "sh", job_dir, *command]
 
 
 def submitted_id(result: CommandResult, command: Sequence[str], job_dir: str) -> str:

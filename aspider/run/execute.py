@@ -67,13 +67,14 @@ class SessionExecutor:
         options: JobOptions,
         transfers: TransferLimit,
         history: History | None = None,
+        held: dict[str, str] | None = None,
     ) -> None:
         self.xnat = xnat
         self.backend = backend
         self.outcome = outcome
         self.options = options
         self.transfers = transfers
-        self.records = Records(xnat, outcome, history)
+        self.records = Records(xnat, outcome, history, held)
         self.completed: set[str] = set()  # proctypes of the tasks this executor completed
 
     @property

@@ -93,12 +93,21 @@ def job_ended(status: ProcStatus, reason: str, obs: JobObservation | None) -> As
 class Records:
     """The writes of one session's executor."""
 
-    def __init__(self, xnat: XnatClient, outcome: Outcome, history: History | None = None) -> None:
+    def __init__(
+        self,
+        xnat: XnatClient,
+        outcome: Outcome,
+        history: History | None = None,
+        held: dict[str, str] | None = None,
+    ) -> None:
         self.xnat = xnat
         self.outcome = outcome
         self.history = history or History(xnat, enabled=False)
         self.ledger = WriteLedger()
         self.created: dict[str, str] = {}  # label -> assessor ID created in this sweep
+        # job name -> id of jobs an earlier run submitted held and never recorded (shared by
+        # the sweep's executors): a submission of that name adopts its job
+        self.held = held if held is not None else {}
 
     async def write(
         self,
@@ -121,9 +130,9 @@ class Records:
         await self.history.wrote(task, assessor_id, fields, step=step, details=details)
 
     async def create(
-        self, task: Task, status: ProcStatus, reason: str, *, intent: bool = False
+        self, task: Task, status: ProcStatus, reason: str, *, job_id: str | None = None
     ) -> str:
-        """PUT the assessor with every field it starts with; an intent also has no job id."""
+        """PUT the assessor with every field it starts with; a submitted one, its job id."""
         fields = AssessorFields(
             proctype=task.proctype,
             procversion=task.procversion,
@@ -132,7 +141,8 @@ class Records:
             inputs=task.inputs_json,
             note=note(reason),
             date=today(),
-            jobid="" if intent else None,
+            jobid=job_id,
+            jobstartdate=today() if job_id else None,
         )
         assessor_id = await self.xnat.put_assessor(
             task.project, task.subject_id, task.session_id, task.label, fields

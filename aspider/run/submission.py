@@ -1,16 +1,20 @@
 """
-Submission: stage the inputs, record the intent, submit, record the job id.
+Submission: stage the inputs, submit the job held, record it with its job id, release it.
 
-This is the step that must never happen twice. Its order: inputs staged; the intent recorded on
-the assessor (JOB_RUNNING with no job id; for a new task, the assessor is created with it, one
-write); the job submitted under its name; the job id recorded. A crash anywhere leaves a state
-the next sweep resolves: before the intent, the task is NEED_TO_RUN (or not yet created); after
-it, the job is looked up by name (and its exit code read) before any new submission.
+This is the step that must never happen twice. Its order: inputs staged; the job submitted
+held under its name, which leaves a marker in its directory (`pbs` `.held`: ours, held, not
+released); the assessor written with JOB_RUNNING and the job id (a new task's is created so,
+one PUT); the job released. No job starts before XNAT names it, and a crash anywhere leaves a
+state the next sweep resolves: before the submission, the task is still due; after it, the
+marker either names a job no assessor has, which the task's next submission adopts instead of
+submitting again, or the job an assessor already names, which is released
+(`run.sweep.settle_held_jobs`).
 
 What goes wrong is told apart: inputs that are not there (NEED_INPUTS, a person must act); XNAT
 or the cluster failing before the scheduler was reached (NEED_TO_RUN, a later sweep submits
-it); the scheduler refusing the job (JOB_FAILED); the outcome unknown (the intent stays, and
-the job is looked up by name).
+it); the scheduler refusing the job (JOB_FAILED); the outcome unknown (a held job may exist:
+its marker finds it). Assessors an older engine left with an intent (JOB_RUNNING, no job id)
+are still looked up by name.
 """
 
 from __future__ import annotations
@@ -69,10 +73,13 @@ class JobOptions:
     qos: str | None = None  # Slurm's quality of service
 
 
-def job_spec(task: Task, backend: JobBackend, options: JobOptions) -> JobSpec:
+def job_spec(
+    task: Task, backend: JobBackend, options: JobOptions, *, hold: bool = False
+) -> JobSpec:
     """The job for a task: named for its label, in its own directory, with its resources."""
     req = task.requirements
     return JobSpec(
+        hold=hold,
         name=job_name(task.label),
         job_dir=job_dir(backend, task.label),
         command=_COMMAND_PRELUDE + task.command_script,
@@ -132,50 +139,78 @@ class Submission:
         task, outcome = self.task, self.records.outcome
         if not await self._stage():
             return
-        await self._record_intent()
-        assessor_id = self.assessor_id
-        assert assessor_id is not None
+        name = job_name(task.label)
+        job_id = self.records.held.pop(name, None)  # held by an earlier run, never recorded
+        if job_id is None:
+            job_id = await self._submit_held()
+            if job_id is None:
+                return
+        if not await self._record_submitted(job_id):
+            return
+        try:
+            await self.backend.release({name: job_id})
+        except PbsError as exc:  # recorded and held: the next sweep lets it go
+            log.warning("%s: job %s recorded but not released yet (%s)", task.label, job_id, exc)
+        outcome.add(task, "submitted", job_id=job_id)
+
+    async def _submit_held(self) -> str | None:
+        """
+        Submit the job held; on failure, record why (NEED_TO_RUN when the scheduler never saw
+        it, JOB_FAILED when it refused) and return None.
+        """
+        task, outcome = self.task, self.records.outcome
         named = replace(task, command_script=fill_file_names(task.command_script, self.names))
         try:
-            spec = job_spec(named, self.backend, self.options)
-            job_id = await self.backend.submit(spec, job_template(task, self.backend.name))
+            spec = job_spec(named, self.backend, self.options, hold=True)
+            return await self.backend.submit(spec, job_template(task, self.backend.name))
         except SchedulerUnavailable as exc:  # its server never answered: nothing was submitted
             reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
-            fields = status_note(after(Event.SUBMIT_NOT_SENT), reason)
-            await self.records.write(task, assessor_id, fields)
+            await self._record_held(after(Event.SUBMIT_NOT_SENT), reason)
             outcome.retry_later(task, reason)
-            return
         except (SubmitFailed, InvalidValue, ConfigError) as exc:  # refused: by it, or before
             reason = Reason.SUBMIT_FAILED.format(error=exc)
-            fields = status_note(after(Event.SUBMIT_REFUSED), reason)
-            await self.records.write(task, assessor_id, fields)
+            await self._record_held(after(Event.SUBMIT_REFUSED), reason)
             outcome.fail(task, reason)
-            return
         except (ConnectFailed, FileOperationFailed, CommandFailed) as exc:
             # The cluster was not reached, or the job directory could not be written: the
             # scheduler never saw the job, so a later sweep simply submits it again.
             reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
-            fields = status_note(after(Event.SUBMIT_NOT_SENT), reason)
-            await self.records.write(task, assessor_id, fields)
+            await self._record_held(after(Event.SUBMIT_NOT_SENT), reason)
             outcome.retry_later(task, reason)
-            return
-        except PbsError as exc:  # lost mid-submission, or an answer we cannot read: unknown
-            assert after(Event.SUBMIT_OUTCOME_UNKNOWN) is ProcStatus.JOB_RUNNING  # the intent
+        except PbsError as exc:  # lost mid-submission: a held job may exist, with its marker
             log.warning("%s: submission outcome unknown (%s); resolved next sweep", task.label, exc)
             outcome.retry_later(task, f"outcome of the submission unknown: {exc}")
-            return
-        fields = AssessorFields(
-            procstatus=after(Event.SUBMITTED).value, jobid=job_id, jobstartdate=today()
-        )
-        if self.action.retry and task.attempts is not None:  # the history says with what
-            now = task.attempts.current
-            asked = f"{now.memory_text}, {now.walltime_text}"
-            await self.records.write(
-                task, assessor_id, fields, step=Step.RESUBMITTED, details=asked
+        return None
+
+    async def _record_submitted(self, job_id: str) -> bool:
+        """
+        The held job on the assessor: created with it (a new task, one PUT), or its status,
+        job id and reason in one write. A failed write leaves the job held, never started and
+        never lost: its marker has the next sweep adopt it (no record) or release it (the
+        write landed after all).
+        """
+        task, status, reason = self.task, after(Event.SUBMITTED), self.action.reason
+        try:
+            if self.assessor_id is None:
+                self.assessor_id = await self.records.create(task, status, reason, job_id=job_id)
+                return True
+            fields = AssessorFields(
+                procstatus=status.value, jobid=job_id, jobstartdate=today(), note=note(reason)
             )
-        else:
-            await self.records.write(task, assessor_id, fields)
-        outcome.add(task, "submitted", job_id=job_id)
+            if self.action.retry and task.attempts is not None:  # the history says with what
+                now = task.attempts.current
+                asked = f"{now.memory_text}, {now.walltime_text}"
+                await self.records.write(
+                    task, self.assessor_id, fields, step=Step.RESUBMITTED, details=asked
+                )
+            else:
+                await self.records.write(task, self.assessor_id, fields)
+        except XnatError as exc:
+            reason = f"job {job_id} submitted held, not yet recorded: {exc}"
+            log.warning("%s: %s; resolved next sweep", task.label, reason)
+            self.records.outcome.retry_later(task, reason)
+            return False
+        return True
 
     def _edits(self) -> ResourceRef | None:
         """The assessor's EDITS resource, where the snapshot shows it has one."""
@@ -231,12 +266,3 @@ class Submission:
         ):
             return  # refused again for the same reason: nothing new to write
         await self.records.write(self.task, self.assessor_id, status_note(status, reason))
-
-    async def _record_intent(self) -> None:
-        """From here on, a crash is resolved by looking the job up by name."""
-        status, reason = after(Event.STAGED), self.action.reason
-        if self.assessor_id is None:
-            self.assessor_id = await self.records.create(self.task, status, reason, intent=True)
-            return
-        fields = AssessorFields(procstatus=status.value, jobid="", note=note(reason))
-        await self.records.write(self.task, self.assessor_id, fields)

@@ -27,6 +27,7 @@ from aspider.processors import Processor
 from aspider.run.backends import JobBackend, prune_job_dirs
 from aspider.run.chain import QueueRoom, chain_session, leave_to_chain
 from aspider.run.execute import JobOptions, Outcome, SessionExecutor
+from aspider.run.held_jobs import settle_held_jobs
 from aspider.run.history import History
 from aspider.run.lease import LeaseStore, project_lease
 from aspider.run.lease_files import FileLeaseStore
@@ -177,7 +178,9 @@ async def _sweep_held(
         memo = SettledMemo(previous=remembered)
         needs = snapshot_needs(processors)
         snapshot = restrict(await xnat.project_snapshot(project, **needs), options.sessions)
-        observations = await backend.observe(jobs_to_observe(snapshot, processors))
+        followed = jobs_to_observe(snapshot, processors)
+        observations = await backend.observe(followed)
+        held = await settle_held_jobs(backend, followed, observations)
         plan = await plan_projects(
             [snapshot],
             processors,
@@ -209,7 +212,9 @@ async def _sweep_held(
             if chain is not None:
                 session_plan = leave_to_chain(session_plan, processors)
             outcome, job_options = report.outcome, options.job_options
-            executor = SessionExecutor(xnat, backend, outcome, job_options, transfers, history)
+            executor = SessionExecutor(
+                xnat, backend, outcome, job_options, transfers, history, held
+            )
             before = by_id.get(session_plan.session_id)
             await _run_session(executor, session_plan, report, on_session, chain, before)
 

@@ -13,7 +13,7 @@ from aspider import LeaseHeld
 from aspider.processors import Processor
 from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
-from pbs import JobSpec, JobTemplate, LocalTransport
+from pbs import HELD_MARKER, JobSpec, JobTemplate, LocalTransport
 from tests.engine.conftest import shell_processor
 from xnat_client import Assessor, AssessorFields, NotFound, Session, XnatClient
 from xnat_client.server import XnatServer, generate_project
@@ -183,17 +183,20 @@ class _Crash(BaseException):
 
 
 class CrashAfterLaunch(LocalBackend):
-    """Starts the job, then the engine 'dies' before the job id reaches XNAT."""
+    """Starts the job held, then the engine 'dies' before XNAT has a record of it."""
+
+    launched = ""
 
     async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
-        await super().submit(spec, template)
+        CrashAfterLaunch.launched = await super().submit(spec, template)
         raise _Crash
 
 
 async def test_engine_killed_after_a_local_launch_then_rerun_runs_each_job_once(
     server: XnatServer, xnat: XnatClient, counting: Processor, tmp_path: Path
 ) -> None:
-    """The intent is on the assessor, the job runs, no id recorded: the next sweep adopts it."""
+    """The job is submitted held, XNAT has no record yet: it never starts on its own, and the
+    next sweep adopts it (recorded, released) instead of submitting a second one."""
     generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=2)
     root = tmp_path / "work"
     async with LocalTransport() as transport:
@@ -201,11 +204,14 @@ async def test_engine_killed_after_a_local_launch_then_rerun_runs_each_job_once(
             await sweep_project(
                 xnat, CrashAfterLaunch(transport, str(root)), "P1", [counting], SweepOptions()
             )
-    (intent,) = _assessors((await xnat.project_snapshot("P1")).sessions)
-    assert (intent.procstatus, intent.jobid) == ("JOB_RUNNING", "")
+    assert _assessors((await xnat.project_snapshot("P1")).sessions) == []
+    (marker,) = root.glob(f"*/{HELD_MARKER}")
+    assert marker.read_text().strip() == CrashAfterLaunch.launched
+    assert not _runs(root)  # held: it has not run
     with anyio.fail_after(60):
         await _loop(xnat, root, [counting])
     (done,) = _assessors((await xnat.project_snapshot("P1")).sessions)
     assert done.procstatus == "COMPLETE", done.note
-    assert done.jobid.endswith(".local")
+    assert done.jobid == CrashAfterLaunch.launched
+    assert not marker.exists()
     assert _runs(root) == Counter({done.label: 1})

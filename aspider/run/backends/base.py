@@ -63,6 +63,21 @@ class JobBackend(Protocol):
 
     async def cancel(self, job_ids: list[str]) -> None: ...
 
+    async def release(self, jobs: Mapping[str, str]) -> None:
+        """
+        Let jobs submitted held (`JobSpec.hold`; job name -> id) start, then forget their
+        markers. Raises the backend's error when they were not released (markers kept).
+        """
+        ...
+
+    async def forget_held(self, names: Iterable[str]) -> None:
+        """Forget the markers of jobs no longer held: released, ended or gone."""
+        ...
+
+    async def held_jobs(self) -> dict[str, str]:
+        """job name -> id of every job this work root submitted held and has not released."""
+        ...
+
 
 def job_dir(backend: JobBackend, label: str) -> PurePosixPath:
     """

@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+import signal
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
 import anyio
@@ -16,6 +17,7 @@ from aspider.plan.actions import JobObservation
 from aspider.run.backends.base import combine, job_names
 from aspider.settings import ENV_PREFIX
 from pbs import (
+    HELD_MARKER,
     TORQUE,
     JobInfo,
     JobSpec,
@@ -24,6 +26,7 @@ from pbs import (
     PbsClient,
     SubmitFailed,
     Transport,
+    held_jobs,
     job_dirs,
     render_job_script,
 )
@@ -38,12 +41,18 @@ for name in "$@"; do
     [ -f "$root/$name/.local-pid" ] && IFS= read -r pid < "$root/$name/.local-pid"
     case $pid in ''|*[!0-9]*) echo "$name gone"; continue ;; esac
     if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
-    then echo "$name running $pid"
+    then
+        if grep -q '^State:.*T' "/proc/$pid/status" 2>/dev/null
+        then echo "$name held $pid"
+        else echo "$name running $pid"
+        fi
     else echo "$name gone $pid"
     fi
 done
 """
 
+
+_PROBED = {"running": JobState.RUNNING, "held": JobState.HELD}  # a stopped process is held
 
 _NICE = 10  # local jobs yield the CPU to the engine, which feeds and empties the queue
 # The job records its own pid, then runs job.sh in the same shell (`.`, not a second exec): the
@@ -51,6 +60,12 @@ _NICE = 10  # local jobs yield the CPU to the engine, which feeds and empties th
 # the job by it instead of submitting it again. The directory is an argument, never code, and
 # is cleared (`set --`) before job.sh runs, which sees no positional parameters, as under qsub.
 _RUN_LOCAL = 'cd "$1" || exit 1; printf "%s\\n" "$$" > .local-pid || exit 1; set --; . ./job.sh'
+# Held: the job also writes its marker (`pbs` `.held`, its id), then stops itself until the
+# engine's SIGCONT (`release`); `submit` returns once it has stopped.
+_RUN_LOCAL_HELD = (
+    'cd "$1" || exit 1; printf "%s\\n" "$$" > .local-pid || exit 1; '
+    'printf "%s.local\\n" "$$" > .held || exit 1; kill -STOP $$; set --; . ./job.sh'
+)
 _STALE_STATUS = ("started", "exit_code", "finished", "signal")
 _REAP_EVERY = 256  # submissions between collections of ended children
 
@@ -60,7 +75,9 @@ def job_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if not k.startswith(ENV_PREFIX)}
 
 
-def _start_detached(directory: str, script: bytes, environment: Mapping[str, str]) -> int:
+def _start_detached(
+    directory: str, script: bytes, environment: Mapping[str, str], hold: bool = False
+) -> int:
     """
     Write job.sh, clear an earlier run's status files, start the job in its own session.
 
@@ -72,10 +89,10 @@ def _start_detached(directory: str, script: bytes, environment: Mapping[str, str
     os.makedirs(directory, exist_ok=True)
     with open(f"{directory}/job.sh", "wb") as out:
         out.write(script)
-    for stale in [*(f"status/{name}" for name in _STALE_STATUS), ".local-pid"]:
+    for stale in [*(f"status/{name}" for name in _STALE_STATUS), ".local-pid", HELD_MARKER]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{directory}/{stale}")
-    argv = ["sh", "-c", _RUN_LOCAL, "sh", directory]
+    argv = ["sh", "-c", _RUN_LOCAL_HELD if hold else _RUN_LOCAL, "sh", directory]
     try:
         pid = os.posix_spawnp(
             "sh",
@@ -96,7 +113,19 @@ def _start_detached(directory: str, script: bytes, environment: Mapping[str, str
     with contextlib.suppress(OSError):  # it already runs; a job at nice 0 is only less polite
         nice = max(_NICE, os.getpriority(os.PRIO_PROCESS, 0))  # never kinder than the engine
         os.setpriority(os.PRIO_PROCESS, pid, nice)
+    if hold:
+        _, status = os.waitpid(pid, os.WUNTRACED)  # held: stopped, with its marker written
+        if not os.WIFSTOPPED(status):
+            raise SubmitFailed(argv, -1, "", "the job ended before it could be held")
     return pid
+
+
+def _release(directory: str, pid: int) -> None:
+    """Let a held local job go on, then forget its marker (in this order: see `pbs._holds`)."""
+    with contextlib.suppress(ProcessLookupError):  # it is gone: nothing to let go
+        os.kill(pid, signal.SIGCONT)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(f"{directory}/{HELD_MARKER}")
 
 
 def _reap(children: set[int]) -> None:
@@ -138,7 +167,9 @@ class LocalBackend:
         del template  # a local job runs the built-in script: the run said so at its start
         script = render_job_script(spec, TORQUE).encode()
         directory, environment = str(spec.job_dir), self._environment
-        pid = await anyio.to_thread.run_sync(_start_detached, directory, script, environment)
+        pid = await anyio.to_thread.run_sync(
+            _start_detached, directory, script, environment, spec.hold
+        )
         self._children.add(pid)
         if len(self._children) % _REAP_EVERY == 0:
             _reap(self._children)
@@ -158,18 +189,34 @@ class LocalBackend:
             parts = line.split()
             if len(parts) >= 2:
                 pid = parts[2] if len(parts) > 2 else ""
-                alive[parts[0]] = (parts[1] == "running", pid)
+                alive[parts[0]] = (parts[1], pid)
         states = await self._pbs.read_states(self.work_root, wanted)
         out = {}
         for label in labels:
             name = names[label]
-            running, pid = alive.get(name, (False, ""))
-            job_state = JobState.RUNNING if running else JobState.GONE
+            state, pid = alive.get(name, ("gone", ""))
+            running = state != "gone"
+            job_state = _PROBED.get(state, JobState.GONE)
             info = JobInfo(job_id=f"{pid}.local", state=job_state) if pid else None
             if info is not None and not running and states[name].ended:
                 info = JobInfo(job_id=info.job_id, state=JobState.COMPLETED)
             out[label] = combine(label, info, states[name])
         return out
+
+    async def release(self, jobs: Mapping[str, str]) -> None:
+        directories = job_dirs(self.work_root, jobs)
+        for name, job_id in jobs.items():
+            pid = job_id.split(".", 1)[0]
+            if pid.isdigit():
+                _release(str(directories[name]), int(pid))
+
+    async def forget_held(self, names: Iterable[str]) -> None:
+        for directory in job_dirs(self.work_root, names).values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{directory}/{HELD_MARKER}")
+
+    async def held_jobs(self) -> dict[str, str]:
+        return await held_jobs(self.transport, self.work_root)
 
     async def cancel(self, job_ids: list[str]) -> None:
         pids = [jid.split(".", 1)[0] for jid in job_ids if jid.split(".", 1)[0].isdigit()]

@@ -34,6 +34,12 @@ class SchedulerClient(Protocol):
         self, work_root: str | PurePosixPath, names: Iterable[str]
     ) -> dict[str, JobDirState]: ...
 
+    async def release(self, jobs: Mapping[str, str], work_root: str | PurePosixPath) -> None: ...
+
+    async def forget_held(self, work_root: str | PurePosixPath, names: Iterable[str]) -> None: ...
+
+    async def held_jobs(self, work_root: str | PurePosixPath) -> dict[str, str]: ...
+
 
 class SchedulerBackend:
     """
@@ -68,3 +74,12 @@ class SchedulerBackend:
 
     async def cancel(self, job_ids: list[str]) -> None:
         await self.client.delete(job_ids)
+
+    async def release(self, jobs: Mapping[str, str]) -> None:
+        await self.client.release(jobs, self.work_root)
+
+    async def forget_held(self, names: Iterable[str]) -> None:
+        await self.client.forget_held(self.work_root, names)
+
+    async def held_jobs(self) -> dict[str, str]:
+        return await self.client.held_jobs(self.work_root)
