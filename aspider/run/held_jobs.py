@@ -58,4 +58,5 @@ async def settle_held_jobs(
             await backend.forget_held(forget)
     except PbsError as exc:  # the markers stay: the next sweep looks again
         log.warning("held jobs left as they are until the next sweep: %s", exc)
-    return {name: job_id for name, job_id in held.items() if name not in recorded}
+    settled = release.keys() | set(forget)
+    return {name: job_id for name, job_id in held.items() if name not in settled}

@@ -1,7 +1,7 @@
 """
 `aspider run` as a real process, `executor: slurm` through the bastion (`cluster.jump_host`),
-SIGKILLed between a retry's decision and its sbatch: the next run submits the retry once. Each
-attempt is one Slurm job, never two.
+SIGKILLed between a retry's held sbatch and its record in XNAT: the next run releases or adopts
+that job, and never submits the retry again. Each attempt is one Slurm job, never two.
 """
 
 from __future__ import annotations
@@ -45,17 +45,18 @@ command:
 """
 
 
-def _retry_intent(scope: Scope) -> bool:
-    """A PUT that records a retry's intent: no job id, the attempts at the head of the note."""
+def _retry_record(scope: Scope) -> bool:
+    """A PUT that records a retry's held job: its id, the attempts at the head of the note."""
     if scope.get("method") != "PUT":
         return False
     query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
     notes = query.get("proc:genProcData/note", [""])
-    return query.get("proc:genProcData/jobid") == [""] and notes[0].startswith("[attempt 1:")
+    job = query.get("proc:genProcData/jobid", [""])[0]
+    return job != "" and notes[0].startswith("[attempt 1:")
 
 
 class HoldingServer(XnatServer):
-    """Hangs the first retry intent (after applying it, or before), and says when it came."""
+    """Hangs the first retry record (after applying it, or before), and says when it came."""
 
     def __init__(self, apply: bool) -> None:
         super().__init__()
@@ -64,7 +65,7 @@ class HoldingServer(XnatServer):
         self.intent = anyio.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.hold and scope["type"] == "http" and _retry_intent(scope):
+        if self.hold and scope["type"] == "http" and _retry_record(scope):
             if self.apply:
 
                 async def unanswered(message: Message) -> None:
@@ -130,11 +131,12 @@ async def _slurm_jobs_named(cluster: ClusterProfile, prefix: str) -> Counter[str
     return Counter(name for name in jobs.values() if name.startswith(prefix))
 
 
-@pytest.mark.parametrize("applied", [True, False], ids=["intent-recorded", "intent-not-recorded"])
-async def test_killed_between_retry_decision_and_sbatch_gives_one_job_per_attempt(
+@pytest.mark.parametrize("applied", [True, False], ids=["retry-recorded", "retry-not-recorded"])
+async def test_killed_between_a_retrys_sbatch_and_its_record_gives_one_job_per_attempt(
     cluster: ClusterProfile, extras: ClusterExtras, tmp_path: Path, applied: bool
 ) -> None:
-    """SIGKILL while the retry's intent is written: the rerun submits attempt 2 exactly once."""
+    """SIGKILL while the retry's held job is recorded: attempt 2 is that one job, released
+    (the record landed) or adopted (it did not), never submitted again."""
     project = f"R{uuid.uuid4().hex[:8]}"
     server = HoldingServer(apply=applied)
     generate_project(server, project, sessions=1, assessors_per_session=0, seed=9)
@@ -146,7 +148,8 @@ async def test_killed_between_retry_decision_and_sbatch_gives_one_job_per_attemp
             first.send_signal(signal.SIGKILL)
             await first.wait()
             (label,) = [a.label for a in server.store.assessors_of(project)]
-            assert await _slurm_jobs_named(cluster, project) == Counter({label: 1})
+            # attempt 1 ended, attempt 2 submitted held: it waits for its record
+            assert await _slurm_jobs_named(cluster, project) == Counter({label: 2})
             server.hold = False
             second = await _aspider(settings, project, "--wait", "--interval", "1")
             assert await second.wait() == 0
