@@ -84,12 +84,13 @@ class SetStatus:
 @dataclass(frozen=True, slots=True)
 class Submit:
     """
-    Stage the inputs and submit: record the intent (JOB_RUNNING, no jobid) first, then qsub,
-    then record the job id. `assessor` is None when a CreateAssessor precedes it in the plan.
+    Stage the inputs and submit: qsub held, record JOB_RUNNING with the job id (creating the
+    assessor so when a CreateAssessor precedes it in the plan, then `assessor` is None), then
+    release the job (`aspider.run.submission`).
 
     `retry`: the task's job ran and was stopped, and this is its next attempt (`task.attempts`,
     with the scaled request): what the last job left in its directory (its status files, its
-    outputs) is cleared, and its log set aside, before the intent is recorded.
+    outputs) is cleared, and its log set aside, before the new job is submitted.
     """
 
     task: Task

@@ -143,11 +143,11 @@ class Event(StrEnum):
     # What the executor finds while it carries out an action (its own transitions).
     STAGING_INPUTS_MISSING = "staging: declared inputs not there"
     STAGING_FAILED = "staging: XNAT or the cluster failed"
-    STAGED = "inputs staged: intent recorded"
+    STAGED = "inputs staged"
     SUBMIT_REFUSED = "the scheduler refused the job"
     SUBMIT_NOT_SENT = "the cluster was not reached: no job"
     SUBMIT_OUTCOME_UNKNOWN = "connection lost during submission"
-    SUBMITTED = "the scheduler returned a job id"
+    SUBMITTED = "the scheduler took the job, held"
     OUTPUTS_MISSING = "exit code 0, declared outputs missing"
     OUTPUTS_FOUND = "exit code 0, declared outputs present"
     UPLOAD_FAILED = "upload of outputs failed"
@@ -224,13 +224,23 @@ TRANSITIONS: tuple[Transition, ...] = (
     # writes are looked up here too (`after`), so this table is every status change there is.
     Transition(_S.NEED_TO_RUN, _E.STAGING_INPUTS_MISSING, (), _S.NEED_INPUTS, "what is missing"),
     Transition(_S.NEED_TO_RUN, _E.STAGING_FAILED, (), _S.NEED_TO_RUN, Reason.STAGING_FAILED),
-    Transition(_S.NEED_TO_RUN, _E.STAGED, ("qsub",), _S.JOB_RUNNING, "no job id yet: the intent"),
-    Transition(_S.JOB_RUNNING, _E.SUBMIT_REFUSED, (), _S.JOB_FAILED, Reason.SUBMIT_FAILED),
-    Transition(_S.JOB_RUNNING, _E.SUBMIT_NOT_SENT, (), _S.NEED_TO_RUN, "submitted again later"),
+    Transition(_S.NEED_TO_RUN, _E.STAGED, ("qsub held",), _S.NEED_TO_RUN, "nothing written yet"),
+    Transition(_S.NEED_TO_RUN, _E.SUBMIT_REFUSED, (), _S.JOB_FAILED, Reason.SUBMIT_FAILED),
+    Transition(_S.NEED_TO_RUN, _E.SUBMIT_NOT_SENT, (), _S.NEED_TO_RUN, "submitted again later"),
     Transition(
-        _S.JOB_RUNNING, _E.SUBMIT_OUTCOME_UNKNOWN, (), _S.JOB_RUNNING, "looked up by name next"
+        _S.NEED_TO_RUN,
+        _E.SUBMIT_OUTCOME_UNKNOWN,
+        (),
+        _S.NEED_TO_RUN,
+        "a held job is adopted next sweep",
     ),
-    Transition(_S.JOB_RUNNING, _E.SUBMITTED, (), _S.JOB_RUNNING, "job id recorded"),
+    Transition(
+        _S.NEED_TO_RUN,
+        _E.SUBMITTED,
+        ("release",),
+        _S.JOB_RUNNING,
+        "one write with the job id (a new task: created so), then the job released",
+    ),
     Transition(_S.JOB_RUNNING, _E.OUTPUTS_MISSING, (), _S.JOB_FAILED, Reason.JOB_NO_OUTPUTS),
     Transition(
         _S.JOB_RUNNING, _E.OUTPUTS_FOUND, ("upload",), _S.JOB_RUNNING, "nothing written yet"
