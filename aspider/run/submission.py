@@ -222,7 +222,7 @@ class Submission:
     async def _stage(self) -> bool:
         """
         Stage the inputs; when that fails, record why (once) and say so. A retried task's
-        last attempt is set aside first, before its intent is recorded: from then on, what
+        last attempt is set aside first, before its new job is submitted: from then on, what
         the job directory shows is the new attempt's.
         """
         task, outcome = self.task, self.records.outcome
