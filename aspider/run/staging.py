@@ -140,12 +140,17 @@ async def plan_staging(
             if files is None:
                 files = await xnat.list_files(_ref(item, res))
             staged.extend(_targets(item, res, files))
-    seen: dict[str, StagedFile] = {}
+    taken: set[str] = set()
     for f in staged:
-        if f.target in seen:
-            raise InputsMissing(f"two inputs would be staged to INPUTS/{f.target}")
-        seen[f.target] = f
+        _claim(taken, f.target)
     return staged
+
+
+def _claim(taken: set[str], target: str) -> None:
+    """`target` (under INPUTS/) for one file only: a second one blocks the task."""
+    if target in taken:
+        raise InputsMissing(f"two inputs would be staged to INPUTS/{target}")
+    taken.add(target)
 
 
 _UNLIMITED = TransferLimit(1, small=2**63)
@@ -196,10 +201,9 @@ async def stage_inputs(
             unzipped = await stage_zipped(xnat, transport, inputs_dir, folders, item, res, taken)
         if unzipped is None:  # XNAT's zip was of no use: the listing and a download per file
             unzipped = _targets(item, res, await xnat.list_files(_ref(item, res)))
-            if clash := next((f.target for f in unzipped if f.target in taken), None):
-                raise InputsMissing(f"two inputs would be staged to INPUTS/{clash}")
+            for f in unzipped:
+                _claim(taken, f.target)
             await _copy_all(xnat, transport, inputs_dir, folders, unzipped, limit)
-            taken.update(f.target for f in unzipped)
         files += unzipped
     return files
 
@@ -277,8 +281,7 @@ async def stage_zipped(
                 return  # the first, as DAX takes it
             raise InputsMissing(f"{res.varname or where}: multiple files in the resource")
         target = placed[0].target
-        if target in taken:
-            raise InputsMissing(f"two inputs would be staged to INPUTS/{target}")
+        _claim(taken, target)
         path = inputs_dir / target
         await folders.make(path.parent)
         moved = [0]
@@ -287,7 +290,6 @@ async def stage_zipped(
         if landed is None or landed.size != moved[0]:
             got = landed.size if landed else "nothing"
             raise StagingError(f"staging {entry.name}: expected {moved[0]} bytes, got {got}")
-        taken.add(target)
         varname = res.varname if res.ftype == "FILE" else ""
         staged.append(StagedFile(ref, entry.name, moved[0], target, varname))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,22 +50,36 @@ def big_file_server() -> Iterator[tuple[str, str]]:
         proc.wait(timeout=30)
 
 
-async def test_a_64_mib_input_is_staged_in_a_few_mib_of_memory(
-    big_file_server: tuple[str, str], tmp_path: Path
-) -> None:
-    url, session_id = big_file_server
+Move = Callable[[XnatClient, LocalTransport, ResourceRef, Path], Awaitable[object]]
+
+
+async def _peak_while(server: tuple[str, str], target: Path, move: Move) -> tuple[object, int]:
+    """What `move` returned, and the client's peak traced memory while it moved BIG.bin."""
+    url, session_id = server
     source = ResourceRef.scan(session_id, "99", "BIG")
-    target = tmp_path / "INPUTS" / "big.bin"
     target.parent.mkdir()
     credentials = Credentials.password("admin", "admin")
     async with XnatClient(url, credentials=credentials) as xnat, LocalTransport() as transport:
         await xnat.list_files(source)  # log in and open the connection outside the measure
         tracemalloc.start()
         try:
-            moved = await copy_file(xnat, transport, source, "big.bin", str(target))
+            moved = await move(xnat, transport, source, target)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
+    return moved, peak
+
+
+async def test_a_64_mib_input_is_staged_in_a_few_mib_of_memory(
+    big_file_server: tuple[str, str], tmp_path: Path
+) -> None:
+    async def copy(
+        xnat: XnatClient, transport: LocalTransport, source: ResourceRef, target: Path
+    ) -> int:
+        return await copy_file(xnat, transport, source, "big.bin", str(target))
+
+    target = tmp_path / "INPUTS" / "big.bin"
+    moved, peak = await _peak_while(big_file_server, target, copy)
     assert moved == BIG
     assert target.stat().st_size == BIG
     assert target.read_bytes()[:512] == bytes(range(256)) * 2
@@ -76,25 +90,19 @@ async def test_a_64_mib_resource_unzipped_as_it_streams_stays_in_a_few_mib(
     big_file_server: tuple[str, str], tmp_path: Path
 ) -> None:
     """One zip download of the resource: inflated and written as it comes, never held whole."""
-    url, session_id = big_file_server
-    source = ResourceRef.scan(session_id, "99", "BIG")
-    target = tmp_path / "INPUTS" / "big.bin"
-    target.parent.mkdir()
-    credentials = Credentials.password("admin", "admin")
-    async with XnatClient(url, credentials=credentials) as xnat, LocalTransport() as transport:
 
+    async def unzip(
+        xnat: XnatClient, transport: LocalTransport, source: ResourceRef, target: Path
+    ) -> list[str]:
         async def receive(entry: FileEntry, chunks: AsyncIterator[bytes]) -> None:
             assert entry.name == "big.bin"
             await transport.upload(str(target), chunks)
 
-        await xnat.list_files(source)  # log in and open the connection outside the measure
-        tracemalloc.start()
-        try:
-            entries = await xnat.receive_zipped(source, receive)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    assert [e.name for e in entries] == ["big.bin"]
+        return [e.name for e in await xnat.receive_zipped(source, receive)]
+
+    target = tmp_path / "INPUTS" / "big.bin"
+    names, peak = await _peak_while(big_file_server, target, unzip)
+    assert names == ["big.bin"]
     assert target.stat().st_size == BIG
     assert target.read_bytes()[:512] == bytes(range(256)) * 2
     assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB while unzipping 64 MiB"

@@ -33,16 +33,25 @@ async def _until(path: Path) -> None:
             await anyio.sleep(0.3)
 
 
-@pytest.mark.parametrize("which", ["pbs", "slurm"])
-async def test_a_held_job_waits_for_its_release_then_runs(
-    which: str,
+Scheduler = PbsClient | SlurmClient
+
+
+@pytest.fixture(params=["pbs", "slurm"])
+def held(
+    request: pytest.FixtureRequest,
     client: PbsClient,
     jobs: Jobs,
     slurm: SlurmClient,
     slurm_jobs: Jobs,
-    job_root: Path,
+) -> tuple[Scheduler, Jobs]:
+    """The client (qsub through the PBS wrappers, or sbatch) and its cleaning-up submitter."""
+    return (client, jobs) if request.param == "pbs" else (slurm, slurm_jobs)
+
+
+async def test_a_held_job_waits_for_its_release_then_runs(
+    held: tuple[Scheduler, Jobs], job_root: Path
 ) -> None:
-    scheduler, tracker = (client, jobs) if which == "pbs" else (slurm, slurm_jobs)
+    scheduler, tracker = held
     job_id = await tracker.submit(_held(job_root, "held"))
     marker = job_root / "held" / HELD_MARKER
     assert await scheduler.held_jobs(job_root) == {"held": job_id}
@@ -56,17 +65,11 @@ async def test_a_held_job_waits_for_its_release_then_runs(
     assert await scheduler.held_jobs(job_root) == {}
 
 
-@pytest.mark.parametrize("which", ["pbs", "slurm"])
 async def test_a_failed_release_keeps_the_marker_and_forget_drops_it(
-    which: str,
-    client: PbsClient,
-    jobs: Jobs,
-    slurm: SlurmClient,
-    slurm_jobs: Jobs,
-    job_root: Path,
+    held: tuple[Scheduler, Jobs], job_root: Path
 ) -> None:
     """Releasing a job that is no longer held fails and keeps the marker; forget removes it."""
-    scheduler, tracker = (client, jobs) if which == "pbs" else (slurm, slurm_jobs)
+    scheduler, tracker = held
     job_id = await tracker.submit(_held(job_root, "twice"))
     await scheduler.release({"twice": job_id}, job_root)
     await _until(job_root / "twice" / "OUTPUTS" / "ran.txt")

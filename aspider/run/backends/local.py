@@ -124,6 +124,10 @@ def _release(directory: str, pid: int) -> None:
     """Let a held local job go on, then forget its marker (in this order: see `pbs._holds`)."""
     with contextlib.suppress(ProcessLookupError):  # it is gone: nothing to let go
         os.kill(pid, signal.SIGCONT)
+    _forget(directory)
+
+
+def _forget(directory: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(f"{directory}/{HELD_MARKER}")
 
@@ -212,8 +216,7 @@ class LocalBackend:
 
     async def forget_held(self, names: Iterable[str]) -> None:
         for directory in job_dirs(self.work_root, names).values():
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{directory}/{HELD_MARKER}")
+            _forget(str(directory))
 
     async def held_jobs(self) -> dict[str, str]:
         return await held_jobs(self.transport, self.work_root)
