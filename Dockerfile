@@ -3,16 +3,19 @@
 # Configuration comes from the environment (ASPIDER_*) and a mounted settings file; the SSH key
 # and the XNAT credentials come from mounted secrets (see docs/deploy.md). Checked by hadolint
 # (`make lint`); built and run by tests/container/image-smoke where a Docker daemon is.
+# The runtime lock (requirements/runtime.txt, docs/development.md), every package checked
+# against its hash; then aspider itself, built by the locked hatchling, with nothing resolved.
 FROM python:3.11-slim AS build
 WORKDIR /src
+COPY requirements/runtime.txt ./requirements/
+RUN python -m venv /opt/aspider \
+ && /opt/aspider/bin/pip install --no-cache-dir --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY aspider ./aspider
 COPY pbs ./pbs
 COPY xnat_client ./xnat_client
 COPY examples ./examples
-RUN python -m venv /opt/aspider \
- && /opt/aspider/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/aspider/bin/pip install --no-cache-dir .
+RUN /opt/aspider/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 FROM python:3.11-slim
 # uid 10001: mounted secrets must be readable by it (the entrypoint says so when one is not).

@@ -1,17 +1,34 @@
-# The two commands of the quick start: `make demo` and `make test`. Both bootstrap .venv.
+# The two commands of the quick start: `make demo` and `make test`. Both bootstrap .venv from
+# the lock files in requirements/ (docs/development.md): the demo's holds the runtime and the
+# sandbox, the tests add their tools. The venv is made anew whenever a lock changes, so it holds
+# exactly what is locked, and every package is checked against its hash.
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+PYTHON ?= python3
+LOCKED := $(BIN)/python -m pip install -q --require-hashes
+DEMO_STAMP := $(VENV)/.stamp-demo
+TEST_STAMP := $(VENV)/.stamp-test
 
-.PHONY: test demo lint cluster cluster-down browser client-venvs bench clean image-smoke
+.PHONY: test demo lint lock test-latest cluster cluster-down browser client-venvs bench clean \
+        image-smoke
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip >/dev/null
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $(STAMP)
+$(VENV)/.stamp-made: requirements/demo.txt requirements/test.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	touch $@
 
-test: $(STAMP) cluster browser client-venvs lint
+# The project itself, editable, built by the locked hatchling (no build isolation, no resolver).
+$(DEMO_STAMP): $(VENV)/.stamp-made pyproject.toml
+	$(LOCKED) -r requirements/demo.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+$(TEST_STAMP): $(DEMO_STAMP)
+	$(LOCKED) -r requirements/test.txt
+	$(BIN)/python -m pip check
+	touch $@
+
+test: $(TEST_STAMP) cluster browser client-venvs lint
 	$(BIN)/pytest
 
 # Shell scripts and the Dockerfile are linted too: shellcheck (from Debian, installed here if
@@ -19,7 +36,7 @@ test: $(STAMP) cluster browser client-venvs lint
 SHELL_SCRIPTS := docker/entrypoint.sh tests/container/image-smoke tools/need-debian-packages \
                  tests/cluster/up tests/cluster/down .ci/run
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -50,16 +67,35 @@ client-venvs:
 cluster-down:
 	tests/cluster/down
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/aspider demo
 
 # Build the image and run it (--help, and a sweep against the XNAT-compatible server on the
 # host network). Needs a Docker daemon; says NOT RUN and fails without one.
-image-smoke: $(STAMP)
+image-smoke: $(TEST_STAMP)
 	tests/container/image-smoke
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks
+
+# Refreshes the lock files from pyproject.toml with uv (itself locked, in .venvs/lock). Pins
+# already there stay; `make lock UPGRADE=1` moves every one to the newest release allowed.
+LOCK_VENV := .venvs/lock
+lock:
+	test -x $(LOCK_VENV)/bin/uv || { rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/python -m pip install -q --require-hashes -r requirements/lock-tool.txt; }
+	$(LOCK_VENV)/bin/python tools/lock.py $(if $(UPGRADE),--upgrade)
+
+# The upgrade check, apart from the everyday path: a throwaway venv of the newest releases
+# pyproject allows, and the whole suite on it. A new upstream release fails here first.
+LATEST := .venvs/latest
+test-latest: cluster browser client-venvs
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e '.[sandbox,test,lint]'
+	$(LATEST)/bin/python -m pip freeze --exclude-editable > $(LATEST)/versions.txt
+	@echo "test-latest: the versions tried are in $(LATEST)/versions.txt"
+	$(LATEST)/bin/pytest
 
 clean:
 	rm -rf $(VENV) .venvs .mypy_cache .pytest_cache .ruff_cache

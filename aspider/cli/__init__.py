@@ -18,6 +18,11 @@ from aspider._environ import take_secrets
 
 take_secrets()
 
+# Next, before asyncssh and the rest are imported: a library's warning is not the user's news.
+from aspider.cli.library_warnings import quiet_library_warnings  # noqa: E402
+
+quiet_library_warnings()
+
 import sys  # noqa: E402  (after take_secrets, on purpose; so are the imports below)
 import traceback  # noqa: E402
 

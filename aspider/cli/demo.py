@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
 import anyio
 import typer
 
@@ -51,16 +56,39 @@ def _show(result: DemoResult) -> None:
         f"{result.seconds:.1f} s.",
         highlight=False,
     )
-    console.print(NEXT_STEPS, highlight=False, markup=False)
+    console.print(next_steps(_activation_needed()), highlight=False, markup=False)
 
 
-# The same loop over real HTTP, as commands that work as typed (tests/aspider/test_init.py
-# runs them). Then docs/deploy.md for a real XNAT and cluster.
+# The same loop over real HTTP, as lines to paste into the shell that ran the demo
+# (tests/aspider/test_quick_start.py pastes them after `make demo`). Then docs/deploy.md.
 NEXT_STEPS = """
-Next, the same loop against an XNAT-compatible server over HTTP, from a folder of your own:
+Next, the same loop against an XNAT-compatible server over HTTP, in a new
+folder. Paste these lines into this shell {why}:
+{activate}  cd "$(mktemp -d)"
   aspider sandbox --port 8080 --sessions 5 &
   aspider init --xnat-url http://127.0.0.1:8080 --user admin \\
       --project DEMO --demo-processors
   ASPIDER_XNAT__PASSWORD=admin aspider run DEMO --wait --interval 2
+  kill %1
 For your own XNAT and cluster: `aspider init --xnat-url https://... --cluster-host ...`,
 then docs/deploy.md."""
+
+
+def next_steps(activate: Path | None) -> str:
+    """The hint, opening with the venv's activation when this aspider is not on PATH."""
+    if activate is None:
+        return NEXT_STEPS.format(why="(the last stops the sandbox)", activate="")
+    return NEXT_STEPS.format(
+        why="(the first puts aspider on PATH,\nthe last stops the sandbox)",
+        activate=f"  source {shlex.quote(str(activate))}\n",
+    )
+
+
+def _activation_needed() -> Path | None:
+    """The venv's `activate` when the `aspider` on PATH is not this one (as after `make demo`)."""
+    on_path = shutil.which("aspider")
+    bin_dir = Path(sys.executable).parent
+    if on_path and Path(on_path).parent.resolve() == bin_dir.resolve():
+        return None
+    activate = bin_dir / "activate"
+    return activate.absolute() if activate.exists() else None

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.logging import RichHandler
 
+from aspider.cli.library_warnings import flush_to_log, quiet_library_warnings
+
 LogFormat = Literal["text", "json"]
 
 # Loggers whose INFO records are what a log collector wants: one per action, one per sweep.
@@ -64,6 +66,8 @@ def setup_logging(fmt: LogFormat = "text", verbose: bool = False) -> None:
     for noisy in ("httpx", "httpcore", "asyncssh"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(fmt == "json")  # a Python warning is a record too, not free text
+    quiet_library_warnings()  # outermost again: the quieted ones stay out of the records too
+    flush_to_log()
 
 
 def log_format() -> LogFormat:

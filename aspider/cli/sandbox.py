@@ -9,6 +9,7 @@ from typing import Annotated
 import anyio
 import typer
 
+from aspider.cli.common import fail
 from xnat_client.server import (
     Faults,
     TlsIdentity,
@@ -77,6 +78,8 @@ def sandbox(
         anyio.run(_serve, server, port, sessions, user, chosen_password, tls, tls_dir)
     except KeyboardInterrupt:
         typer.echo("sandbox stopped")
+    except ImportError as exc:  # --tls without the sandbox extra: the message names it
+        raise fail(str(exc)) from exc
     except OSError as exc:
         typer.echo(f"cannot listen on 127.0.0.1:{port}: {exc}; try --port 0 for any free port")
         raise typer.Exit(code=1) from exc

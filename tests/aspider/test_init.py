@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from aspider.cli.demo import NEXT_STEPS
+from aspider.cli.demo import next_steps
 from aspider.settings import AspiderSettings, load_settings
 from tests.aspider.processes import REPO, clean_env, run_aspider
 
@@ -35,15 +35,16 @@ def _free_port() -> int:
 
 
 def _commands(text: str) -> list[str]:
-    """The indented command lines of the hint, continuation lines joined."""
+    """The hint's indented lines that run aspider, continuation lines joined."""
     joined = text.replace("\\\n", " ")
-    return [line.strip() for line in joined.splitlines() if line.startswith("  ")]
+    lines = [line.strip() for line in joined.splitlines() if line.startswith("  ")]
+    return [line for line in lines if "aspider " in line]
 
 
 def test_the_demo_s_next_steps_work_as_typed(tmp_path: Path) -> None:
     """sandbox, init, run: the hint's three commands (on a free port) end with tasks COMPLETE."""
     port = str(_free_port())
-    sandbox, init, run = (c.replace("8080", port) for c in _commands(NEXT_STEPS))
+    sandbox, init, run = (c.replace("8080", port) for c in _commands(next_steps(None)))
     env = clean_env(tmp_path)
     assert sandbox.endswith(" &")
     with subprocess.Popen(

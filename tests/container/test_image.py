@@ -28,9 +28,10 @@ REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 
 
-def _dockerfile_pip_targets() -> list[str]:
+def _dockerfile_pip_installs() -> list[str]:
+    """The arguments of each `pip install` in the Dockerfile, in order."""
     text = (REPO / "Dockerfile").read_text()
-    return re.findall(r"pip install --no-cache-dir (\S+)\s*$", text, re.MULTILINE)
+    return re.findall(r"pip install (.+?)\s*$", text, re.MULTILINE)
 
 
 _LIST_DEMO_PROCESSORS = (
@@ -40,9 +41,12 @@ _LIST_DEMO_PROCESSORS = (
 
 
 def test_dockerfile_installs_the_project_as_a_non_root_user() -> None:
-    """The image installs the project itself, runs as an unprivileged user, enters aspider."""
+    """The image installs the runtime lock by hash, then the project alone, runs unprivileged."""
     text = (REPO / "Dockerfile").read_text()
-    assert _dockerfile_pip_targets()[-1] == "."
+    assert _dockerfile_pip_installs() == [
+        "--no-cache-dir --require-hashes -r requirements/runtime.txt",
+        "--no-cache-dir --no-deps --no-build-isolation .",
+    ]
     assert re.search(r"^USER 10001$", text, re.MULTILINE)  # numeric, as hadolint asks
     assert 'ENTRYPOINT ["aspider-entrypoint"]' in text
     assert "ASPIDER_SETTINGS=/etc/aspider/settings.yaml" in text

@@ -12,8 +12,6 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-import trustme
-
 from xnat_client.server._tcp import LOOPBACK
 
 
@@ -32,7 +30,18 @@ class TlsIdentity:
 def make_tls_identity(
     directory: Path, hosts: tuple[str, ...] = (LOOPBACK, "localhost")
 ) -> TlsIdentity:
-    """A new CA and a certificate for `hosts`; the CA certificate goes to `directory/ca.pem`."""
+    """
+    A new CA and a certificate for `hosts`; the CA certificate goes to `directory/ca.pem`.
+
+    Raises:
+        ImportError: trustme is not installed; its message names the extra that brings it.
+    """
+    try:
+        import trustme  # only HTTPS needs it: the `sandbox` extra
+    except ImportError as exc:
+        raise ImportError(
+            "the sandbox's HTTPS needs trustme: pip install 'aspider-xnat[sandbox]'"
+        ) from exc
     ca = trustme.CA()
     certificate = ca.issue_cert(*hosts)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
