@@ -39,8 +39,8 @@ from aspider.plan.actions import CreateAssessor
 from aspider.plan.states import QcStatus
 from aspider.processors import Processor, load_processors
 from xnat_client import AssessorFields, Credentials, XnatClient
-from xnat_client.server import LoggedRequest, XnatServer, generate_project, serve_tcp
-from xnat_client.server._xml import escape_xml
+from xnat_client.sandbox import LoggedRequest, XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox._xml import escape_xml
 
 DEMO_PROCESSORS = Path(__file__).resolve().parents[1] / "aspider" / "demo" / "processors"
 PROJECT = "BENCH"

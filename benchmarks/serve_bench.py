@@ -36,7 +36,7 @@ import yaml
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 
-from xnat_client.server import XnatServer, serve_tcp
+from xnat_client.sandbox import XnatServer, serve_tcp
 
 PROJECT = "BENCH"
 DEMO = Path(__file__).resolve().parents[1] / "aspider" / "demo" / "processors"

@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 SESSION_COLUMNS = (
     "ID,label,project,subject_ID,subject_label,date,xsiType,last_modified,"

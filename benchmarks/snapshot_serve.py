@@ -13,7 +13,7 @@ import time
 
 import anyio
 
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 
 async def serve(sessions: int, scans: int, assessors: int, latency: float) -> None:

@@ -34,7 +34,7 @@ from xnat_client import Credentials, XnatClient
 
 SERVE = """
 import asyncio, sys
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 async def main():
     files, size, latency = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])

@@ -1,16 +1,18 @@
 """
-pbs: an async driver for batch clusters, PBS (PBS Pro / OpenPBS, Torque) and Slurm, locally or
-over SSH (ssh config aliases and jump hosts included).
+pbs: an async driver for batch jobs on PBS (PBS Pro / OpenPBS, Torque), on Slurm, or as local
+processes, run locally or over SSH (ssh config aliases and jump hosts included).
 
-It renders job scripts, submits them (`PbsClient`: qsub; `SlurmClient`: sbatch), reads job
-states in batches (a poll costs the same few commands for one job or ten thousand), tells why a
-job ended (`EndCause`), and moves files to and from job directories. A library on its own: it
-never imports `aspider` or `xnat_client`.
+One family keeps one job contract (`BatchClient`): `PbsClient` (qsub), `SlurmClient` (sbatch, in
+`pbs.slurm`) and `LocalClient` (processes of this machine, in `pbs.local`) say only how their
+scheduler differs. They render job scripts, submit them held or not, read job states in batches
+(a poll costs the same few commands for one job or ten thousand), tell why a job ended
+(`EndCause`), and move files to and from job directories through a `Transport` (`pbs.local`,
+`pbs.ssh`). A library on its own: it never imports `aspider` or `xnat_client`.
 """
 
+from ._batch_client import BatchClient, job_dirs
 from ._batches import MAX_ARGUMENT_BYTES
 from ._causes import end_cause
-from ._client import PbsClient, job_dirs
 from ._dialects import (
     PBSPRO,
     SCHEDULER_LOG,
@@ -37,7 +39,6 @@ from ._exceptions import (
     TransportClosed,
 )
 from ._holds import HELD_MARKER, held_jobs
-from ._local import LocalTransport
 from ._models import EndCause, JobDirState, JobInfo, JobPoll, JobState
 from ._names import (
     JOB_NAME_LIMIT,
@@ -48,14 +49,13 @@ from ._names import (
     job_name,
 )
 from ._parse import parse_json, parse_text, parse_xml
+from ._pbs_client import PbsClient
 from ._script import render_job_script
-from ._slurm import SlurmClient
-from ._slurm_parse import parse_sacct, parse_squeue
-from ._slurm_script import JobTemplate, render_slurm_script
 from ._spec import RESERVED_VARIABLES, JobSpec
-from ._ssh import SshTransport
-from ._ssh_settings import SshSettings
 from ._transport import HIDING_VARIABLES, CommandResult, FileStat, Transport
+from .local import LocalClient, LocalTransport
+from .slurm import JobTemplate, SlurmClient, parse_sacct, parse_squeue, render_slurm_script
+from .ssh import SshSettings, SshTransport
 
 __all__ = [
     "HELD_MARKER",
@@ -69,6 +69,7 @@ __all__ = [
     "TORQUE",
     "TORQUE_XML",
     "BadSchedulerOutput",
+    "BatchClient",
     "CommandFailed",
     "CommandResult",
     "ConnectFailed",
@@ -86,6 +87,7 @@ __all__ = [
     "JobSpec",
     "JobState",
     "JobTemplate",
+    "LocalClient",
     "LocalTransport",
     "PbsClient",
     "PbsError",

@@ -1,9 +1,11 @@
 """
-xnat_client: an async XNAT REST client, and an XNAT-compatible server for tests and the demo.
+xnat_client: an async XNAT REST client (and, apart from it, an XNAT-compatible server).
 
 The client reads whole projects in a constant number of requests and writes assessors, resources,
 files and workflow entries (XNAT's History). A library on its own: it never imports `aspider` or
-`pbs`. The server lives in the `xnat_client.server` subpackage and is not imported here.
+`pbs`. The XNAT-compatible server for tests, the demo and `aspider sandbox` is the optional
+`xnat_client.sandbox` subpackage (its HTTPS needs the `sandbox` extra); no client module imports
+it, so it is not imported here.
 """
 
 from ._assessors import AssessorFields

@@ -23,7 +23,13 @@ from aspider.cli.common import (
     wiring_of,
 )
 from aspider.cli.words import will
-from aspider.plan import ProcessorExplanation, explain_session, match_snapshots, plan
+from aspider.plan import (
+    IN_FLIGHT,
+    ProcessorExplanation,
+    explain_session,
+    match_snapshots,
+    plan,
+)
 from aspider.run.engine import Wiring, read_snapshots
 from aspider.run.runner import plan_limits
 from aspider.settings import AspiderSettings
@@ -177,7 +183,7 @@ def _unchanged(assr: dict[str, Any] | None, ready: bool, waits: str) -> str:
     status = (assr or {}).get("procstatus", "")
     if status == "COMPLETE":
         return "done: nothing to do"
-    if status in ("JOB_RUNNING", "READY_TO_UPLOAD", "UPLOADING"):
+    if status in IN_FLIGHT:
         return "its job is under way: the sweep follows it"
     if status == "JOB_FAILED":
         return "failed: `aspider rerun` sends it back to run again"

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aspider.plan import JobObservation
-from aspider.plan.states import ProcStatus, normalise_procstatus
+from aspider.plan.states import IN_FLIGHT, ProcStatus, normalise_procstatus
 from aspider.run.runner import RunResult, run_ending
 from aspider.run.sweep import SweepReport
 from xnat_client import ProjectSnapshot
@@ -32,7 +32,7 @@ _ATTENTION = (ProcStatus.JOB_FAILED, ProcStatus.NEED_INPUTS, ProcStatus.UPLOADIN
 # The status table in 80 columns: the eight statuses as five a person acts on, and the rest.
 STATUS_GROUPS: dict[str, tuple[ProcStatus, ...]] = {
     "done": (ProcStatus.COMPLETE,),
-    "running": (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING),
+    "running": tuple(sorted(IN_FLIGHT)),
     "to run": (ProcStatus.NEED_TO_RUN,),
     "no inputs": (ProcStatus.NEED_INPUTS,),
     "failed": (ProcStatus.JOB_FAILED,),

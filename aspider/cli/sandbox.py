@@ -10,7 +10,7 @@ import anyio
 import typer
 
 from aspider.cli.common import fail
-from xnat_client.server import (
+from xnat_client.sandbox import (
     Faults,
     TlsIdentity,
     XnatServer,

@@ -24,7 +24,7 @@ from aspider.run.engine import Wiring
 from aspider.run.runner import RunProgress, RunResult, execute_run
 from aspider.settings import AspiderSettings, load_settings
 from xnat_client import ProjectSnapshot, ResourceRef, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 DEMO_PROCESSORS = Path(__file__).resolve().parent / "processors"
 DEMO_PROJECT = "DEMO"

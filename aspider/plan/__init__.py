@@ -36,6 +36,7 @@ from aspider.plan.scopes import Scope, iter_scopes
 from aspider.plan.sessions import session_order
 from aspider.plan.settled import SettledMemo
 from aspider.plan.states import (
+    IN_FLIGHT,
     QC_PASSED,
     QC_RERUN,
     TRANSITIONS,
@@ -58,6 +59,7 @@ from aspider.plan.tasks import (
 )
 
 __all__ = [
+    "IN_FLIGHT",
     "QC_PASSED",
     "QC_RERUN",
     "TRANSITIONS",

@@ -13,13 +13,12 @@ from dataclasses import replace
 
 from aspider.plan.actions import JobObservation
 from aspider.plan.retry import Attempt, Attempts, first_attempt, next_attempt, read_attempts
-from aspider.plan.states import Event, ProcStatus, Reason
+from aspider.plan.states import IN_FLIGHT, Event, ProcStatus, Reason
 from aspider.plan.tasks import Task, TaskRequirements
 from aspider.processors import Processor, RetryPolicy
 from xnat_client.models import Assessor
 
 # The statuses in which a task's attempts count: its record is read from the note.
-_COUNTING = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
 # A job's end -> the event of a job with an id (an intent's success and loss are its own).
 _ENDED: dict[str, Event] = {
     "success": Event.JOB_EXITED_ZERO,
@@ -49,7 +48,7 @@ def counted(
     """
     if a is None:
         return None
-    under_way = status in _COUNTING
+    under_way = status in IN_FLIGHT
     unsent = status is ProcStatus.NEED_TO_RUN and event is Event.INPUTS_READY
     return read_attempts(a.note) if under_way or unsent else None
 

@@ -17,23 +17,14 @@ from dataclasses import dataclass, field
 from aspider._gc import gc_paused
 from aspider.plan.actions import (
     Action,
-    CreateAssessor,
-    Finalize,
     JobObservation,
-    MarkFailed,
-    RecordJob,
-    Rerun,
-    ResolveIntent,
-    SetStatus,
     Submit,
 )
 from aspider.plan.adoption import pair
 from aspider.plan.artefacts import scope_index
 from aspider.plan.build import build_task
 from aspider.plan.endings import (
-    closed,
     counted,
-    failure_reason,
     job_event,
     policy_of,
     retried,
@@ -49,10 +40,13 @@ from aspider.plan.queue import (
     grant_submissions,
 )
 from aspider.plan.retry import Attempt, Attempts
+from aspider.plan.row_actions import BUILD, ActionInputs
 from aspider.plan.scopes import Scope, session_order
 from aspider.plan.settled import SettledMemo
 from aspider.plan.states import (
+    IN_FLIGHT,
     QC_RERUN,
+    ActionKind,
     Event,
     ProcStatus,
     Reason,
@@ -209,18 +203,19 @@ def _plan_candidate(
     task = with_attempts(build_task(proc, cand, b.container_dir), attempts)
     reason = "; ".join(cand.reasons)  # resolved only now: most tasks never need it
     for kind in row.actions:
-        if kind == "retry":
+        if kind is ActionKind.RETRY:
             assert a is not None
             assert obs is not None
             assert isinstance(retry, Attempt)
             next_task, why = retried(task, a, obs, retry, policy_of(proc, b.retry))
             _queue_submit(b, proc, scope, Submit(next_task, a, why, retry=True))
-        elif kind == "submit":
-            _request_submit(b, proc, scope, task, a, obs, row.note, create="create" in row.actions)
+        elif kind is ActionKind.SUBMIT:
+            create = ActionKind.CREATE in row.actions
+            _request_submit(b, proc, scope, task, a, obs, row.note, create=create)
         else:
             failed = retry if isinstance(retry, str) else None
-            action = _action(kind, task, a, cand, reason, obs, failed)
-            b.actions[scope.anchor.id].append(action)
+            inputs = ActionInputs(task, a, cand, reason, obs, failed)
+            b.actions[scope.anchor.id].append(BUILD[kind](inputs))
 
 
 def _request_submit(
@@ -267,16 +262,13 @@ def _event(
             return Event.OUTPUTS_PRESENT
         return Event.INPUTS_READY
     assert a is not None
-    if status in _FOLLOWED and _elsewhere(obs):
+    if status in IN_FLIGHT and _elsewhere(obs):
         return Event.JOB_ELSEWHERE
     if status is ProcStatus.JOB_RUNNING:
         return job_event(a, obs, attempts)
     if status in (ProcStatus.COMPLETE, ProcStatus.JOB_FAILED, ProcStatus.NO_DATA):
         return Event.QC_RERUN if a.qcstatus in QC_RERUN else Event.STEADY
     return Event.STEADY
-
-
-_FOLLOWED = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
 
 
 def _elsewhere(obs: JobObservation | None) -> bool:
@@ -289,54 +281,10 @@ def _elsewhere(obs: JobObservation | None) -> bool:
     )
 
 
-def _action(
-    kind: str,
-    task: Task,
-    a: Assessor | None,
-    cand: TaskCandidate | None,
-    reason: str,
-    obs: JobObservation | None,
-    no_retry: str | None = None,
-) -> Action:
-    if kind == "create":
-        status = (
-            ProcStatus.NEED_TO_RUN if cand is not None and cand.ready else ProcStatus.NEED_INPUTS
-        )
-        return CreateAssessor(task, status, reason)
-    assert a is not None
-    if kind == "set_status":
-        ready = cand is not None and cand.ready
-        return SetStatus(
-            task, a, ProcStatus.NEED_TO_RUN if ready else ProcStatus.NEED_INPUTS, reason
-        )
-    if kind == "resolve_intent":
-        return ResolveIntent(task, a)
-    if kind == "record_job":
-        assert obs is not None
-        return RecordJob(task, a, obs)
-    if kind == "finalize":
-        if obs is not None and obs.exit_code not in (None, 0):
-            return MarkFailed(closed(task, a, obs), a, failure_reason(task, a, obs), obs)
-        return Finalize(closed(task, a, obs), a, obs)
-    if kind == "mark_failed":
-        why = failure_reason(task, a, obs)
-        if no_retry is not None:
-            why = Reason.RETRIES_USED_UP.format(ended=why, why=no_retry)
-        return MarkFailed(closed(task, a, obs), a, why, obs)
-    if kind == "rerun":
-        by_qc = (
-            a.qcstatus in QC_RERUN
-            and normalise_procstatus(a.procstatus) is not ProcStatus.NEED_TO_RUN
-        )
-        text = Reason.RERUN_QC.format(qc=a.qcstatus) if by_qc else Reason.RERUN_BY_HAND
-        return Rerun(task, a, text)
-    raise ValueError(f"no action named {kind!r}")
-
-
 def _follow_job_only(b: _Builder, proc: Processor, scope: Scope, a: Assessor) -> None:
     """An assessor no candidate claims still has its job followed to the end."""
     status = normalise_procstatus(a.procstatus)
-    if status not in (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING):
+    if status not in IN_FLIGHT:
         return
     obs = b.observations.get(a.label)
     attempts = counted(a, status)
@@ -344,8 +292,8 @@ def _follow_job_only(b: _Builder, proc: Processor, scope: Scope, a: Assessor) ->
     row = transition(status, event)
     task = with_attempts(_task_from_assessor(proc, a, scope), attempts)
     for kind in row.actions:
-        if kind not in ("submit", "retry"):
-            b.actions[scope.anchor.id].append(_action(kind, task, a, None, "", obs))
+        if kind in BUILD:
+            b.actions[scope.anchor.id].append(BUILD[kind](ActionInputs(task, a, None, "", obs)))
 
 
 def _task_from_assessor(proc: Processor, a: Assessor, scope: Scope) -> Task:

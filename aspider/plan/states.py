@@ -43,6 +43,10 @@ class QcStatus(StrEnum):
 QC_PASSED = frozenset({QcStatus.PASSED, QcStatus.GOOD, QcStatus.PASSED_WITH_EDITS})
 QC_RERUN = frozenset({QcStatus.RERUN, QcStatus.REPROC})
 
+#: The states of a task whose job was submitted and whose outputs are not yet in XNAT: the
+#: engine follows them each sweep, a queue limit counts them, and a rerun leaves them alone.
+IN_FLIGHT = frozenset({ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING})
+
 
 class Reason:
     """The texts written to `note`; the executor uses the same ones for what it discovers."""
@@ -143,15 +147,30 @@ class Event(StrEnum):
     # What the executor finds while it carries out an action (its own transitions).
     STAGING_INPUTS_MISSING = "staging: declared inputs not there"
     STAGING_FAILED = "staging: XNAT or the cluster failed"
-    STAGED = "inputs staged"
     SUBMIT_REFUSED = "the scheduler refused the job"
     SUBMIT_NOT_SENT = "the cluster was not reached: no job"
-    SUBMIT_OUTCOME_UNKNOWN = "connection lost during submission"
     SUBMITTED = "the scheduler took the job, held"
     OUTPUTS_MISSING = "exit code 0, declared outputs missing"
-    OUTPUTS_FOUND = "exit code 0, declared outputs present"
     UPLOAD_FAILED = "upload of outputs failed"
     UPLOAD_VERIFIED = "every output uploaded and verified"
+
+
+class ActionKind(StrEnum):
+    """
+    What a row of the table asks for: the planner's actions (each the `kind` of its class in
+    `aspider.plan.actions`, `RETRY` a `Submit` of the next attempt) and the executor's steps.
+    """
+
+    CREATE = "create"
+    SET_STATUS = "set_status"
+    SUBMIT = "submit"
+    RETRY = "retry"
+    RESOLVE_INTENT = "resolve_intent"
+    RECORD_JOB = "record_job"
+    FINALIZE = "finalize"
+    MARK_FAILED = "mark_failed"
+    RERUN = "rerun"
+    RELEASE = "release"  # the executor's: a job submitted held, recorded, then let go
 
 
 @dataclass(frozen=True)
@@ -160,91 +179,93 @@ class Transition:
 
     state: ProcStatus | None  # None: no assessor exists yet
     event: Event
-    actions: tuple[str, ...]
+    actions: tuple[ActionKind, ...]
     next_state: ProcStatus | None
     note: str = ""
 
 
 _S = ProcStatus
 _E = Event
+_A = ActionKind
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(None, _E.INPUTS_READY, ("create", "submit"), _S.JOB_RUNNING, "create NEED_TO_RUN"),
-    Transition(None, _E.INPUTS_BLOCKED, ("create",), _S.NEED_INPUTS, "create with the reason"),
-    Transition(_S.NEED_INPUTS, _E.INPUTS_READY, ("set_status", "submit"), _S.JOB_RUNNING),
-    Transition(_S.NEED_INPUTS, _E.INPUTS_BLOCKED, ("set_status",), _S.NEED_INPUTS, "new reason"),
+    Transition(None, _E.INPUTS_READY, (_A.CREATE, _A.SUBMIT), _S.JOB_RUNNING, "create NEED_TO_RUN"),
+    Transition(None, _E.INPUTS_BLOCKED, (_A.CREATE,), _S.NEED_INPUTS, "create with the reason"),
+    Transition(_S.NEED_INPUTS, _E.INPUTS_READY, (_A.SET_STATUS, _A.SUBMIT), _S.JOB_RUNNING),
+    Transition(_S.NEED_INPUTS, _E.INPUTS_BLOCKED, (_A.SET_STATUS,), _S.NEED_INPUTS, "new reason"),
     Transition(_S.NEED_INPUTS, _E.INPUTS_STILL_BLOCKED, (), _S.NEED_INPUTS),
-    Transition(_S.NEED_TO_RUN, _E.INPUTS_READY, ("submit",), _S.JOB_RUNNING),
-    Transition(_S.NEED_TO_RUN, _E.OUTPUTS_PRESENT, ("rerun", "submit"), _S.JOB_RUNNING),
-    Transition(_S.NEED_TO_RUN, _E.INPUTS_BLOCKED, ("set_status",), _S.NEED_INPUTS),
-    Transition(_S.NEED_TO_RUN, _E.INPUTS_STILL_BLOCKED, ("set_status",), _S.NEED_INPUTS),
-    Transition(_S.JOB_RUNNING, _E.NO_JOBID_UNRESOLVED, ("resolve_intent",), _S.JOB_RUNNING),
-    Transition(_S.JOB_RUNNING, _E.NO_JOBID_FOUND, ("record_job",), _S.JOB_RUNNING),
-    Transition(_S.JOB_RUNNING, _E.NO_JOBID_EXITED, ("finalize",), _S.COMPLETE, "as exit code"),
-    Transition(_S.JOB_RUNNING, _E.NO_JOBID_GONE, ("submit",), _S.JOB_RUNNING, Reason.INTENT_NO_JOB),
+    Transition(_S.NEED_TO_RUN, _E.INPUTS_READY, (_A.SUBMIT,), _S.JOB_RUNNING),
+    Transition(_S.NEED_TO_RUN, _E.OUTPUTS_PRESENT, (_A.RERUN, _A.SUBMIT), _S.JOB_RUNNING),
+    Transition(_S.NEED_TO_RUN, _E.INPUTS_BLOCKED, (_A.SET_STATUS,), _S.NEED_INPUTS),
+    Transition(_S.NEED_TO_RUN, _E.INPUTS_STILL_BLOCKED, (_A.SET_STATUS,), _S.NEED_INPUTS),
+    Transition(_S.JOB_RUNNING, _E.NO_JOBID_UNRESOLVED, (_A.RESOLVE_INTENT,), _S.JOB_RUNNING),
+    Transition(_S.JOB_RUNNING, _E.NO_JOBID_FOUND, (_A.RECORD_JOB,), _S.JOB_RUNNING),
+    Transition(_S.JOB_RUNNING, _E.NO_JOBID_EXITED, (_A.FINALIZE,), _S.COMPLETE, "as exit code"),
+    Transition(
+        _S.JOB_RUNNING, _E.NO_JOBID_GONE, (_A.SUBMIT,), _S.JOB_RUNNING, Reason.INTENT_NO_JOB
+    ),
     Transition(_S.JOB_RUNNING, _E.JOB_ACTIVE, (), _S.JOB_RUNNING),
     Transition(_S.JOB_RUNNING, _E.JOB_UNKNOWN, (), _S.JOB_RUNNING, "wait for the next sweep"),
     Transition(_S.JOB_RUNNING, _E.JOB_ELSEWHERE, (), _S.JOB_RUNNING, Reason.JOB_ELSEWHERE),
-    Transition(_S.JOB_RUNNING, _E.JOB_EXITED_ZERO, ("finalize",), _S.COMPLETE, "or JOB_FAILED"),
+    Transition(_S.JOB_RUNNING, _E.JOB_EXITED_ZERO, (_A.FINALIZE,), _S.COMPLETE, "or JOB_FAILED"),
     Transition(
-        _S.JOB_RUNNING, _E.JOB_EXITED_NONZERO, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_EXIT_CODE
+        _S.JOB_RUNNING,
+        _E.JOB_EXITED_NONZERO,
+        (_A.MARK_FAILED,),
+        _S.JOB_FAILED,
+        Reason.JOB_EXIT_CODE,
     ),
     Transition(
-        _S.JOB_RUNNING, _E.JOB_OUT_OF_MEMORY, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_MEMORY
+        _S.JOB_RUNNING, _E.JOB_OUT_OF_MEMORY, (_A.MARK_FAILED,), _S.JOB_FAILED, Reason.JOB_MEMORY
     ),
     Transition(
-        _S.JOB_RUNNING, _E.JOB_OUT_OF_TIME, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_WALLTIME
+        _S.JOB_RUNNING, _E.JOB_OUT_OF_TIME, (_A.MARK_FAILED,), _S.JOB_FAILED, Reason.JOB_WALLTIME
     ),
     Transition(
-        _S.JOB_RUNNING, _E.JOB_CANCELLED, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_CANCELLED
+        _S.JOB_RUNNING, _E.JOB_CANCELLED, (_A.MARK_FAILED,), _S.JOB_FAILED, Reason.JOB_CANCELLED
     ),
     Transition(
-        _S.JOB_RUNNING, _E.JOB_PREEMPTED, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_PREEMPTED
+        _S.JOB_RUNNING, _E.JOB_PREEMPTED, (_A.MARK_FAILED,), _S.JOB_FAILED, Reason.JOB_PREEMPTED
     ),
     Transition(
-        _S.JOB_RUNNING, _E.JOB_NODE_FAILED, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_NODE_FAILURE
+        _S.JOB_RUNNING,
+        _E.JOB_NODE_FAILED,
+        (_A.MARK_FAILED,),
+        _S.JOB_FAILED,
+        Reason.JOB_NODE_FAILURE,
     ),
-    Transition(_S.JOB_RUNNING, _E.JOB_KILLED, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_KILLED),
-    Transition(_S.JOB_RUNNING, _E.JOB_NOT_RUN, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_NOT_RUN),
-    Transition(_S.JOB_RUNNING, _E.JOB_GONE, ("mark_failed",), _S.JOB_FAILED, Reason.JOB_VANISHED),
-    Transition(_S.JOB_RUNNING, _E.JOB_RETRY, ("retry",), _S.JOB_RUNNING, Reason.RETRY),
+    Transition(_S.JOB_RUNNING, _E.JOB_KILLED, (_A.MARK_FAILED,), _S.JOB_FAILED, Reason.JOB_KILLED),
     Transition(
-        _S.JOB_RUNNING, _E.RETRIES_USED_UP, ("mark_failed",), _S.JOB_FAILED, Reason.RETRIES_USED_UP
+        _S.JOB_RUNNING, _E.JOB_NOT_RUN, (_A.MARK_FAILED,), _S.JOB_FAILED, Reason.JOB_NOT_RUN
     ),
-    Transition(_S.READY_TO_UPLOAD, _E.STEADY, ("finalize",), _S.COMPLETE),
+    Transition(_S.JOB_RUNNING, _E.JOB_GONE, (_A.MARK_FAILED,), _S.JOB_FAILED, Reason.JOB_VANISHED),
+    Transition(_S.JOB_RUNNING, _E.JOB_RETRY, (_A.RETRY,), _S.JOB_RUNNING, Reason.RETRY),
+    Transition(
+        _S.JOB_RUNNING, _E.RETRIES_USED_UP, (_A.MARK_FAILED,), _S.JOB_FAILED, Reason.RETRIES_USED_UP
+    ),
+    Transition(_S.READY_TO_UPLOAD, _E.STEADY, (_A.FINALIZE,), _S.COMPLETE),
     Transition(_S.READY_TO_UPLOAD, _E.JOB_ELSEWHERE, (), _S.READY_TO_UPLOAD, Reason.JOB_ELSEWHERE),
     Transition(_S.UPLOADING, _E.JOB_ELSEWHERE, (), _S.UPLOADING, Reason.JOB_ELSEWHERE),
-    Transition(_S.UPLOADING, _E.STEADY, ("finalize",), _S.COMPLETE, "an interrupted upload"),
+    Transition(_S.UPLOADING, _E.STEADY, (_A.FINALIZE,), _S.COMPLETE, "an interrupted upload"),
     Transition(_S.COMPLETE, _E.STEADY, (), _S.COMPLETE),
-    Transition(_S.COMPLETE, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),
+    Transition(_S.COMPLETE, _E.QC_RERUN, (_A.RERUN, _A.SUBMIT), _S.JOB_RUNNING, Reason.RERUN_QC),
     Transition(_S.JOB_FAILED, _E.STEADY, (), _S.JOB_FAILED, "until a person sends it back"),
-    Transition(_S.JOB_FAILED, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),
+    Transition(_S.JOB_FAILED, _E.QC_RERUN, (_A.RERUN, _A.SUBMIT), _S.JOB_RUNNING, Reason.RERUN_QC),
     Transition(_S.NO_DATA, _E.STEADY, (), _S.NO_DATA),
-    Transition(_S.NO_DATA, _E.QC_RERUN, ("rerun", "submit"), _S.JOB_RUNNING, Reason.RERUN_QC),
+    Transition(_S.NO_DATA, _E.QC_RERUN, (_A.RERUN, _A.SUBMIT), _S.JOB_RUNNING, Reason.RERUN_QC),
     # The executor's own transitions, while it carries out `submit` and `finalize`: its status
     # writes are looked up here too (`after`), so this table is every status change there is.
     Transition(_S.NEED_TO_RUN, _E.STAGING_INPUTS_MISSING, (), _S.NEED_INPUTS, "what is missing"),
     Transition(_S.NEED_TO_RUN, _E.STAGING_FAILED, (), _S.NEED_TO_RUN, Reason.STAGING_FAILED),
-    Transition(_S.NEED_TO_RUN, _E.STAGED, ("qsub held",), _S.NEED_TO_RUN, "nothing written yet"),
     Transition(_S.NEED_TO_RUN, _E.SUBMIT_REFUSED, (), _S.JOB_FAILED, Reason.SUBMIT_FAILED),
     Transition(_S.NEED_TO_RUN, _E.SUBMIT_NOT_SENT, (), _S.NEED_TO_RUN, "submitted again later"),
     Transition(
         _S.NEED_TO_RUN,
-        _E.SUBMIT_OUTCOME_UNKNOWN,
-        (),
-        _S.NEED_TO_RUN,
-        "a held job is adopted next sweep",
-    ),
-    Transition(
-        _S.NEED_TO_RUN,
         _E.SUBMITTED,
-        ("release",),
+        (_A.RELEASE,),
         _S.JOB_RUNNING,
         "one write with the job id (a new task: created so), then the job released",
     ),
     Transition(_S.JOB_RUNNING, _E.OUTPUTS_MISSING, (), _S.JOB_FAILED, Reason.JOB_NO_OUTPUTS),
-    Transition(
-        _S.JOB_RUNNING, _E.OUTPUTS_FOUND, ("upload",), _S.JOB_RUNNING, "nothing written yet"
-    ),
     Transition(_S.JOB_RUNNING, _E.UPLOAD_FAILED, (), _S.UPLOADING, "retried by the next sweep"),
     Transition(
         _S.JOB_RUNNING, _E.UPLOAD_VERIFIED, (), _S.COMPLETE, "one write: QC Needs QA, usage"
@@ -256,13 +277,10 @@ EXECUTOR_EVENTS = frozenset(
     {
         Event.STAGING_INPUTS_MISSING,
         Event.STAGING_FAILED,
-        Event.STAGED,
         Event.SUBMIT_REFUSED,
         Event.SUBMIT_NOT_SENT,
-        Event.SUBMIT_OUTCOME_UNKNOWN,
         Event.SUBMITTED,
         Event.OUTPUTS_MISSING,
-        Event.OUTPUTS_FOUND,
         Event.UPLOAD_FAILED,
         Event.UPLOAD_VERIFIED,
     }

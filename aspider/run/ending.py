@@ -60,7 +60,8 @@ async def finalize(
             if exc.none_present
             else Reason.JOB_MISSING_OUTPUTS.format(missing=missing)
         )
-        await fail(records, backend, task, a.id, reason, action.observation)
+        status = after(Event.OUTPUTS_MISSING)
+        await fail(records, backend, task, a.id, reason, action.observation, status)
         return False
     log_output = await log_file(transport, directory)
     uploads = [*files, log_output] if log_output is not None else files
@@ -103,7 +104,8 @@ def how_it_ran(obs: JobObservation | None) -> str:
 
 async def mark_failed(records: Records, backend: JobBackend, action: MarkFailed) -> None:
     task, a = action.task, action.assessor
-    await fail(records, backend, task, a.id, action.reason, action.observation)
+    failed = ProcStatus.JOB_FAILED  # where every planner row that marks a task failed leads
+    await fail(records, backend, task, a.id, action.reason, action.observation, failed)
 
 
 async def fail(
@@ -113,8 +115,9 @@ async def fail(
     assessor_id: str,
     reason: str,
     obs: JobObservation | None,
+    status: ProcStatus,
 ) -> None:
-    """JOB_FAILED with the reason and the log's tail in `note`, and the log as OUTLOG."""
+    """`status` (JOB_FAILED) with the reason and the log's tail in `note`, the log as OUTLOG."""
     directory = job_dir(backend, task.label)
     tail = await log_tail(backend.transport, directory)
     full = f"{reason}; log: {tail}" if tail else reason
@@ -122,9 +125,7 @@ async def fail(
         await upload_log(records.xnat, backend.transport, directory, task.session_id, assessor_id)
     except (PbsError, XnatError) as exc:
         full += f" (uploading {LOG_RESOURCE} failed: {exc})"
-    await records.write(
-        task, assessor_id, job_ended(ProcStatus.JOB_FAILED, full, obs), details=how_it_ran(obs)
-    )
+    await records.write(task, assessor_id, job_ended(status, full, obs), details=how_it_ran(obs))
     records.outcome.fail(task, reason, job_id=(obs.job_id if obs else "") or "")
 
 

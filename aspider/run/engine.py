@@ -23,9 +23,10 @@ from pydantic import ValidationError
 from aspider._config_errors import xnat_url_problem
 from aspider._exceptions import ConfigError
 from aspider._gc import snapshot_step
-from aspider.run.backends import JobBackend, LocalBackend, SchedulerBackend, SchedulerClient
+from aspider.run.backends import JobBackend, LocalBackend, SchedulerBackend
 from aspider.settings import ENV_PREFIX, AspiderSettings
 from pbs import (
+    BatchClient,
     InvalidValue,
     JobTemplate,
     LocalTransport,
@@ -189,7 +190,7 @@ def job_template(settings: AspiderSettings) -> JobTemplate | None:
 
 def scheduler_client(
     settings: AspiderSettings, transport: Transport, template: JobTemplate | None = None
-) -> SchedulerClient:
+) -> BatchClient:
     """The executor's client: PBS commands in the configured dialect, or Slurm's own."""
     c = settings.cluster
     if c.executor == "slurm":

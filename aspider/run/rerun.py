@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from aspider.plan import ProcStatus, normalise_procstatus
+from aspider.plan import IN_FLIGHT, ProcStatus, normalise_procstatus
 from aspider.run.engine import NETWORK, Wiring
 from aspider.settings import AspiderSettings
 from xnat_client import AssessorFields, ProjectSnapshot
-
-_IN_FLIGHT = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def choose_rerun(
             continue
         if statuses and a.procstatus.upper() not in statuses:
             continue
-        if normalise_procstatus(a.procstatus) in _IN_FLIGHT:
+        if normalise_procstatus(a.procstatus) in IN_FLIGHT:
             result.left_running.append(a.label)
             continue
         result.chosen.append(

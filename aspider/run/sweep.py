@@ -22,7 +22,7 @@ from aspider._gc import thawed_after
 from aspider.plan import Plan, PlanLimits, SessionPlan, plan_projects
 from aspider.plan.actions import JobObservation
 from aspider.plan.settled import SettledMemo
-from aspider.plan.states import ProcStatus, normalise_procstatus
+from aspider.plan.states import IN_FLIGHT, ProcStatus, normalise_procstatus
 from aspider.processors import Processor
 from aspider.run.backends import JobBackend, prune_job_dirs
 from aspider.run.chain import QueueRoom, chain_session, leave_to_chain
@@ -43,8 +43,6 @@ from pbs import PbsError
 from xnat_client import ProjectSnapshot, Session, XnatClient, XnatError
 
 log = logging.getLogger("aspider.run.sweep")
-
-_FOLLOWED = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,7 @@ def jobs_to_observe(snapshot: ProjectSnapshot, processors: Sequence[Processor]) 
     proctypes = {p.proctype for p in processors}
     jobs: dict[str, str] = {}
     for _, a in snapshot.every_assessor():
-        if a.proctype in proctypes and normalise_procstatus(a.procstatus) in _FOLLOWED:
+        if a.proctype in proctypes and normalise_procstatus(a.procstatus) in IN_FLIGHT:
             jobs[a.label] = a.jobid
     return jobs
 

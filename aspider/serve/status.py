@@ -17,13 +17,12 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from aspider.plan import JobObservation, ProcStatus, normalise_procstatus
+from aspider.plan import IN_FLIGHT, JobObservation, ProcStatus, normalise_procstatus
 from aspider.serve.history import History, QueueSample, Transition, assessors
 from xnat_client import Assessor, ProjectSnapshot
 
 _ORDER = [s.value for s in ProcStatus]
 _ATTENTION = (ProcStatus.JOB_FAILED, ProcStatus.NEED_INPUTS)
-_IN_QUEUE = (ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ def _jobs(
 ) -> list[JobLine]:
     lines = []
     for s, a in ours:
-        if normalise_procstatus(a.procstatus) not in _IN_QUEUE:
+        if normalise_procstatus(a.procstatus) not in IN_FLIGHT:
             continue
         seen = observations.get(a.label) if observations is not None else None
         state = "not polled" if observations is None else "unknown"

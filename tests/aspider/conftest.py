@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from aspider.run.engine import Wiring
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 EXAMPLES = str(Path(__file__).parents[2] / "examples" / "processors")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from anyio.from_thread import start_blocking_portal
 
-from xnat_client.server import XnatServer, serve_tcp
+from xnat_client.sandbox import XnatServer, serve_tcp
 
 ASPIDER = str(Path(sys.executable).with_name("aspider"))
 REPO = Path(__file__).resolve().parents[2]

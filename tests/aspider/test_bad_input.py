@@ -16,7 +16,7 @@ from aspider.cli import app
 from tests.aspider.conftest import runner, use_demo_processors
 from tests.aspider.processes import DEMO_PROCESSORS, clean_env, run_aspider
 from tests.conftest import ClusterProfile
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 
 def _writes(server: XnatServer) -> list[str]:

@@ -13,7 +13,7 @@ from aspider.cli import app
 from aspider.plan.states import ProcStatus, normalise_procstatus
 from tests.aspider.conftest import EXAMPLES, first_session, runner, use_demo_processors
 from tests.engine.conftest import shell_processor
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 
 def test_processors_validate_examples() -> None:

@@ -15,7 +15,7 @@ from aspider.processors import load_processor, load_processors_leniently
 from aspider.run.jobtemplates import job_template, run_notices
 from tests.aspider.conftest import runner
 from tests.aspider.snapshots import scan, session, snapshot
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 OURS = Path(__file__).parents[1] / "dax_compat" / "processors"
 LEGACY = Path(__file__).parents[1] / "dax_compat" / "legacy"

@@ -14,7 +14,7 @@ from aspider.run.runner import run_ending
 from aspider.run.sweep import SweepReport
 from tests.aspider.conftest import runner, use_demo_processors
 from tests.engine.conftest import shell_processor
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 
 def test_a_wait_run_that_ends_complete_exits_0_and_lists_what_was_put_right(

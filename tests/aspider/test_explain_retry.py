@@ -10,7 +10,7 @@ import pytest
 from aspider.cli import app
 from aspider.cli.explain import attempts
 from tests.aspider.conftest import first_session, runner
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 
 def test_the_attempt_line_names_the_count_and_the_next_request() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.aspider.processes import DEMO_PROCESSORS, clean_env, run_aspider, xnat_over_tcp
 from tests.conftest import ClusterProfile
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 
 def _server() -> XnatServer:

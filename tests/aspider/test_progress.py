@@ -17,7 +17,7 @@ from tests.aspider.processes import (
     run_in_terminal,
     xnat_over_tcp,
 )
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 
 def _server() -> XnatServer:

@@ -13,7 +13,7 @@ import pytest
 from aspider._environ import SecretStore, is_secret
 from tests.aspider.processes import clean_env, run_aspider, xnat_over_tcp
 from tests.engine.conftest import shell_processor
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 MARKER = "pw-marker-5f3a9c"
 

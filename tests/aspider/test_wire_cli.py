@@ -14,7 +14,7 @@ import pytest
 import trustme
 
 from tests.xnat_client.test_client_proxy import PROXY_VARIABLES, running_proxy
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 pytestmark = pytest.mark.anyio
 

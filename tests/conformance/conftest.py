@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import pytest
 
-from xnat_client.server import XnatServer, make_tls_identity, serve_tcp
+from xnat_client.sandbox import XnatServer, make_tls_identity, serve_tcp
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = Path(__file__).parent / "clients"

@@ -12,7 +12,7 @@ from aspider.plan import ProcStatus
 from aspider.run.history import Step, entry
 from tests.conformance.conftest import run_client
 from xnat_client import Credentials, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 

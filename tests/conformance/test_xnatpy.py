@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conformance.conftest import run_client
-from xnat_client.server import Session, XnatServer, generate_project
+from xnat_client.sandbox import StoredSession, XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,7 @@ async def test_xnatpy_connects_walks_downloads_writes_and_queries(
     assert (seen["field_back"], seen["qc_back"]) == ("xnatpy", "Passed")
     assert assessor.fields["validation/status"] == "Passed"
     created = server.store.find_experiment("DEMO", "XPY_SESSION")
-    assert isinstance(created, Session)
+    assert isinstance(created, StoredSession)
     assert created.xsi_type == "xnat:mrSessionData"
     assert server.store.subjects[created.subject_id].label == "XPY_SUBJECT"
     stored = created.scans["7"].resources["NIFTI"].files

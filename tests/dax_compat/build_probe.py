@@ -31,7 +31,7 @@ import yaml
 
 from tests.dax_compat._venv import dax_executable
 from xnat_client import Credentials, XnatClient
-from xnat_client.server import XnatServer, serve_tcp
+from xnat_client.sandbox import XnatServer, serve_tcp
 
 HERE = Path(__file__).resolve().parent
 # `dax build` lists files but never reads them: any bytes stand for an image.

@@ -22,7 +22,7 @@ import yaml
 
 from tests.dax_compat._venv import dax_executable
 from tests.dax_compat.sandbox import PROJECT, USER
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 HERE = Path(__file__).resolve().parent
 BUILD_TIMEOUT = 300.0

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 PROJECT, SUBJECT = "DAXP", "S1"
 USER = ("dax", "dax-pw")

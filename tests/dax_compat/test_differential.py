@@ -27,7 +27,7 @@ import pytest
 from tests.dax_compat.aspider_side import Planned, dry_run, real_run
 from tests.dax_compat.dax_side import Built, DaxRun, dax_build, run_batches
 from tests.dax_compat.sandbox import ALONE, PROJECT, SUBJECT_LEVEL, TOGETHER, USER, seed
-from xnat_client.server import XnatServer, serve_tcp
+from xnat_client.sandbox import XnatServer, serve_tcp
 
 OURS = Path(__file__).resolve().parent / "processors"
 STUB = Path(__file__).resolve().parent / "stub"

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from aspider.demo import DEMO_PROCESSORS
 from pbs import SshTransport
 from tests.conftest import ClusterProfile
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

@@ -11,7 +11,7 @@ from aspider.processors import Processor, load_processors
 from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from xnat_client import ResourceRef, XnatClient
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

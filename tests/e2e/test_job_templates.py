@@ -14,7 +14,7 @@ from aspider.run.backends import SchedulerBackend, job_dir
 from aspider.run.sweep import sweep_until_done
 from tests.engine.conftest import shell_processor
 from xnat_client import ResourceRef, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

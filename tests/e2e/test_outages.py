@@ -27,7 +27,7 @@ from tests.e2e.sshd import Sshd
 from tests.engine.conftest import shell_processor
 from tests.engine.test_faults import COUNTING_SCRIPT
 from xnat_client import Assessor, Session, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

@@ -14,7 +14,7 @@ from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from tests.engine.conftest import shell_processor
 from tests.engine.test_faults import COUNTING_SCRIPT
 from xnat_client import Assessor, ResourceRef, Session, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

@@ -9,7 +9,7 @@ from aspider.processors import Processor
 from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from xnat_client import XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

@@ -16,7 +16,7 @@ from aspider.processors import Processor, load_processors
 from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import sweep_until_done
 from xnat_client import Assessor, ResourceRef, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

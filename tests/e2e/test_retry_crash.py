@@ -23,7 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 from aspider.plan.retry import read_attempts
 from pbs import SshTransport
 from tests.conftest import ClusterExtras, ClusterProfile
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 

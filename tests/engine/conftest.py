@@ -10,7 +10,7 @@ import pytest
 
 from aspider.processors import Processor, load_processors
 from xnat_client import Credentials, RetryPolicy, XnatClient
-from xnat_client.server import XnatServer, serve_tcp
+from xnat_client.sandbox import XnatServer, serve_tcp
 
 DEMO_PROCESSORS = Path(__file__).resolve().parents[2] / "aspider" / "demo" / "processors"
 

@@ -19,7 +19,7 @@ from aspider.run.rerun import choose_rerun
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from pbs import LocalTransport
 from xnat_client import AssessorFields, XnatClient
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ from aspider.run.sweep import SweepOptions, sweep_until_done
 from pbs import LocalTransport
 from tests.engine.conftest import T1_SHELL_PROCESSOR, shell_processor
 from xnat_client import Assessor, Workflow, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ from aspider.run.sweep import SweepOptions, sweep_until_done
 from pbs import LocalTransport
 from tests.engine.conftest import shell_processor
 from xnat_client import Assessor, XnatClient
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 pytestmark = pytest.mark.anyio
 
@@ -131,7 +131,7 @@ async def test_a_listing_hung_past_the_read_timeout_is_retried_and_the_run_count
 ) -> None:
     """A project listing that hangs: retried after the read timeout; the sweeps all counted."""
     from xnat_client import Credentials, RetryPolicy, Timeouts
-    from xnat_client.server import serve_tcp
+    from xnat_client.sandbox import serve_tcp
 
     lister = shell_processor(tmp_path / "processors", "lister", STAGE_ALL)
     _project(server, "S1_MR1", {"t1.nii.gz": b"image"})

@@ -16,7 +16,7 @@ from aspider.run.lease_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
 from pbs import LocalTransport, SshTransport, Transport
 from tests.conftest import ClusterProfile
 from xnat_client import XnatClient
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
 from tests.engine.conftest import shell_processor
 from xnat_client import Assessor, ResourceRef, Session, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 

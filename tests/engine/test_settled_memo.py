@@ -14,7 +14,7 @@ from aspider.run.settled_store import memo_path
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
 from xnat_client import XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from pbs._transport import PathLike
 from tests.engine.conftest import shell_processor
 from tests.engine.test_faults import COUNTING_SCRIPT
 from xnat_client import Assessor, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 

@@ -21,7 +21,7 @@ BIG = 64 * 2**20
 # The server runs in its own process, so that only the client's memory is traced here.
 SERVE = """
 import asyncio, sys
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 async def main():
     server = XnatServer()

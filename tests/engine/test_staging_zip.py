@@ -21,8 +21,8 @@ from aspider.run.staging import ZIP_ONE_FILE_BELOW, _Folders, stage_zipped
 from aspider.run.sweep import SweepOptions, sweep_project
 from pbs import LocalTransport, job_name
 from xnat_client import Credentials, XnatClient
-from xnat_client.server import XnatServer, generate_project
-from xnat_client.server._store import Scan
+from xnat_client.sandbox import XnatServer, generate_project
+from xnat_client.sandbox._store import StoredScan
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +58,7 @@ def _processor(folder: Path, ftype: str, extra: str = "") -> Processor:
     return processor
 
 
-def _series_scan(server: XnatServer, files: dict[str, bytes]) -> tuple[str, Scan]:
+def _series_scan(server: XnatServer, files: dict[str, bytes]) -> tuple[str, StoredScan]:
     generate_project(server, "P1", sessions=1, assessors_per_session=0, seed=3)
     session = next(server.store.sessions_of("P1"))
     scan = server.store.add_scan(session, "77", type="SERIES")

@@ -6,6 +6,9 @@ import subprocess
 import sys
 
 import pbs
+import pbs.local
+import pbs.slurm
+import pbs.ssh
 
 
 def test_all_names_exist_and_are_public() -> None:
@@ -17,11 +20,13 @@ def test_all_names_exist_and_are_public() -> None:
 
 
 def test_public_objects_are_re_exported_from_private_modules() -> None:
-    """Classes and functions live in private `_x` modules and are re-exported."""
-    for name in pbs.__all__:
-        module = getattr(getattr(pbs, name), "__module__", None)
-        if module is not None and module.startswith("pbs"):
-            assert module.split(".")[1].startswith("_"), (name, module)
+    """Classes and functions live in private `_x` modules (of pbs or a subpackage), re-exported."""
+    for package in (pbs, pbs.local, pbs.slurm, pbs.ssh):
+        for name in package.__all__:
+            module = getattr(getattr(package, name), "__module__", None)
+            if module is not None and module.startswith("pbs"):
+                assert module.split(".")[-1].startswith("_"), (name, module)
+                assert name in pbs.__all__, name  # every subpackage's name is pbs's too
 
 
 def test_pbs_imports_neither_aspider_nor_xnat_client() -> None:

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from pbs import ConnectionLost, SshTransport
-from pbs._ssh_runner import READY
+from pbs.ssh._runner import READY
 from tests.conftest import ClusterProfile
 from tests.pbs.conftest import ssh_settings
 from tests.pbs.test_pbs_ssh import _session_sshd_pids

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pbs import BadSchedulerOutput, EndCause, JobInfo, JobState, parse_sacct, parse_squeue
-from pbs._slurm_parse import first_node, slurm_duration, slurm_memory
+from pbs.slurm._squeue_sacct import first_node, slurm_duration, slurm_memory
 
 SAMPLES = Path(__file__).parent / "samples"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pbs import PBSPRO, InvalidValue, JobSpec, JobTemplate, render_job_script, render_slurm_script
-from pbs._slurm_script import sbatch_argv, slurm_time
+from pbs.slurm._sbatch_script import sbatch_argv, slurm_time
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"

@@ -17,7 +17,7 @@ from aspider.processors import Processor, load_processors
 from aspider.serve import serve
 from aspider.settings import AspiderSettings, load_settings
 from tests.engine.conftest import T1_SHELL_PROCESSOR
-from xnat_client.server import Session, XnatServer, serve_tcp
+from xnat_client.sandbox import StoredSession, XnatServer, serve_tcp
 
 PROJECT = "P1"
 NIFTI = gzip.compress(bytes(352) + bytes(range(256)) * 4)
@@ -124,7 +124,7 @@ def statuses(server: XnatServer, label: str) -> list[str]:
     return [a.fields.get("procstatus", "") for a in session.assessors.values()] if session else []
 
 
-def _session(server: XnatServer, label: str) -> Session | None:
+def _session(server: XnatServer, label: str) -> StoredSession | None:
     return next((s for s in server.store.sessions_of(PROJECT) if s.label == label), None)
 
 

@@ -17,7 +17,7 @@ from tests.serve.conftest import (
     service_settings,
     status_json,
 )
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from aspider.cli import app
 from aspider.run.engine import Wiring
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 DEMO = Path(__file__).resolve().parents[2] / "aspider" / "demo" / "processors"
 HOSTILE_NOTE = 'job failed: <script>alert("x")</script> & more'

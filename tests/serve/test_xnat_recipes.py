@@ -18,7 +18,7 @@ from tests.serve.conftest import (
     statuses,
     until,
 )
-from xnat_client.server import XnatServer
+from xnat_client.sandbox import XnatServer
 
 pytestmark = pytest.mark.anyio
 

@@ -26,10 +26,10 @@ def test_public_objects_are_all_exported() -> None:
 
 
 def test_server_is_not_imported_by_the_client_package() -> None:
-    """Importing the client does not import the server subpackage (kept for tests and demo)."""
+    """Importing the client does not import the sandbox subpackage (kept for tests and demo)."""
     import subprocess
     import sys
 
-    code = "import sys, xnat_client; print('xnat_client.server' in sys.modules)"
+    code = "import sys, xnat_client; print('xnat_client.sandbox' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

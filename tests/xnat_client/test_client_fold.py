@@ -26,7 +26,7 @@ from xnat_client import (
 )
 from xnat_client._build import builder
 from xnat_client._csv_listing import _Reader
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 from ._client_fakes import FakeXnat, client_for, csv_listing
 

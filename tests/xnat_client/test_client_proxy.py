@@ -22,7 +22,7 @@ import pytest
 import trustme
 
 from xnat_client import RetryPolicy, XnatClient, XnatSettings
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,7 @@ from xnat_client import (
     RetryPolicy,
     XnatClient,
 )
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from xnat_client import AssessorFields, Credentials, RetryPolicy, XnatClient
-from xnat_client.server import XnatServer, generate_project
+from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 

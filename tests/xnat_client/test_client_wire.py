@@ -26,7 +26,7 @@ from xnat_client import (
     XnatClient,
     XnatSettings,
 )
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from xnat_client import Credentials, Forbidden, RetryPolicy, Workflow, XnatClient
-from xnat_client.server import Assessor, XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import StoredAssessor, XnatServer, generate_project, serve_tcp
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ def server() -> XnatServer:
 
 
 @pytest.fixture
-def assessor(server: XnatServer) -> Assessor:
+def assessor(server: XnatServer) -> StoredAssessor:
     return next(server.store.assessors_of("P1"))
 
 
@@ -42,7 +42,7 @@ async def xnat(server: XnatServer) -> AsyncIterator[XnatClient]:
         yield client
 
 
-def _step(assessor: Assessor, minutes: int, status: str, **more: object) -> Workflow:
+def _step(assessor: StoredAssessor, minutes: int, status: str, **more: object) -> Workflow:
     return Workflow(
         experiment_id=assessor.id,
         pipeline_name="fs7_v1",
@@ -54,7 +54,7 @@ def _step(assessor: Assessor, minutes: int, status: str, **more: object) -> Work
 
 
 async def test_entries_are_listed_in_the_order_written_with_their_fields(
-    xnat: XnatClient, assessor: Assessor
+    xnat: XnatClient, assessor: StoredAssessor
 ) -> None:
     """Listed as written (XNAT's key), whatever their launch times, every field as written."""
     first = _step(assessor, 5, "Queued", step_id="JOB_RUNNING", job_id="1234", percent_complete=0)
@@ -77,7 +77,7 @@ async def test_entries_are_listed_in_the_order_written_with_their_fields(
 
 
 async def test_writing_the_same_entry_again_updates_it(
-    xnat: XnatClient, server: XnatServer, assessor: Assessor
+    xnat: XnatClient, server: XnatServer, assessor: StoredAssessor
 ) -> None:
     """Same pipeline, experiment and launch time: one entry, holding the later fields."""
     await xnat.add_workflow(_step(assessor, 0, "Queued"))
@@ -88,7 +88,7 @@ async def test_writing_the_same_entry_again_updates_it(
 
 
 async def test_an_account_kept_from_writing_workflows_gets_forbidden(
-    server: XnatServer, assessor: Assessor
+    server: XnatServer, assessor: StoredAssessor
 ) -> None:
     """XNAT's 403 on a workflow write is `Forbidden`, with XNAT's words in it."""
     server.workflow_writers = frozenset({"admin"})
@@ -98,13 +98,13 @@ async def test_an_account_kept_from_writing_workflows_gets_forbidden(
     assert server.store.workflows == {}
 
 
-async def test_no_entries_is_an_empty_list(xnat: XnatClient, assessor: Assessor) -> None:
+async def test_no_entries_is_an_empty_list(xnat: XnatClient, assessor: StoredAssessor) -> None:
     """An experiment without entries of the pipeline lists none (no 404 with display=ALL)."""
     assert await xnat.list_workflows("fs7_v1", assessor.id) == []
 
 
 async def test_an_unknown_experiment_lists_nothing_of_the_others(
-    xnat: XnatClient, assessor: Assessor
+    xnat: XnatClient, assessor: StoredAssessor
 ) -> None:
     """XNAT answers an unknown experiment with other experiments' latest entries: none kept."""
     await xnat.add_workflow(_step(assessor, 0, "Queued"))

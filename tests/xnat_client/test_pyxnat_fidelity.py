@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
-from xnat_client.server import XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import XnatServer, generate_project, serve_tcp
 
 pytestmark = [
     pytest.mark.anyio,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from xnat_client.server import Sessions, XnatServer
+from xnat_client.sandbox import Sessions, XnatServer
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ from importlib.resources import files
 import httpx
 import pytest
 
-from xnat_client.server import Session, XnatServer, generate_project
-from xnat_client.server._store import KNOWN_TYPES, timestamp
+from xnat_client.sandbox import StoredSession, XnatServer, generate_project
+from xnat_client.sandbox._store import KNOWN_TYPES, timestamp
 
 pytestmark = pytest.mark.anyio
 XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -38,7 +38,7 @@ async def client(server: XnatServer) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def session(server: XnatServer) -> Session:
+def session(server: XnatServer) -> StoredSession:
     return next(iter(server.store.projects["DEMO"].sessions.values()))
 
 
@@ -66,13 +66,13 @@ async def test_schemas_list_and_describe_every_type_the_server_holds(
 
 def test_packaged_schemas_are_well_formed() -> None:
     """The XSDs ship inside the package (a wheel has them) and parse."""
-    folder = files("xnat_client.server") / "schemas"
+    folder = files("xnat_client.sandbox") / "schemas"
     for name in ("xnat", "proc", "xdat"):
         ET.fromstring((folder / f"{name}.xsd").read_text("utf-8"))
 
 
 async def test_head_on_a_file_has_get_headers_and_no_body(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """HEAD answers as GET would, Content-Length included, with no body; missing: 404."""
     url = f"/data/experiments/{session.id}/scans/1/resources/NIFTI/files/T1w.nii.gz"
@@ -88,7 +88,7 @@ async def test_head_on_a_file_has_get_headers_and_no_body(
 
 @pytest.mark.parametrize("key", ["ALL", "*", "1,2", "T1w,DWI"])
 async def test_scan_segment_names_several_scans_in_file_listings(
-    client: httpx.AsyncClient, session: Session, key: str
+    client: httpx.AsyncClient, session: StoredSession, key: str
 ) -> None:
     """`scans/ALL|*|1,2|<types>/files` lists the files of every scan named, by scan."""
     response = await client.get(f"/data/experiments/{session.id}/scans/{key}/files?format=json")
@@ -104,7 +104,7 @@ async def test_scan_segment_names_several_scans_in_file_listings(
 
 
 async def test_scan_segment_naming_no_scan_is_404(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """A type no scan has answers XNAT's scan 404."""
     response = await client.get(f"/data/experiments/{session.id}/scans/NOPE/files?format=json")
@@ -112,7 +112,7 @@ async def test_scan_segment_naming_no_scan_is_404(
 
 
 async def test_typed_and_custom_field_writes_read_back_as_children(
-    client: httpx.AsyncClient, server: XnatServer, session: Session
+    client: httpx.AsyncClient, server: XnatServer, session: StoredSession
 ) -> None:
     """`validation[@xsi:type=...]/status` and `fields/field[name=x]/field` are stored as the
     fields they name and come back as a `validation` item and a `fields/field` item."""
@@ -199,7 +199,7 @@ async def test_extension_type_column_becomes_the_root(client: httpx.AsyncClient)
 
 
 async def test_session_document_has_xnat_root_and_attributes(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """`format=xml`: `<xnat:MRSession ID= project= label= modality=>`, `<xnat:file label= URI=
     format= content= file_count= file_size=>` and assessors' inherited fields in `xnat:`."""
@@ -220,7 +220,7 @@ async def test_session_document_has_xnat_root_and_attributes(
 
 
 async def test_assessor_document_root_is_the_proc_element(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """An assessor's own document is rooted at its type's element, `proc:Processing`."""
     assessor = next(iter(session.assessors.values()))
@@ -260,7 +260,7 @@ async def test_empty_experiment_listing_is_headed_by_sql_aliases() -> None:
 
 
 async def test_shared_session_is_listed_by_the_sharing_project(
-    client: httpx.AsyncClient, server: XnatServer, session: Session
+    client: httpx.AsyncClient, server: XnatServer, session: StoredSession
 ) -> None:
     """Shared into OTHER: OTHER's listing has it under its label there with OTHER as project;
     `xnat:imagesessiondata/sharing/share/project=OTHER` finds it site-wide, by its own label."""
@@ -283,7 +283,7 @@ async def test_shared_session_is_listed_by_the_sharing_project(
 
 
 async def test_share_through_the_rest_call_lists_the_session_in_the_other_project(
-    client: httpx.AsyncClient, server: XnatServer, session: Session
+    client: httpx.AsyncClient, server: XnatServer, session: StoredSession
 ) -> None:
     """`PUT .../experiments/{e}/projects/{p}?label=x` shares; sharing into its own project
     or under a label taken there is a 409."""

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from xnat_client.server import Session, XnatServer, generate_project
+from xnat_client.sandbox import StoredSession, XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 
@@ -22,7 +22,7 @@ def server() -> XnatServer:
 
 
 @pytest.fixture
-def session(server: XnatServer) -> Session:
+def session(server: XnatServer) -> StoredSession:
     return next(server.store.sessions_of("P1"))
 
 
@@ -35,7 +35,9 @@ async def client(server: XnatServer) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_resource_put_then_conflict(client: httpx.AsyncClient, session: Session) -> None:
+async def test_resource_put_then_conflict(
+    client: httpx.AsyncClient, session: StoredSession
+) -> None:
     """PUT of a new resource answers 200; the same label again answers 409."""
     url = f"/data/experiments/{session.id}/scans/1/resources/EXTRA?format=TXT"
     first, second = await client.put(url), await client.put(url)
@@ -44,7 +46,7 @@ async def test_resource_put_then_conflict(client: httpx.AsyncClient, session: Se
 
 
 async def test_upload_auto_creates_and_duplicates_are_not_replaced(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """Upload creates the resource; a duplicate answers {"duplicates": [...]}, old bytes kept."""
     url = f"/data/experiments/{session.id}/scans/1/resources/OUT/files/sub/a.txt?inbody=true"
@@ -58,7 +60,7 @@ async def test_upload_auto_creates_and_duplicates_are_not_replaced(
     assert session.scans["1"].resources["OUT"].files == {"sub/a.txt": b"one"}
 
 
-async def test_overwrite_replaces(client: httpx.AsyncClient, session: Session) -> None:
+async def test_overwrite_replaces(client: httpx.AsyncClient, session: StoredSession) -> None:
     """overwrite=true replaces an existing file."""
     url = f"/data/experiments/{session.id}/resources/R/files/a.txt"
     await client.put(f"{url}?inbody=true", content=b"one")
@@ -68,7 +70,7 @@ async def test_overwrite_replaces(client: httpx.AsyncClient, session: Session) -
 
 
 async def test_upload_without_content_type_or_inbody_is_400(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """A raw body with neither a supported Content-Type nor inbody=true is refused."""
     url = f"/data/experiments/{session.id}/resources/R/files/a.txt"
@@ -77,7 +79,7 @@ async def test_upload_without_content_type_or_inbody_is_400(
     assert "inbody=true" in response.text
 
 
-async def test_multipart_upload(client: httpx.AsyncClient, session: Session) -> None:
+async def test_multipart_upload(client: httpx.AsyncClient, session: StoredSession) -> None:
     """A multipart part is stored under the URL path when one is given."""
     url = f"/data/experiments/{session.id}/resources/M/files/named.bin"
     response = await client.post(url, files={"file": ("ignored.bin", b"\x00\x01")})
@@ -85,7 +87,7 @@ async def test_multipart_upload(client: httpx.AsyncClient, session: Session) -> 
     assert session.resources["M"].files == {"named.bin": b"\x00\x01"}
 
 
-async def test_file_listing_and_download(client: httpx.AsyncClient, session: Session) -> None:
+async def test_file_listing_and_download(client: httpx.AsyncClient, session: StoredSession) -> None:
     """The file listing's URI holds /resources/<id>/files/<path>, and that URI downloads."""
     base = f"/data/experiments/{session.id}/scans/1/resources/NIFTI/files"
     result_set = (await client.get(f"{base}?format=json")).json()["ResultSet"]
@@ -99,14 +101,14 @@ async def test_file_listing_and_download(client: httpx.AsyncClient, session: Ses
     assert download.content == resource.files["T1w.nii.gz"]
 
 
-async def test_missing_file_is_404(client: httpx.AsyncClient, session: Session) -> None:
+async def test_missing_file_is_404(client: httpx.AsyncClient, session: StoredSession) -> None:
     """Downloading a file that is not there answers 404."""
     url = f"/data/experiments/{session.id}/scans/1/resources/NIFTI/files/nope.nii"
     assert (await client.get(url)).status_code == 404
 
 
 async def test_zip_download_and_extracting_upload(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """?format=zip packs a resource; uploading a zip with extract=true unpacks its members."""
     source = f"/data/experiments/{session.id}/scans/1/resources/DICOM/files?format=zip"
@@ -127,7 +129,7 @@ async def test_zip_download_and_extracting_upload(
 
 
 async def test_a_zip_is_streamed_as_xnat_writes_it_and_named_for_any_label(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """Sizes after each member (a data descriptor, as Java's ZipOutputStream writes them), and
     a session label beyond Latin-1 in the download's name (RFC 6266 `filename*`)."""
@@ -146,7 +148,7 @@ async def test_a_zip_is_streamed_as_xnat_writes_it_and_named_for_any_label(
 
 
 async def test_simplified_zip_is_the_layout_dax_jobs_unpack(
-    server: XnatServer, client: httpx.AsyncClient, session: Session
+    server: XnatServer, client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """`structure=simplified` drops /resources and /files: a scan's files under
     `<session>/scans/<ID>/<RES>/`, an assessor's under `<assessor>/out/<RES>/`."""
@@ -163,7 +165,7 @@ async def test_simplified_zip_is_the_layout_dax_jobs_unpack(
     assert sorted(names) == ["A-x-fs/out/SUBJ/mri/orig.mgz", "A-x-fs/out/SUBJ/stats.txt"]
 
 
-async def test_unsafe_paths_are_refused(client: httpx.AsyncClient, session: Session) -> None:
+async def test_unsafe_paths_are_refused(client: httpx.AsyncClient, session: StoredSession) -> None:
     """A zip member or URL path that climbs out of the resource is a 400, nothing stored."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -174,7 +176,7 @@ async def test_unsafe_paths_are_refused(client: httpx.AsyncClient, session: Sess
     assert "Z" not in session.resources
 
 
-async def test_delete_file_and_resource(client: httpx.AsyncClient, session: Session) -> None:
+async def test_delete_file_and_resource(client: httpx.AsyncClient, session: StoredSession) -> None:
     """DELETE of a file, then of its resource, answers 200; the file is then 404."""
     base = f"/data/experiments/{session.id}/scans/1/resources/DICOM"
     deleted = await client.delete(f"{base}/files/1.dcm")
@@ -184,7 +186,7 @@ async def test_delete_file_and_resource(client: httpx.AsyncClient, session: Sess
     assert "DICOM" not in session.scans["1"].resources
 
 
-async def test_assessor_output_resources(client: httpx.AsyncClient, session: Session) -> None:
+async def test_assessor_output_resources(client: httpx.AsyncClient, session: StoredSession) -> None:
     """Files uploaded below .../assessors/{id}/out/resources land in the assessor's outputs."""
     assessor = next(iter(session.assessors.values()))
     url = f"/data/experiments/{session.id}/assessors/{assessor.id}/out/resources/LOG/files/l.txt"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import xnat_client.server
+import xnat_client.sandbox
 
-SERVER = Path(xnat_client.server.__file__).parent
+SERVER = Path(xnat_client.sandbox.__file__).parent
 
 
 def _imported(path: Path) -> set[str]:
@@ -27,6 +27,6 @@ def test_server_imports_no_private_client_module() -> None:
         f"{path.name}: {name}"
         for path in SERVER.glob("*.py")
         for name in _imported(path)
-        if name.startswith("xnat_client.") and not name.startswith("xnat_client.server")
+        if name.startswith("xnat_client.") and not name.startswith("xnat_client.sandbox")
     }
     assert offending == set()

@@ -10,8 +10,8 @@ import anyio
 import httpx
 import pytest
 
-import xnat_client.server as server_pkg
-from xnat_client.server import (
+import xnat_client.sandbox as server_pkg
+from xnat_client.sandbox import (
     PROCSTATUSES,
     DroppedConnection,
     Faults,

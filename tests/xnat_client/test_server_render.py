@@ -12,10 +12,10 @@ import anyio
 import pytest
 from starlette.datastructures import QueryParams
 
-from xnat_client.server import XnatServer, generate_project
-from xnat_client.server._columns import AssessorContext, Context, SessionContext
-from xnat_client.server._listing import Query, build_query, to_csv, walk
-from xnat_client.server._render import BATCH_ROOTS, FastWalk
+from xnat_client.sandbox import XnatServer, generate_project
+from xnat_client.sandbox._columns import AssessorContext, Context, SessionContext
+from xnat_client.sandbox._listing import Query, build_query, to_csv, walk
+from xnat_client.sandbox._render import BATCH_ROOTS, FastWalk
 
 pytestmark = pytest.mark.anyio
 

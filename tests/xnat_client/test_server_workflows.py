@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 
-from xnat_client.server import Assessor, XnatServer, generate_project, serve_tcp
+from xnat_client.sandbox import StoredAssessor, XnatServer, generate_project, serve_tcp
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +25,7 @@ def server() -> XnatServer:
 
 
 @pytest.fixture
-def assessors(server: XnatServer) -> list[Assessor]:
+def assessors(server: XnatServer) -> list[StoredAssessor]:
     return list(server.store.assessors_of("P1"))
 
 
@@ -39,7 +39,9 @@ def _client(url: str, user: str = "admin", password: str = "admin") -> httpx.Asy
     return httpx.AsyncClient(base_url=url, auth=(user, password))
 
 
-def _entry(assessor: Assessor, when: str, status: str = "Queued", **more: str) -> dict[str, str]:
+def _entry(
+    assessor: StoredAssessor, when: str, status: str = "Queued", **more: str
+) -> dict[str, str]:
     fields = {
         "ID": assessor.id,
         "pipeline_name": "fs7_v1",
@@ -57,7 +59,7 @@ async def _put(url: str, params: dict[str, str], user: str = "admin") -> httpx.R
 
 
 async def test_a_put_creates_an_entry_that_reads_back_as_xml_and_json(
-    url: str, assessors: list[Assessor]
+    url: str, assessors: list[StoredAssessor]
 ) -> None:
     """PUT answers 200 with no body; GET /data/workflows/{id} is XML, or items with format=json."""
     a = assessors[0]
@@ -87,7 +89,7 @@ async def test_a_put_creates_an_entry_that_reads_back_as_xml_and_json(
 
 
 async def test_the_same_pipeline_experiment_and_launch_time_update_one_entry(
-    url: str, server: XnatServer, assessors: list[Assessor]
+    url: str, server: XnatServer, assessors: list[StoredAssessor]
 ) -> None:
     """A second PUT with the keys (the launch time spelt as xs:dateTime) changes the status."""
     a = assessors[0]
@@ -102,7 +104,7 @@ async def test_the_same_pipeline_experiment_and_launch_time_update_one_entry(
     assert found.json()["items"][0]["data_fields"]["status"] == "Complete"
 
 
-async def test_an_xml_document_creates_an_entry(url: str, assessors: list[Assessor]) -> None:
+async def test_an_xml_document_creates_an_entry(url: str, assessors: list[StoredAssessor]) -> None:
     """A `wrk:Workflow` body (attributes, text children) is read like the query fields."""
     a = assessors[0]
     body = (
@@ -124,7 +126,7 @@ async def test_an_xml_document_creates_an_entry(url: str, assessors: list[Assess
 
 
 async def test_refusals_name_what_is_wrong(
-    url: str, server: XnatServer, assessors: list[Assessor]
+    url: str, server: XnatServer, assessors: list[StoredAssessor]
 ) -> None:
     """No data_type: 400; unknown key: 404; someone else's entry: 403, but a site admin may."""
     a = assessors[0]
@@ -145,7 +147,7 @@ async def test_refusals_name_what_is_wrong(
 
 
 async def test_an_account_kept_from_writing_workflows_gets_403(
-    server: XnatServer, url: str, assessors: list[Assessor]
+    server: XnatServer, url: str, assessors: list[StoredAssessor]
 ) -> None:
     """`workflow_writers` names who may write entries; the rest get XNAT's 403, nothing kept."""
     server.workflow_writers = frozenset({"admin"})
@@ -160,7 +162,7 @@ async def _listing(url: str, pipeline: str, **params: str) -> httpx.Response:
 
 
 async def test_an_experiment_s_entries_are_listed_in_the_order_written(
-    url: str, assessors: list[Assessor]
+    url: str, assessors: list[StoredAssessor]
 ) -> None:
     """display=ALL lists one experiment's entries of the pipeline, oldest first, every field."""
     a, other = assessors[0], assessors[1]
@@ -185,7 +187,9 @@ async def test_an_experiment_s_entries_are_listed_in_the_order_written(
     assert {"wrk_workflowData_id", "pipeline_name", "ID", "step_description"} <= set(rows[0])
 
 
-async def test_listing_filters_and_the_latest_entry(url: str, assessors: list[Assessor]) -> None:
+async def test_listing_filters_and_the_latest_entry(
+    url: str, assessors: list[StoredAssessor]
+) -> None:
     """`status=` filters; LATEST (the default) is the newest as an item; none found is 404."""
     a = assessors[0]
     for when, status in (("2024-01-01 09:00:00", "Queued"), ("2024-01-01 10:00:00", "Failed")):
@@ -203,7 +207,7 @@ async def test_listing_filters_and_the_latest_entry(url: str, assessors: list[As
 
 
 async def test_without_an_experiment_each_experiment_s_latest_entry_is_listed(
-    url: str, assessors: list[Assessor]
+    url: str, assessors: list[StoredAssessor]
 ) -> None:
     """XNAT's SQL branch: one row per experiment (its latest entry), with its label."""
     a, b = assessors[0], assessors[1]

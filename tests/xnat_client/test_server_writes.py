@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from xnat_client.server import Session, XnatServer, generate_project
+from xnat_client.sandbox import StoredSession, XnatServer, generate_project
 
 pytestmark = pytest.mark.anyio
 
@@ -22,7 +22,7 @@ def server() -> XnatServer:
 
 
 @pytest.fixture
-def session(server: XnatServer) -> Session:
+def session(server: XnatServer) -> StoredSession:
     return next(server.store.sessions_of("P1"))
 
 
@@ -35,7 +35,7 @@ async def client(server: XnatServer) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def test_put_creates_then_merges(client: httpx.AsyncClient, session: Session) -> None:
+async def test_put_creates_then_merges(client: httpx.AsyncClient, session: StoredSession) -> None:
     """First PUT answers 201 with the new ID; a second answers 200, same ID, fields merged."""
     url = f"/data/projects/P1/subjects/{session.subject_id}/experiments/{session.id}/assessors/A1"
     first = await client.put(
@@ -58,7 +58,9 @@ async def test_put_creates_then_merges(client: httpx.AsyncClient, session: Sessi
     assert stored.fields["procstatus"] == "COMPLETE"
 
 
-async def test_values_are_stored_xml_escaped(client: httpx.AsyncClient, session: Session) -> None:
+async def test_values_are_stored_xml_escaped(
+    client: httpx.AsyncClient, session: StoredSession
+) -> None:
     """JSON written through a query parameter comes back as entities, undone by html.unescape."""
     inputs = {"t1": "/data/x", "note": "a & b <c> 'd'"}
     url = f"/data/experiments/{session.id}/assessors/A2"
@@ -82,7 +84,7 @@ async def test_values_are_stored_xml_escaped(client: httpx.AsyncClient, session:
     assert json.loads(html.unescape(raw)) == inputs
 
 
-async def test_put_by_id_with_given_id(client: httpx.AsyncClient, session: Session) -> None:
+async def test_put_by_id_with_given_id(client: httpx.AsyncClient, session: StoredSession) -> None:
     """dax sends its own ID: it is used, and later PUTs by that ID update the same assessor."""
     url = f"/data/experiments/{session.id}/assessors/LBL"
     params = {"xsiType": "proc:genprocdata", "ID": "my-uuid-1", "label": "LBL"}
@@ -97,7 +99,7 @@ async def test_put_by_id_with_given_id(client: httpx.AsyncClient, session: Sessi
 
 
 async def test_invalid_id_is_417_and_wrong_type_is_422(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: StoredSession
 ) -> None:
     """IDs outside [A-Za-z0-9_-] are refused (417); a non-assessor type is refused (422)."""
     url = f"/data/experiments/{session.id}/assessors/X"
@@ -115,7 +117,7 @@ async def test_put_below_missing_session_is_404(client: httpx.AsyncClient) -> No
     assert response.status_code == 404
 
 
-async def test_delete_assessor(client: httpx.AsyncClient, session: Session) -> None:
+async def test_delete_assessor(client: httpx.AsyncClient, session: StoredSession) -> None:
     """DELETE ...?removeFiles=true removes the assessor; deleting it again is 404."""
     created = await client.put(
         f"/data/experiments/{session.id}/assessors/GONE", params={"xsiType": "proc:genProcData"}
@@ -126,7 +128,9 @@ async def test_delete_assessor(client: httpx.AsyncClient, session: Session) -> N
     assert created.text not in session.assessors
 
 
-async def test_assessor_item_json_has_fields(client: httpx.AsyncClient, session: Session) -> None:
+async def test_assessor_item_json_has_fields(
+    client: httpx.AsyncClient, session: StoredSession
+) -> None:
     """GET /data/experiments/{assessor}?format=json shows proc fields in data_fields."""
     created = await client.put(
         f"/data/experiments/{session.id}/assessors/J",
@@ -151,6 +155,6 @@ async def test_subject_session_and_scan_puts(client: httpx.AsyncClient, server: 
     )
     assert (subject.status_code, session.status_code, scan.status_code) == (201, 201, 200)
     stored = server.store.experiments[session.text]
-    assert isinstance(stored, Session)
+    assert isinstance(stored, StoredSession)
     assert stored.subject_id == subject.text
     assert stored.scans["7"].type == "T2w"

@@ -8,13 +8,12 @@ Every backend keeps the same job directory contract (`pbs.render_job_script`) an
 from aspider.run.backends.base import JobBackend, combine, job_dir
 from aspider.run.backends.local import LocalBackend, job_environment
 from aspider.run.backends.prune import prune_job_dirs
-from aspider.run.backends.scheduler import SchedulerBackend, SchedulerClient
+from aspider.run.backends.scheduler import SchedulerBackend
 
 __all__ = [
     "JobBackend",
     "LocalBackend",
     "SchedulerBackend",
-    "SchedulerClient",
     "combine",
     "job_dir",
     "job_environment",

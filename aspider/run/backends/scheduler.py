@@ -1,63 +1,38 @@
 """
-Jobs on a batch cluster: PBS (PBS Pro, Torque, or Slurm's PBS wrappers) through
-`pbs.PbsClient`, or Slurm natively through `pbs.SlurmClient`.
+Jobs wherever a `pbs` client runs them: PBS (PBS Pro, Torque, or Slurm's PBS wrappers) through
+`pbs.PbsClient`, Slurm natively through `pbs.SlurmClient`, or this machine's processes through
+`pbs.LocalClient`.
 
-Both clients answer the same few calls (`SchedulerClient`), so one backend serves both: an
-observation is one `poll` (ids and recorded intents' names together: at most two qstat on PBS,
-one squeue plus sacct for what it forgot on Slurm) and one read of the job directories.
+The three keep one contract (`pbs.BatchClient`), so one backend serves them all: an observation
+is one `poll` (ids and recorded intents' names together: at most two qstat on PBS, one squeue
+plus sacct for what it forgot on Slurm, one probe locally) and one read of the job directories.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
-from typing import Protocol
 
 from aspider.plan.actions import JobObservation
 from aspider.run.backends.base import combine, job_names
-from pbs import JobDirState, JobInfo, JobPoll, JobSpec, JobTemplate, SlurmClient, Transport
-
-
-class SchedulerClient(Protocol):
-    """What the backend needs from `pbs.PbsClient` and `pbs.SlurmClient` alike."""
-
-    @property
-    def transport(self) -> Transport: ...
-
-    async def submit(self, spec: JobSpec) -> str: ...
-
-    async def poll(self, job_ids: Iterable[str], names: Iterable[str]) -> JobPoll: ...
-
-    async def delete(self, job_ids: Iterable[str]) -> None: ...
-
-    async def read_states(
-        self, work_root: str | PurePosixPath, names: Iterable[str]
-    ) -> dict[str, JobDirState]: ...
-
-    async def release(self, jobs: Mapping[str, str], work_root: str | PurePosixPath) -> None: ...
-
-    async def forget_held(self, work_root: str | PurePosixPath, names: Iterable[str]) -> None: ...
-
-    async def held_jobs(self, work_root: str | PurePosixPath) -> dict[str, str]: ...
+from pbs import BatchClient, JobDirState, JobInfo, JobSpec, JobState, JobTemplate
 
 
 class SchedulerBackend:
     """
-    Jobs on a cluster's scheduler, through one of the `pbs` clients.
+    Jobs through one of the `pbs` clients.
 
-    `name` says which (`pbs` or `slurm`), for messages; the engine never branches on it.
+    `name` says which (`pbs`, `slurm` or `local`), for messages; the engine never branches on it.
     """
 
-    def __init__(self, client: SchedulerClient, work_root: str, name: str = "pbs") -> None:
+    def __init__(self, client: BatchClient, work_root: str, name: str = "pbs") -> None:
         self.client = client
         self.transport = client.transport
         self.work_root = PurePosixPath(work_root)
         self.name = name
 
     async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
-        if template is not None and isinstance(self.client, SlurmClient):
-            return await self.client.submit(spec, template)
-        return await self.client.submit(spec)  # PBS writes its own script (run_notices said)
+        return await self.client.submit(spec, template)  # PBS and local ignore a template
 
     async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
         if not jobs:
@@ -70,7 +45,19 @@ class SchedulerBackend:
         named = found.by_name
         infos.update({label: named[names[label]] for label in intents if names[label] in named})
         states = await self.client.read_states(self.work_root, names.values())
-        return {label: combine(label, infos.get(label), states[names[label]]) for label in jobs}
+        observed = {}
+        for label in jobs:
+            state = states[names[label]]
+            observed[label] = combine(label, self._ended(infos.get(label), state), state)
+        return observed
+
+    def _ended(self, info: JobInfo | None, state: JobDirState) -> JobInfo | None:
+        """A vanished job whose directory shows its end has completed, where jobs vanish so."""
+        if info is None or info.state is not JobState.GONE or not state.ended:
+            return info
+        if not self.client.ended_jobs_vanish:
+            return info
+        return JobInfo(job_id=info.job_id, state=JobState.COMPLETED)
 
     async def cancel(self, job_ids: list[str]) -> None:
         await self.client.delete(job_ids)

@@ -1,0 +1,166 @@
+"""
+BatchClient: the job contract every scheduler's client keeps, written once.
+
+A subclass says only what differs between schedulers: the job script it renders, its submit
+command, how it polls, and the argv of its delete and release commands. Everything else lives
+here: one remote command per submission (the job directory prepared, job.sh written, the
+submit command run), held jobs and their markers, the job directories' `status/` files, and
+deletions whose harmless complaints (the job already ended) are not errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, ClassVar
+
+from . import _holds, _names
+from ._batches import chunked, unique
+from ._exceptions import CommandFailed
+from ._jobdirs import read_states
+from ._models import JobDirState, JobInfo, JobPoll, job_rank
+from ._spec import JobSpec
+from ._submit import submit_argv, submitted_id
+from ._transport import CommandResult, Transport
+
+if TYPE_CHECKING:
+    from .slurm import JobTemplate
+
+
+class BatchClient:
+    """
+    Submit, follow, hold, release and delete jobs through a transport.
+
+    Subclasses set `delete_command` and `delete_harmless`, and give `render_script`,
+    `submit_command`, `poll`, `job_ref` and `release_command`. Every method costs a fixed number
+    of commands, whatever the number of jobs (ids and names are chunked only to stay under
+    argument-length limits), because a poll that grows with the number of jobs is what brings
+    scheduler servers down.
+    """
+
+    #: The command that deletes jobs, before their references.
+    delete_command: ClassVar[tuple[str, ...]] = ()
+    #: What the delete command says (lower case) of a job that already ended: not a failure.
+    delete_harmless: ClassVar[tuple[str, ...]] = ()
+    #: Whether a job that ended leaves no trace but its directory (a local process does),
+    #: so a job gone from the scheduler whose directory shows its end has completed.
+    ended_jobs_vanish: ClassVar[bool] = False
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    # -- what a scheduler says differently ----------------------------------------------------
+
+    async def render_script(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
+        """The job.sh `submit` writes for spec (a scheduler that takes templates uses one)."""
+        raise NotImplementedError
+
+    async def submit_command(self, spec: JobSpec) -> list[str]:
+        """The argv that queues job.sh, run inside the job directory."""
+        raise NotImplementedError
+
+    async def poll(self, job_ids: Iterable[str], names: Iterable[str]) -> JobPoll:
+        """Jobs by id (an unknown id is GONE) and by name (absent if none), in a few commands."""
+        raise NotImplementedError
+
+    def job_ref(self, job_id: str) -> str:
+        """How the delete and release commands name a job (its id, checked)."""
+        return _names.check_job_id(job_id)
+
+    def release_command(self, refs: Sequence[str]) -> list[str]:
+        """The argv that lets held jobs start."""
+        raise NotImplementedError
+
+    # -- the contract ------------------------------------------------------------------------
+
+    async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
+        """
+        Create the job directory, write job.sh and queue it; return the job id. One command.
+
+        `template` is this job's own job template, for a scheduler that renders one. Stale
+        `status/` files of an earlier run are removed first.
+
+        Raises:
+            CommandFailed: the job directory could not be prepared.
+            SubmitFailed: the scheduler refused the job (`SchedulerUnavailable` when it could
+                not be reached).
+            ConnectionLost: the outcome is unknown: find the job by name before submitting
+                again.
+        """
+        script = (await self.render_script(spec, template)).encode()
+        command = await self.submit_command(spec)
+        argv = submit_argv(str(spec.job_dir), command, hold=spec.hold)
+        result = await self.transport.run(argv, stdin=script, idempotent=False)
+        return submitted_id(result, command, str(spec.job_dir))
+
+    async def status(self, job_ids: Iterable[str]) -> dict[str, JobInfo]:
+        """The scheduler's view of every id; an id it no longer knows is `JobState.GONE`."""
+        return (await self.poll(job_ids, [])).by_id
+
+    async def find_by_name(self, names: Iterable[str]) -> dict[str, JobInfo]:
+        """
+        Jobs whose name is one of names: how a job whose submit answer was lost is adopted.
+        With several jobs of one name, an active one wins, then the newest; absent if none.
+        """
+        return (await self.poll([], names)).by_name
+
+    async def delete(self, job_ids: Iterable[str]) -> None:
+        """Delete the jobs; ids already ended or unknown are not an error."""
+        refs = unique(self.job_ref(job_id) for job_id in job_ids)
+        for chunk in chunked(refs):
+            result = await self.transport.run([*self.delete_command, *chunk])
+            if result.exit_status != 0 and _complaints(result, self.delete_harmless):
+                raise CommandFailed(result.argv, result.exit_status, result.stdout, result.stderr)
+
+    async def release(self, jobs: Mapping[str, str], work_root: str | PurePosixPath) -> None:
+        """
+        Let the held jobs (job name -> id) start, then forget their markers: one command.
+
+        Raises:
+            CommandFailed: not released (the markers stay, and a later look tries again).
+        """
+        ids = [_names.check_job_id(job_id) for job_id in unique(jobs.values())]
+        if ids:
+            command = self.release_command([self.job_ref(job_id) for job_id in ids])
+            await _holds.release(self.transport, command, job_dirs(work_root, jobs).values())
+
+    async def forget_held(self, work_root: str | PurePosixPath, names: Iterable[str]) -> None:
+        """Forget the markers of jobs no longer held (released, ended, or gone)."""
+        await _holds.forget(self.transport, job_dirs(work_root, names).values())
+
+    async def held_jobs(self, work_root: str | PurePosixPath) -> dict[str, str]:
+        """job name -> id of every job submitted held and not released, from the markers."""
+        return await _holds.held_jobs(self.transport, work_root)
+
+    async def read_states(
+        self, work_root: str | PurePosixPath, names: Iterable[str]
+    ) -> dict[str, JobDirState]:
+        """`<work_root>/<name>/status/` for every name, in one command per chunk."""
+        return await read_states(self.transport, work_root, names)
+
+
+def best_by_name(jobs: Iterable[JobInfo], names: Iterable[str]) -> dict[str, JobInfo]:
+    """The best job for each name: an active one first, then the newest."""
+    wanted = set(names)
+    best: dict[str, JobInfo] = {}
+    for info in jobs:
+        if info.name in wanted:
+            current = best.get(info.name)
+            if current is None or job_rank(info) > job_rank(current):
+                best[info.name] = info
+    return best
+
+
+def job_dirs(work_root: str | PurePosixPath, names: Iterable[str]) -> Mapping[str, PurePosixPath]:
+    """Where each named job lives under the work root (names checked)."""
+    root = _names.check_path(work_root, "work root")
+    return {name: root / _names.check_job_name(name) for name in names}
+
+
+def _complaints(result: CommandResult, harmless: tuple[str, ...]) -> list[str]:
+    """The lines of a failed command that are not about a job that already ended."""
+    return [
+        line
+        for line in (result.stdout + "\n" + result.stderr).lower().splitlines()
+        if line.strip() and not any(text in line for text in harmless)
+    ]
