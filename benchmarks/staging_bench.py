@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 import anyio
 
 from aspider.plan.tasks import InputResource, ResolvedInput, Task, TaskRequirements
-from aspider.run.staging import stage_inputs
+from aspider.run.tasks.staging import stage_inputs
 from pbs import LocalTransport
 from xnat_client import Credentials, XnatClient
 

@@ -42,8 +42,8 @@ import httpx
 from aspider.plan import Plan
 from aspider.plan.actions import JobObservation
 from aspider.run.backends import LocalBackend
-from aspider.run.engine import AROUND_CPU_WORK
 from aspider.run.sweep import SweepOptions, SweepReport, sweep_project, sweep_until_done
+from aspider.run.wiring import AROUND_CPU_WORK
 from benchmarks._sweep_serve import PROJECT, USER, demo_processors
 from pbs import LocalTransport
 from xnat_client import Credentials, ProjectSnapshot, XnatClient

@@ -16,7 +16,7 @@ from rich.markup import escape
 from aspider._exceptions import ConfigError, Issue, ProcessorError, only_failure
 from aspider.cli.logs import error_record, log_format
 from aspider.processors import Processor, load_processors, load_processors_leniently
-from aspider.run.engine import NETWORK, Wiring
+from aspider.run import NETWORK, Wiring
 from aspider.settings import AspiderSettings, load_settings
 from pbs import HostKeyRejected, PbsError, SshFileUnreadable
 from xnat_client import Unavailable, XnatError

@@ -30,8 +30,7 @@ from aspider.plan import (
     match_snapshots,
     plan,
 )
-from aspider.run.engine import Wiring, read_snapshots
-from aspider.run.runner import plan_limits
+from aspider.run import Wiring, plan_limits, read_snapshots
 from aspider.settings import AspiderSettings
 from xnat_client import ProjectSnapshot
 

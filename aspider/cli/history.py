@@ -13,8 +13,7 @@ from rich.text import Text
 
 from aspider.cli.common import EXIT_FAILED, EXIT_USAGE, fail, print_json, user_errors
 from aspider.plan import proctype_of_label
-from aspider.run.engine import Wiring
-from aspider.run.history import read_history
+from aspider.run import Wiring, read_history
 from aspider.settings import AspiderSettings
 from xnat_client import Workflow
 

@@ -7,8 +7,8 @@ the tasks by state, the jobs queued and running, and when the next sweep starts.
 terminal: one line per sweep on stderr (one JSON record with `--log-format json`), so a log
 shows the run moving even before the summary.
 
-The run itself (`aspider.run.runner.execute_run`) only calls the `RunProgress` methods; this
-module is their rendering.
+The run itself (`aspider.run.execute_run`) only calls the `RunProgress` methods; this module is
+their rendering.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from aspider.cli.common import errors
 from aspider.cli.logs import LogFormat
 from aspider.cli.report import grouped, job_counts
 from aspider.plan import Plan, SessionPlan
-from aspider.run.sweep import SweepReport
+from aspider.run import SweepReport
 
 log = logging.getLogger("aspider.run")
 progress_log = logging.getLogger("aspider.progress")

@@ -21,8 +21,7 @@ from rich.table import Table
 
 from aspider.plan import JobObservation
 from aspider.plan.states import IN_FLIGHT, ProcStatus, normalise_procstatus
-from aspider.run.runner import RunResult, run_ending
-from aspider.run.sweep import SweepReport
+from aspider.run import RunResult, SweepReport, run_ending
 from xnat_client import ProjectSnapshot
 
 SUMMARY_COLUMNS = ("created", "submitted", "adopted", "completed", "failed", "waiting", "rerun")

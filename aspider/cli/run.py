@@ -50,10 +50,7 @@ from aspider.cli.progress import RunDisplay
 from aspider.cli.report import print_summary, run_summary
 from aspider.plan import Plan, plan_to_dict
 from aspider.processors import Processor
-from aspider.run.engine import Wiring
-from aspider.run.jobtemplates import run_notices
-from aspider.run.preview import preview_sweep
-from aspider.run.runner import execute_run
+from aspider.run import Wiring, execute_run, preview_sweep, run_notices
 from aspider.settings import AspiderSettings
 
 

@@ -32,10 +32,14 @@ from aspider.cli.history import show_history
 from aspider.cli.report import job_counts, print_jobs, print_status, status_json
 from aspider.plan import ProcStatus, normalise_procstatus
 from aspider.processors import Processor
-from aspider.run.engine import Wiring
-from aspider.run.preview import observe_followed_jobs
-from aspider.run.rerun import RerunResult, read_rerun, send_back
-from aspider.run.runner import for_project
+from aspider.run import (
+    RerunResult,
+    Wiring,
+    for_project,
+    observe_followed_jobs,
+    read_rerun,
+    send_back,
+)
 from aspider.settings import AspiderSettings
 from xnat_client import ProjectSnapshot
 

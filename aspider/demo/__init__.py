@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 
 from aspider.processors import Processor, load_processors
-from aspider.run.engine import Wiring
-from aspider.run.runner import RunProgress, RunResult, execute_run
+from aspider.run import RunProgress, RunResult, Wiring, execute_run
 from aspider.settings import AspiderSettings, load_settings
 from xnat_client import ProjectSnapshot, ResourceRef, XnatClient
 from xnat_client.sandbox import XnatServer, generate_project

@@ -26,15 +26,20 @@ from aspider.plan.actions import (
 from aspider.plan.build import build_task, fill_file_names, placeholder_values
 from aspider.plan.explain import ProcessorExplanation, explain_session
 from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_of_label
-from aspider.plan.matches import ScopeMatch, match_snapshots, match_snapshots_sync, not_applicable
-from aspider.plan.matching import candidate_keys, match_scope
 from aspider.plan.plan_json import plan_to_dict, plan_to_json
 from aspider.plan.planner import Finding, Plan, SessionPlan, plan, plan_projects
 from aspider.plan.queue import PlanLimits
 from aspider.plan.retry import Attempt, Attempts, read_attempts
+from aspider.plan.scope_matching import candidate_keys, match_scope
 from aspider.plan.scopes import Scope, iter_scopes
 from aspider.plan.sessions import session_order
 from aspider.plan.settled import SettledMemo
+from aspider.plan.snapshot_matching import (
+    ScopeMatch,
+    match_snapshots,
+    match_snapshots_sync,
+    not_applicable,
+)
 from aspider.plan.states import (
     IN_FLIGHT,
     QC_PASSED,

@@ -86,7 +86,7 @@ class Submit:
     """
     Stage the inputs and submit: qsub held, record JOB_RUNNING with the job id (creating the
     assessor so when a CreateAssessor precedes it in the plan, then `assessor` is None), then
-    release the job (`aspider.run.submission`).
+    release the job (`aspider.run.tasks.submission`).
 
     `retry`: the task's job ran and was stopped, and this is its next attempt (`task.attempts`,
     with the scaled request): what the last job left in its directory (its status files, its

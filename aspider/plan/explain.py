@@ -13,9 +13,9 @@ from typing import Any
 
 from aspider.plan.endings import policy_of
 from aspider.plan.labels import InputsKey, inputs_key, normalise_inputs
-from aspider.plan.matches import ScopeMatch
 from aspider.plan.planner import Plan
 from aspider.plan.retry import Attempt, next_attempt, read_attempts
+from aspider.plan.snapshot_matching import ScopeMatch
 from aspider.plan.tasks import TaskCandidate
 from aspider.processors import Processor, RetryPolicy
 from xnat_client.models import Assessor, ProjectSnapshot

@@ -31,7 +31,6 @@ from aspider.plan.endings import (
     retry_decision,
     with_attempts,
 )
-from aspider.plan.matches import ScopeMatch, match_snapshots
 from aspider.plan.queue import (
     IN_QUEUE,
     PlanLimits,
@@ -43,6 +42,7 @@ from aspider.plan.retry import Attempt, Attempts
 from aspider.plan.row_actions import BUILD, ActionInputs
 from aspider.plan.scopes import Scope, session_order
 from aspider.plan.settled import SettledMemo
+from aspider.plan.snapshot_matching import ScopeMatch, match_snapshots
 from aspider.plan.states import (
     IN_FLIGHT,
     QC_RERUN,

@@ -11,8 +11,8 @@ one entry per attempt, in order: its number, the memory it asked for (`-` for no
 walltime, and, once it ended, its job id and why it ended (a `pbs.EndCause` word). A note
 without a head is attempt 1, with the processor's own request. While a task's attempts count
 (submitted, queued, running, uploading), every note the engine writes for it keeps the head
-(`aspider.run.records.Records.write`); a rerun (QC Rerun, or NEED_TO_RUN set by hand on a task
-with outputs or a log) writes a note without one, so its count starts afresh.
+(`aspider.run.records.assessor_writes.Records.write`); a rerun (QC Rerun, or NEED_TO_RUN set by
+hand on a task with outputs or a log) writes a note without one, so its count starts afresh.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aspider.plan.artefacts import ScopeIndex
-from aspider.plan.matching import match_scope
+from aspider.plan.scope_matching import match_scope
 from aspider.plan.sessions import is_pet, session_order
 from aspider.plan.tasks import MatchResult
 from aspider.processors import Level

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from aspider import __version__
 from aspider.plan.artefacts import scope_index
-from aspider.plan.matching import candidate_keys
+from aspider.plan.scope_matching import candidate_keys
 from aspider.plan.states import QC_RERUN, Event, ProcStatus, normalise_procstatus, transition
 
 if TYPE_CHECKING:

@@ -3,7 +3,58 @@ The engine: one sweep of a project (lease, snapshot, poll, plan, execute), and a
 
 Everything here does I/O: XNAT through `xnat_client`, the cluster or local processes through
 `pbs`, behind `backends.JobBackend`. It stands on the pure planner (`aspider.plan`) and the
-processor definitions (`aspider.processors`) and may import `aspider.settings`; the demo and
-the CLI stand on it. Failures are recorded on the affected assessor, never raised past a
-session.
+processor definitions (`aspider.processors`) and may import `aspider.settings`; the demo, the
+service and the CLI stand on it, and import only what this `__all__` names (an import-linter
+contract keeps them out of the folders below). Failures are recorded on the affected assessor,
+never raised past a session.
+
+The folders, by concern: `sweep` (one project, once) and `wiring` (the XNAT client and the job
+backend, built from the settings) at the top; `commands/` (a run of many projects, its dry run,
+a rerun); `tasks/` (what a sweep does to one task: submission, staging, outputs, finalize);
+`records/` (what it writes to XNAT and remembers: assessor writes, the ledger, workflow history,
+the action log, the settled memo); `lease/` (one sweep at a time per project); `backends/`
+(where jobs run).
 """
+
+from aspider.run.backends import JobBackend
+from aspider.run.commands.preview import observe_followed_jobs, preview_sweep
+from aspider.run.commands.rerun import RerunResult, read_rerun, send_back
+from aspider.run.commands.runner import (
+    RunProgress,
+    RunResult,
+    execute_run,
+    for_project,
+    plan_limits,
+    run_ending,
+    sweep_options,
+)
+from aspider.run.records.workflow_history import read_history
+from aspider.run.sweep import SweepOptions, SweepReport, jobs_to_observe, sweep_project
+from aspider.run.tasks.job_templates import run_notices
+from aspider.run.wiring import NETWORK, Wiring, open_backend, read_snapshots
+
+__all__ = [
+    "NETWORK",
+    "JobBackend",
+    "RerunResult",
+    "RunProgress",
+    "RunResult",
+    "SweepOptions",
+    "SweepReport",
+    "Wiring",
+    "execute_run",
+    "for_project",
+    "jobs_to_observe",
+    "observe_followed_jobs",
+    "open_backend",
+    "plan_limits",
+    "preview_sweep",
+    "read_history",
+    "read_rerun",
+    "read_snapshots",
+    "run_ending",
+    "run_notices",
+    "send_back",
+    "sweep_options",
+    "sweep_project",
+]

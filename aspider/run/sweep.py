@@ -25,15 +25,16 @@ from aspider.plan.settled import SettledMemo
 from aspider.plan.states import IN_FLIGHT, ProcStatus, normalise_procstatus
 from aspider.processors import Processor
 from aspider.run.backends import JobBackend, prune_job_dirs
-from aspider.run.chain import QueueRoom, chain_session, leave_to_chain
-from aspider.run.execute import JobOptions, Outcome, SessionExecutor
-from aspider.run.held_jobs import settle_held_jobs
-from aspider.run.history import History
-from aspider.run.lease import LeaseStore, project_lease
-from aspider.run.lease_files import FileLeaseStore
-from aspider.run.lease_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
-from aspider.run.settled_store import load_memo, save_memo
-from aspider.run.transfers import TransferLimit
+from aspider.run.lease.holder import LeaseStore, project_lease
+from aspider.run.lease.in_work_root import FileLeaseStore
+from aspider.run.lease.in_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
+from aspider.run.records.settled_store import load_memo, save_memo
+from aspider.run.records.workflow_history import History
+from aspider.run.tasks.chain import QueueRoom, chain_session, leave_to_chain
+from aspider.run.tasks.context import TaskContext
+from aspider.run.tasks.execute import JobOptions, Outcome, SessionExecutor
+from aspider.run.tasks.held_jobs import settle_held_jobs
+from aspider.run.tasks.transfers import TransferLimit
 from aspider.settings import (
     DEFAULT_KEEP_FAILED_DAYS,
     DEFAULT_SESSIONS_AT_ONCE,
@@ -58,7 +59,7 @@ class SweepOptions:
     # few times the HTTP limit keeps requests, launches and uploads overlapping.
     sessions_at_once: int = DEFAULT_SESSIONS_AT_ONCE
     keep_failed_days: float = DEFAULT_KEEP_FAILED_DAYS
-    chain: bool = True  # plan a session again when its upstream task completes (aspider.run.chain)
+    chain: bool = True  # plan a session again when its upstream task completes (run.tasks.chain)
     # With --wait, a sweep that XNAT or the cluster failed is tried again at the next interval;
     # this many failed sweeps in a row end the run (an outage, not a blip).
     failed_sweeps_in_a_row: int = 5
@@ -156,19 +157,32 @@ async def sweep_project(
     on_session: Callable[[SessionPlan], None] | None = None,
 ) -> SweepReport:
     """Sweep one project while holding its lease (LeaseHeld if another sweep has it)."""
+    return await _sweep(
+        SweepContext(xnat, backend, project, processors, options, on_plan, on_session)
+    )
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """One project's sweep: whom it talks to, what it runs and how, and whom it tells."""
+
+    xnat: XnatClient
+    backend: JobBackend
+    project: str
+    processors: Sequence[Processor]
+    options: SweepOptions
+    on_plan: Callable[[Plan], None] | None = None
+    on_session: Callable[[SessionPlan], None] | None = None
+
+
+async def _sweep(ctx: SweepContext) -> SweepReport:
     with thawed_after():  # what reading the snapshot froze is collectable once the sweep ends
-        return await _sweep_held(xnat, backend, project, processors, options, on_plan, on_session)
+        return await _sweep_held(ctx)
 
 
-async def _sweep_held(
-    xnat: XnatClient,
-    backend: JobBackend,
-    project: str,
-    processors: Sequence[Processor],
-    options: SweepOptions,
-    on_plan: Callable[[Plan], None] | None,
-    on_session: Callable[[SessionPlan], None] | None,
-) -> SweepReport:
+async def _sweep_held(ctx: SweepContext) -> SweepReport:
+    xnat, backend, project, processors = ctx.xnat, ctx.backend, ctx.project, ctx.processors
+    options, on_plan, on_session = ctx.options, ctx.on_plan, ctx.on_session
     root = str(backend.work_root)
     before = xnat.requests_sent
     async with project_lease(lease_store(xnat, backend, project), project, ttl=options.lease_ttl):
@@ -206,13 +220,14 @@ async def _sweep_held(
         by_id = {s.id: s for s in snapshot.sessions}
         history = History(xnat, options.history)
 
+        tasks = TaskContext(
+            xnat, backend, report.outcome, options.job_options, transfers, history, held
+        )
+
         async def run_one(session_plan: SessionPlan) -> None:
             if chain is not None:
                 session_plan = leave_to_chain(session_plan, processors)
-            outcome, job_options = report.outcome, options.job_options
-            executor = SessionExecutor(
-                xnat, backend, outcome, job_options, transfers, history, held
-            )
+            executor = SessionExecutor(tasks)
             before = by_id.get(session_plan.session_id)
             await _run_session(executor, session_plan, report, on_session, chain, before)
 
@@ -341,14 +356,13 @@ async def sweep_until_done(
     `interval` spaces the sweeps: each costs one batched poll, and schedulers ask clients not
     to poll in tight loops.
     """
+    ctx = SweepContext(xnat, backend, project, processors, options, on_plan, on_session)
     reports: list[SweepReport] = []
     previous: list[tuple[str, str]] | None = None
     failed_in_a_row = 0
     while True:
         try:
-            report = await sweep_project(
-                xnat, backend, project, processors, options, on_plan, on_session
-            )
+            report = await _sweep(ctx)
         except Exception as exc:
             cause = only_failure(exc, (XnatError, PbsError))
             if not isinstance(cause, XnatError | PbsError):

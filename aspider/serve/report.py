@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from aspider.processors import Processor
-from aspider.run.engine import NETWORK, Wiring
-from aspider.run.runner import for_project
+from aspider.run import NETWORK, Wiring, for_project
 from aspider.serve.page import Page, PageInfo, render_page
 from aspider.serve.status import ProjectStatus, project_status
 from aspider.settings import AspiderSettings

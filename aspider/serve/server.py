@@ -22,7 +22,7 @@ import uvicorn
 
 from aspider._exceptions import ConfigError
 from aspider.processors import Processor
-from aspider.run.engine import NETWORK, Wiring, open_backend
+from aspider.run import NETWORK, Wiring, open_backend
 from aspider.serve.auth import check_bind, read_token
 from aspider.serve.service import Service
 from aspider.serve.web import build_app

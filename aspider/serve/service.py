@@ -26,9 +26,7 @@ from datetime import date, datetime
 import anyio
 
 from aspider.processors import Processor
-from aspider.run.backends import JobBackend
-from aspider.run.runner import for_project, sweep_options
-from aspider.run.sweep import jobs_to_observe
+from aspider.run import JobBackend, for_project, jobs_to_observe, sweep_options
 from aspider.serve.history import QueueSample
 from aspider.serve.metrics import ServiceMetrics
 from aspider.serve.page import PageInfo

@@ -27,8 +27,7 @@ from aspider._exceptions import AspiderError, LeaseHeld, only_failure
 from aspider.plan import SessionPlan, Submit
 from aspider.plan.actions import JobObservation
 from aspider.processors import Processor
-from aspider.run.backends import JobBackend
-from aspider.run.sweep import SweepOptions, SweepReport, sweep_project
+from aspider.run import JobBackend, SweepOptions, SweepReport, sweep_project
 from aspider.serve.history import History, transitions
 from aspider.serve.metrics import ServiceMetrics
 from aspider.serve.watch import ChangeWatch

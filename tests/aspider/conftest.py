@@ -14,7 +14,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from aspider.run.engine import Wiring
+from aspider.run.wiring import Wiring
 from xnat_client.sandbox import XnatServer, generate_project
 
 EXAMPLES = str(Path(__file__).parents[2] / "examples" / "processors")

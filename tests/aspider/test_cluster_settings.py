@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aspider._exceptions import ConfigError
-from aspider.run.engine import job_template, scheduler_client, ssh_settings
+from aspider.run.wiring import job_template, scheduler_client, ssh_settings
 from aspider.settings import AspiderSettings, load_settings
 from pbs import LocalTransport, PbsClient, SlurmClient
 

@@ -10,9 +10,9 @@ import pytest
 
 from aspider.plan import build_task, fill_file_names, iter_scopes, match_scope
 from aspider.plan.build import file_token
+from aspider.plan.inputs_layout import place
 from aspider.plan.tasks import InputResource, ResolvedInput
 from aspider.processors import Processor, load_processor
-from aspider.run.inputs_layout import place
 from tests.aspider.snapshots import assessor, scan, scan_path, session, snapshot
 from xnat_client import FileEntry, ProjectSnapshot, Session
 

@@ -12,7 +12,7 @@ from aspider._exceptions import ConfigError, ProcessorError
 from aspider.cli import app
 from aspider.plan import build_task, iter_scopes, match_scope
 from aspider.processors import load_processor, load_processors_leniently
-from aspider.run.jobtemplates import job_template, run_notices
+from aspider.run.tasks.job_templates import job_template, run_notices
 from tests.aspider.conftest import runner
 from tests.aspider.snapshots import scan, session, snapshot
 from xnat_client.sandbox import XnatServer

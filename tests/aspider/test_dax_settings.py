@@ -12,7 +12,7 @@ from aspider._exceptions import ConfigError
 from aspider.cli import app
 from aspider.plan import iter_scopes, match_scope
 from aspider.processors import load_processor, with_overrides
-from aspider.run.runner import for_project
+from aspider.run.commands.runner import for_project
 from aspider.settings import AspiderSettings, load_settings
 from tests.aspider.conftest import runner
 from tests.aspider.snapshots import scan, session, snapshot

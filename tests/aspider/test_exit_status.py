@@ -9,9 +9,9 @@ import pytest
 
 from aspider.cli import app
 from aspider.plan import Plan
-from aspider.run.execute import Outcome
-from aspider.run.runner import run_ending
+from aspider.run.commands.runner import run_ending
 from aspider.run.sweep import SweepReport
+from aspider.run.tasks.execute import Outcome
 from tests.aspider.conftest import runner, use_demo_processors
 from tests.engine.conftest import shell_processor
 from xnat_client.sandbox import XnatServer

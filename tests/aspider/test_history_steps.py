@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from aspider.plan import ProcStatus
-from aspider.run.history import DESCRIPTION_LIMIT, Step, entry, step_of
+from aspider.run.records.workflow_history import DESCRIPTION_LIMIT, Step, entry, step_of
 from xnat_client import AssessorFields
 
 

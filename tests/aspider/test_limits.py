@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from aspider.run.runner import plan_limits, sweep_options
+from aspider.run.commands.runner import plan_limits, sweep_options
 from aspider.settings import AspiderSettings, ClusterSection, LimitsSection
 
 

@@ -6,8 +6,8 @@ from rich.console import Console
 
 from aspider.cli.report import print_summary
 from aspider.plan import Plan
-from aspider.run.execute import Outcome
 from aspider.run.sweep import SweepReport
+from aspider.run.tasks.execute import Outcome
 
 HOSTILE_LABEL = "P-x-S[/b]-x-E[bold]$(id)-x-fs7_v1-x-0a1b2c3d"
 HOSTILE_REASON = "job 7 exited with code 3; log: [/red] boom [link=x]"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from aspider.run.transfers import TransferLimit
+from aspider.run.tasks.transfers import TransferLimit
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aspider.plan import ProcStatus
-from aspider.run.history import Step, entry
+from aspider.run.records.workflow_history import Step, entry
 from tests.conformance.conftest import run_client
 from xnat_client import Credentials, XnatClient
 from xnat_client.sandbox import XnatServer, generate_project

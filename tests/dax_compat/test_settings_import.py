@@ -15,7 +15,7 @@ from typing import Any
 
 from aspider.cli import app
 from aspider.processors import Processor, load_processors
-from aspider.run.runner import for_project
+from aspider.run.commands.runner import for_project
 from aspider.settings import load_settings
 from tests.aspider.conftest import runner
 from tests.dax_compat._venv import dax_python

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from aspider.run.backends import SchedulerBackend, SchedulerClient
-from pbs import PbsClient, SlurmClient, SshSettings, SshTransport, Transport
+from aspider.run.backends import SchedulerBackend
+from pbs import BatchClient, PbsClient, SlurmClient, SshSettings, SshTransport, Transport
 from tests.conftest import ClusterExtras, ClusterProfile
 from tests.engine.conftest import demo_processors, server, xnat
 
@@ -42,7 +42,7 @@ def jump_settings(cluster: ClusterProfile, extras: ClusterExtras) -> SshSettings
     )
 
 
-def client_for(scheduler: str, transport: Transport) -> SchedulerClient:
+def client_for(scheduler: str, transport: Transport) -> BatchClient:
     """PBS commands (Slurm's Torque wrappers on the loopback cluster) or Slurm's own."""
     return SlurmClient(transport) if scheduler == "slurm" else PbsClient(transport, "torque")
 

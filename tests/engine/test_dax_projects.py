@@ -15,7 +15,7 @@ import pytest
 from aspider.cli.report import status_of
 from aspider.processors import Processor, load_processors
 from aspider.run.backends import LocalBackend
-from aspider.run.rerun import choose_rerun
+from aspider.run.commands.rerun import choose_rerun
 from aspider.run.sweep import SweepOptions, sweep_until_done
 from pbs import LocalTransport
 from xnat_client import AssessorFields, XnatClient

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from aspider.run.backends import LocalBackend
-from aspider.run.held_jobs import settle_held_jobs
+from aspider.run.tasks.held_jobs import settle_held_jobs
 from pbs import HELD_MARKER, JobSpec, LocalTransport
 
 pytestmark = pytest.mark.anyio

@@ -106,11 +106,11 @@ async def test_a_403_on_workflow_entries_warns_once_and_every_task_completes(
     server.workflow_writers = frozenset()
     generate_project(server, "P1", sessions=3, assessors_per_session=0, seed=5)
     proc = shell_processor(tmp_path / "procs", "ok", "'echo fine > \"$OUTPUTS/out.txt\"'")
-    with caplog.at_level(logging.WARNING, logger="aspider.run.history"):
+    with caplog.at_level(logging.WARNING, logger="aspider.run.records.workflow_history"):
         await _sweep(xnat, tmp_path / "work", [proc], SweepOptions())
     done = await _assessors(xnat, "ok_v1")
     assert [a.procstatus for a in done] == ["COMPLETE"] * 3
-    warnings = [r for r in caplog.records if r.name == "aspider.run.history"]
+    warnings = [r for r in caplog.records if r.name == "aspider.run.records.workflow_history"]
     assert len(warnings) == 1
     assert "xnat.history: false" in warnings[0].getMessage()
     assert _workflow_puts(server) == 1

@@ -10,9 +10,9 @@ import anyio
 import pytest
 
 from aspider import LeaseHeld, LeaseLost
-from aspider.run.lease import LeaseRecord, LeaseStore, ProjectLease, project_lease
-from aspider.run.lease_files import FileLeaseStore
-from aspider.run.lease_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
+from aspider.run.lease.holder import LeaseRecord, LeaseStore, ProjectLease, project_lease
+from aspider.run.lease.in_work_root import FileLeaseStore
+from aspider.run.lease.in_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
 from pbs import LocalTransport, SshTransport, Transport
 from tests.conftest import ClusterProfile
 from xnat_client import XnatClient

@@ -10,7 +10,7 @@ import pytest
 
 from aspider.processors import Processor
 from aspider.run.backends import LocalBackend
-from aspider.run.settled_store import memo_path
+from aspider.run.records.settled_store import memo_path
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from pbs import LocalTransport
 from xnat_client import XnatClient

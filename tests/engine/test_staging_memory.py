@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aspider.run.staging import copy_file
+from aspider.run.tasks.staging import copy_file
 from pbs import LocalTransport
 from xnat_client import Credentials, FileEntry, ResourceRef, XnatClient
 

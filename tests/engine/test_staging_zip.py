@@ -17,8 +17,8 @@ from aspider._exceptions import InputsMissing
 from aspider.plan.tasks import InputResource, ResolvedInput
 from aspider.processors import Processor, load_processors
 from aspider.run.backends import LocalBackend
-from aspider.run.staging import ZIP_ONE_FILE_BELOW, _Folders, stage_zipped
 from aspider.run.sweep import SweepOptions, sweep_project
+from aspider.run.tasks.staging import ZIP_ONE_FILE_BELOW, _Folders, stage_zipped
 from pbs import LocalTransport, job_name
 from xnat_client import Credentials, XnatClient
 from xnat_client.sandbox import XnatServer, generate_project

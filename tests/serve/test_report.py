@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aspider.cli import app
-from aspider.run.engine import Wiring
+from aspider.run.wiring import Wiring
 from xnat_client.sandbox import XnatServer, generate_project
 
 DEMO = Path(__file__).resolve().parents[2] / "aspider" / "demo" / "processors"

@@ -33,7 +33,7 @@ from aspider._exceptions import LeaseHeld, LeaseLost, first_error
 from pbs import PbsError
 from xnat_client import XnatError
 
-log = logging.getLogger("aspider.run.lease")
+log = logging.getLogger("aspider.run.lease.holder")
 
 
 @dataclass(frozen=True)

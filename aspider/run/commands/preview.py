@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from aspider.plan import JobObservation, Plan, ScopeMatch, match_snapshots, plan
 from aspider.processors import Processor
-from aspider.run.engine import NETWORK, Wiring, open_backend, read_snapshots
-from aspider.run.runner import for_project, plan_limits
+from aspider.run.commands.runner import for_project, plan_limits
 from aspider.run.sweep import jobs_to_observe, restrict, snapshot_needs
+from aspider.run.wiring import NETWORK, Wiring, open_backend, read_snapshots
 from aspider.settings import AspiderSettings
 from xnat_client import ProjectSnapshot
 

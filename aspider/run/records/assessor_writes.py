@@ -3,7 +3,7 @@ A session's assessor records: every write the executor makes to XNAT, and what i
 
 One place writes assessors, so every write is typed (`AssessorFields`), lands in the session's
 `WriteLedger` (what the chain plans from), is counted in the sweep's `Outcome`, and is followed
-by its entry in the assessor's history in XNAT (`aspider.run.history`).
+by its entry in the assessor's history in XNAT (`aspider.run.records.workflow_history`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from aspider.plan import JobObservation, ProcStatus, QcStatus, Task
 from aspider.plan.retry import with_head
-from aspider.run.action_log import record_action
-from aspider.run.history import History, Step
-from aspider.run.ledger import WriteLedger
+from aspider.run.records.action_log import record_action
+from aspider.run.records.ledger import WriteLedger
+from aspider.run.records.workflow_history import History, Step
 from xnat_client import AssessorFields, XnatClient
 
 NOTE_LIMIT = 1000  # characters of a reason kept in `note`

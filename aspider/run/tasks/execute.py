@@ -26,14 +26,12 @@ from aspider.plan import (
     Task,
 )
 from aspider.plan.states import ProcStatus
-from aspider.run import ending
-from aspider.run.backends import JobBackend
-from aspider.run.history import History
-from aspider.run.ledger import WriteLedger
-from aspider.run.records import Outcome, Records, status_note
-from aspider.run.submission import JobOptions, Submission, job_spec
-from aspider.run.transfers import TransferLimit
-from xnat_client import AssessorFields, XnatClient
+from aspider.run.records.assessor_writes import Outcome, status_note
+from aspider.run.records.ledger import WriteLedger
+from aspider.run.tasks import finalize
+from aspider.run.tasks.context import TaskContext
+from aspider.run.tasks.submission import JobOptions, Submission, job_spec
+from xnat_client import AssessorFields
 
 __all__ = ["JobOptions", "Outcome", "SessionExecutor", "job_spec"]
 
@@ -59,22 +57,13 @@ def _absorbed(actions: tuple[Action, ...]) -> dict[str, CreateAssessor | SetStat
 class SessionExecutor:
     """Runs one session's actions in order; one instance per session coroutine."""
 
-    def __init__(
-        self,
-        xnat: XnatClient,
-        backend: JobBackend,
-        outcome: Outcome,
-        options: JobOptions,
-        transfers: TransferLimit,
-        history: History | None = None,
-        held: dict[str, str] | None = None,
-    ) -> None:
-        self.xnat = xnat
-        self.backend = backend
-        self.outcome = outcome
-        self.options = options
-        self.transfers = transfers
-        self.records = Records(xnat, outcome, history, held)
+    def __init__(self, context: TaskContext) -> None:
+        self.context = context
+        self.xnat = context.xnat
+        self.backend = context.backend
+        self.outcome = context.outcome
+        self.transfers = context.transfers
+        self.records = context.records()
         self.completed: set[str] = set()  # proctypes of the tasks this executor completed
 
     @property
@@ -87,39 +76,30 @@ class SessionExecutor:
         for action in actions:
             if isinstance(action, CreateAssessor | SetStatus) and action in prepared.values():
                 continue  # written by its submission, with the intent
-            if isinstance(action, Submit):
-                await Submission(
-                    self.records,
-                    self.backend,
-                    self.options,
-                    self.transfers,
-                    action,
-                    prepared.get(action.task.label),
-                ).run()
-                continue
-            await self._dispatch(action)
+            await self._dispatch(action, prepared)
 
-    async def _dispatch(self, action: Action) -> None:
+    async def _dispatch(
+        self, action: Action, prepared: dict[str, CreateAssessor | SetStatus]
+    ) -> None:
         match action:
             case CreateAssessor():
                 await self.records.create(action.task, action.procstatus, action.reason)
             case SetStatus():
                 await self.set_status(action)
             case Submit():
-                await Submission(
-                    self.records, self.backend, self.options, self.transfers, action, None
-                ).run()
+                made = prepared.get(action.task.label)
+                await Submission(self.context, self.records, action, made).run()
             case ResolveIntent():
                 await self.resolve_intent(action)
             case RecordJob():
                 await self.record_job(action.task, action.assessor.id, action.observation)
             case Finalize():
-                if await ending.finalize(self.records, self.backend, self.transfers, action):
+                if await finalize.finalize(self.records, self.backend, self.transfers, action):
                     self.completed.add(action.task.proctype)
             case MarkFailed():
-                await ending.mark_failed(self.records, self.backend, action)
+                await finalize.mark_failed(self.records, self.backend, action)
             case Rerun():
-                await ending.rerun(self.records, self.backend, action)
+                await finalize.rerun(self.records, self.backend, action)
             case _:
                 assert_never(action)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from aspider._exceptions import InputsMissing
 from aspider.plan.tasks import InputResource, ResolvedInput
-from xnat_client import FileEntry
+from xnat_client.models import FileEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from aspider.plan.actions import JobObservation
 from aspider.run.backends import JobBackend
 from pbs import PbsError, job_name
 
-log = logging.getLogger("aspider.run.held_jobs")
+log = logging.getLogger("aspider.run.tasks.held_jobs")
 
 
 async def settle_held_jobs(

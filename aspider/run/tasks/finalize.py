@@ -27,8 +27,9 @@ from aspider.plan import (
 from aspider.plan.states import after
 from aspider.plan.tasks import KEPT_ON_RERUN
 from aspider.run.backends import JobBackend, job_dir
-from aspider.run.history import Step
-from aspider.run.outputs import (
+from aspider.run.records.assessor_writes import Records, job_ended, note
+from aspider.run.records.workflow_history import Step
+from aspider.run.tasks.outputs import (
     LOG_RESOURCE,
     collect_outputs,
     log_file,
@@ -36,12 +37,11 @@ from aspider.run.outputs import (
     upload_log,
     upload_outputs,
 )
-from aspider.run.records import Records, job_ended, note
-from aspider.run.transfers import TransferLimit
+from aspider.run.tasks.transfers import TransferLimit
 from pbs import PbsError
 from xnat_client import AssessorFields, ResourceRef, XnatError
 
-log = logging.getLogger("aspider.run.ending")
+log = logging.getLogger("aspider.run.tasks.finalize")
 
 
 async def finalize(

@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 
 from aspider._exceptions import OutputsMissing, UploadMismatch
 from aspider.plan.tasks import OutputDecl
-from aspider.run.transfers import TransferLimit
+from aspider.run.tasks.transfers import TransferLimit
 from pbs import PbsError, Transport
 from xnat_client import FileEntry, ResourceRef, XnatClient
 

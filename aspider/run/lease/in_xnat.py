@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 
-from aspider.run.lease import LeaseRecord, LeaseStore
+from aspider.run.lease.holder import LeaseRecord, LeaseStore
 from xnat_client import Conflict, Forbidden, NotFound, ResourceRef, XnatClient
 
-log = logging.getLogger("aspider.run.lease")
+log = logging.getLogger("aspider.run.lease.holder")
 
 RESOURCE = "aspider_lease"
 FILE = "lease.json"

@@ -2,8 +2,8 @@
 What a session's executor wrote to XNAT, so the session can be planned again without reading it.
 
 After a session's actions complete an upstream task, its downstream processors are planned at
-once (`aspider.run.chain`). The session as XNAT now holds it is the snapshot's session with this
-sweep's own writes applied: the assessors it created, the fields it set, the output resources
+once (`aspider.run.tasks.chain`). The session as XNAT now holds it is the snapshot's session with
+this sweep's own writes applied: the assessors it created, the fields it set, the output resources
 it uploaded or removed. Reading it back would cost two requests per session and would have to
 address it by label, which XNAT cannot do for every label (a `/` in it); what changed
 underneath during the sweep is seen by the next sweep's snapshot.

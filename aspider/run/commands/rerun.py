@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from aspider.plan import IN_FLIGHT, ProcStatus, normalise_procstatus
-from aspider.run.engine import NETWORK, Wiring
+from aspider.run.wiring import NETWORK, Wiring
 from aspider.settings import AspiderSettings
 from xnat_client import AssessorFields, ProjectSnapshot
 

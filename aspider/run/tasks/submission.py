@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from aspider._exceptions import ConfigError, InputsMissing, StagingError
 from aspider.plan import (
@@ -38,11 +39,10 @@ from aspider.plan import (
 from aspider.plan.states import after
 from aspider.plan.tasks import EDITS_RESOURCE
 from aspider.run.backends import JobBackend, job_dir
-from aspider.run.history import Step
-from aspider.run.jobtemplates import job_template
-from aspider.run.records import Records, note, status_note, today
-from aspider.run.staging import stage_edits, stage_inputs, staged_names
-from aspider.run.transfers import TransferLimit
+from aspider.run.records.assessor_writes import Records, note, status_note, today
+from aspider.run.records.workflow_history import Step
+from aspider.run.tasks.job_templates import job_template
+from aspider.run.tasks.staging import stage_edits, stage_inputs, staged_names
 from pbs import (
     CommandFailed,
     ConnectFailed,
@@ -58,7 +58,10 @@ from pbs import (
 )
 from xnat_client import AssessorFields, ResourceRef, XnatError
 
-log = logging.getLogger("aspider.run.submission")
+if TYPE_CHECKING:
+    from aspider.run.tasks.context import TaskContext
+
+log = logging.getLogger("aspider.run.tasks.submission")
 
 # The job's command sees INDIR/OUTDIR (DAX's names) as well as the wrapper's INPUTS/OUTPUTS.
 _COMMAND_PRELUDE = 'INDIR="$INPUTS"; OUTDIR="$OUTPUTS"; export INDIR OUTDIR\n'
@@ -117,17 +120,15 @@ class Submission:
 
     def __init__(
         self,
+        context: TaskContext,
         records: Records,
-        backend: JobBackend,
-        options: JobOptions,
-        transfers: TransferLimit,
         action: Submit,
         prepared: CreateAssessor | SetStatus | None,
     ) -> None:
         self.records = records
-        self.backend = backend
-        self.options = options
-        self.transfers = transfers
+        self.backend = context.backend
+        self.options = context.job_options
+        self.transfers = context.transfers
         self.action = action
         self.prepared = prepared  # the create or status write this submission makes instead
         self.task = action.task

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 
-from aspider.run.lease import LeaseRecord
+from aspider.run.lease.holder import LeaseRecord
 from pbs import FileOperationFailed, Transport
 
 

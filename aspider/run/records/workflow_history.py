@@ -28,7 +28,7 @@ import anyio
 from aspider.plan import ProcStatus, Task
 from xnat_client import PROC_XSI_TYPE, AssessorFields, Forbidden, Workflow, XnatClient, XnatError
 
-log = logging.getLogger("aspider.run.history")
+log = logging.getLogger("aspider.run.records.workflow_history")
 
 DESCRIPTION_LIMIT = 255  # characters of step_description (XNAT keeps the rest out)
 

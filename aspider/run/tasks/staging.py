@@ -31,13 +31,13 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from aspider._exceptions import InputsMissing, StagingError, first_error
+from aspider.plan.inputs_layout import place
 from aspider.plan.tasks import EDITS_RESOURCE, InputResource, ResolvedInput, Task
-from aspider.run.inputs_layout import place
-from aspider.run.transfers import TransferLimit
+from aspider.run.tasks.transfers import TransferLimit
 from pbs import Transport
 from xnat_client import BadResponse, FileEntry, ResourceRef, XnatClient
 
-log = logging.getLogger("aspider.run.staging")
+log = logging.getLogger("aspider.run.tasks.staging")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ finalizes was still JOB_RUNNING; its downstream task is then created NEED_INPUTS
 next sweep sees the upstream COMPLETE and submits it. For a nightly sweep that is a day per
 level of a pipeline chain. So after a session's actions have completed an upstream task, the
 session as it now stands (the snapshot's, with this sweep's own writes applied: no request,
-see `aspider.run.ledger`) is planned for the processors downstream of what completed; their
+see `aspider.run.records.ledger`) is planned for the processors downstream of what completed; their
 creates, status changes and submissions run in the same sweep.
 
 Only session- and scan-level processors are chained (the session is the scope). Submissions
@@ -25,10 +25,10 @@ from aspider.plan import Plan, PlanLimits, SessionPlan, plan_projects
 from aspider.plan.actions import Action, CreateAssessor, Finalize, Submit
 from aspider.plan.states import ProcStatus
 from aspider.processors import Processor
-from aspider.run.execute import SessionExecutor
+from aspider.run.tasks.execute import SessionExecutor
 from xnat_client import ProjectSnapshot, Session
 
-log = logging.getLogger("aspider.run.chain")
+log = logging.getLogger("aspider.run.tasks.chain")
 
 _CHAINED = ("create", "set_status", "submit")
 

@@ -17,9 +17,9 @@ from typing import Protocol
 from aspider._exceptions import LeaseHeld
 from aspider.plan import Plan, PlanLimits, SessionPlan
 from aspider.processors import Processor, with_overrides
-from aspider.run.engine import NETWORK, Wiring, open_backend
-from aspider.run.execute import JobOptions
 from aspider.run.sweep import SweepOptions, SweepReport, SweepsFailed, sweep_until_done
+from aspider.run.tasks.execute import JobOptions
+from aspider.run.wiring import NETWORK, Wiring, open_backend
 from aspider.settings import AspiderSettings
 
 log = logging.getLogger("aspider.run")

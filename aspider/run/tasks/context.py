@@ -1,0 +1,38 @@
+"""
+What every task of one sweep shares, built once by the sweep and handed whole to each session's
+executor and each submission, so no collaborator is threaded through constructors by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aspider.run.backends import JobBackend
+from aspider.run.records.assessor_writes import Outcome, Records
+from aspider.run.records.workflow_history import History
+from aspider.run.tasks.submission import JobOptions
+from aspider.run.tasks.transfers import TransferLimit
+from xnat_client import XnatClient
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """
+    The sweep's collaborators for its tasks.
+
+    `outcome` and `held` are shared and filled as the sessions run: what the sweep did, and the
+    jobs an earlier run submitted held and never recorded (a submission of that name adopts its
+    job, and takes it out).
+    """
+
+    xnat: XnatClient
+    backend: JobBackend
+    outcome: Outcome
+    job_options: JobOptions
+    transfers: TransferLimit
+    history: History | None = None
+    held: dict[str, str] = field(default_factory=dict)
+
+    def records(self) -> Records:
+        """A session's own record of its writes, on the sweep's shared outcome and held jobs."""
+        return Records(self.xnat, self.outcome, self.history, self.held)
