@@ -36,11 +36,18 @@ test: $(TEST_STAMP) cluster browser client-venvs lint
 SHELL_SCRIPTS := docker/entrypoint.sh tests/container/image-smoke tools/need-debian-packages \
                  tests/cluster/up tests/cluster/down .ci/run
 
+# Dead code: the packages, with the tests and benchmarks as their users, and the whitelist of
+# what only a framework, a template or a wire format uses.
+VULTURE := aspider pbs xnat_client tests benchmarks tools/vulture-whitelist.py \
+           --min-confidence 60 --ignore-names pytestmark \
+           --ignore-decorators @field_validator,@model_validator,@pytest.fixture
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/vulture $(VULTURE)
 	tools/need-debian-packages shellcheck
 	shellcheck -x $(SHELL_SCRIPTS)
 	$(BIN)/hadolint Dockerfile

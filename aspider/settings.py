@@ -38,7 +38,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from aspider._config_errors import validation_problems, yaml_problem
+from aspider._config_errors import validation_problems, xnat_url_problem, yaml_problem
 from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
 from aspider.processors import OverrideValue, RetryPolicy, override_key_problem
@@ -83,11 +83,20 @@ class XnatSection(XnatSettings):
         return None
 
     def client_settings(self) -> XnatSettings:
-        """What `XnatClient.from_settings` takes: these settings with the password resolved."""
+        """
+        What `XnatClient.from_settings` takes: these settings with the password resolved.
+
+        Raises:
+            ConfigError: no URL, or one the client cannot use (the message names the fix).
+        """
         if not self.url:
             raise ConfigError(
-                "xnat.url is not set; set ASPIDER_XNAT__URL or xnat.url in the settings"
+                "xnat.url is not set: set xnat.url in the settings file (`aspider init` writes "
+                "one) or ASPIDER_XNAT__URL"
             )
+        problem = xnat_url_problem(self.url)
+        if problem is not None:
+            raise ConfigError(problem)
         fields = {name: getattr(self, name) for name in XnatSettings.model_fields}
         return XnatSettings.model_validate({**fields, "password": self.resolved_password()})
 

@@ -20,7 +20,6 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import anyio
 
@@ -152,7 +151,3 @@ def settle_with_dax(dax: str, settings: Path, url: str, rounds: int = 4) -> int:
         if completed == 0:
             return total
     return total
-
-
-def assessor_counts(log: dict[str, Any]) -> int:
-    return sum(n for kind, n in log["kinds"].items() if kind.startswith("assessor"))

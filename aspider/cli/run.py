@@ -150,11 +150,7 @@ def _local_jobs_die_with_us(settings: AspiderSettings, log_format: LogFormat) ->
     """
     if settings.cluster.executor != "local" or not os.environ.get(IMAGE_VARIABLE):
         return False
-    notice = "local executor in a container: waiting for the jobs, which stop with it"
-    if log_format == "json":
-        logging.getLogger("aspider.run").warning("%s", notice)
-    else:
-        errors.print(f"[yellow]{notice}[/yellow]", highlight=False)
+    _warn("local executor in a container: waiting for the jobs, which stop with it", log_format)
     return True
 
 

@@ -26,7 +26,7 @@ from aspider.plan.actions import (
 from aspider.plan.build import build_task, fill_file_names, placeholder_values
 from aspider.plan.explain import ProcessorExplanation, explain_session
 from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_of_label
-from aspider.plan.plan_json import plan_to_dict, plan_to_json
+from aspider.plan.plan_json import plan_to_dict
 from aspider.plan.planner import Finding, Plan, SessionPlan, plan, plan_projects
 from aspider.plan.queue import PlanLimits
 from aspider.plan.retry import Attempt, Attempts, read_attempts
@@ -119,7 +119,6 @@ __all__ = [
     "plan",
     "plan_projects",
     "plan_to_dict",
-    "plan_to_json",
     "proctype_of_label",
     "read_attempts",
     "session_order",

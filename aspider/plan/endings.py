@@ -15,7 +15,7 @@ from aspider.plan.actions import JobObservation
 from aspider.plan.retry import Attempt, Attempts, first_attempt, next_attempt, read_attempts
 from aspider.plan.states import IN_FLIGHT, Event, ProcStatus, Reason
 from aspider.plan.tasks import Task, TaskRequirements
-from aspider.processors import Processor, RetryPolicy
+from aspider.processors import Processor, RetryPolicy, format_duration
 from xnat_client.models import Assessor
 
 # The statuses in which a task's attempts count: its record is read from the note.
@@ -33,10 +33,6 @@ _ENDED: dict[str, Event] = {
     "lost": Event.JOB_GONE,
 }
 STOPPED = frozenset(_ENDED.values()) - {Event.JOB_EXITED_ZERO}
-
-
-def format_walltime(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def counted(
@@ -111,7 +107,7 @@ def with_attempts(task: Task, attempts: Attempts | None) -> Task:
         return task
     now, req = attempts.current, task.requirements
     requirements = TaskRequirements(
-        format_walltime(now.walltime_seconds), now.walltime_seconds, now.memory_mb, req.ppn
+        format_duration(now.walltime_seconds), now.walltime_seconds, now.memory_mb, req.ppn
     )
     return replace(task, requirements=requirements, attempts=attempts)
 
@@ -152,7 +148,7 @@ def failure_reason(task: Task, a: Assessor, obs: JobObservation | None) -> str:
         asked = f"{req.memory_mb} MB" if req.memory_mb else "no memory request"
         return Reason.JOB_MEMORY.format(jobid=jobid, asked=asked)
     if cause == "walltime":
-        return Reason.JOB_WALLTIME.format(jobid=jobid, asked=format_walltime(req.walltime_seconds))
+        return Reason.JOB_WALLTIME.format(jobid=jobid, asked=format_duration(req.walltime_seconds))
     text = {
         "cancelled": Reason.JOB_CANCELLED,
         "preempted": Reason.JOB_PREEMPTED,

@@ -15,7 +15,3 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """Plain JSON-ready data: every action with its `kind`, task and assessor."""
     data: dict[str, Any] = _PLAN.dump_python(plan, mode="json")
     return data
-
-
-def plan_to_json(plan: Plan, *, indent: int | None = 2) -> str:
-    return _PLAN.dump_json(plan, indent=indent).decode()

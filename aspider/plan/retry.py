@@ -21,16 +21,12 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from aspider.processors import RetryPolicy
+from aspider.processors import RetryPolicy, format_duration
 
 _HEAD = re.compile(r"^\[(attempt \d+: [^\[\]]*)\] ?")
 _ENTRY = re.compile(
     r"^attempt (\d+): (\d+|-) MB, (\d+):(\d\d):(\d\d)(?:, job ([^,;\s\[\]]+), ([a-z_]+))?$"
 )
-
-
-def _clock(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +45,7 @@ class Attempt:
 
     @property
     def walltime_text(self) -> str:
-        return _clock(self.walltime_seconds)
+        return format_duration(self.walltime_seconds)
 
     def text(self) -> str:
         memory = str(self.memory_mb) if self.memory_mb else "-"

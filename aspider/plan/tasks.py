@@ -3,7 +3,7 @@ What matching produces and what the executor consumes: candidates, resolved inpu
 
 These are frozen slotted dataclasses rather than pydantic models because a sweep builds one per
 session and processor (tens of thousands); pydantic still validates and serialises them when a
-plan is printed (`aspider.plan.planner.plan_to_json`).
+plan is printed (`aspider.plan.plan_json.plan_to_dict`).
 
 A snapshot knows resource labels and file counts but not file names, so a resolved input stops
 at the resource: (artefact, resource label, fmatch pattern, fdest). The executor lists the

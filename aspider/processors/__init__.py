@@ -58,6 +58,7 @@ from aspider.processors._render import (
     render_command,
     render_script,
 )
+from aspider.processors._units import format_duration
 
 __all__ = [
     "AnalysisAssessor",
@@ -95,6 +96,7 @@ __all__ = [
     "dax_escape_args",
     "double_quoted",
     "expand_paths",
+    "format_duration",
     "iter_inputs",
     "load_processor",
     "load_processor_class",

@@ -47,9 +47,6 @@ class CompiledInput:
     def __post_init__(self) -> None:
         object.__setattr__(self, "type_cache", _TypeCache(self.regex))
 
-    def type_matches(self, scan_type: str) -> bool:
-        return self.type_cache[scan_type]
-
 
 FilterRef = tuple[int, str]  # (position of the input, name inside its `inputs` or "")
 

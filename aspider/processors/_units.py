@@ -58,9 +58,12 @@ def parse_memory_mb(value: str | int) -> int:
     return _positive(max(1, round(number * _MB_PER_UNIT[unit])), value)
 
 
-def format_walltime(seconds: int) -> str:
-    """`HH:MM:SS`, the form every PBS flavour accepts in `-l walltime=`."""
-    hours, rest = divmod(seconds, 3600)
+def format_duration(seconds: int) -> str:
+    """
+    `HH:MM:SS`: how aspider writes every duration a person reads (a walltime asked for or
+    used, a retry's request), the form every PBS flavour accepts in `-l walltime=` too.
+    """
+    hours, rest = divmod(max(0, seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}"
 

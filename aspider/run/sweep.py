@@ -93,11 +93,6 @@ class SweepReport:
         """Tasks this sweep failed (JOB_FAILED), or sessions it could not finish."""
         return bool(self.outcome.failures or self.session_errors)
 
-    @property
-    def left_work(self) -> bool:
-        """Something this sweep could not do for now (an outage): a later sweep will."""
-        return bool(self.outcome.transient or self.session_errors)
-
 
 class SweepsFailed(AspiderError):
     """

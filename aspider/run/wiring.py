@@ -20,7 +20,6 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from aspider._config_errors import xnat_url_problem
 from aspider._exceptions import ConfigError
 from aspider._gc import snapshot_step
 from aspider.run.backends import JobBackend, LocalBackend, SchedulerBackend
@@ -85,17 +84,8 @@ def xnat_client(
     settings: AspiderSettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> XnatClient:
     """The configured client (not yet opened: use it with `async with`)."""
-    xnat = settings.xnat
-    if not xnat.url:
-        raise ConfigError(
-            "xnat.url is not set: set xnat.url in the settings file (`aspider init` writes "
-            "one) or ASPIDER_XNAT__URL"
-        )
-    problem = xnat_url_problem(xnat.url)
-    if problem is not None:
-        raise ConfigError(problem)
     return XnatClient.from_settings(
-        xnat.client_settings(), transport=transport, around_cpu_work=AROUND_CPU_WORK
+        settings.xnat.client_settings(), transport=transport, around_cpu_work=AROUND_CPU_WORK
     )
 
 

@@ -84,7 +84,3 @@ def snapshot(*sessions: Session, project: str = "P") -> ProjectSnapshot:
 
 def scan_path(scan_id: str, *, subject: str = "SUBJ1", sess: str = "SESS1") -> str:
     return f"/projects/P/subjects/{subject}/experiments/{sess}/scans/{scan_id}"
-
-
-def assessor_path(label: str, *, subject: str = "SUBJ1", sess: str = "SESS1") -> str:
-    return f"/projects/P/subjects/{subject}/experiments/{sess}/assessors/{label}"

@@ -194,7 +194,6 @@ class Context:
     """One listing root: its shortcuts, its join levels and how each xpath is read."""
 
     shortcuts: dict[str, str] = EXPERIMENT_SHORTCUTS
-    depth_names: tuple[str, ...] = ()
 
     def __init__(self, store: Store) -> None:
         self.store = store

@@ -31,7 +31,6 @@ _RAW_TYPES = frozenset(
         "application/xml",
     }
 )
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".gz")
 
 
 def safe_path(path: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from aspider.plan.actions import JobObservation, SchedulerState
+from aspider.processors import format_duration
 from pbs import (
     JobDirState,
     JobInfo,
@@ -96,8 +97,7 @@ def _elapsed(started: datetime | None, finished: datetime | None) -> str | None:
     """Wall time as HH:MM:SS: elapsed time, which is what a person reads as 'walltime used'."""
     if started is None or finished is None:
         return None
-    seconds = max(0, int((finished - started).total_seconds()))
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return format_duration(int((finished - started).total_seconds()))
 
 
 def _memory(info: JobInfo | None) -> str | None:

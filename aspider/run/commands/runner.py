@@ -136,14 +136,12 @@ def run_ending(reports: Sequence[SweepReport]) -> RunEnding:
         put_right = sorted(report.outcome.moved & standing.keys())
         transient += [{"label": label, "reason": standing.pop(label)} for label in put_right]
         standing.update(report.outcome.failures)
-        if report.project in last_sweep:
+        if report.project in last_sweep:  # what the same project's sweep before left
             earlier = last_sweep[report.project]
             transient += [
                 {"project": earlier.project, "label": label, "reason": reason}
                 for label, reason in earlier.outcome.transient
             ]
-        if report.project in last_sweep:
-            earlier = last_sweep[report.project]
             transient += [
                 {"project": earlier.project, "session": s, "error": e}
                 for s, e in earlier.session_errors

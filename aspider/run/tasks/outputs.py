@@ -119,13 +119,12 @@ async def upload_log(
     limit: TransferLimit | None = None,
 ) -> bool:
     """Upload job.log as resource OUTLOG, when the job left a non-empty one."""
-    log = job_dir / "job.log"
-    found = await transport.stat(str(log))
-    if found is None or found.size == 0:  # XNAT refuses empty uploads; nothing to keep anyway
+    log = await log_file(transport, job_dir)
+    if log is None:
         return False
-    ref = ResourceRef.assessor_output(session_id, assessor_id, LOG_RESOURCE)
-    async with (limit or _UNLIMITED).moving_file(found.size):
-        await xnat.upload_file(ref, "job.log", transport.download(str(log)), overwrite=True)
+    ref = ResourceRef.assessor_output(session_id, assessor_id, log.resource)
+    async with (limit or _UNLIMITED).moving_file(log.size):
+        await xnat.upload_file(ref, log.name, transport.download(str(log.source)), overwrite=True)
     return True
 
 

@@ -26,11 +26,6 @@ class TransferLimit:
         self._slots = anyio.CapacityLimiter(slots)
         self.small = small
 
-    @property
-    def moving(self) -> int:
-        """Large files moving now."""
-        return int(self._slots.borrowed_tokens)
-
     @asynccontextmanager
     async def moving_file(self, size: int | None) -> AsyncIterator[None]:
         if size is not None and size < self.small:

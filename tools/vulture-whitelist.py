@@ -1,0 +1,27 @@
+"""
+What vulture (`make lint`) cannot see used: read by a framework, a template, a wire format or a
+protocol, never by a call in our code. One line each, with who uses it.
+"""
+
+_.next_request  # a JSON key of `explain --json`, read by key (aspider.cli.explain)
+_.BAD  # QC vocabulary a person sets in XNAT; DAX reads it
+_.POOR  # the same
+_.procyamlversion  # a key of DAX's processor files, validated, never read
+_.y  # chart geometry, read by the status page's template
+_.height  # the same
+_.polled  # read by the status page's template
+_.capture_signals  # uvicorn calls it (aspider.serve.server, the sandbox's _tcp)
+_.should_exit  # uvicorn reads it
+_.settings_customise_sources  # pydantic-settings calls it
+dotenv_settings  # its signature, as pydantic-settings calls it
+file_secret_settings  # the same
+exc_type  # __aexit__'s signature
+tb  # the same
+_.jobstartdate  # XNAT's assessor fields: written, and read back by XNAT and DAX
+_.memused  # the same
+_.step_launch_time  # a workflow entry's field, as XNAT lists it
+_.async_auth_flow  # httpx calls it (xnat_client._auth)
+_.writable  # zipfile asks its output stream (the sandbox's zip download)
+_.memory_enforcement  # the loopback cluster's profile, read by tests that skip on it
+curl  # a fixture argument: the test needs curl installed
+BaselineOnly  # loaded by name from a settings string (tests/aspider/test_python_processor.py)
