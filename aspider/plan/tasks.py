@@ -270,7 +270,7 @@ class Task:
     # Only an executor that renders DAX templates uses it; the others report it as unused.
     jobtemplate: str | None = None
     # DAX's `edits`: (file name prefix, varname), read from the assessor's own EDITS resource
-    # when it has one (`run.staging.stage_edits`); the command's placeholder is filled then.
+    # when it has one (`run.tasks.staging.stage_edits`); the command's placeholder is filled then.
     edits: tuple[tuple[str, str], ...] = ()
 
 

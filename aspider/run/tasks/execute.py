@@ -1,7 +1,7 @@
 """
 Carrying out a session's actions: the only place the plan touches XNAT and the cluster.
 
-Each action is a short chain of steps (`submission`, `ending`), and every failure is recorded on
+Each action is a short chain of steps (`submission`, `finalize`), and every failure is recorded on
 the affected assessor (its `note`, and a status that never claims more than is true), never
 dropped and never turned into COMPLETE. Errors we cannot even record (XNAT down) propagate to
 the sweep, which reports the session and carries on with the others. Every status written is a

@@ -1,7 +1,7 @@
 """
 Jobs this work root submitted held and did not release: what a crash in a submission left.
 
-A submission submits its job held, records it, then releases it (`run.submission`); the job's
+A submission submits its job held, records it, then releases it (`run.tasks.submission`); the job's
 marker (`pbs` `.held`) stays from the submit to the release. So at the start of a sweep a
 marker names one of three things, told apart by XNAT and the observation alone (no request):
 

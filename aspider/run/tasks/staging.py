@@ -14,7 +14,7 @@ DICOM series of 200 files, or an upstream's folder of outputs, costs 1 request i
 a one-file resource under 1 MiB, 1 instead of 2 (a larger single file is listed and fetched as
 it is: XNAT deflates what it zips).
 
-Where a file lands is where a DAX job would find it (`run.inputs_layout`): FILE as
+Where a file lands is where a DAX job would find it (`aspider.plan.inputs_layout`): FILE as
 `INPUTS/<fdest>`, DIRJ flat in `INPUTS/<fdest>/`, DIR in XNAT's simplified zip layout under
 `INPUTS/<fdest>/` (an assessor's resource as `INPUTS/<fdest>/<RESOURCE>/...`).
 """

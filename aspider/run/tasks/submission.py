@@ -8,7 +8,7 @@ one PUT); the job released. No job starts before XNAT names it, and a crash anyw
 state the next sweep resolves: before the submission, the task is still due; after it, the
 marker either names a job no assessor has, which the task's next submission adopts instead of
 submitting again, or the job an assessor already names, which is released
-(`run.sweep.settle_held_jobs`).
+(`run.tasks.held_jobs.settle_held_jobs`).
 
 What goes wrong is told apart: inputs that are not there (NEED_INPUTS, a person must act); XNAT
 or the cluster failing before the scheduler was reached (NEED_TO_RUN, a later sweep submits
