@@ -27,12 +27,8 @@ from aspider.plan import (
     IN_FLIGHT,
     ProcessorExplanation,
     explain_session,
-    match_snapshots,
-    plan,
 )
-from aspider.run import Wiring, plan_limits, read_snapshots
-from aspider.settings import AspiderSettings
-from xnat_client import ProjectSnapshot
+from aspider.run import preview
 
 
 def explain(
@@ -54,25 +50,19 @@ def explain(
     with user_errors():
         settings = settings_from(settings_file)
         procs = processors_from(settings, only=processor or [])
-        snapshots = anyio.run(_snapshots, settings, project, wiring_of(ctx))
-        matches = anyio.run(match_snapshots, snapshots, procs)
-        limits = plan_limits(settings)
-        the_plan = plan(snapshots, matches, (), limits, settings.cluster.container_dir)
-    if snapshots[0].session(session) is None:
+        wiring = wiring_of(ctx)
+        seen = anyio.run(
+            lambda: preview(settings, [project], procs, wiring=wiring, every_match=True)
+        )
+    snapshot = seen.snapshots[0]
+    if snapshot.session(session) is None:
         raise fail(f"project {project} has no session labelled {session!r}", EXIT_FAILED)
-    report = explain_session(snapshots[0], session, matches, the_plan)
+    report = explain_session(snapshot, session, seen.matches, seen.plan)
     if as_json:
         print_json([asdict(r) | {"can_run": r.can_run} for r in report])
         return
     for item in report:
         _print(item)
-
-
-async def _snapshots(
-    settings: AspiderSettings, project: str, wiring: Wiring
-) -> list[ProjectSnapshot]:
-    async with wiring.open_xnat(settings) as xnat:
-        return await read_snapshots(xnat, [project])
 
 
 def _print(item: ProcessorExplanation) -> None:

@@ -28,7 +28,7 @@ from aspider.plan.explain import ProcessorExplanation, explain_session
 from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_of_label
 from aspider.plan.plan_json import plan_to_dict
 from aspider.plan.planner import Finding, Plan, SessionPlan, plan, plan_projects
-from aspider.plan.queue import PlanLimits
+from aspider.plan.queue import IN_QUEUE, PlanLimits
 from aspider.plan.retry import Attempt, Attempts, read_attempts
 from aspider.plan.scope_matching import candidate_keys, match_scope
 from aspider.plan.scopes import Scope, iter_scopes
@@ -65,6 +65,7 @@ from aspider.plan.tasks import (
 
 __all__ = [
     "IN_FLIGHT",
+    "IN_QUEUE",
     "QC_PASSED",
     "QC_RERUN",
     "TRANSITIONS",

@@ -86,6 +86,15 @@ class Plan:
     sessions: tuple[SessionPlan, ...]
     deferred: tuple[str, ...] = ()  # labels whose submission waits for room in the queue
     in_queue: int = 0  # jobs queued or running before this plan
+    in_queue_per_processor: tuple[tuple[str, int], ...] = ()  # the same, by proctype
+
+    def queued_after(self) -> tuple[int, dict[str, int]]:
+        """This plan's jobs in the queue once its submissions are made: in all, and by proctype."""
+        per = dict(self.in_queue_per_processor)
+        submitted = [a.task.proctype for a in self.actions() if isinstance(a, Submit)]
+        for proctype in submitted:
+            per[proctype] = per.get(proctype, 0) + 1
+        return self.in_queue + len(submitted), per
 
     def actions(self) -> list[Action]:
         return [a for s in self.sessions for a in s.actions]
@@ -137,7 +146,11 @@ def plan(
             _plan_scope(b, match)
     ours = {m.processor.proctype for m in matches}
     in_queue, per_proctype = count_in_queue(snapshots, b.observations, ours)
-    granted, deferred = grant_submissions(b.requests, limits, in_queue, per_proctype)
+    before = tuple(sorted(per_proctype.items()))
+    counted = defaultdict(int, per_proctype)
+    for proctype, n in limits.elsewhere_per_processor:
+        counted[proctype] += n
+    granted, deferred = grant_submissions(b.requests, limits, in_queue + limits.elsewhere, counted)
     for session_id, submit in granted:
         b.actions[session_id].append(submit)
     sessions = []
@@ -146,7 +159,7 @@ def plan(
             acts, finds = b.actions.get(s.id, ()), b.findings.get(s.id, ())
             if acts or finds:
                 sessions.append(SessionPlan(snap.project, s.id, s.label, tuple(acts), tuple(finds)))
-    return Plan(tuple(sessions), tuple(deferred), in_queue)
+    return Plan(tuple(sessions), tuple(deferred), in_queue, before)
 
 
 def _plan_scope(b: _Builder, match: ScopeMatch) -> None:

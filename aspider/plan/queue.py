@@ -33,6 +33,10 @@ class PlanLimits:
     max_queued: int | None = None
     max_queued_per_processor: int | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Jobs of the same run or service that this plan does not see (other projects'), which
+    # the limits cover too: a site's max_queued is one promise for everything aspider runs.
+    elsewhere: int = 0
+    elsewhere_per_processor: tuple[tuple[str, int], ...] = ()
 
 
 def count_in_queue(

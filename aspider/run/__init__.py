@@ -17,7 +17,12 @@ the action log, the settled memo); `lease/` (one sweep at a time per project); `
 """
 
 from aspider.run.backends import JobBackend
-from aspider.run.commands.preview import observe_followed_jobs, preview_sweep
+from aspider.run.commands.preview import (
+    SweepPreview,
+    observe_followed_jobs,
+    preview,
+    preview_sweep,
+)
 from aspider.run.commands.rerun import RerunResult, read_rerun, send_back
 from aspider.run.commands.runner import (
     RunProgress,
@@ -28,6 +33,7 @@ from aspider.run.commands.runner import (
     run_ending,
     sweep_options,
 )
+from aspider.run.records.run_queue import RunQueue
 from aspider.run.records.workflow_history import read_history
 from aspider.run.sweep import SweepOptions, SweepReport, jobs_to_observe, sweep_project
 from aspider.run.tasks.job_templates import run_notices
@@ -38,8 +44,10 @@ __all__ = [
     "JobBackend",
     "RerunResult",
     "RunProgress",
+    "RunQueue",
     "RunResult",
     "SweepOptions",
+    "SweepPreview",
     "SweepReport",
     "Wiring",
     "execute_run",
@@ -48,6 +56,7 @@ __all__ = [
     "observe_followed_jobs",
     "open_backend",
     "plan_limits",
+    "preview",
     "preview_sweep",
     "read_history",
     "read_rerun",

@@ -19,7 +19,8 @@ import anyio
 
 from aspider._exceptions import AspiderError, only_failure
 from aspider._gc import thawed_after
-from aspider.plan import Plan, PlanLimits, SessionPlan, plan_projects
+from aspider.plan import Plan, PlanLimits, SessionPlan, match_snapshots
+from aspider.plan import plan as plan_sweep
 from aspider.plan.actions import JobObservation
 from aspider.plan.settled import SettledMemo
 from aspider.plan.states import IN_FLIGHT, ProcStatus, normalise_procstatus
@@ -28,6 +29,7 @@ from aspider.run.backends import JobBackend, prune_job_dirs
 from aspider.run.lease.holder import LeaseStore, project_lease
 from aspider.run.lease.in_work_root import FileLeaseStore
 from aspider.run.lease.in_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
+from aspider.run.records.run_queue import RunQueue
 from aspider.run.records.settled_store import load_memo, save_memo
 from aspider.run.records.workflow_history import History
 from aspider.run.tasks.chain import QueueRoom, chain_session, leave_to_chain
@@ -64,6 +66,8 @@ class SweepOptions:
     # this many failed sweeps in a row end the run (an outage, not a blip).
     failed_sweeps_in_a_row: int = 5
     history: bool = True  # a workflow entry per transition in XNAT (xnat.history)
+    # The run's or service's one queue budget across projects (None: this project alone).
+    queue: RunQueue | None = None
 
 
 @dataclass
@@ -188,14 +192,14 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
         followed = jobs_to_observe(snapshot, processors)
         observations = await backend.observe(followed)
         held = await settle_held_jobs(backend, followed, observations)
-        plan = await plan_projects(
-            [snapshot],
-            processors,
-            observations.values(),
-            options.limits,
-            options.container_dir,
-            memo,
-        )
+        matches = await match_snapshots([snapshot], processors, skip_settled=True, memo=memo)
+        # From here to the record, no await: the run's other projects cannot plan in between.
+        limits = options.limits
+        if options.queue is not None:
+            limits = options.queue.limits_for(project, limits)
+        plan = plan_sweep([snapshot], matches, observations.values(), limits, options.container_dir)
+        if options.queue is not None:
+            options.queue.record(project, plan)
         if on_plan is not None:
             on_plan(plan)
         report = SweepReport(project, plan, Outcome(), observations)
@@ -203,7 +207,7 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
         transfers = TransferLimit(options.transfers)
         chain = None
         if options.chain:
-            room = QueueRoom.after(plan, processors, options.limits)
+            room = QueueRoom.after(plan, processors, limits, options.queue, project)
             chain = partial(
                 chain_session,
                 project=project,

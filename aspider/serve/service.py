@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 import anyio
 
+from aspider.plan import IN_QUEUE, JobObservation
 from aspider.processors import Processor
-from aspider.run import JobBackend, for_project, jobs_to_observe, sweep_options
+from aspider.run import JobBackend, RunQueue, for_project, jobs_to_observe, sweep_options
 from aspider.serve.history import QueueSample
 from aspider.serve.metrics import ServiceMetrics
 from aspider.serve.page import PageInfo
@@ -55,7 +57,9 @@ class Service:
         self.serve = settings.serve
         self.metrics = ServiceMetrics(lambda: xnat.requests_sent)
         self._backend = backend
-        config = WorkerConfig(self.serve.poll_interval, self.serve.settle, sweep_options(settings))
+        # One queue budget for every project the service sweeps (limits.max_queued is one promise).
+        self.options = replace(sweep_options(settings), queue=RunQueue())
+        config = WorkerConfig(self.serve.poll_interval, self.serve.settle, self.options)
         self.workers: dict[str, ProjectWorker] = {
             p: ProjectWorker(
                 p, for_project(settings, p, processors), xnat, backend, config, self.metrics
@@ -138,6 +142,22 @@ class Service:
             )
             w.history.queue.append(QueueSample(now, queued, running))
             self.metrics.set_jobs(w.project, queued, running)
+        self._resume_deferred(seen)
+
+    def _resume_deferred(self, seen: Mapping[str, JobObservation]) -> None:
+        """
+        With room in the queue, the sessions holding work a limit deferred are swept now, not
+        at night: their NEED_TO_RUN tasks, as the last snapshot shows them (after a restart
+        too, with no full sweep). The planner grants them by priority, then oldest session.
+        """
+        in_queue = sum(
+            1 for o in seen.values() if o.end_cause is None and o.scheduler_state in IN_QUEUE
+        )
+        limit = self.options.limits.max_queued
+        if limit is not None and in_queue >= limit:
+            return
+        for w in self.workers.values():
+            w.resume_deferred()
 
     # the schedule
 

@@ -24,7 +24,7 @@ from datetime import datetime
 import anyio
 
 from aspider._exceptions import AspiderError, LeaseHeld, only_failure
-from aspider.plan import SessionPlan, Submit
+from aspider.plan import ProcStatus, SessionPlan, Submit, normalise_procstatus
 from aspider.plan.actions import JobObservation
 from aspider.processors import Processor
 from aspider.run import JobBackend, SweepOptions, SweepReport, sweep_project
@@ -101,6 +101,18 @@ class ProjectWorker:
     def jobs_ended(self, sessions: set[str]) -> None:
         self._ended |= sessions
         self._wake.set()
+
+    def resume_deferred(self) -> None:
+        """Sweep the sessions whose tasks wait for room in the queue (NEED_TO_RUN)."""
+        waiting = deferred_sessions(self.snapshot, self.processors) - self._ended
+        if waiting:
+            log.info(
+                "project %s: room in the queue: sweeping %d session(s) with deferred work",
+                self.project,
+                len(waiting),
+            )
+            self._ended |= waiting
+            self._wake.set()
 
     def stop(self) -> None:
         self.stopping = True
@@ -256,6 +268,21 @@ class ProjectWorker:
             await self.refresh()
         except XnatError as exc:
             log.warning("project %s: reading it for the status page: %s", self.project, exc)
+
+
+def deferred_sessions(
+    snapshot: ProjectSnapshot | None, processors: Sequence[Processor]
+) -> set[str]:
+    """Labels of the sessions with a task of ours NEED_TO_RUN: work the queue limits held back."""
+    if snapshot is None:
+        return set()
+    ours = {p.proctype for p in processors}
+    return {
+        s.label
+        for s in snapshot.sessions
+        for a in s.assessors
+        if a.proctype in ours and normalise_procstatus(a.procstatus) is ProcStatus.NEED_TO_RUN
+    }
 
 
 def _now() -> str:

@@ -1,22 +1,82 @@
 """
-The plan a sweep would make, made without changing anything (`run --dry-run`, `explain`).
+The plan a sweep would make, made without changing anything: the one planning path that
+`run --dry-run` prints and `explain` filters to one session.
 
-The jobs a sweep would follow are observed first, read-only (the scheduler's queue and the
-job directories' status files), so that the plan is the one a sweep would make: without them
-every running job would look lost.
+It takes what a run takes: each project's own processors with its overrides (`for_project`),
+the limits, and one queue budget for all the projects (as `run` spends one across them). The
+jobs a sweep would follow are observed first, read-only (the scheduler's queue and the job
+directories' status files), so that the plan is the one a sweep would make: without them every
+running job would look lost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aspider.plan import JobObservation, Plan, ScopeMatch, match_snapshots, plan
 from aspider.processors import Processor
 from aspider.run.commands.runner import for_project, plan_limits
+from aspider.run.records.run_queue import RunQueue
 from aspider.run.sweep import jobs_to_observe, restrict, snapshot_needs
 from aspider.run.wiring import NETWORK, Wiring, open_backend, read_snapshots
 from aspider.settings import AspiderSettings
 from xnat_client import ProjectSnapshot
+
+
+@dataclass(frozen=True)
+class SweepPreview:
+    """What a sweep of these projects would see and do."""
+
+    snapshots: list[ProjectSnapshot]
+    matches: list[ScopeMatch]
+    plan: Plan
+
+
+async def preview(
+    settings: AspiderSettings,
+    projects: Sequence[str],
+    procs: Sequence[Processor],
+    *,
+    sessions: Sequence[str] = (),
+    wiring: Wiring = NETWORK,
+    every_match: bool = False,
+) -> SweepPreview:
+    """
+    Read the projects and plan them as a run would: one after another, under one queue budget.
+
+    `every_match` keeps the (processor, scope) pairs a sweep skips as settled (they plan to
+    nothing, provably), so that `explain` can say why each processor is where it is.
+    """
+    async with wiring.open_xnat(settings) as xnat:
+        found = await read_snapshots(xnat, projects, **snapshot_needs(procs))
+        snapshots = [restrict(s, sessions) for s in found]
+    chosen = {snap.project: for_project(settings, snap.project, procs) for snap in snapshots}
+    observations = await observe_followed_jobs(settings, snapshots, chosen)
+    matches: list[ScopeMatch] = []
+    plans: list[Plan] = []
+    queue = RunQueue()  # as `run` spends it: project after project, one budget
+    for snap in snapshots:
+        scoped = await match_snapshots([snap], chosen[snap.project], skip_settled=not every_match)
+        limits = queue.limits_for(snap.project, plan_limits(settings))
+        plans.append(plan([snap], scoped, observations, limits, settings.cluster.container_dir))
+        queue.record(snap.project, plans[-1])
+        matches += scoped
+    return SweepPreview(snapshots, matches, _together(plans))
+
+
+def _together(plans: Sequence[Plan]) -> Plan:
+    """The plans of a run's projects as one."""
+    per: dict[str, int] = {}
+    for p in plans:
+        for proctype, n in p.in_queue_per_processor:
+            per[proctype] = per.get(proctype, 0) + n
+    return Plan(
+        tuple(s for p in plans for s in p.sessions),
+        tuple(label for p in plans for label in p.deferred),
+        sum(p.in_queue for p in plans),
+        tuple(sorted(per.items())),
+    )
 
 
 async def preview_sweep(
@@ -27,17 +87,8 @@ async def preview_sweep(
     sessions: Sequence[str] = (),
     wiring: Wiring = NETWORK,
 ) -> Plan:
-    """Read the projects and plan them together (one queue budget across projects)."""
-    async with wiring.open_xnat(settings) as xnat:
-        found = await read_snapshots(xnat, projects, **snapshot_needs(procs))
-        snapshots = [restrict(s, sessions) for s in found]
-    chosen = {snap.project: for_project(settings, snap.project, procs) for snap in snapshots}
-    observations = await observe_followed_jobs(settings, snapshots, chosen)
-    matches: list[ScopeMatch] = []
-    for snap in snapshots:
-        matches += await match_snapshots([snap], chosen[snap.project], skip_settled=True)
-    limits = plan_limits(settings)
-    return plan(snapshots, matches, observations, limits, settings.cluster.container_dir)
+    """The plan of `preview` (what `run --dry-run` prints)."""
+    return (await preview(settings, projects, procs, sessions=sessions, wiring=wiring)).plan
 
 
 async def observe_followed_jobs(

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from aspider._exceptions import LeaseHeld
 from aspider.plan import Plan, PlanLimits, SessionPlan
 from aspider.processors import Processor, with_overrides
+from aspider.run.records.run_queue import RunQueue
 from aspider.run.sweep import SweepOptions, SweepReport, SweepsFailed, sweep_until_done
 from aspider.run.tasks.execute import JobOptions
 from aspider.run.wiring import NETWORK, Wiring, open_backend
@@ -189,7 +190,7 @@ async def execute_run(
     """Sweep each project (until idle with `wait`); a project that fails does not stop the rest."""
     shown: RunProgress = progress or _Quiet()
     result = RunResult()
-    options = sweep_options(settings, sessions)
+    options = replace(sweep_options(settings, sessions), queue=RunQueue())  # one budget
     # XNAT first: if it does not answer, nothing is created on the cluster (not even a lease).
     async with wiring.open_xnat(settings) as xnat, open_backend(settings) as backend:
         for project in projects:

@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from aspider.plan import Plan, PlanLimits, SessionPlan, plan_projects
-from aspider.plan.actions import Action, CreateAssessor, Finalize, Submit
+from aspider.plan.actions import Action, CreateAssessor, Finalize
 from aspider.plan.states import ProcStatus
 from aspider.processors import Processor
+from aspider.run.records.run_queue import RunQueue
 from aspider.run.tasks.execute import SessionExecutor
 from xnat_client import ProjectSnapshot, Session
 
@@ -35,25 +36,46 @@ _CHAINED = ("create", "set_status", "submit")
 
 @dataclass
 class QueueRoom:
-    """Submissions the sweep may still make (None: no limit); taken without an await."""
+    """
+    Submissions the sweep may still make (None: no limit); taken without an await. With a run's
+    one budget (`queue`), what the other projects hold is counted at each take.
+    """
 
     left: int | None
     per_processor_limits: bool
+    project: str = ""
+    limits: PlanLimits | None = None
+    queue: RunQueue | None = None
 
     @classmethod
-    def after(cls, plan: Plan, processors: Sequence[Processor], limits: PlanLimits) -> QueueRoom:
-        granted = sum(1 for a in plan.actions() if isinstance(a, Submit))
-        left = None if limits.max_queued is None else limits.max_queued - plan.in_queue - granted
+    def after(
+        cls,
+        plan: Plan,
+        processors: Sequence[Processor],
+        limits: PlanLimits,
+        queue: RunQueue | None = None,
+        project: str = "",
+    ) -> QueueRoom:
+        own, _ = plan.queued_after()
+        left = None if limits.max_queued is None else limits.max_queued - own - limits.elsewhere
         per = limits.max_queued_per_processor is not None or any(
             p.max_queued is not None for p in processors
         )
-        return cls(left, per)
+        return cls(left, per, project, limits, queue)
 
-    def take(self) -> bool:
-        if self.per_processor_limits or (self.left is not None and self.left <= 0):
+    def take(self, proctype: str = "") -> bool:
+        if self.per_processor_limits:
+            return False
+        if self.queue is not None and self.limits is not None and self.left is not None:
+            others = self.queue.limits_for(self.project, self.limits).elsewhere
+            own = self.queue.holds(self.project)
+            self.left = (self.limits.max_queued or 0) - own - others
+        if self.left is not None and self.left <= 0:
             return False
         if self.left is not None:
             self.left -= 1
+        if self.queue is not None:
+            self.queue.took(self.project, proctype)
         return True
 
 
@@ -107,7 +129,9 @@ async def chain_session(
     snapshot = ProjectSnapshot(project=project, sessions=(fresh,))
     plan = await plan_projects([snapshot], downstream, (), PlanLimits(), container_dir)
     actions: list[Action] = [
-        a for a in plan.actions() if a.kind in _CHAINED and (a.kind != "submit" or room.take())
+        a
+        for a in plan.actions()
+        if a.kind in _CHAINED and (a.kind != "submit" or room.take(a.task.proctype))
     ]
     if actions:
         log.info("session %s: %d chained action(s)", session.session_label, len(actions))
