@@ -10,6 +10,8 @@ decisions), `run` (the engine: XNAT and the cluster), `demo`, `cli`; each `__ini
 may import, and import-linter's contracts in pyproject.toml check it.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from aspider._exceptions import (
     AspiderError,
     ConfigError,
@@ -23,18 +25,52 @@ from aspider._exceptions import (
     UploadMismatch,
 )
 
+if TYPE_CHECKING:
+    from aspider.api import (
+        ActionView,
+        InputView,
+        PlanView,
+        Spider,
+        StatusView,
+        SweepView,
+        TaskView,
+    )
+
 __version__ = "0.1.0"
 
+_API = ("ActionView", "InputView", "PlanView", "Spider", "StatusView", "SweepView", "TaskView")
+
+
+def __getattr__(name: str) -> Any:
+    """
+    The API's names, imported on first use: `import aspider` stays light, and the command line
+    takes its secrets out of the environment before the engine (asyncssh starts processes on
+    import) is loaded.
+    """
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module("aspider.api"), name)
+    raise AttributeError(f"module 'aspider' has no attribute {name!r}")
+
+
 __all__ = [
+    "ActionView",
     "AspiderError",
     "ConfigError",
+    "InputView",
     "InputsMissing",
     "LeaseHeld",
     "LeaseLost",
     "OutputsMissing",
+    "PlanView",
     "ProcessorCycleError",
     "ProcessorError",
+    "Spider",
     "StagingError",
+    "StatusView",
+    "SweepView",
+    "TaskView",
     "UploadMismatch",
     "__version__",
 ]

@@ -4,14 +4,17 @@ project's tasks (counts by processor and status, and every failing or blocked ta
 
 Pure functions from data to rows, plus thin rich renderers, so `--json` and the tables always
 say the same thing. The tables fit 80 columns by showing what matters and folding the rest;
-`--wide` shows every column and `--json` everything.
+`--wide` shows every column and `--json` everything. The status is the model of
+`aspider.serve.status`, the one `aspider report` and the service's page render, so `status`
+counts what they count.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict
+from datetime import date, datetime
 from typing import Any
 
 from rich import box
@@ -21,12 +24,18 @@ from rich.table import Table
 
 from aspider.plan import JobObservation
 from aspider.plan.states import IN_FLIGHT, ProcStatus, normalise_procstatus
-from aspider.run import RunResult, SweepReport, run_ending
+from aspider.run import SUMMARY_COLUMNS, RunResult, SweepReport, run_ending, summary_rows
+from aspider.serve.status import (
+    JOB_STATES,
+    NOT_CONFIGURED,
+    ProjectStatus,
+    TaskLine,
+    job_state,
+    project_status,
+)
 from xnat_client import ProjectSnapshot
 
-SUMMARY_COLUMNS = ("created", "submitted", "adopted", "completed", "failed", "waiting", "rerun")
 _ALWAYS_SHOWN = ("created", "submitted", "completed", "failed")
-_ATTENTION = (ProcStatus.JOB_FAILED, ProcStatus.NEED_INPUTS, ProcStatus.UPLOADING)
 
 # The status table in 80 columns: the eight statuses as five a person acts on, and the rest.
 STATUS_GROUPS: dict[str, tuple[ProcStatus, ...]] = {
@@ -37,26 +46,6 @@ STATUS_GROUPS: dict[str, tuple[ProcStatus, ...]] = {
     "failed": (ProcStatus.JOB_FAILED,),
 }
 _OTHER = "other"
-
-
-def summary_rows(reports: Sequence[SweepReport]) -> dict[str, dict[str, int]]:
-    """
-    proctype -> {what: count} over every sweep; "waiting" is the tasks still waiting for
-    inputs after the last sweep that acted on them, not how often one was found waiting.
-    """
-    totals: Counter[tuple[str, str]] = Counter()
-    waiting: dict[str, str] = {}  # label -> proctype
-    for report in reports:
-        totals.update(report.outcome.counts)
-        for label in report.outcome.moved:
-            waiting.pop(label, None)
-        waiting.update(report.outcome.waiting)
-    totals = Counter({key: n for key, n in totals.items() if key[1] != "waiting"})
-    totals.update((proctype, "waiting") for proctype in waiting.values())
-    rows: dict[str, dict[str, int]] = {}
-    for (proctype, what), n in sorted(totals.items()):
-        rows.setdefault(proctype, dict.fromkeys(SUMMARY_COLUMNS, 0))[what] = n
-    return rows
 
 
 def summary_json(reports: Sequence[SweepReport]) -> dict[str, Any]:
@@ -128,37 +117,51 @@ def print_summary(console: Console, reports: Sequence[SweepReport], wide: bool =
         )
 
 
-@dataclass(frozen=True)
-class TaskLine:
-    proctype: str
-    session: str
-    label: str
-    procstatus: str
-    qcstatus: str
-    reason: str
+def build_status(
+    snapshot: ProjectSnapshot,
+    configured: Sequence[str] | None,
+    *,
+    only: Sequence[str] = (),
+    observations: Sequence[JobObservation] | None = None,
+    link_base: str = "",
+) -> ProjectStatus:
+    """
+    The project's status model (`aspider.serve.status`), the one `report` and the service
+    render: every processor found in XNAT, those not in `configured` marked (None: no mark).
+    """
+    return project_status(
+        snapshot,
+        configured,
+        link_base=link_base,
+        today=date.today(),
+        taken_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+        observations=None if observations is None else {o.label: o for o in observations},
+        only=only,
+    )
 
 
 def status_of(
     snapshot: ProjectSnapshot, proctypes: Sequence[str] = ()
 ) -> tuple[dict[str, Counter[str]], list[TaskLine]]:
     """Counts by proctype and procstatus, and the tasks that need a person's attention."""
-    counts: dict[str, Counter[str]] = {}
-    attention: list[TaskLine] = []
-    for where, a in snapshot.every_assessor():
-        if proctypes and a.proctype not in proctypes:
-            continue
-        counts.setdefault(a.proctype, Counter())[a.procstatus or "(none)"] += 1
-        if normalise_procstatus(a.procstatus) in _ATTENTION:
-            attention.append(TaskLine(a.proctype, where, a.label, a.procstatus, a.qcstatus, a.note))
-    return counts, attention
+    status = build_status(snapshot, None, only=proctypes)
+    return {p: Counter(c) for p, c in status.matrix.items()}, status.attention
 
 
-def status_json(snapshot: ProjectSnapshot, proctypes: Sequence[str] = ()) -> dict[str, Any]:
-    counts, attention = status_of(snapshot, proctypes)
+def status_json(status: ProjectStatus) -> dict[str, Any]:
+    """
+    `status --json`: the model's counts (`report`'s and the service's `matrix`), which
+    processors are not configured here, the tasks that need attention, and the followed jobs
+    by state (null without a job poll).
+    """
     return {
-        "project": snapshot.project,
-        "counts": {p: dict(c) for p, c in sorted(counts.items())},
-        "attention": [t.__dict__ for t in attention],
+        "project": status.project,
+        "counts": status.matrix,
+        "configured": status.configured,
+        "not_configured": status.not_configured,
+        "scope": status.scope,
+        "attention": [asdict(t) for t in status.attention],
+        "jobs": status.job_counts,
     }
 
 
@@ -175,58 +178,75 @@ def grouped(counts: Counter[str]) -> dict[str, int]:
 def print_status(
     console: Console, snapshot: ProjectSnapshot, proctypes: Sequence[str] = (), wide: bool = False
 ) -> None:
-    counts, attention = status_of(snapshot, proctypes)
-    console.print(_wide_counts(snapshot, counts) if wide else _counts(snapshot, counts))
-    if attention:
+    """The status of a snapshot's tasks (of `proctypes`, if named), no processor marked."""
+    print_project_status(console, build_status(snapshot, None, only=proctypes), wide=wide)
+
+
+def print_project_status(console: Console, status: ProjectStatus, wide: bool = False) -> None:
+    """The counts, the tasks that need attention, and which processors are not ours here."""
+    console.print(_wide_counts(status) if wide else _counts(status))
+    if status.not_configured:
+        names = ", ".join(status.not_configured)
+        console.print(
+            f"{_MARK} {NOT_CONFIGURED}: {escape(names)}: counted and listed, "
+            "but aspider neither runs them nor follows their jobs",
+            highlight=False,
+            soft_wrap=False,  # folded to the terminal's width, as the tables are
+        )
+    if status.attention:
         detail = Table(title="Needs attention", box=box.SIMPLE_HEAD, pad_edge=False)
         columns = ["processor", "session", *(["label"] if wide else []), "status", "reason"]
         for column in columns:
             detail.add_column(column, overflow="fold")
-        for t in attention:
+        for t in status.attention:
             reason = t.reason or "(no reason recorded)"
-            cells = [t.proctype, t.session, *([t.label] if wide else []), t.procstatus, reason]
-            detail.add_row(*(escape(c) for c in cells))
+            cells = [t.session, *([t.label] if wide else []), t.procstatus, reason]
+            detail.add_row(_processor(t.proctype, t.configured), *(escape(c) for c in cells))
         console.print(detail)
 
 
-def _counts(snapshot: ProjectSnapshot, counts: dict[str, Counter[str]]) -> Table:
-    table = Table(title=f"Project {escape(snapshot.project)}", box=box.SIMPLE_HEAD, pad_edge=False)
+_MARK = "*"  # after a processor not configured for the project
+
+
+def _processor(proctype: str, configured: bool) -> str:
+    return escape(proctype) + ("" if configured else f" {_MARK}")
+
+
+def _counts(status: ProjectStatus) -> Table:
+    table = Table(title=f"Project {escape(status.project)}", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("processor", overflow="fold")
-    rows = {p: grouped(c) for p, c in sorted(counts.items())}
+    rows = {p: grouped(Counter(c)) for p, c in status.matrix.items()}
     columns = [*STATUS_GROUPS] + ([_OTHER] if any(r[_OTHER] for r in rows.values()) else [])
     for column in columns:
         table.add_column(column, justify="right", no_wrap=True)
     for proctype, row in rows.items():
-        table.add_row(escape(proctype), *(str(row[c] or "") for c in columns))
-    if not counts:
+        mine = proctype not in status.not_configured
+        table.add_row(_processor(proctype, mine), *(str(row[c] or "") for c in columns))
+    if not rows:
         table.add_row("(no assessors)")
     return table
 
 
-def _wide_counts(snapshot: ProjectSnapshot, counts: dict[str, Counter[str]]) -> Table:
+def _wide_counts(status: ProjectStatus) -> Table:
     """Every procstatus its own column (`status --wide`)."""
-    present = {s for c in counts.values() for s in c}
-    order = [s.value for s in ProcStatus]
-    columns = [s for s in order if s in present] + sorted(present - set(order))
-    table = Table(title=f"Project {escape(snapshot.project)}")
+    table = Table(title=f"Project {escape(status.project)}")
     table.add_column("processor")
-    for status in columns:
-        table.add_column(status, justify="right")
-    for proctype, c in sorted(counts.items()):
-        table.add_row(escape(proctype), *(str(c.get(s, 0) or "") for s in columns))
-    if not counts:
+    for name in status.statuses:
+        table.add_column(name, justify="right")
+    for proctype, c in status.matrix.items():
+        mine = proctype not in status.not_configured
+        cells = (str(c.get(s, 0) or "") for s in status.statuses)
+        table.add_row(_processor(proctype, mine), *cells)
+    if not status.matrix:
         table.add_row("(no assessors)")
     return table
 
 
 def job_counts(observations: Sequence[JobObservation]) -> dict[str, int]:
     """The followed jobs by what a person asks: queued, running, ended (to collect), gone."""
-    counts = dict.fromkeys(("queued", "running", "ended", "gone", "unknown"), 0)
+    counts = dict.fromkeys(JOB_STATES, 0)
     for obs in observations:
-        if obs.exit_code is not None or obs.scheduler_state == "completed":
-            counts["ended"] += 1
-        else:
-            counts[obs.scheduler_state] += 1
+        counts[job_state(obs)] += 1
     return counts
 
 

@@ -29,8 +29,8 @@ from aspider.cli.common import (
     wiring_of,
 )
 from aspider.cli.history import show_history
-from aspider.cli.report import job_counts, print_jobs, print_status, status_json
-from aspider.plan import ProcStatus, normalise_procstatus
+from aspider.cli.report import build_status, print_jobs, print_project_status, status_json
+from aspider.plan import JobObservation, ProcStatus, normalise_procstatus
 from aspider.processors import Processor
 from aspider.run import (
     RerunResult,
@@ -69,8 +69,10 @@ def status(
     How a project's tasks stand, and why the stuck ones are stuck.
 
     Counts by processor and status, every failed or blocked task with its reason, and the
-    jobs aspider follows as the cluster sees them (queued, running, ended). With --history
-    LABEL: that task's transitions (submitted, running, failed and why, ...), one request.
+    jobs aspider follows as the cluster sees them (queued, running, ended). Every processor
+    found in XNAT is shown; one not configured for the project is marked (*), as `report`
+    and the service's page mark it. With --history LABEL: that task's transitions
+    (submitted, running, failed and why, ...), one request.
     """
     with user_errors():
         settings = settings_from(settings_file)
@@ -80,15 +82,23 @@ def status(
         return
     with user_errors():
         procs = _configured_processors(settings)
+        ours = for_project(settings, project, procs) if procs else None
         snapshot = anyio.run(_snapshot, settings, project, wiring_of(ctx))
     proctypes = chosen_proctypes(processor or [], procs, snapshot)
-    jobs, problem = (None, None) if xnat_only else _jobs(settings, snapshot, procs)
+    observed, problem = (None, None) if xnat_only or not ours else _jobs(settings, snapshot, ours)
+    model = build_status(
+        snapshot,
+        None if ours is None else [p.proctype for p in ours],
+        only=proctypes,
+        observations=observed,
+        link_base=settings.serve.xnat_link or settings.xnat.url,
+    )
     if as_json:
-        print_json({**status_json(snapshot, proctypes), "jobs": jobs})
+        print_json(status_json(model))
     else:
-        print_status(wide_console if wide else console, snapshot, proctypes, wide=wide)
-        if jobs is not None:
-            print_jobs(console, jobs)
+        print_project_status(wide_console if wide else console, model, wide=wide)
+        if model.job_counts is not None:
+            print_jobs(console, model.job_counts)
     if problem is not None:
         raise problem
 
@@ -126,18 +136,16 @@ async def _snapshot(settings: AspiderSettings, project: str, wiring: Wiring) -> 
 
 
 def _jobs(
-    settings: AspiderSettings, snapshot: ProjectSnapshot, procs: Sequence[Processor]
-) -> tuple[dict[str, int] | None, typer.Exit | None]:
-    """The followed jobs counted by state, or the cluster's error to raise after printing."""
-    if not procs:
-        return None, None
-    chosen = {snapshot.project: for_project(settings, snapshot.project, procs)}
+    settings: AspiderSettings, snapshot: ProjectSnapshot, ours: list[Processor]
+) -> tuple[list[JobObservation] | None, typer.Exit | None]:
+    """The followed jobs as the cluster sees them, or the cluster's error to raise after."""
+    chosen = {snapshot.project: ours}
     try:
         with user_errors():
             observed = anyio.run(observe_followed_jobs, settings, [snapshot], chosen)
     except typer.Exit as exc:
         return None, exc
-    return job_counts(observed), None
+    return observed, None
 
 
 def rerun(

@@ -42,6 +42,7 @@ from aspider.plan.snapshot_matching import (
 )
 from aspider.plan.states import (
     IN_FLIGHT,
+    NEEDS_ATTENTION,
     QC_PASSED,
     QC_RERUN,
     TRANSITIONS,
@@ -66,6 +67,7 @@ from aspider.plan.tasks import (
 __all__ = [
     "IN_FLIGHT",
     "IN_QUEUE",
+    "NEEDS_ATTENTION",
     "QC_PASSED",
     "QC_RERUN",
     "TRANSITIONS",

@@ -43,6 +43,10 @@ class QcStatus(StrEnum):
 QC_PASSED = frozenset({QcStatus.PASSED, QcStatus.GOOD, QcStatus.PASSED_WITH_EDITS})
 QC_RERUN = frozenset({QcStatus.RERUN, QcStatus.REPROC})
 
+#: The states a person acts on, the most urgent first: failed, blocked on its inputs, an upload
+#: cut short.
+NEEDS_ATTENTION = (ProcStatus.JOB_FAILED, ProcStatus.NEED_INPUTS, ProcStatus.UPLOADING)
+
 #: The states of a task whose job was submitted and whose outputs are not yet in XNAT: the
 #: engine follows them each sweep, a queue limit counts them, and a rerun leaves them alone.
 IN_FLIGHT = frozenset({ProcStatus.JOB_RUNNING, ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING})

@@ -25,12 +25,14 @@ from aspider.run.commands.preview import (
 )
 from aspider.run.commands.rerun import RerunResult, read_rerun, send_back
 from aspider.run.commands.runner import (
+    SUMMARY_COLUMNS,
     RunProgress,
     RunResult,
     execute_run,
     for_project,
     plan_limits,
     run_ending,
+    summary_rows,
     sweep_options,
 )
 from aspider.run.records.run_queue import RunQueue
@@ -41,6 +43,7 @@ from aspider.run.wiring import NETWORK, Wiring, open_backend, read_snapshots
 
 __all__ = [
     "NETWORK",
+    "SUMMARY_COLUMNS",
     "JobBackend",
     "RerunResult",
     "RunProgress",
@@ -64,6 +67,7 @@ __all__ = [
     "run_ending",
     "run_notices",
     "send_back",
+    "summary_rows",
     "sweep_options",
     "sweep_project",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from aspider.serve.charts import Chart, day_bars, queue_lines
-from aspider.serve.status import ProjectStatus
+from aspider.serve.status import NOT_CONFIGURED, ProjectStatus
 
 _ENV = Environment(
     loader=PackageLoader("aspider.serve", "templates"),
@@ -52,4 +52,6 @@ def render_page(page: Page) -> str:
     """The whole page as one HTML string."""
     shown = [_Shown(p, day_bars(p.completed_per_day), queue_lines(p.queue)) for p in page.projects]
     template = _ENV.get_template("status.html.j2")
-    return template.render(service=page.info, projects=shown, refresh=page.refresh)
+    return template.render(
+        service=page.info, projects=shown, refresh=page.refresh, not_configured=NOT_CONFIGURED
+    )

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from aspider.processors import Processor
 from aspider.run import NETWORK, Wiring, for_project
+from aspider.serve.history import read_steps
 from aspider.serve.page import Page, PageInfo, render_page
 from aspider.serve.status import ProjectStatus, project_status
 from aspider.settings import AspiderSettings
@@ -19,12 +20,17 @@ async def read_statuses(
     *,
     wiring: Wiring = NETWORK,
 ) -> list[ProjectStatus]:
-    """Each project's status from a fresh snapshot (3 requests a project; no job poll)."""
+    """
+    Each project's status from a fresh snapshot (3 requests a project; no job poll), its
+    transitions from the workflow history of the tasks changed last (at most
+    `history.STEPS_READ` requests a project; none with `xnat.history: false`).
+    """
     link = settings.serve.xnat_link or settings.xnat.url
     found = []
     async with wiring.xnat(settings) as xnat:
         for project in projects:
             snapshot = await xnat.project_snapshot(project, subject_assessors=True)
+            steps = await read_steps(xnat, snapshot) if settings.xnat.history else None
             proctypes = [p.proctype for p in for_project(settings, project, processors)]
             found.append(
                 project_status(
@@ -33,6 +39,7 @@ async def read_statuses(
                     link_base=link,
                     today=date.today(),
                     taken_at=_now(),
+                    steps=steps,
                 )
             )
     return found

@@ -133,9 +133,11 @@ class ProjectWorker:
 
     async def refresh(self) -> None:
         """Read the project again for the status page (3 requests) and note its transitions."""
-        snapshot = await self._xnat.project_snapshot(self.project)
+        snapshot = await self._xnat.project_snapshot(self.project, subject_assessors=True)
         at = _now()
         self.history.record(transitions(self.snapshot, snapshot, at))
+        if self._config.options.history:  # at most 10 requests: the tasks changed last
+            await self.history.read_steps(self._xnat, snapshot)
         self.snapshot, self.read_at = snapshot, at
         self._metrics.set_tasks(self.project, _matrix(snapshot, self.processors))
 

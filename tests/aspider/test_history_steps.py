@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from aspider.plan import ProcStatus
-from aspider.run.records.workflow_history import DESCRIPTION_LIMIT, Step, entry, step_of
+from aspider.run.records.workflow_history import Step, entry, step_of
 from xnat_client import AssessorFields
 
 
@@ -38,7 +38,7 @@ def test_each_write_the_executor_makes_is_one_step_or_none(
 
 
 def test_an_entry_speaks_xnat_s_words_and_keeps_a_long_reason_whole_in_comments() -> None:
-    """A failure: XNAT's Failed, the procstatus as step id, the reason cut in the description."""
+    """A failure: XNAT's Failed, the procstatus as step id, the reason without its log tail."""
     reason = "job 9 exited with code 137; log: " + "x" * 400
     failed = entry("fs7_v1", "P1", "XNAT_E1", Step.FAILED, ProcStatus.JOB_FAILED, note=reason)
     assert (failed.status, failed.step_id, failed.pipeline_name) == (
@@ -51,8 +51,7 @@ def test_an_entry_speaks_xnat_s_words_and_keeps_a_long_reason_whole_in_comments(
         "P1",
         "proc:genProcData",
     )
-    assert len(failed.step_description) == DESCRIPTION_LIMIT
-    assert failed.step_description.startswith("failed: job 9 exited with code 137")
+    assert failed.step_description == "failed: job 9 exited with code 137"  # no log tail
     assert failed.comments == reason
     waiting = entry("fs7_v1", "P1", "XNAT_E1", Step.CREATED, ProcStatus.NEED_INPUTS, note="no T1")
     assert (waiting.status, waiting.step_description) == (

@@ -41,17 +41,23 @@ async def preview(
     sessions: Sequence[str] = (),
     wiring: Wiring = NETWORK,
     every_match: bool = False,
+    as_given: bool = False,
 ) -> SweepPreview:
     """
     Read the projects and plan them as a run would: one after another, under one queue budget.
 
     `every_match` keeps the (processor, scope) pairs a sweep skips as settled (they plan to
     nothing, provably), so that `explain` can say why each processor is where it is.
+    `as_given` plans `procs` as they are, not narrowed to each project's list nor overridden
+    (a processor object a caller built to try).
     """
     async with wiring.open_xnat(settings) as xnat:
         found = await read_snapshots(xnat, projects, **snapshot_needs(procs))
         snapshots = [restrict(s, sessions) for s in found]
-    chosen = {snap.project: for_project(settings, snap.project, procs) for snap in snapshots}
+    chosen = {
+        snap.project: list(procs) if as_given else for_project(settings, snap.project, procs)
+        for snap in snapshots
+    }
     observations = await observe_followed_jobs(settings, snapshots, chosen)
     matches: list[ScopeMatch] = []
     plans: list[Plan] = []

@@ -1,5 +1,6 @@
 """
 Sending tasks back to NEED_TO_RUN by hand (`aspider rerun`); the next sweep resubmits them.
+Each task's history says who sent it back and when (`asker`, the request's own entry).
 
 In two steps, so a person sees what will go back before anything does: `choose_rerun` reads
 the project and picks the tasks (changing nothing), `send_back` writes exactly the chosen ones
@@ -8,13 +9,22 @@ that are still eligible when it runs.
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aspider.plan import IN_FLIGHT, ProcStatus, normalise_procstatus
+from aspider.run.records.workflow_history import (
+    History,
+    Step,
+    entry,
+    rerun_requested,
+    sent_back_note,
+)
 from aspider.run.wiring import NETWORK, Wiring
 from aspider.settings import AspiderSettings
-from xnat_client import AssessorFields, ProjectSnapshot
+from xnat_client import AssessorFields, Credentials, ProjectSnapshot, XnatClient, XnatError
 
 
 @dataclass(frozen=True)
@@ -102,13 +112,55 @@ async def send_back(
     alone, and a task that appeared since is not sent back unasked.
     """
     async with wiring.open_xnat(settings) as xnat:
+        who = asker(settings)  # once the client opened: its settings were good
         snapshot = await xnat.project_snapshot(project, subject_assessors=True)
         result = choose_rerun(snapshot, proctypes, statuses, sessions)
         if only is not None:
             result.chosen = [t for t in result.chosen if t.label in only]
+        history = History(xnat, enabled=settings.xnat.history)
         for task in result.chosen:
-            fields = AssessorFields(
-                procstatus=ProcStatus.NEED_TO_RUN.value, note="sent back by aspider rerun"
-            )
-            await xnat.update_assessor(task.session_id, task.assessor_id, fields)
+            await _send_back_one(xnat, history, project, task, who)
     return result
+
+
+async def _send_back_one(
+    xnat: XnatClient, history: History, project: str, task: RerunTask, who: str
+) -> None:
+    """
+    NEED_TO_RUN, with who asked and when in the note (the sweep's rerun entry repeats them),
+    then the request's own history entry: a task sent back with no outputs to remove is
+    submitted with no rerun entry of its own, and the request is a step a person took.
+    """
+    moment = datetime.now()
+    said = sent_back_note(who, moment)
+    fields = AssessorFields(procstatus=ProcStatus.NEED_TO_RUN.value, note=said)
+    await xnat.update_assessor(task.session_id, task.assessor_id, fields)
+    why = rerun_requested(f"aspider rerun (was {task.procstatus or 'no status'})", who)
+    where = (task.proctype, project, task.assessor_id)
+    status = ProcStatus.NEED_TO_RUN
+    await history.write(entry(*where, Step.RERUN, status, note=said, when=moment, said=why))
+
+
+def asker(settings: AspiderSettings) -> str:
+    """
+    Who sends tasks back, as their history names them: the XNAT account the client logs in
+    with (the settings' user, else netrc's, as the client picks), or, for an alias token
+    (which names no person) or no account, this machine's login. Never a secret.
+    """
+    xnat = settings.xnat
+    if xnat.alias and xnat.secret is not None:
+        return _login()
+    if xnat.user and xnat.resolved_password() is not None:
+        return xnat.user
+    try:
+        found = Credentials.from_netrc(xnat.url, xnat.netrc) if xnat.url else None
+    except XnatError:
+        found = None  # an unreadable netrc: the client says so when it opens
+    return found.user if found is not None else _login()
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment
+        return "an unnamed user"

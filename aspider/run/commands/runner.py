@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -153,6 +154,29 @@ def run_ending(reports: Sequence[SweepReport]) -> RunEnding:
     errors = [(r.project, s, e) for r in last_sweep.values() for s, e in r.session_errors]
     held = [(r.project, lab, why) for r in last_sweep.values() for lab, why in r.outcome.transient]
     return RunEnding(sorted(standing.items()), errors, transient, held)
+
+
+SUMMARY_COLUMNS = ("created", "submitted", "adopted", "completed", "failed", "waiting", "rerun")
+
+
+def summary_rows(reports: Sequence[SweepReport]) -> dict[str, dict[str, int]]:
+    """
+    proctype -> {what: count} over every sweep; "waiting" is the tasks still waiting for
+    inputs after the last sweep that acted on them, not how often one was found waiting.
+    """
+    totals: Counter[tuple[str, str]] = Counter()
+    waiting: dict[str, str] = {}  # label -> proctype
+    for report in reports:
+        totals.update(report.outcome.counts)
+        for label in report.outcome.moved:
+            waiting.pop(label, None)
+        waiting.update(report.outcome.waiting)
+    totals = Counter({key: n for key, n in totals.items() if key[1] != "waiting"})
+    totals.update((proctype, "waiting") for proctype in waiting.values())
+    rows: dict[str, dict[str, int]] = {}
+    for (proctype, what), n in sorted(totals.items()):
+        rows.setdefault(proctype, dict.fromkeys(SUMMARY_COLUMNS, 0))[what] = n
+    return rows
 
 
 @dataclass

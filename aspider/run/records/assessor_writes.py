@@ -117,17 +117,19 @@ class Records:
         *,
         step: Step | None = None,
         details: str = "",
+        said: str = "",
     ) -> None:
         """
         One status write, then its history entry: `step` says what happened where the fields
-        do not (a rerun, a resubmission), `details` adds to it (the resources asked).
+        do not (a rerun, a resubmission), `said` words it when the fields cannot (why a job
+        was sent again, who asked for a rerun), `details` adds to it (the resources asked).
         """
         if fields.note is not None and task.attempts is not None:
             # A retried task's note keeps its attempts at its head (`aspider.plan.retry`).
             fields = fields.model_copy(update={"note": note(with_head(task.attempts, fields.note))})
         await self.xnat.update_assessor(task.session_id, assessor_id, fields)
         self.ledger.wrote(assessor_id, fields)
-        await self.history.wrote(task, assessor_id, fields, step=step, details=details)
+        await self.history.wrote(task, assessor_id, fields, step=step, details=details, said=said)
 
     async def create(
         self, task: Task, status: ProcStatus, reason: str, *, job_id: str | None = None

@@ -13,11 +13,18 @@ further attempt from that client: the request budget of a shared XNAT is not spe
 Entries are listed in the order they were written (XNAT's key), which is the order aspider
 learnt of the transitions. A job's start is learnt only when the job is seen ended, so it is
 no entry of its own: the end's entry says where and when the job ran (`details`).
+
+An entry says why, in one line a person reads in the History tab without opening the note: a
+failure its reason (not the log tail, nor the attempts record: both stay in `comments`), a
+resubmission what ended the job before it and with what it is sent again
+("job 123 was killed for memory at 128 MB; resubmitted with 256 MB as job 124"), a rerun who
+asked for it and why ("rerun requested by admin: aspider rerun (was JOB_FAILED)").
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import weakref
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -26,6 +33,7 @@ from enum import StrEnum
 import anyio
 
 from aspider.plan import ProcStatus, Task
+from aspider.plan.retry import Attempt, Attempts, without_head
 from xnat_client import PROC_XSI_TYPE, AssessorFields, Forbidden, Workflow, XnatClient, XnatError
 
 log = logging.getLogger("aspider.run.records.workflow_history")
@@ -100,15 +108,103 @@ def describe(step: Step, status: ProcStatus | None, note: str, job_id: str, node
         Step.RESUBMITTED: f"resubmitted as {job}",
         Step.ADOPTED: f"{job} found on the cluster",
         Step.RUNNING: f"{job} running" + (f" on {node}" if node else ""),
-        Step.FAILED: f"failed: {note}",
+        Step.FAILED: f"failed: {reason_of(note)}",
         Step.UPLOADING: "uploading outputs",
         Step.COMPLETE: "complete",
         Step.RERUN: f"rerun requested: {note}",
     }[step]
-    said = said.rstrip(": ")
+    return one_line(said.rstrip(": "))
+
+
+def one_line(text: str) -> str:
+    """A description as XNAT keeps it: one line, cut to `DESCRIPTION_LIMIT` characters."""
+    said = " ".join(text.split())
     if len(said) <= DESCRIPTION_LIMIT:
         return said
     return said[: DESCRIPTION_LIMIT - 3] + "..."
+
+
+_LOG_TAIL = "; log: "  # where a failure's note goes on with its log (`finalize.fail`)
+
+
+def reason_of(note: str) -> str:
+    """
+    Why a task failed, from its note: the reason alone, without the attempts record at its
+    head or the log tail after it (both stay whole in the entry's `comments`), so the
+    History's one line is the cause, not the last lines of a log.
+    """
+    body = without_head(note)
+    lines = body.splitlines()
+    return (lines[0] if lines else "").split(_LOG_TAIL, 1)[0].strip()
+
+
+# Why a job ended, as a resubmission's entry says it (a `pbs.EndCause` word -> words); memory
+# and walltime say with what they ended (`_ended`).
+_CAUSES = {
+    "exit_code": "exited with an error",
+    "cancelled": "was cancelled",
+    "preempted": "was preempted",
+    "node_failure": "ended because its node failed",
+    "killed": "was killed by a signal",
+    "scheduler": "could not be run by the scheduler",
+    "lost": "ended without an exit code",
+}
+
+
+def _ended(attempt: Attempt) -> str:
+    """How an attempt's job ended, with the request the kill was about."""
+    job = f"job {attempt.job_id}" if attempt.job_id else "the job"
+    if attempt.cause == "memory":
+        return f"{job} was killed for memory at {attempt.memory_text}"
+    if attempt.cause == "walltime":
+        return f"{job} was killed for walltime at {attempt.walltime_text}"
+    how = _CAUSES.get(attempt.cause) or f"ended ({attempt.cause or 'cause unknown'})"
+    return f"{job} {how}"
+
+
+def resubmission(attempts: Attempts, job_id: str) -> str:
+    """
+    A resubmission's entry: why the last job ended, what the new one asks, and its id, so the
+    History answers "why was this sent again, and with what" without the note. Only what
+    changed is named (a memory kill: the memory); an unchanged request is named whole.
+    """
+    job = f"job {job_id}" if job_id else "a new job"
+    if len(attempts.entries) < 2:
+        return f"resubmitted as {job}"
+    before, now = attempts.entries[-2], attempts.current
+    changed = []
+    if now.memory_mb != before.memory_mb:
+        changed.append(now.memory_text)
+    if now.walltime_seconds != before.walltime_seconds:
+        changed.append(now.walltime_text)
+    asked = ", ".join(changed) or f"the same request ({now.memory_text}, {now.walltime_text})"
+    return one_line(f"{_ended(before)}; resubmitted with {asked} as {job}")
+
+
+def rerun_requested(why: str, who: str = "") -> str:
+    """
+    A rerun's entry: who asked (a person's XNAT account, when aspider knows it) and why. A
+    request aspider only finds (QC set to Rerun, procstatus edited) was made in XNAT.
+    """
+    by = f"by {who}" if who else "in XNAT"
+    return one_line(f"rerun requested {by}: {why}")
+
+
+# The note `aspider rerun` leaves on a task it sends back: who asked, and when, for the sweep
+# that carries the rerun out (its entry repeats them).
+_SENT_BACK = "sent back by {who} with aspider rerun at {when}"
+_SENT_BACK_RE = re.compile(r"^sent back by (.+) with aspider rerun at (.+)$")
+
+
+def sent_back_note(who: str, when: datetime) -> str:
+    """The note of a task `aspider rerun` sent back: who asked, when (local time)."""
+    return _SENT_BACK.format(who=who, when=f"{when:%Y-%m-%d %H:%M:%S}")
+
+
+def sent_back_by(note: str) -> tuple[str, str] | None:
+    """(who, when) of a note `sent_back_note` wrote; None for any other note."""
+    found = _SENT_BACK_RE.match(note)
+    return (found.group(1), found.group(2)) if found else None
 
 
 class _Clock:
@@ -166,10 +262,14 @@ def entry(
     node: str = "",
     details: str = "",
     when: datetime | None = None,
+    said: str = "",
 ) -> Workflow:
-    """The workflow entry of one step of an assessor of `proctype` in `project`."""
+    """
+    The workflow entry of one step of an assessor of `proctype` in `project`; `said` is what
+    happened when the step's fields cannot tell it (a resubmission's cause, a rerun's asker).
+    """
     moment = _CLOCK.at(assessor_id, when)
-    description = describe(step, status, note, job_id, node)
+    description = one_line(said) if said else describe(step, status, note, job_id, node)
     known = _XNAT_STATUS.get(status, "Queued") if status is not None else "Queued"
     xnat_status = "Running" if step is Step.RUNNING else known
     return Workflow(
@@ -205,15 +305,21 @@ class History:
         created: bool = False,
         step: Step | None = None,
         details: str = "",
+        said: str = "",
     ) -> None:
-        """The entry of a status write just made (its step found from the fields if not said)."""
+        """
+        The entry of a status write just made (its step found from the fields if not given;
+        its description `said`, when given).
+        """
         step = step or step_of(fields, created=created)
         if step is None or not self.enabled:
             return
         status = ProcStatus(fields.procstatus) if fields.procstatus else None
         note, job = fields.note or "", fields.jobid or ""
         where = (task.proctype, task.project, assessor_id)
-        await self.write(entry(*where, step, status, note=note, job_id=job, details=details))
+        await self.write(
+            entry(*where, step, status, note=note, job_id=job, details=details, said=said)
+        )
 
     async def write(self, workflow: Workflow) -> None:
         """One PUT; a refusal or failure is logged (a 403 once per client), never raised."""

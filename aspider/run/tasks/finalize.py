@@ -28,7 +28,7 @@ from aspider.plan.states import after
 from aspider.plan.tasks import KEPT_ON_RERUN
 from aspider.run.backends import JobBackend, job_dir
 from aspider.run.records.assessor_writes import Records, job_ended, note
-from aspider.run.records.workflow_history import Step
+from aspider.run.records.workflow_history import Step, rerun_requested, sent_back_by
 from aspider.run.tasks.outputs import (
     LOG_RESOURCE,
     collect_outputs,
@@ -152,5 +152,18 @@ async def rerun(records: Records, backend: JobBackend, action: Rerun) -> None:
         walltimeused="",
         note=note(action.reason),
     )
-    await records.write(task, a.id, fields, step=Step.RERUN)
+    await records.write(task, a.id, fields, step=Step.RERUN, said=rerun_said(action))
     records.outcome.add(task, "rerun")
+
+
+def rerun_said(action: Rerun) -> str:
+    """
+    The rerun's entry: who asked and why. `aspider rerun` left its asker and time in the note
+    (`sent_back_note`); a QC Rerun or a procstatus edited by hand was asked in XNAT, by a
+    person aspider cannot name.
+    """
+    asked = sent_back_by(action.assessor.note)
+    if action.reason == Reason.RERUN_BY_HAND and asked is not None:
+        who, when = asked
+        return rerun_requested(f"aspider rerun at {when}: outputs removed, running again", who)
+    return rerun_requested(action.reason)

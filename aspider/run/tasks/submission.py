@@ -40,7 +40,7 @@ from aspider.plan.states import after
 from aspider.plan.tasks import EDITS_RESOURCE
 from aspider.run.backends import JobBackend, job_dir
 from aspider.run.records.assessor_writes import Records, note, status_note, today
-from aspider.run.records.workflow_history import Step
+from aspider.run.records.workflow_history import Step, resubmission
 from aspider.run.tasks.job_templates import job_template
 from aspider.run.tasks.staging import stage_edits, stage_inputs, staged_names
 from pbs import (
@@ -198,11 +198,17 @@ class Submission:
             fields = AssessorFields(
                 procstatus=status.value, jobid=job_id, jobstartdate=today(), note=note(reason)
             )
-            if self.action.retry and task.attempts is not None:  # the history says with what
+            if task.attempts is not None and len(task.attempts.entries) > 1:
+                # a later attempt (a retry, or one whose submission a sweep put off): the
+                # history says why the last job ended, and with what this one is sent
                 now = task.attempts.current
-                asked = f"{now.memory_text}, {now.walltime_text}"
                 await self.records.write(
-                    task, self.assessor_id, fields, step=Step.RESUBMITTED, details=asked
+                    task,
+                    self.assessor_id,
+                    fields,
+                    step=Step.RESUBMITTED,
+                    said=resubmission(task.attempts, job_id),
+                    details=f"{now.memory_text}, {now.walltime_text}",
                 )
             else:
                 await self.records.write(task, self.assessor_id, fields)

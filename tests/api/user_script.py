@@ -1,0 +1,33 @@
+"""
+A user's script on the public API alone: `mypy --strict` checks it (tests/api/test_api_types.py),
+so a change that breaks the API's types for users fails the suite.
+"""
+
+from __future__ import annotations
+
+import anyio
+
+import aspider
+from aspider.sync import Spider as BlockingSpider
+
+
+def runnable_labels(spider: BlockingSpider, project: str) -> list[str]:
+    return [t.label for t in spider.tasks(project) if t.can_run and not t.has_run]
+
+
+async def why_not(project: str, session: str) -> dict[str, tuple[str, ...]]:
+    async with aspider.Spider.from_settings() as spider:
+        tasks: list[aspider.TaskView] = await spider.explain(project, session)
+        plan: aspider.PlanView = await spider.plan(project)
+        print(len(plan.actions), plan.to_dict()["deferred"])
+        return {t.label: t.reasons for t in tasks if not t.can_run}
+
+
+def loop_b(spider: BlockingSpider, project: str, processor: str) -> bool:
+    done: aspider.SweepView = spider.sweep(project, processors=processor, wait=True)
+    status: aspider.StatusView = spider.status(project)
+    return done.ok and all(set(c) <= {"COMPLETE"} for c in status.counts.values())
+
+
+if __name__ == "__main__":
+    print(anyio.run(why_not, "DEMO", "DEMO_S00001_MR1"))
