@@ -35,10 +35,18 @@ if TYPE_CHECKING:
         SweepView,
         TaskView,
     )
+    from aspider.plan import MatchResult, Scope
+    from aspider.processors import Processor
 
 __version__ = "0.1.0"
 
 _API = ("ActionView", "InputView", "PlanView", "Spider", "StatusView", "SweepView", "TaskView")
+# What a Python processor is written with (docs/api.md, "Python processors").
+_PROCESSORS = {
+    "Processor": "aspider.processors",
+    "Scope": "aspider.plan",
+    "MatchResult": "aspider.plan",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -47,10 +55,10 @@ def __getattr__(name: str) -> Any:
     takes its secrets out of the environment before the engine (asyncssh starts processes on
     import) is loaded.
     """
-    if name in _API:
+    if name in _API or name in _PROCESSORS:
         import importlib
 
-        return getattr(importlib.import_module("aspider.api"), name)
+        return getattr(importlib.import_module(_PROCESSORS.get(name, "aspider.api")), name)
     raise AttributeError(f"module 'aspider' has no attribute {name!r}")
 
 
@@ -62,10 +70,13 @@ __all__ = [
     "InputsMissing",
     "LeaseHeld",
     "LeaseLost",
+    "MatchResult",
     "OutputsMissing",
     "PlanView",
+    "Processor",
     "ProcessorCycleError",
     "ProcessorError",
+    "Scope",
     "Spider",
     "StagingError",
     "StatusView",

@@ -104,15 +104,28 @@ class Processor:
     @classmethod
     def _class_spec(cls) -> tuple[ProcessorSpec, str, str, str]:
         if cls.YAML is not None:
-            base = Path(inspect.getfile(cls)).parent
-            spec, proctype, procversion = read_processor_file(base / cls.YAML)
-            return spec, proctype, procversion, str(base / cls.YAML)
+            path = _yaml_path_of(cls, cls.YAML)
+            spec, proctype, procversion = read_processor_file(path)
+            return spec, proctype, procversion, str(path)
         if cls.SPEC is None:
             where = f"{cls.__module__}:{cls.__qualname__}"
             raise ProcessorError(
                 [Issue(where, 1, "", "set YAML, or SPEC with PROCTYPE/PROCVERSION")]
             )
         return cls.SPEC, cls.PROCTYPE, cls.PROCVERSION, ""
+
+
+def _yaml_path_of(cls: type[Processor], yaml: str) -> Path:
+    """
+    `YAML` as given when absolute; else beside the class's module, or, for a class with no
+    source file (defined in a notebook or at the prompt), in the current directory.
+    """
+    if Path(yaml).is_absolute():
+        return Path(yaml)
+    try:
+        return Path(inspect.getfile(cls)).parent / yaml
+    except (TypeError, OSError):
+        return Path.cwd() / yaml
 
 
 def load_processor_class(reference: str) -> Processor:

@@ -57,9 +57,15 @@ def sandbox_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 def test_the_worked_example_runs_sync_then_async(sandbox_folder: Path) -> None:
     """The notebook's cells, then the async program: loops B and C run, everything COMPLETE."""
-    sync_cells, async_program = _blocks("python")[1:3]
+    sync_cells, async_program = _blocks("python")[2:4]
     exec(compile(sync_cells, "docs/api.md (sync)", "exec"), {})  # noqa: S102
     exec(compile(async_program, "docs/api.md (async)", "exec"), {})  # noqa: S102
+
+
+def test_a_python_processor_object_is_tried_as_given(sandbox_folder: Path) -> None:
+    """The doc's FirstVisitOnly: tasks only on first sessions, its match hook decided."""
+    processor_example = _blocks("python")[1]
+    exec(compile(processor_example, "docs/api.md (processor)", "exec"), {})  # noqa: S102
 
 
 def test_the_sync_face_works_inside_a_running_event_loop(sandbox_folder: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aspider._exceptions import ProcessorError
@@ -29,3 +31,22 @@ def test_class_reference_errors_are_processor_errors() -> None:
         load_processors(classes=["no_such_module:X"])
     with pytest.raises(ProcessorError, match="expected module:Class"):
         load_processor_class("just_a_name")
+
+
+def test_a_class_defined_in_a_notebook_finds_its_yaml_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No source file (a notebook cell): a relative YAML is read from the current folder."""
+    from aspider.demo import DEMO_PROCESSORS
+
+    yaml = "imgstats_v1.0.0.yaml"
+    (tmp_path / yaml).write_text((DEMO_PROCESSORS / yaml).read_text())
+    monkeypatch.chdir(tmp_path)
+    cell: dict[str, object] = {}
+    code = (
+        "from aspider.processors import Processor\n"
+        "class FromACell(Processor):\n    YAML = 'imgstats_v1.0.0.yaml'\n"
+    )
+    exec(compile(code, "<cell>", "exec"), cell)  # noqa: S102
+    made = cell["FromACell"]()  # type: ignore[operator]
+    assert made.proctype == "imgstats_v1"
