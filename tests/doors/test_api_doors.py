@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 import aspider
+from aspider.demo import DEMO_PROCESSORS
 from aspider.settings import load_settings
 from tests.doors.conftest import PROJECTS, Doors
 from tests.doors.test_planning_doors import _dry_run, _explained
@@ -45,6 +46,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     },
     "two projects under one max_queued": {"limits": {"max_queued": 2}},
     "one per processor across projects": {"limits": {"max_queued_per_processor": 1}},
+    "a chain (downstream waits on upstream)": {"processor_paths": [str(DEMO_PROCESSORS)]},
 }
 
 

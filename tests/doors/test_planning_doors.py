@@ -66,6 +66,22 @@ def test_an_import_dax_override_holds_through_every_door(doors: Doors) -> None:
     assert _proctypes(doors.assessors("PA")) == {"second_v1"}
 
 
+def test_a_chain_holds_through_every_door(doors: Doors) -> None:
+    """The demo's chain (a session report on per-scan statistics): the downstream task waits for
+    its upstream in explain, the dry run and the run alike, then runs after it."""
+    demo = Path(__file__).parents[2] / "aspider" / "demo" / "processors"
+    doors.configure(processor_paths=[str(demo)])
+    explained = _explained(doors, "PA")
+    planned = _dry_run(doors, "PA")
+    assert explained == planned
+    assert _proctypes(label for label, _ in planned) == {"imgstats_v1"}  # the report waits
+    doors.invoke("run", "PA", "--wait", "--interval", "0.2")
+    done = doors.assessors("PA")
+    assert _proctypes(done) == {"imgstats_v1", "sessreport_v1"}
+    assert set(done.values()) == {"COMPLETE"}
+    assert _explained(doors, "PA") == _dry_run(doors, "PA") == set()
+
+
 @pytest.fixture
 def slow_jobs(doors: Doors) -> Iterator[Path]:
     """Jobs that run a minute; whatever is left running is stopped at the end."""
