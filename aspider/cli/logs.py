@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.text import Text
 
 from aspider.cli.library_warnings import flush_to_log, quiet_library_warnings
 
@@ -48,6 +49,40 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class LineFormatter(logging.Formatter):
+    """
+    Text for a file or a pipe: one line a record, never wrapped (grep finds a whole label), with
+    an ISO 8601 time and its offset (no guessing the zone or the day order).
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return iso_time(record.created)
+
+
+def iso_time(created: float) -> str:
+    """`2026-12-07T06:51:46+01:00`: local time, to the second, with its offset."""
+    return datetime.fromtimestamp(created).astimezone().isoformat(timespec="seconds")
+
+
+def _text_handler() -> logging.Handler:
+    """rich's columns for a person at a terminal; plain lines anywhere else."""
+    if not sys.stderr.isatty():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(LineFormatter())
+        return handler
+    console = Console(stderr=True, soft_wrap=True)
+    return RichHandler(
+        console=console,
+        show_path=False,
+        markup=False,
+        rich_tracebacks=False,
+        log_time_format=lambda when: Text(when.astimezone().isoformat(timespec="seconds")),
+    )
+
+
 def setup_logging(fmt: LogFormat = "text", verbose: bool = False) -> None:
     """Configure the root logger once per command; every record goes to stderr."""
     handler: logging.Handler
@@ -55,14 +90,15 @@ def setup_logging(fmt: LogFormat = "text", verbose: bool = False) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
     else:
-        console = Console(stderr=True, soft_wrap=True)
-        handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+        handler = _text_handler()
     _state["format"] = fmt
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     for name in ACTION_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO if fmt == "json" or verbose else 0)
+    if fmt == "text" and not sys.stderr.isatty():  # each sweep's line, as a record in a file
+        logging.getLogger("aspider.progress").setLevel(logging.INFO)
     for noisy in ("httpx", "httpcore", "asyncssh"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(fmt == "json")  # a Python warning is a record too, not free text

@@ -111,7 +111,7 @@ class RunDisplay:
 
     def on_notice(self, level: int, message: str) -> None:
         """A line for a person (rich, stderr) or a record for a log collector (json)."""
-        if self.log_format == "json":
+        if self.log_format == "json" or not errors.is_terminal:  # a file: a timed record
             log.log(level, "%s", message)
         else:
             colour = _COLOURS.get(level, "default")
@@ -170,5 +170,7 @@ class RunDisplay:
                 else math.ceil(self.next_at - time.monotonic()),
             }
             progress_log.info("%s", line, extra={"fields": fields})
+        elif not errors.is_terminal:  # a file or a pipe: a record, with its time
+            progress_log.info("%s", line)
         else:
             errors.print(line, highlight=False, markup=False)
