@@ -25,3 +25,11 @@ _.writable  # zipfile asks its output stream (the sandbox's zip download)
 _.memory_enforcement  # the loopback cluster's profile, read by tests that skip on it
 curl  # a fixture argument: the test needs curl installed
 BaselineOnly  # loaded by name from a settings string (tests/aspider/test_python_processor.py)
+__getattr__  # the module's lazy names (PEP 562): Python calls it for `aspider.Spider`
+_.by_processor  # a view's field, for the API's users and to_dict()
+_.failed_projects  # the same
+sandbox_folder  # a fixture argument: the test needs the sandbox and its folder
+runnable_labels  # tests/api/user_script.py: a user's code, checked by mypy --strict
+loop_b  # the same
+_.formatTime  # logging.Formatter calls it (aspider.cli.logs.LineFormatter)
+datefmt  # its signature, as logging calls it
