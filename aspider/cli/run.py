@@ -101,7 +101,13 @@ def run(
     setup_logging(log_format, verbose)
     with user_errors():
         settings = settings_from(settings_file, overrides)
-        names = sorted(settings.projects) if run_all else (projects or sorted(settings.projects))
+        names = sorted(settings.projects) if run_all else list(projects or [])
+        if not names and settings.projects and not run_all:
+            raise fail(
+                "no project given: name the ones to sweep (`aspider run PROJ`), or --all for "
+                f"every configured one ({', '.join(sorted(settings.projects))})",
+                EXIT_USAGE,
+            )
         if not names:
             raise fail(
                 "no project given: name one (`aspider run PROJ`), or list them under "

@@ -250,6 +250,21 @@ def test_config_show_says_which_settings_file_it_read(
     assert "queue: short" in found.stdout
 
 
+def test_run_with_no_project_never_sweeps_everything(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Projects configured, none named and no --all: exit 2, --all suggested, nothing written."""
+    use_demo_processors(monkeypatch, tmp_path)
+    monkeypatch.setenv("ASPIDER_PROJECTS", '{"DEMO": {}}')
+    before = len(list(server.store.assessors_of("DEMO")))
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2
+    (line,) = _error_lines(result.stderr)
+    assert "--all" in line
+    assert "DEMO" in line
+    assert len(list(server.store.assessors_of("DEMO"))) == before
+
+
 def test_run_with_no_project_says_how_to_name_one(
     server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
