@@ -11,6 +11,7 @@ resumes from what XNAT and the job directories say, exactly as after a killed `a
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import socket
@@ -46,10 +47,20 @@ def bind(host: str, port: int) -> socket.socket:
             host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
         )[0]
         sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(f"serve: cannot listen on {host}:{port} ({exc.strerror or exc})") from exc
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
     except OSError as exc:
-        raise ConfigError(f"serve: cannot listen on {host}:{port} ({exc.strerror or exc})") from exc
+        sock.close()
+        why = exc.strerror or str(exc)
+        fix = (
+            "; another program has it: choose another with --port (or serve.port)"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise ConfigError(f"serve: cannot listen on {host}:{port} ({why}){fix}") from exc
     sock.listen(128)
     sock.setblocking(False)
     return sock

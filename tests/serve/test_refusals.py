@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -143,3 +144,16 @@ async def test_refused_posts_change_nothing(
         assert accepted.status_code == 202
     assert [a for s in server.store.sessions_of(PROJECT) for a in s.assessors] == []
     assert not await anyio.Path("/tmp/aspider-serve-pwned").exists()
+
+
+def test_a_busy_port_names_the_option_to_change_it() -> None:
+    """Binding a port another program holds: the error says so and names --port."""
+    from aspider.serve.server import bind
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match="another program has it") as found:
+            bind("127.0.0.1", port)
+    assert "--port" in str(found.value)
