@@ -26,6 +26,7 @@ from ._exceptions import (
     ServerError,
     TlsError,
     Unavailable,
+    UnknownHost,
     XnatError,
 )
 from ._files import Sink, UploadSource
@@ -78,6 +79,7 @@ __all__ = [
     "Timeouts",
     "TlsError",
     "Unavailable",
+    "UnknownHost",
     "UploadSource",
     "Workflow",
     "XnatClient",

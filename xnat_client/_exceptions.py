@@ -20,6 +20,7 @@ Every failure a caller can act on has its own class; httpx's exceptions never le
     │                              after the retries allowed by the retry policy
     ├── TlsError                   the TLS handshake failed (certificate not trusted, wrong name,
     │                              not TLS at all); never retried
+    ├── UnknownHost                the URL's host name does not resolve; never retried
     ├── Redirected                 a 3xx that is not followed (see `_http`); `location` says where
     └── BadResponse                a 2xx whose body is not what XNAT sends (an HTML page, bad
                                    JSON, a listing without `ResultSet`, a size that disagrees)
@@ -104,6 +105,10 @@ class Unavailable(XnatError):
 
 class TlsError(XnatError):
     """The TLS handshake failed; retrying cannot help, a setting (`ca_bundle`, the URL) can."""
+
+
+class UnknownHost(XnatError):
+    """The host name does not resolve: a typo in the URL, not an outage, so never retried."""
 
 
 class Redirected(XnatError):

@@ -15,12 +15,13 @@ following it could send the session cookie, or a write, somewhere the user did n
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 
 import httpx
 
 from ._auth import SessionAuth
-from ._exceptions import TlsError, Unavailable, XnatError
+from ._exceptions import TlsError, Unavailable, UnknownHost, XnatError
 from ._responses import is_html, redirect_error
 
 log = logging.getLogger("xnat_client")
@@ -134,11 +135,34 @@ def translate(
     tls = _tls_cause(exc)
     if tls is not None:
         return TlsError(_tls_message(tls, host), method=method, path=path)
+    if _name_unknown(exc):
+        return UnknownHost(
+            f"{host} is not a known host name ({detail}); check the URL (xnat.url)",
+            method=method,
+            path=path,
+        )
     if isinstance(exc, httpx.ProxyError):
         return Unavailable(f"the proxy gave no usable answer ({detail})", method=method, path=path)
     if isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError):
         return Unavailable(f"no answer ({detail})", method=method, path=path)
     return XnatError(f"request failed ({detail})", method=method, path=path)
+
+
+# getaddrinfo's answers that a name does not exist, as opposed to a resolver not answering now
+# (EAI_AGAIN), which is an outage and is retried.
+_NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _name_unknown(exc: BaseException) -> bool:
+    """Whether a resolver said, somewhere in the cause chain, that the host name does not exist."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror) and seen.errno in _NO_SUCH_NAME:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _tls_cause(exc: BaseException) -> ssl.SSLError | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
@@ -15,6 +17,7 @@ from xnat_client import (
     RetryPolicy,
     ServerError,
     Unavailable,
+    UnknownHost,
     XnatError,
 )
 
@@ -110,6 +113,41 @@ async def test_transport_failures_are_retried_then_unavailable(failure: Exceptio
             await xnat.list_projects()
     assert isinstance(caught.value.__cause__, httpx.HTTPError)
     assert caught.value.status is None
+    assert len(fake.data_requests()) == 4
+
+
+def _resolver_says(code: int, text: str) -> httpx.ConnectError:
+    """A connection error whose cause is the resolver's answer, as the transports raise it."""
+    error = httpx.ConnectError(f"cannot connect: {text}")
+    error.__cause__ = socket.gaierror(code, text)
+    return error
+
+
+async def test_an_unknown_host_name_is_not_retried() -> None:
+    """The resolver says no such name: UnknownHost at once, naming xnat.url, one attempt."""
+    failure = _resolver_says(socket.EAI_NONAME, "Name or service not known")
+
+    def fail(_request: httpx.Request) -> httpx.Response:
+        raise failure
+
+    fake = FakeXnat(fail)
+    async with client_for(fake) as xnat:
+        with pytest.raises(UnknownHost, match=r"xnat\.url"):
+            await xnat.list_projects()
+    assert len(fake.data_requests()) == 1
+
+
+async def test_a_resolver_that_does_not_answer_is_retried() -> None:
+    """EAI_AGAIN (the resolver is down for now) is an outage: retried, then Unavailable."""
+    failure = _resolver_says(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    def fail(_request: httpx.Request) -> httpx.Response:
+        raise failure
+
+    fake = FakeXnat(fail)
+    async with client_for(fake) as xnat:
+        with pytest.raises(Unavailable):
+            await xnat.list_projects()
     assert len(fake.data_requests()) == 4
 
 
