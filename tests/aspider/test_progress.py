@@ -40,13 +40,14 @@ def _env(tmp_path: Path, url: str, **extra: str) -> dict[str, str]:
 
 
 def test_without_a_terminal_each_sweep_is_one_line(tmp_path: Path) -> None:
-    """stderr of a --wait run piped: one `sweep N of P1` line per sweep, before the summary."""
+    """stderr of a --wait run piped: one timed `sweep N of P1` record a sweep, then the summary."""
     with xnat_over_tcp(_server()) as url:
         result = run_aspider(
             ["run", "P1", "--wait", "--interval", "0.2"], _env(tmp_path, url), tmp_path
         )
     assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("sweep ")]
+    records = result.stderr.splitlines()
+    lines = [r.split(": ", 1)[1] for r in records if " INFO aspider.progress: sweep " in r]
     assert [int(line.split()[1]) for line in lines] == list(range(1, len(lines) + 1))
     assert len(lines) >= 3  # one job at a time: several sweeps
     assert all(" of P1: " in line and "queued" in line for line in lines)
