@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -74,6 +75,9 @@ def sandbox(
         scan_types=types,
     )
     chosen_password = password != "admin"
+    # It says "Ctrl-C to stop": so it must, even started from a shell that ignores SIGINT for
+    # its background jobs (a script's `aspider sandbox &`), whose children inherit that.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         anyio.run(_serve, server, port, sessions, user, chosen_password, tls, tls_dir)
     except KeyboardInterrupt:
