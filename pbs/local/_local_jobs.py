@@ -38,12 +38,17 @@ LOCAL_SUFFIX = ".local"
 
 # Lines "name <job name> <state> [pid]" for each name (its `.local-pid`), then "id <pid> <state>"
 # for each pid. A process stopped (T) is held; a zombie is gone.
+# The state is printed by a function, not captured with $(...): no fork per job on a poll that
+# may cover hundreds.
 _PROBE = """\
-alive() {
+state() {
     if kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
     then
-        if grep -q '^State:.*T' "/proc/$1/status" 2>/dev/null; then echo held; else echo running; fi
-    else echo gone
+        if grep -q '^State:.*T' "/proc/$1/status" 2>/dev/null
+        then printf held
+        else printf running
+        fi
+    else printf gone
     fi
 }
 root=$1
@@ -54,10 +59,10 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
     pid=
     [ -f "$root/$name/.local-pid" ] && IFS= read -r pid < "$root/$name/.local-pid"
     case $pid in ''|*[!0-9]*) continue ;; esac
-    echo "name $name $(alive "$pid") $pid"
+    printf 'name %s ' "$name"; state "$pid"; printf ' %s\n' "$pid"
 done
 [ $# -gt 0 ] && shift
-for pid in "$@"; do echo "id $pid $(alive "$pid")"; done
+for pid in "$@"; do printf 'id %s ' "$pid"; state "$pid"; printf '\n'; done
 """
 
 _PROBED = {"running": JobState.RUNNING, "held": JobState.HELD, "gone": JobState.GONE}
