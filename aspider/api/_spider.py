@@ -22,7 +22,7 @@ from aspider.plan import (
     explain_session,
     normalise_procstatus,
 )
-from aspider.processors import Processor, format_duration, load_processors
+from aspider.processors import Processor, format_duration, is_named, load_processors
 from aspider.run import NETWORK, Wiring, execute_run, preview, summary_rows
 from aspider.settings import AspiderSettings, find_settings_file, load_settings
 from xnat_client import ProjectSnapshot
@@ -89,14 +89,8 @@ class Spider:
         loaded = load_processors(self.settings.processor_paths, self.settings.processor_classes)
         if not names:
             return loaded
-        picked = [
-            p for p in loaded if p.proctype in names or p.proctype.rsplit("_v", 1)[0] in names
-        ]
-        missing = [
-            n
-            for n in names
-            if not any(n in (p.proctype, p.proctype.rsplit("_v", 1)[0]) for p in picked)
-        ]
+        picked = [p for p in loaded if is_named(p, names)]
+        missing = [n for n in names if not any(is_named(p, [n]) for p in picked)]
         if missing:
             known = ", ".join(p.proctype for p in loaded)
             raise ConfigError(f"no processor named {', '.join(missing)}; loaded: {known}")

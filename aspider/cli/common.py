@@ -15,7 +15,12 @@ from rich.markup import escape
 
 from aspider._exceptions import ConfigError, Issue, ProcessorError, only_failure
 from aspider.cli.logs import error_record, log_format
-from aspider.processors import Processor, load_processors, load_processors_leniently
+from aspider.processors import (
+    Processor,
+    is_named,
+    load_processors,
+    load_processors_leniently,
+)
 from aspider.run import NETWORK, Wiring
 from aspider.settings import AspiderSettings, load_settings
 from pbs import HostKeyRejected, PbsError, SshFileUnreadable
@@ -145,7 +150,7 @@ def _load(
         )
     if not only:
         return loaded, issues
-    chosen = [p for p in loaded if p.proctype in only or p.proctype.rsplit("_v", 1)[0] in only]
+    chosen = [p for p in loaded if is_named(p, only)]
     if not chosen:
         known = ", ".join(p.proctype for p in loaded)
         raise ConfigError(f"no processor named {', '.join(only)}; loaded: {known}")

@@ -28,6 +28,7 @@ from aspider.processors._inputs import (
 )
 from aspider.processors._load import (
     expand_paths,
+    is_named,
     load_processor,
     load_processors,
     load_processors_leniently,
@@ -97,6 +98,7 @@ __all__ = [
     "double_quoted",
     "expand_paths",
     "format_duration",
+    "is_named",
     "iter_inputs",
     "load_processor",
     "load_processor_class",

@@ -92,3 +92,9 @@ def load_processors_leniently(
     processors = [p for p in processors if p.proctype not in twice]
     check_graph(processors)
     return processors, issues
+
+
+def is_named(processor: Processor, names: Iterable[str]) -> bool:
+    """Whether one of `names` is the processor's proctype, or its name without the version."""
+    wanted = set(names)
+    return processor.proctype in wanted or processor.proctype.rsplit("_v", 1)[0] in wanted
