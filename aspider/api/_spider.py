@@ -184,7 +184,7 @@ class Spider:
 
     async def status(self, project: str) -> StatusView:
         """How the project's tasks stand in XNAT (`aspider status --xnat-only`)."""
-        async with self._wiring.open_xnat(self.settings) as xnat:
+        async with self._wiring.open_xnat(self.settings, [project]) as xnat:
             snapshot = await xnat.project_snapshot(project)
         return _status(snapshot)
 

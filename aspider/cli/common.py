@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,19 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """
     Say what went wrong (one line, naming the fix) and return the `Exit` to raise.
 
+    A command asked for `--json` also prints a JSON document on stdout, `{"error", "exit"}`,
+    so that whatever reads its output reads a document either way.
+    """
+    if _json_asked():
+        print_json({"error": message, "exit": code})
+    error_line(message, code)
+    return typer.Exit(code)
+
+
+def error_line(message: str, code: int = EXIT_USAGE) -> None:
+    """
+    An error on stderr, the command going on (a processor left out, say); `fail` to stop.
+
     With `--log-format json` the line is a JSON record, like every other line on stderr.
     """
     if log_format() == "json":
@@ -58,16 +72,25 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     else:
         for line in message.splitlines() or [""]:
             errors.print(f"[red]error:[/red] {escape(line)}", highlight=False, markup=True)
-    return typer.Exit(code)
+
+
+# Set while a command that was asked for `--json` runs (see `user_errors`).
+_json_document: ContextVar[bool] = ContextVar("json_document", default=False)
+
+
+def _json_asked() -> bool:
+    return _json_document.get()
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
+def user_errors(as_json: bool = False) -> Iterator[None]:
     """
     Every error a person can act on, as one message and an exit status: configuration and
     processor problems, and cluster settings no retry can fix (an unknown host key, a missing
-    key or known_hosts file), exit 2; XNAT or the cluster failing exits 1.
+    key or known_hosts file), exit 2; XNAT or the cluster failing exits 1. With `as_json`, each
+    error is also the JSON document on stdout (see `fail`).
     """
+    token = _json_document.set(as_json)
     try:
         yield
     except Exception as exc:
@@ -84,6 +107,8 @@ def user_errors() -> Iterator[None]:
             code = EXIT_USAGE if settings_wrong else EXIT_FAILED
             raise fail(f"cluster: {cluster}", code) from exc
         raise
+    finally:
+        _json_document.reset(token)
 
 
 def wiring_of(ctx: typer.Context) -> Wiring:
@@ -119,7 +144,7 @@ def processors_leniently(
 def report_skipped(issues: Sequence[Issue]) -> None:
     """One error line per problem of a processor left out of the run."""
     for issue in issues:
-        fail(f"{issue} (processor skipped)", EXIT_USAGE)
+        error_line(f"{issue} (processor skipped)", EXIT_USAGE)
 
 
 def _load(

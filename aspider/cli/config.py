@@ -31,7 +31,7 @@ def show(settings_file: Path | None = SETTINGS_OPTION, as_json: bool = JSON_OPTI
     Names the settings file read and the ASPIDER_* variables that apply (the environment wins
     over the file, options over both).
     """
-    with user_errors():
+    with user_errors(as_json):
         path = find_settings_file(settings_file)
         settings = load_settings(settings_file)
         data = masked_dict(settings)

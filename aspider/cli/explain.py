@@ -47,7 +47,7 @@ def explain(
     For each processor: whether it applies, which scan or assessor each input is and which
     files it stages, what is missing, the task's status in XNAT, and what the next sweep does.
     """
-    with user_errors():
+    with user_errors(as_json):
         settings = settings_from(settings_file)
         procs = processors_from(settings, only=processor or [])
         wiring = wiring_of(ctx)

@@ -64,7 +64,7 @@ def _proctype(label: str, processors: Sequence[str]) -> str:
 async def _read(
     settings: AspiderSettings, wiring: Wiring, project: str, label: str, proctype: str
 ) -> list[Workflow]:
-    async with wiring.open_xnat(settings) as xnat:
+    async with wiring.open_xnat(settings, [project]) as xnat:
         return await read_history(xnat, project, label, proctype)
 
 

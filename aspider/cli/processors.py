@@ -38,7 +38,7 @@ def processors(
     as file:line: field, and makes the command exit 1. Notes (keys DAX reads differently or not
     at all) are printed after, one per line; they do not make a file invalid.
     """
-    with user_errors():
+    with user_errors(as_json):
         settings = settings_from(settings_file)
         try:
             loaded = processors_from(settings, paths or [])

@@ -99,7 +99,7 @@ def run(
     overrides = {} if max_queued is None else {"limits": {"max_queued": max_queued}}
     wiring = wiring_of(ctx)
     setup_logging(log_format, verbose)
-    with user_errors():
+    with user_errors(as_json):
         settings = settings_from(settings_file, overrides)
         names = sorted(settings.projects) if run_all else list(projects or [])
         if not names and settings.projects and not run_all:

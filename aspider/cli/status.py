@@ -74,13 +74,13 @@ def status(
     and the service's page mark it. With --history LABEL: that task's transitions
     (submitted, running, failed and why, ...), one request.
     """
-    with user_errors():
+    with user_errors(as_json):
         settings = settings_from(settings_file)
     if history is not None:
         shown = wide_console if wide else console
         show_history(shown, settings, wiring_of(ctx), project, history, processor or [], as_json)
         return
-    with user_errors():
+    with user_errors(as_json):
         procs = _configured_processors(settings)
         ours = for_project(settings, project, procs) if procs else None
         snapshot = anyio.run(_snapshot, settings, project, wiring_of(ctx))
@@ -131,7 +131,7 @@ def chosen_proctypes(
 
 
 async def _snapshot(settings: AspiderSettings, project: str, wiring: Wiring) -> ProjectSnapshot:
-    async with wiring.open_xnat(settings) as xnat:
+    async with wiring.open_xnat(settings, [project]) as xnat:
         return await xnat.project_snapshot(project, subject_assessors=True)
 
 
@@ -178,7 +178,7 @@ def rerun(
     for s in statuses:
         if normalise_procstatus(s) is None:
             raise fail(f"unknown status {s!r}; one of {', '.join(p.value for p in ProcStatus)}")
-    with user_errors():
+    with user_errors(as_json):
         settings = settings_from(settings_file)
         proctypes = {p.proctype for p in processors_from(settings, only=processor or [])}
         args = (settings, project, proctypes, statuses, session or [])
@@ -188,7 +188,7 @@ def rerun(
         return
     if not yes:
         _confirm(preview, as_json)
-    with user_errors():
+    with user_errors(as_json):
         only = set(preview.sent_back)
         result = anyio.run(lambda: send_back(*args, only=only, wiring=wiring_of(ctx)))
     _show_rerun(result, as_json, done=True)

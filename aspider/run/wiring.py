@@ -10,6 +10,7 @@ global, so nothing needs patching.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import posixpath
 from collections.abc import AsyncIterator, Sequence
@@ -61,19 +62,24 @@ class Wiring:
         return xnat_client(settings, self.xnat_transport)
 
     @asynccontextmanager
-    async def open_xnat(self, settings: AspiderSettings) -> AsyncIterator[XnatClient]:
+    async def open_xnat(
+        self, settings: AspiderSettings, projects: Sequence[str] = ()
+    ) -> AsyncIterator[XnatClient]:
         """
         The configured client, opened, once XNAT has answered one request.
 
         Every command starts here, before it touches the cluster: with XNAT down or the URL
         wrong, nothing is created anywhere, and the person reads one error instead of a retry
-        warning per request.
+        warning per request. That request lists the projects the account can see, so a
+        mistyped project is caught by it too, before any write (a lease, an assessor).
 
         Raises:
             XnatError: XNAT did not answer (after the client's retries) or refused the login.
+            ConfigError: one of `projects` is not among those the account can see.
         """
         async with self.xnat(settings) as xnat:
-            await check_xnat(xnat)
+            visible = await check_xnat(xnat)
+            check_projects(projects, visible, settings)
             yield xnat
 
 
@@ -103,17 +109,55 @@ class _HoldRetryWarnings(logging.Filter):
         return True
 
 
-async def check_xnat(xnat: XnatClient) -> None:
-    """One listing of projects, its retry warnings held back; one warning if it needed them."""
+async def check_xnat(xnat: XnatClient) -> list[str]:
+    """
+    One listing of projects, its retry warnings held back; one warning if it needed them.
+
+    Returns:
+        The IDs of the projects the account can see.
+    """
     logger = logging.getLogger("xnat_client")
     hold = _HoldRetryWarnings()
     logger.addFilter(hold)
     try:
-        await xnat.list_projects()
+        listed = await xnat.list_projects()
     finally:
         logger.removeFilter(hold)
     if hold.held:
         log.warning("XNAT answered after %d retried request(s)", hold.held)
+    return [project.id for project in listed]
+
+
+def check_projects(
+    wanted: Sequence[str], visible: Sequence[str], settings: AspiderSettings
+) -> None:
+    """
+    Every project named is one XNAT lists for this account; else the closest it does list.
+
+    XNAT answers a project it hides from the account, or has not, with 404 on the first write,
+    which reads like a server fault; the listing already read tells the two apart for free.
+
+    Raises:
+        ConfigError: naming the project, the account, and the nearest visible project IDs.
+    """
+    for project in wanted:
+        if project in visible:
+            continue
+        user = settings.xnat.user or "this account"
+        text = f"project {project!r}: XNAT at {settings.xnat.url} lists no such project for {user}"
+        raise ConfigError(f"{text}; {_nearest(project, visible)}")
+
+
+def _nearest(project: str, visible: Sequence[str]) -> str:
+    by_folded = {name.casefold(): name for name in visible}
+    close = difflib.get_close_matches(project.casefold(), list(by_folded), n=3, cutoff=0.6)
+    named = [by_folded[folded] for folded in close]  # a case-only slip is the closest of all
+    if named:
+        return "did you mean " + " or ".join(named) + "?"
+    if not visible:
+        return "it can see none: check the user's access (project members) in XNAT"
+    shown = ", ".join(sorted(visible)[:10]) + (", ..." if len(visible) > 10 else "")
+    return f"projects it can see: {shown}"
 
 
 async def read_snapshots(

@@ -166,7 +166,21 @@ def check_files(settings: SshSettings) -> None:
             problem = f"is not readable by uid {os.getuid()}"
         else:
             continue
-        raise SshFileUnreadable(f"{setting} {path} {problem}", path=str(path))
+        raise SshFileUnreadable(
+            f"{setting} {path} {problem}; {_file_fix(setting, path, settings)}", path=str(path)
+        )
+
+
+def _file_fix(setting: str, path: Path, settings: SshSettings) -> str:
+    """The command that makes the missing file, to paste from the error line."""
+    port = settings.port or 22
+    if setting == "known_hosts":
+        return trust_instructions(settings.host, port, path)
+    login = f"{settings.user}@{settings.host}" if settings.user else settings.host
+    return (
+        f"make a key with `ssh-keygen -t ed25519 -f {path}` and install it with "
+        f"`ssh-copy-id -i {path}.pub -p {port} {login}`, or set cluster.key_path to a key you have"
+    )
 
 
 async def connect_once(

@@ -13,7 +13,7 @@ from aspider.cli import app
 from aspider.plan.states import ProcStatus, normalise_procstatus
 from tests.aspider.conftest import EXAMPLES, first_session, runner, use_demo_processors
 from tests.engine.conftest import shell_processor
-from xnat_client.sandbox import XnatServer
+from xnat_client.sandbox import XnatServer, generate_project
 
 
 def test_processors_validate_examples() -> None:
@@ -171,20 +171,21 @@ def test_rerun_sends_back_only_our_finished_tasks(
             assert status == before[label], label
 
 
-def test_an_unknown_project_is_a_clean_error_and_does_not_stop_the_others(
+def test_an_unknown_project_is_a_usage_error_before_any_write(
     server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """status NOPE: one line, exit 1; run NOPE DEMO: DEMO is still swept, exit 1."""
+    """status NOPE, run NOPE DEMO: one line naming the projects XNAT lists, exit 2, no write."""
     status = runner.invoke(app, ["status", "NOPE"])
-    assert status.exit_code == 1
-    assert "XNAT:" in status.output
+    assert status.exit_code == 2
+    assert "project 'NOPE': XNAT at " in status.stderr
+    assert "projects it can see: DEMO" in status.stderr
     assert "Traceback" not in status.output
     use_demo_processors(monkeypatch, tmp_path)
     result = runner.invoke(app, ["run", "NOPE", "DEMO", "--json"])
-    assert result.exit_code == 1
-    summary = json.loads(result.stdout)
-    assert list(summary["failed_projects"]) == ["NOPE"]
-    assert summary["by_processor"]["imgstats_v1"]["created"] == 6
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {"error": status.stderr[7:].strip(), "exit": 2}
+    writes = [r.path for r in server.requests if r.method != "GET" and "JSESSION" not in r.path]
+    assert writes == []
 
 
 def test_demo_runs_every_task_to_complete() -> None:
@@ -199,7 +200,13 @@ def test_demo_runs_every_task_to_complete() -> None:
 def test_log_format_json_writes_only_json_lines(
     server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """For a log collector: records on stderr, the summary one line on stdout; all JSON."""
+    """
+    For a log collector: records on stderr, the summary one line on stdout; all JSON. NOPE is
+    a project XNAT lists but will not serve (403), which fails it and not DEMO.
+    """
+    generate_project(server, "NOPE", sessions=1)
+    server.faults.path_pattern = "/projects/NOPE/"
+    server.faults.inject("error", 50, status=403)
     use_demo_processors(monkeypatch, tmp_path)
     result = runner.invoke(app, ["run", "NOPE", "DEMO", "--log-format", "json"])
     assert result.exit_code == 1

@@ -40,17 +40,29 @@ def _records(stderr: str) -> list[dict[str, Any]]:
 
 
 def test_json_stdout_is_one_document_while_warnings_are_logged(tmp_path: Path) -> None:
-    """XNAT answers 503 twice (retry warnings) and a project is unknown: stdout stays JSON."""
+    """XNAT answers 503 twice (retry warnings): stdout stays one JSON document."""
     server = _server()
     server.faults.path_pattern = "/data/experiments"
     server.faults.inject("error", 2, status=503)
     with xnat_over_tcp(server) as url:
-        result = run_aspider(["run", "P1", "NOPE", "--json"], _env(tmp_path, url), tmp_path)
-    assert result.returncode == 1, result.stderr
+        result = run_aspider(["run", "P1", "--json"], _env(tmp_path, url), tmp_path)
+    assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)  # the whole of stdout, nothing before or after
-    assert list(summary["failed_projects"]) == ["NOPE"]
+    assert summary["failed_projects"] == {}
     assert summary["by_processor"]["imgstats_v1"]["created"] == 2
     assert "retry 1" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["run", "P1", "NOPE"], ["status", "NOPE"]])
+def test_an_error_under_json_is_a_json_document(tmp_path: Path, command: list[str]) -> None:
+    """A project XNAT does not list: stdout is the error document, the same line on stderr."""
+    with xnat_over_tcp(_server()) as url:
+        result = run_aspider([*command, "--json"], _env(tmp_path, url), tmp_path)
+    assert result.returncode == 2, result.stderr
+    document = json.loads(result.stdout)
+    assert document["exit"] == 2
+    assert document["error"].startswith("project 'NOPE': ")
+    assert result.stderr == f"error: {document['error']}\n"
 
 
 def test_every_action_of_a_sweep_is_a_json_record(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ async def preview(
     `as_given` plans `procs` as they are, not narrowed to each project's list nor overridden
     (a processor object a caller built to try).
     """
-    async with wiring.open_xnat(settings) as xnat:
+    async with wiring.open_xnat(settings, projects) as xnat:
         found = await read_snapshots(xnat, projects, **snapshot_needs(procs))
         snapshots = [restrict(s, sessions) for s in found]
     chosen = {

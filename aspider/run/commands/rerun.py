@@ -90,7 +90,7 @@ async def read_rerun(
     wiring: Wiring = NETWORK,
 ) -> RerunResult:
     """What `send_back` would send back now; changes nothing."""
-    async with wiring.open_xnat(settings) as xnat:
+    async with wiring.open_xnat(settings, [project]) as xnat:
         snapshot = await xnat.project_snapshot(project, subject_assessors=True)
     return choose_rerun(snapshot, proctypes, statuses, sessions)
 
@@ -111,7 +111,7 @@ async def send_back(
     The project is read again first: a task whose job started since it was shown is left
     alone, and a task that appeared since is not sent back unasked.
     """
-    async with wiring.open_xnat(settings) as xnat:
+    async with wiring.open_xnat(settings, [project]) as xnat:
         who = asker(settings)  # once the client opened: its settings were good
         snapshot = await xnat.project_snapshot(project, subject_assessors=True)
         result = choose_rerun(snapshot, proctypes, statuses, sessions)

@@ -216,7 +216,7 @@ async def execute_run(
     result = RunResult()
     options = replace(sweep_options(settings, sessions), queue=RunQueue())  # one budget
     # XNAT first: if it does not answer, nothing is created on the cluster (not even a lease).
-    async with wiring.open_xnat(settings) as xnat, open_backend(settings) as backend:
+    async with wiring.open_xnat(settings, projects) as xnat, open_backend(settings) as backend:
         for project in projects:
             shown.on_project(project)
             try:
