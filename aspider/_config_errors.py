@@ -10,6 +10,7 @@ value with the field it belongs to and where it came from (the settings file or 
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,21 @@ def _fields_at(model: type[BaseModel], path: Sequence[str | int]) -> list[str] |
 
 
 def _source(loc: Sequence[str | int], file_data: Mapping[str, Any], file_path: Path | None) -> str:
-    """Where a value came from: the settings file if it holds the key, else the environment."""
+    """
+    Where a value came from: an ASPIDER_* variable set for it (or for a section above it, as
+    JSON), which wins over the file; else the settings file if it holds the key.
+    """
+    names = [
+        ENV_PREFIX + "__".join(str(p).upper() for p in loc[:n]) for n in range(len(loc), 0, -1)
+    ]
+    set_here = {name.upper() for name in os.environ}
+    env = next((name for name in names if name in set_here), None)
+    if env is not None:
+        return f"from {env}"
     node: Any = file_data
     for part in loc:
         if not isinstance(node, Mapping) or part not in node:
-            env = ENV_PREFIX + "__".join(str(p).upper() for p in loc)
-            return f"from {env}"
+            return f"from {names[0]}"
         node = node[part]
     return f"in {file_path}" if file_path is not None else "in the settings"
 

@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -231,6 +232,37 @@ class AspiderSettings(BaseSettings):
     retry: RetryPolicy = RetryPolicy()
     serve: ServeSection = ServeSection()
 
+    # The settings file these were read from; None when none was found (see `unconfigured`).
+    _file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def file(self) -> Path | None:
+        return self._file
+
+    def unconfigured(self, what: str, missing: str) -> ConfigError:
+        """
+        The error to raise when `missing` is not set (`what`: the full message), which says
+        first that no settings file was found, and where aspider looked, when that is the cause.
+        """
+        if self._file is not None:
+            return ConfigError(what)
+        looked = ", ".join(
+            f"./{p}" if not str(p).startswith("~") else str(p) for p in DEFAULT_SETTINGS_FILES
+        )
+        return ConfigError(
+            f"no settings file found (looked in {looked}; {SETTINGS_ENV} is not set), so "
+            f"{missing} is not set: run `aspider init` in this folder, or pass --settings FILE"
+        )
+
+    def xnat_client_settings(self) -> XnatSettings:
+        """`xnat.client_settings()`, its error saying so when no settings file was found."""
+        try:
+            return self.xnat.client_settings()
+        except ConfigError as exc:
+            if self.xnat.url:
+                raise
+            raise self.unconfigured(str(exc), "xnat.url") from exc
+
     def processors_for(self, project: str) -> tuple[str, ...]:
         """The proctypes a project names (none: it runs every processor)."""
         section = self.projects.get(project)
@@ -311,10 +343,12 @@ def load_settings(
             return (init_settings, env_settings, secrets, *((source,) if source else ()))
 
     try:
-        return _Loaded(**dict(overrides or {}))
+        loaded = _Loaded(**dict(overrides or {}))
     except ValidationError as exc:
         lines = validation_problems(exc, AspiderSettings, data, file_path)
         raise ConfigError("\n".join(lines)) from exc
+    loaded._file = file_path
+    return loaded
 
 
 def masked_dict(settings: AspiderSettings) -> dict[str, Any]:

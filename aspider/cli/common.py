@@ -30,6 +30,7 @@ from xnat_client import Unavailable, XnatError
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a Ctrl-C
 
 SETTINGS_OPTION = typer.Option(
     None,
@@ -152,9 +153,10 @@ def _load(
 ) -> tuple[list[Processor], list[Issue]]:
     sources = list(paths) or [str(p) for p in settings.processor_paths]
     if not sources and not settings.processor_classes:
-        raise ConfigError(
+        raise settings.unconfigured(
             "no processors configured: set processor_paths in the settings file to a folder "
-            "of processor YAML files (`aspider init` writes one; see examples/processors)"
+            "of processor YAML files (`aspider init` writes one; see examples/processors)",
+            "processor_paths",
         )
     where = "" if paths else " (processor_paths in the settings)"
     for source in sources:

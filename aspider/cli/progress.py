@@ -65,6 +65,7 @@ class RunDisplay:
         self.last: SweepReport | None = None
         self.next_at: float | None = None
         self.totals: Counter[str] = Counter()
+        self.latest: dict[str, SweepReport] = {}  # each project's last sweep, for `interrupted`
         self.live = (
             Live(
                 get_renderable=self.render,
@@ -102,6 +103,7 @@ class RunDisplay:
 
     def on_report(self, report: SweepReport) -> None:
         self.last = report
+        self.latest[report.project] = report
         for (_, what), n in report.outcome.counts.items():
             self.totals[what] += n
         goes_on = self.wait and report.active > 0
@@ -116,6 +118,32 @@ class RunDisplay:
         else:
             colour = _COLOURS.get(level, "default")
             errors.print(f"[{colour}]{escape(message)}[/{colour}]", highlight=False)
+
+    def interrupted(self) -> str:
+        """
+        What a Ctrl-C leaves behind, and that nothing of it is lost: jobs go on without us,
+        and every one is recorded on its assessor, where the next run finds it.
+        """
+        swept = list(self.latest)
+        if self.project and self.project not in swept:
+            swept.append(self.project)
+        again = f"`aspider run {' '.join(swept)}`" if swept else "the next `aspider run`"
+        if not self.latest:
+            return (
+                "interrupted during the first sweep: what it submitted is recorded on its "
+                f"assessors; {again} follows those jobs, adopts or releases any held ones, "
+                "and does the rest"
+            )
+        jobs = Counter[str]()
+        deferred = 0
+        for report in self.latest.values():
+            jobs.update(self._jobs(report))
+            deferred += len(report.plan.deferred)
+        return (
+            f"interrupted: {jobs['queued']} job(s) queued and {jobs['running']} running on the "
+            f"cluster go on without aspider, {deferred} submission(s) were deferred; "
+            f"{again} follows the jobs, uploads what they made, and submits the rest"
+        )
 
     # -- rendering --------------------------------------------------------------------------
 

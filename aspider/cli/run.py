@@ -29,6 +29,7 @@ from rich.table import Table
 from aspider.cli import words
 from aspider.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     JSON_OPTION,
@@ -184,19 +185,23 @@ def run_command(
     display = RunDisplay(
         live=live, log_format=choices.log_format, wait=choices.wait, interval=choices.interval
     )
-    with display as bars:
-        result = anyio.run(
-            lambda: execute_run(
-                settings,
-                projects,
-                procs,
-                wiring=wiring,
-                sessions=choices.sessions,
-                wait=choices.wait,
-                interval=choices.interval,
-                progress=bars,
+    try:
+        with display as bars:
+            result = anyio.run(
+                lambda: execute_run(
+                    settings,
+                    projects,
+                    procs,
+                    wiring=wiring,
+                    sessions=choices.sessions,
+                    wait=choices.wait,
+                    interval=choices.interval,
+                    progress=bars,
+                )
             )
-        )
+    except KeyboardInterrupt:
+        display.on_notice(logging.WARNING, display.interrupted())
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     summary = run_summary(result)
     if choices.as_json:
         print_json(summary)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import ValidationError
@@ -36,7 +37,7 @@ from pbs import (
     SshTransport,
     Transport,
 )
-from xnat_client import ProjectSnapshot, XnatClient
+from xnat_client import AuthFailed, ProjectSnapshot, XnatClient
 
 log = logging.getLogger("aspider.run")
 
@@ -78,7 +79,12 @@ class Wiring:
             ConfigError: one of `projects` is not among those the account can see.
         """
         async with self.xnat(settings) as xnat:
-            visible = await check_xnat(xnat)
+            try:
+                visible = await check_xnat(xnat)
+            except AuthFailed as exc:
+                if exc.status != 401:  # an unreadable netrc, a proxy's login page: as it is
+                    raise
+                raise ConfigError(login_refused(settings)) from exc
             check_projects(projects, visible, settings)
             yield xnat
 
@@ -91,7 +97,7 @@ def xnat_client(
 ) -> XnatClient:
     """The configured client (not yet opened: use it with `async with`)."""
     return XnatClient.from_settings(
-        settings.xnat.client_settings(), transport=transport, around_cpu_work=AROUND_CPU_WORK
+        settings.xnat_client_settings(), transport=transport, around_cpu_work=AROUND_CPU_WORK
     )
 
 
@@ -126,6 +132,41 @@ async def check_xnat(xnat: XnatClient) -> list[str]:
     if hold.held:
         log.warning("XNAT answered after %d retried request(s)", hold.held)
     return [project.id for project in listed]
+
+
+def login_refused(settings: AspiderSettings) -> str:
+    """
+    XNAT said 401 to the first request: whose credentials it refused, from where they came,
+    and where the right ones go (never the secret itself).
+    """
+    xnat = settings.xnat
+    host = urlsplit(xnat.url).hostname or xnat.url
+    netrc = xnat.netrc or "~/.netrc"
+    where = (
+        f"set xnat.user and the password in {ENV_PREFIX}XNAT__PASSWORD or a file named by "
+        f"xnat.password_file, or add `machine {host} login USER password ...` to {netrc}"
+    )
+    if xnat.alias:
+        return (
+            f"XNAT at {xnat.url} refused alias token {xnat.alias!r}: it may have expired; "
+            f"make a new one and set xnat.alias and {ENV_PREFIX}XNAT__SECRET"
+        )
+    if xnat.user and (xnat.password is not None or xnat.password_file is not None):
+        source = (
+            f"{ENV_PREFIX}XNAT__PASSWORD"
+            if xnat.password is not None
+            else f"xnat.password_file ({xnat.password_file})"
+        )
+        return (
+            f"XNAT at {xnat.url} refused user {xnat.user!r} with the password from {source}: "
+            f"check the password there (can the user log in to the web page?)"
+        )
+    if xnat.user:
+        return (
+            f"XNAT at {xnat.url} refused user {xnat.user!r} with the password of {netrc} "
+            f"for {host} (or found none there): {where}"
+        )
+    return f"XNAT at {xnat.url} wants a login and aspider has none: {where}"
 
 
 def check_projects(
