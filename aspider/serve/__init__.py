@@ -10,7 +10,8 @@ Prometheus metrics. It imports `aspider.run` and below, never `aspider.cli` or `
 Modules: `watch` (which sessions are due: hints, changes, settling; pure), `worker` (one
 project's sweeps), `service` (the workers, the job poll, the schedule), `web` (the HTTP routes),
 `server` (uvicorn, signals), `auth` and `labels` (what a request may carry), `status`, `history`,
-`charts` and `page` (what the page shows), `report` (`aspider report`), `metrics`, `schedule`.
+`charts` and `page` (what the page shows), `report` (`aspider report`), `metrics`, `schedule`,
+`service_log` (the records its operators read: events, sweeps, deferred and resumed work).
 """
 
 from aspider.serve.page import Page, PageInfo, render_page

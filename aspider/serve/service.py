@@ -33,6 +33,7 @@ from aspider.serve.history import QueueSample
 from aspider.serve.metrics import ServiceMetrics
 from aspider.serve.page import PageInfo
 from aspider.serve.schedule import next_full_sweep
+from aspider.serve.service_log import room_reason
 from aspider.serve.status import ProjectStatus, project_status
 from aspider.serve.worker import ProjectWorker, WorkerConfig
 from aspider.settings import AspiderSettings
@@ -156,8 +157,9 @@ class Service:
         limit = self.options.limits.max_queued
         if limit is not None and in_queue >= limit:
             return
+        reason = room_reason(in_queue, limit)
         for w in self.workers.values():
-            w.resume_deferred()
+            w.resume_deferred(reason)
 
     # the schedule
 

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from aspider.serve import service_log
 from aspider.serve.auth import authorized
 from aspider.serve.labels import is_xnat_label
 from aspider.serve.metrics import CONTENT_TYPE
@@ -99,6 +100,7 @@ class _Events:
         if refused is not None:
             reason, status, message = refused
             self._service.metrics.refused.labels(reason).inc()
+            service_log.event_refused(project, target, name, reason, status, message)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return JSONResponse({"error": message}, status_code=status, headers=headers)
         worker = self._service.worker(project)
@@ -108,6 +110,7 @@ class _Events:
         else:
             worker.hint(name, subject=target == "subject")
         self._service.metrics.events.labels("post").inc()
+        service_log.event_received(project, target, name)
         body = {
             "accepted": True,
             "project": project,

@@ -24,10 +24,11 @@ from datetime import datetime
 import anyio
 
 from aspider._exceptions import AspiderError, LeaseHeld, only_failure
-from aspider.plan import ProcStatus, SessionPlan, Submit, normalise_procstatus
+from aspider.plan import Plan, ProcStatus, SessionPlan, Submit, normalise_procstatus
 from aspider.plan.actions import JobObservation
 from aspider.processors import Processor
 from aspider.run import JobBackend, SweepOptions, SweepReport, sweep_project
+from aspider.serve import service_log
 from aspider.serve.history import History, transitions
 from aspider.serve.metrics import ServiceMetrics
 from aspider.serve.watch import ChangeWatch
@@ -102,15 +103,11 @@ class ProjectWorker:
         self._ended |= sessions
         self._wake.set()
 
-    def resume_deferred(self) -> None:
+    def resume_deferred(self, reason: str) -> None:
         """Sweep the sessions whose tasks wait for room in the queue (NEED_TO_RUN)."""
         waiting = deferred_sessions(self.snapshot, self.processors) - self._ended
         if waiting:
-            log.info(
-                "project %s: room in the queue: sweeping %d session(s) with deferred work",
-                self.project,
-                len(waiting),
-            )
+            service_log.work_resumed(self.project, sorted(waiting), reason)
             self._ended |= waiting
             self._wake.set()
 
@@ -188,7 +185,7 @@ class ProjectWorker:
             self._next_poll = now + self._config.poll_interval
         pending_before = set(self.watch.pending)
         for name in self.watch.observe(rows, self._config.clock()):
-            log.warning("project %s: no session %s in XNAT; event dropped", self.project, name)
+            service_log.event_dropped(self.project, name)
         pending = self.watch.pending
         seen = sum(1 for sid in set(pending) - pending_before if pending[sid].cause == "change")
         if seen:
@@ -215,6 +212,7 @@ class ProjectWorker:
             datetime.now().astimezone().isoformat(timespec="seconds"),
         )
         self._metrics.sweeps.labels(self.project, kind).inc()
+        service_log.sweep_started(self.project, kind, sessions)
         try:
             report = await sweep_project(
                 self._xnat,
@@ -222,18 +220,15 @@ class ProjectWorker:
                 self.project,
                 self.processors,
                 options,
+                on_plan=self._planned,
                 on_session=lambda plan: self._submitted(plan, first_seen),
             )
-        except Exception as exc:  # whatever it was, the service goes on and tries again
-            known = only_failure(exc, (XnatError, PbsError, AspiderError, OSError))
-            if known is None:  # a bug: reported with its traceback
-                log.exception("project %s: %s sweep failed", self.project, kind)
-            else:
-                level = logging.INFO if isinstance(known, LeaseHeld) else logging.ERROR
-                log.log(level, "project %s: %s sweep not done: %s", self.project, kind, known)
+        except Exception as exc:  # noqa: BLE001  (logged by _not_done; tried again later)
+            self._not_done(kind, self._config.clock() - started, exc)
             self._again_later(kind, sessions)
             return
         seconds = self._config.clock() - started
+        service_log.sweep_ended(self.project, kind, seconds, report)
         self._metrics.sweep_seconds.labels(kind).observe(seconds)
         self._count(report)
         acted = bool(report.plan.actions()) or report.failed
@@ -242,6 +237,26 @@ class ProjectWorker:
         )
         if acted or kind == "full" or self.snapshot is None:
             await self.refresh_quietly()
+
+    def _planned(self, plan: Plan) -> None:
+        """The plan's deferred tasks, with the limits it planned with (no await since)."""
+        if not plan.deferred:
+            return
+        options = self._config.options
+        limits = options.limits
+        if options.queue is not None:
+            limits = options.queue.limits_for(self.project, limits)
+        service_log.work_deferred(self.project, plan, limits, self.processors)
+
+    def _not_done(self, kind: str, seconds: float, exc: Exception) -> None:
+        """A failed sweep's record: a held lease is news, XNAT or the cluster an error."""
+        known = only_failure(exc, (XnatError, PbsError, AspiderError, OSError))
+        if known is None:  # a bug: reported with its traceback
+            reason = f"unexpected error: {exc!r}"
+            service_log.sweep_not_done(self.project, kind, seconds, reason, logging.ERROR, bug=True)
+            return
+        level = logging.INFO if isinstance(known, LeaseHeld) else logging.ERROR
+        service_log.sweep_not_done(self.project, kind, seconds, str(known), level)
 
     def _submitted(self, plan: SessionPlan, first_seen: dict[str, float]) -> None:
         """Latency from the event (or seen change) to the session's submission."""

@@ -8,6 +8,7 @@ by its entry in the assessor's history in XNAT (`aspider.run.records.workflow_hi
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from aspider.run.records.workflow_history import History, Step
 from xnat_client import AssessorFields, XnatClient
 
 NOTE_LIMIT = 1000  # characters of a reason kept in `note`
+
+_actions = logging.getLogger("aspider.actions")  # the logger of `record_action`
 
 
 @dataclass
@@ -40,14 +43,19 @@ class Outcome:
     transient: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
     waiting: dict[str, str] = field(default_factory=dict)
     moved: set[str] = field(default_factory=set)
+    # label -> the note last written with NEED_INPUTS: why it waits, for its `waiting` record
+    waits_for: dict[str, str] = field(default_factory=dict)
 
     def add(self, task: Task, what: str, job_id: str = "", reason: str = "") -> None:
-        record_action(task, what, job_id=job_id, reason=reason)  # one log record per action
+        """Count an action on `task` and log it (one record per action)."""
         self.counts[(task.proctype, what)] += 1
         if what == "waiting":
+            record_waiting(task, reason or self.waits_for.get(task.label, ""))
             self.waiting[task.label] = task.proctype
             self.moved.discard(task.label)
-        elif what != "created":
+            return
+        record_action(task, what, job_id=job_id, reason=reason)
+        if what != "created":
             self.moved_on(task)
 
     def moved_on(self, task: Task) -> None:
@@ -63,6 +71,27 @@ class Outcome:
         record_action(task, "held back", reason=reason)
         self.moved_on(task)
         self.transient.append((task.label, reason))
+
+
+def record_waiting(task: Task, reason: str) -> None:
+    """
+    The `waiting` action's record, with what the task waits for in its message too (one line:
+    a reason may hold a file name's newline), so a text log says why.
+    """
+    if not reason:
+        record_action(task, "waiting")
+        return
+    fields = {
+        "action": "waiting",
+        "project": task.project,
+        "session": task.session_label,
+        "label": task.label,
+        "proctype": task.proctype,
+        "job_id": None,
+        "reason": reason,
+    }
+    said = reason.replace("\r", " ").replace("\n", " ")
+    _actions.info("waiting %s: %s", task.label, said, extra={"fields": fields})
 
 
 def today() -> str:
@@ -129,6 +158,8 @@ class Records:
             fields = fields.model_copy(update={"note": note(with_head(task.attempts, fields.note))})
         await self.xnat.update_assessor(task.session_id, assessor_id, fields)
         self.ledger.wrote(assessor_id, fields)
+        if fields.procstatus == ProcStatus.NEED_INPUTS.value:
+            self.outcome.waits_for[task.label] = fields.note or ""
         await self.history.wrote(task, assessor_id, fields, step=step, details=details, said=said)
 
     async def create(
@@ -154,5 +185,6 @@ class Records:
         await self.history.wrote(task, assessor_id, fields, created=True)
         self.outcome.add(task, "created")
         if status is ProcStatus.NEED_INPUTS:
+            self.outcome.waits_for[task.label] = fields.note or ""
             self.outcome.add(task, "waiting")
         return assessor_id

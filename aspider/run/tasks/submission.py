@@ -251,8 +251,9 @@ class Submission:
             )
             self.names = staged_names(staged) | edits  # what the placeholders hold
         except InputsMissing as exc:
-            await self._record_held(after(Event.STAGING_INPUTS_MISSING), str(exc))
-            outcome.add(task, "waiting")
+            created = await self._record_held(after(Event.STAGING_INPUTS_MISSING), str(exc))
+            if not created:  # creating it NEED_INPUTS counted it waiting already
+                outcome.add(task, "waiting", reason=str(exc))
             return False
         except (StagingError, PbsError, XnatError, OSError) as exc:
             reason = Reason.STAGING_FAILED.format(error=exc)
@@ -261,15 +262,21 @@ class Submission:
             return False
         return True
 
-    async def _record_held(self, status: ProcStatus, reason: str) -> None:
-        """The task waits: create it so, or record the new status and reason (if they changed)."""
+    async def _record_held(self, status: ProcStatus, reason: str) -> bool:
+        """
+        The task waits: create it so, or record the new status and reason (if they changed).
+
+        Returns:
+            Whether the assessor was created now.
+        """
         if self.assessor_id is None:
             self.assessor_id = await self.records.create(self.task, status, reason)
-            return
+            return True
         current = self.action.assessor
         if current is not None and (current.procstatus, current.note) == (
             status.value,
             note(reason),
         ):
-            return  # refused again for the same reason: nothing new to write
+            return False  # refused again for the same reason: nothing new to write
         await self.records.write(self.task, self.assessor_id, status_note(status, reason))
+        return False
