@@ -55,7 +55,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",  # paragraphs reflow to the terminal; `code` stays code
+    rich_markup_mode=None,  # plain help: fits 80 columns, no type placeholders on flags
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

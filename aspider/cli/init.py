@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -43,8 +45,8 @@ xnat:
   # secret), or an entry for the host in ~/.netrc.
 
 cluster:
-  executor: {executor}          # pbs: a PBS/Torque cluster; local: jobs run on this machine
-{cluster}  work_root: {work_root}   # one directory per job
+  executor: {executor}  # slurm, pbs (PBS Pro or Torque), or local: jobs run on this machine
+{cluster}  work_root: {work_root}  # one directory per job{work_root_note}
 """
 
 _SSH = """\
@@ -53,6 +55,14 @@ _SSH = """\
   # key_path: /home/me/.ssh/id_ed25519      # default: the SSH agent and ~/.ssh's keys
   # known_hosts: /home/me/.ssh/known_hosts  # the host key must be in it (ssh-keyscan)
 """
+
+
+class Executor(StrEnum):
+    """What `--executor` may name: the schedulers aspider drives, and this machine."""
+
+    slurm = "slurm"
+    pbs = "pbs"
+    local = "local"
 
 
 def _q(value: str) -> str:
@@ -75,6 +85,13 @@ def init(
         "", "--cluster-host", help="The cluster's login node (SSH); none: run jobs here."
     ),
     cluster_user: str = typer.Option("", "--cluster-user", help="Your user on the cluster."),
+    executor: Annotated[
+        Executor | None,
+        typer.Option(
+            "--executor",
+            help="slurm, pbs or local (default: slurm with --cluster-host, else local).",
+        ),
+    ] = None,
     processors: Annotated[
         Path | None,
         typer.Option("--processors", help="Folder of processor files (default: ./processors)."),
@@ -109,34 +126,45 @@ def init(
     if demo_processors:
         for file in sorted(DEMO_PROCESSORS.glob("*.yaml")):
             shutil.copy(file, folder / file.name)
-    text = _render(xnat_url, user, project or [], cluster_host, cluster_user, folder, path)
+    chosen = executor or (Executor.slurm if cluster_host else Executor.local)
+    if chosen is Executor.local and cluster_host:
+        raise fail(
+            "--executor local runs jobs on this machine, not on --cluster-host: choose "
+            "--executor slurm or pbs, or leave --cluster-host out",
+            EXIT_USAGE,
+        )
+    cluster = _Cluster(chosen.value, cluster_host, cluster_user)
+    text = _render(xnat_url, user, project or [], cluster, folder, path)
     path.write_text(text, encoding="utf-8")
     with user_errors():
         load_settings(path)  # what was written is valid, or we say why now
     _next_steps(path, folder, project or [], user)
 
 
+@dataclass(frozen=True)
+class _Cluster:
+    executor: str
+    host: str  # the login node over SSH; "": the scheduler's commands run on this machine
+    user: str
+
+
 def _render(
-    url: str,
-    user: str,
-    projects: list[str],
-    host: str,
-    cluster_user: str,
-    folder: Path,
-    path: Path,
+    url: str, user: str, projects: list[str], cluster: _Cluster, folder: Path, path: Path
 ) -> str:
-    over_ssh = bool(host)
-    ssh = _SSH.format(host=_q(host), user=_q(cluster_user) if cluster_user else "null")
+    over_ssh = bool(cluster.host)
+    ssh = _SSH.format(host=_q(cluster.host), user=_q(cluster.user) if cluster.user else "null")
     work_root = "aspider-work" if over_ssh else str(path.resolve().parent / "aspider-work")
+    note = "\n  # (relative: under your home directory on the cluster)" if over_ssh else ""
     listed = "".join(f"  {_q(p)}: {{}}\n" for p in projects) or "  {}\n"
     return _STARTER.format(
         processors=_q(str(folder)),
         projects=listed,
         url=_q(url.rstrip("/")),
         user=_q(user) if user else "null",
-        executor="pbs" if over_ssh else "local",
+        executor=cluster.executor,
         cluster=ssh if over_ssh else "",
         work_root=_q(work_root),
+        work_root_note=note,
     )
 
 
@@ -147,7 +175,8 @@ def _next_steps(path: Path, folder: Path, projects: list[str], user: str) -> Non
     if path.resolve() != Path("aspider.yaml").resolve():
         lines.append(f"Other commands find it with: export ASPIDER_SETTINGS={path.resolve()}")
     if not has_processors:
-        lines.append(f"Put your processor files in {folder} (examples: `aspider init --example`).")
+        lines.append(f"Put your processor files in {folder}; examples to start from are in")
+        lines.append(f"  {_EXAMPLES / 'processors'} (or use --demo-processors).")
     if user:
         lines.append("Give the password with ASPIDER_XNAT__PASSWORD=... or ~/.netrc, then:")
     lines += [

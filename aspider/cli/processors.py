@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from aspider._exceptions import ConfigError, ProcessorError
@@ -13,12 +14,14 @@ from aspider.cli.common import (
     EXIT_FAILED,
     JSON_OPTION,
     SETTINGS_OPTION,
+    WIDE_OPTION,
     console,
     errors,
     print_json,
     processors_from,
     settings_from,
     user_errors,
+    wide_console,
 )
 from aspider.processors import Processor, ScanInput, iter_inputs
 
@@ -29,6 +32,7 @@ def processors(
     ] = None,
     validate: bool = typer.Option(False, "--validate", help="Only validate; exit 1 if invalid."),
     as_json: bool = JSON_OPTION,
+    wide: bool = WIDE_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
     """
@@ -57,7 +61,7 @@ def processors(
     if validate:
         console.print(f"{len(loaded)} processor(s) valid", highlight=False)
     else:
-        console.print(_table(loaded))
+        (wide_console if wide else console).print(_table(loaded, wide))
     for note in (n for p in loaded for n in p.notes):
         errors.print(f"note: {note}", highlight=False, markup=False)
 
@@ -97,19 +101,34 @@ def _input(item: object) -> str:
     return f"{name}: assessor {','.join(getattr(item, 'proctype_list', ()))}"
 
 
-def _table(loaded: list[Processor]) -> Table:
-    table = Table("proctype", "version", "level", "inputs", "walltime", "memory", "ppn")
+def _table(loaded: list[Processor], wide: bool) -> Table:
+    """
+    Each processor on a few lines that fit 80 columns: its inputs by name, the proctype never
+    cut. --wide adds what each input matches (scan types, upstream proctypes).
+    """
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("proctype", overflow="fold", min_width=min(24, _longest(loaded)))
+    for name in ("version", "level", "inputs", "walltime", "memory", "ppn"):
+        table.add_column(name, overflow="fold")
     for p in loaded:
-        d = describe(p)
         req = p.spec.requirements
-        inputs = "\n".join(str(i) for i in d["inputs"])  # type: ignore[attr-defined]
+        inputs = describe(p)["inputs"] if wide else _input_names(p)
         table.add_row(
             p.proctype,
             p.procversion,
             p.level,
-            inputs,
+            "\n".join(str(i) for i in inputs),  # type: ignore[attr-defined]
             str(req.walltime),
             f"{req.memory_mb} MB",
             str(req.ppn),
         )
     return table
+
+
+def _longest(loaded: list[Processor]) -> int:
+    return max((len(p.proctype) for p in loaded), default=8)
+
+
+def _input_names(p: Processor) -> list[str]:
+    names = [getattr(item, "name", "?") for _, item in iter_inputs(p.spec)]
+    return names + (["(subjects)"] if p.spec.inputs.xnat.subjects is not None else [])

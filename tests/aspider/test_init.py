@@ -5,12 +5,14 @@ writes settings that load, and examples/settings.yaml documents every setting th
 
 from __future__ import annotations
 
+import re
 import shlex
 import socket
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from pydantic import BaseModel
 
@@ -76,7 +78,7 @@ def _init_and_run(
 
 
 def test_init_writes_settings_that_load(tmp_path: Path) -> None:
-    """Local executor by default; with --cluster-host the PBS executor over SSH; both valid."""
+    """Local executor by default; with --cluster-host Slurm over SSH; both valid."""
     env = clean_env(tmp_path)
     local = run_aspider(
         ["init", "--xnat-url", "https://xnat.example.org/", "--project", "P1"], env, tmp_path
@@ -87,6 +89,9 @@ def test_init_writes_settings_that_load(tmp_path: Path) -> None:
     assert settings.processor_paths == (tmp_path / "processors",)
     assert list(settings.projects) == ["P1"]
     assert "put your processor files in" in local.stdout.lower()
+    examples = re.search(r"examples to start from are in\s+(\S+)", local.stdout)
+    assert examples is not None, local.stdout
+    assert (Path(examples[1]) / "freesurfer_v7.2.0.yaml").is_file()
     again = run_aspider(["init", "--xnat-url", "https://x.example.org"], env, tmp_path)
     assert again.returncode == 2
     assert "pass --force" in again.stderr
@@ -97,8 +102,30 @@ def test_init_writes_settings_that_load(tmp_path: Path) -> None:
     )
     assert ssh.returncode == 0, ssh.stderr
     cluster = load_settings(tmp_path / "other.yaml").cluster
-    assert (cluster.executor, cluster.host, cluster.work_root) == ("pbs", "login", "aspider-work")
+    assert (cluster.executor, cluster.host, cluster.work_root) == ("slurm", "login", "aspider-work")
     assert "ASPIDER_SETTINGS=" in ssh.stdout
+    assert (
+        "relative: under your home directory on the cluster"
+        in (tmp_path / "other.yaml").read_text()
+    )
+
+
+@pytest.mark.parametrize("executor", ["slurm", "pbs", "local"])
+def test_init_writes_the_executor_asked_for(tmp_path: Path, executor: str) -> None:
+    """--executor, with or without a login node; local with one is a contradiction (exit 2)."""
+    env = clean_env(tmp_path)
+    args = ["init", "--xnat-url", "https://x.example.org", "--executor", executor]
+    here = run_aspider(args, env, tmp_path)
+    assert here.returncode == 0, here.stderr
+    assert load_settings(tmp_path / "aspider.yaml").cluster.executor == executor
+    remote = run_aspider([*args, "--cluster-host", "login", "--force"], env, tmp_path)
+    if executor == "local":
+        assert remote.returncode == 2
+        assert "--executor local runs jobs on this machine" in remote.stderr
+    else:
+        assert remote.returncode == 0, remote.stderr
+        cluster = load_settings(tmp_path / "aspider.yaml").cluster
+        assert (cluster.executor, cluster.host) == (executor, "login")
 
 
 def test_init_refuses_a_url_without_scheme(tmp_path: Path) -> None:

@@ -58,11 +58,29 @@ def test_version_and_short_help(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     version = run_aspider(["--version"], env, tmp_path)
     assert (version.returncode, version.stdout) == (0, f"aspider {__version__}\n")
-    for args in (["-h"], ["run", "-h"], ["status", "-h"], ["rerun", "-h"], ["init", "-h"]):
+    commands = ["run", "status", "rerun", "init", "sandbox", "processors", "serve", "import-dax"]
+    for args in (["-h"], *([c, "-h"] for c in commands)):
         shown = run_aspider(args, env, tmp_path)
         assert shown.returncode == 0, (args, shown.stderr)
         assert "Usage: aspider" in shown.stdout
         _fits(shown.stdout)
+        assert "<bool>" not in shown.stdout, args  # a flag takes no value
+    sandbox = run_aspider(["sandbox", "-h"], env, tmp_path).stdout
+    assert "--assessors-per-session" in sandbox  # an option's name is never cut
+
+
+def test_the_processor_list_fits_80_columns(env: dict[str, str], tmp_path: Path) -> None:
+    """Every proctype whole and its inputs by name; what the inputs match with --wide."""
+    result = run_aspider(["processors"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    _fits(result.stdout)
+    firsts = {line.split()[0] for line in result.stdout.splitlines()[3:] if line.strip()}
+    assert {"rsfmri_preproc_v1", "tfmri_preproc_v1", "freesurfer_v7"} <= firsts
+    assert "assr_fs" in result.stdout
+    assert "MPRAGE" not in result.stdout
+    wide = run_aspider(["processors", "--wide"], env, tmp_path)
+    assert "scan_t1: scan T1w,MPRAGE*,*T1*" in wide.stdout
+    assert "assr_fs: assessor freesurfer_v7" in wide.stdout
 
 
 def test_help_speaks_of_what_commands_do(tmp_path: Path) -> None:

@@ -87,6 +87,9 @@ async def test_failing_command_is_job_failed_with_log_tail_and_outlog(
     assert a.procstatus == "JOB_FAILED"
     assert "exited with code 3" in a.note
     assert "disk on fire" in a.note
+    directory = tmp_path / "work" / a.label
+    assert f"; job directory: {directory}; log: " in a.note  # where to look, on the cluster
+    assert (directory / "job.log").is_file()
     assert a.resources == ("OUTLOG",)
 
 

@@ -124,7 +124,15 @@ def one_line(text: str) -> str:
     return said[: DESCRIPTION_LIMIT - 3] + "..."
 
 
-_LOG_TAIL = "; log: "  # where a failure's note goes on with its log (`finalize.fail`)
+# Where a failure's note goes on, after its reason, with the job directory and the log's tail
+# (`failure_note`, written by `finalize.fail`).
+JOB_DIRECTORY = "; job directory: "
+_LOG_TAIL = "; log: "
+
+
+def failure_note(reason: str, directory: str, tail: str) -> str:
+    """A failed task's note: the reason, where to look on the cluster, the log's last lines."""
+    return f"{reason}{JOB_DIRECTORY}{directory}" + (f"{_LOG_TAIL}{tail}" if tail else "")
 
 
 def reason_of(note: str) -> str:
@@ -135,7 +143,8 @@ def reason_of(note: str) -> str:
     """
     body = without_head(note)
     lines = body.splitlines()
-    return (lines[0] if lines else "").split(_LOG_TAIL, 1)[0].strip()
+    first = lines[0] if lines else ""
+    return first.split(_LOG_TAIL, 1)[0].split(JOB_DIRECTORY, 1)[0].strip()
 
 
 # Why a job ended, as a resubmission's entry says it (a `pbs.EndCause` word -> words); memory

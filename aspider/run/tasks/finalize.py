@@ -28,7 +28,12 @@ from aspider.plan.states import after
 from aspider.plan.tasks import KEPT_ON_RERUN
 from aspider.run.backends import JobBackend, job_dir
 from aspider.run.records.assessor_writes import Records, job_ended, note
-from aspider.run.records.workflow_history import Step, rerun_requested, sent_back_by
+from aspider.run.records.workflow_history import (
+    Step,
+    failure_note,
+    rerun_requested,
+    sent_back_by,
+)
 from aspider.run.tasks.outputs import (
     LOG_RESOURCE,
     collect_outputs,
@@ -120,7 +125,7 @@ async def fail(
     """`status` (JOB_FAILED) with the reason and the log's tail in `note`, the log as OUTLOG."""
     directory = job_dir(backend, task.label)
     tail = await log_tail(backend.transport, directory)
-    full = f"{reason}; log: {tail}" if tail else reason
+    full = failure_note(reason, str(directory), tail)
     try:
         await upload_log(records.xnat, backend.transport, directory, task.session_id, assessor_id)
     except (PbsError, XnatError) as exc:
