@@ -3,7 +3,8 @@ SshTransport: one SSH connection to the login node, many channels over it.
 
 Commands run through long-lived command runners (see `_runner`: the login shell starts once
 per runner, not once per command), or on one exec channel each where a runner cannot start;
-files move over one SFTP session. A shared CapacityLimiter keeps the commands and the SFTP
+files move over one SFTP session, a window of requests at a time that no cancellation leaves
+behind (see `_sftp_file`). A shared CapacityLimiter keeps the commands and the SFTP
 session in flight below sshd's MaxSessions, and the runners, which hold a channel while idle,
 number at most `max_channels - 1`. When the connection drops, the next call reconnects (with
 backoff) and goes on; a call caught by the drop, or by the end of its runner, is repeated only
@@ -27,10 +28,11 @@ from .._exceptions import (
     FileMissing,
     FileOperationFailed,
 )
-from .._transport import CHUNK_SIZE, CommandResult, FileStat, Lifecycle, PathLike
+from .._transport import CommandResult, FileStat, Lifecycle, PathLike
 from ._connect import Connection, connect_with_backoff
 from ._runner import ChannelGone, RunnerPool, remote_command
 from ._settings import SshSettings
+from ._sftp_file import SftpFile
 
 log = logging.getLogger("pbs.ssh")
 
@@ -225,45 +227,45 @@ class SshTransport:
 
     async def read_bytes(self, path: PathLike) -> bytes:
         async def action(sftp: asyncssh.SFTPClient) -> bytes:
-            async with sftp.open(str(path), "rb") as source:
-                return _bytes(await source.read())
+            async with await SftpFile.open(sftp, str(path), "rb") as source:
+                return await source.read_all()
 
         return await self._sftp_call(path, action)
 
     async def write_bytes(self, path: PathLike, data: bytes) -> None:
         async def action(sftp: asyncssh.SFTPClient) -> None:
-            async with sftp.open(str(path), "wb") as target:
+            async with await SftpFile.open(sftp, str(path), "wb") as target:
                 await target.write(data)
 
         await self._sftp_call(path, action)
 
     async def upload(self, path: PathLike, chunks: AsyncIterable[bytes]) -> None:
         async def action(sftp: asyncssh.SFTPClient) -> None:
-            async with sftp.open(str(path), "wb") as target:
+            async with await SftpFile.open(sftp, str(path), "wb") as target:
                 async for chunk in chunks:
                     await target.write(chunk)
 
         await self._sftp_call(path, action, idempotent=False)
 
     async def download(self, path: PathLike) -> AsyncIterator[bytes]:
-        source = await self._sftp_call(path, lambda sftp: sftp.open(str(path), "rb"))
+        source = await self._sftp_call(path, lambda sftp: SftpFile.open(sftp, str(path), "rb"))
         try:
             while True:
                 try:
-                    chunk = await source.read(CHUNK_SIZE)
+                    blocks = await source.read_window()
                 except asyncssh.SFTPError as exc:
                     raise _sftp_error(exc, path) from exc
                 except _DROPS as exc:
                     raise ConnectionLost(f"download {path}: connection dropped") from exc
-                if not chunk:
+                if not blocks:
                     return
-                yield _bytes(chunk)
+                for block in blocks:
+                    yield block
         finally:
-            with anyio.CancelScope(shield=True):
-                try:
-                    await source.close()
-                except (asyncssh.Error, *_DROPS):
-                    pass
+            try:
+                await source.close()
+            except (asyncssh.Error, *_DROPS):
+                pass
 
     async def list_dir(self, path: PathLike) -> list[str]:
         async def action(sftp: asyncssh.SFTPClient) -> list[str]:
