@@ -253,10 +253,10 @@ class SshTransport:
             while True:
                 try:
                     blocks = await source.read_window()
+                except _DROPS as exc:  # first: a lost SFTP session is an SFTPError too
+                    raise ConnectionLost(f"download {path}: connection dropped") from exc
                 except asyncssh.SFTPError as exc:
                     raise _sftp_error(exc, path) from exc
-                except _DROPS as exc:
-                    raise ConnectionLost(f"download {path}: connection dropped") from exc
                 if not blocks:
                     return
                 for block in blocks:
