@@ -4,6 +4,10 @@ Processors: what a pipeline is, as declarative YAML (DAX's v3 shape) or a Python
 Validated at load time (every problem as file:line: field), compiled once (glob regexes, input
 order). The lowest layer of `aspider`: it imports only `aspider._exceptions` and the
 XNAT-free standard library, so the planner, the engine and the CLI may all stand on it.
+
+Its YAML reader (`read_yaml_with_lines`, `load_yaml_with_lines`) is public: it keeps the line of
+every key (`LineMap`) and ends any bad file in one `YamlSyntaxError` with a line, so every YAML
+file aspider reads (a DAX settings file too) names the line to fix.
 """
 
 from aspider.processors._attrs import attr_field, attr_names
@@ -60,6 +64,13 @@ from aspider.processors._render import (
     render_script,
 )
 from aspider.processors._units import format_duration
+from aspider.processors._yaml import (
+    KeyPath,
+    LineMap,
+    YamlSyntaxError,
+    load_yaml_with_lines,
+    read_yaml_with_lines,
+)
 
 __all__ = [
     "AnalysisAssessor",
@@ -76,7 +87,9 @@ __all__ = [
     "FilterRef",
     "FilterSpec",
     "Inputs",
+    "KeyPath",
     "Level",
+    "LineMap",
     "OutputSpec",
     "OverrideValue",
     "PetScanInput",
@@ -90,6 +103,7 @@ __all__ = [
     "ScanInput",
     "SessionGroup",
     "XnatInputs",
+    "YamlSyntaxError",
     "attr_field",
     "attr_names",
     "check_graph",
@@ -104,11 +118,13 @@ __all__ = [
     "load_processor_class",
     "load_processors",
     "load_processors_leniently",
+    "load_yaml_with_lines",
     "override_key_problem",
     "parse_file_name",
     "parse_processor_text",
     "read_processor",
     "read_processor_file",
+    "read_yaml_with_lines",
     "render_command",
     "render_script",
     "with_overrides",

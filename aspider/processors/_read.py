@@ -10,8 +10,9 @@ name; it is named for its folder, as DAX's analyses are.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,12 @@ from aspider._exceptions import Issue, ProcessorError
 from aspider.processors._checks import check_spec
 from aspider.processors._model import ProcessorSpec
 from aspider.processors._notes import legacy_format, name_notes, spec_notes
-from aspider.processors._yaml import LineMap, YamlSyntaxError, load_yaml_with_lines
+from aspider.processors._yaml import (
+    LineMap,
+    YamlSyntaxError,
+    load_yaml_with_lines,
+    read_yaml_with_lines,
+)
 
 # `<name>_v<X.Y.Z>.yaml` (semantic version, optional pre-release/build), as DAX requires.
 _FILE_NAME = re.compile(
@@ -31,6 +37,10 @@ _FILE_NAME = re.compile(
 _PROJECT_FILE = "processor.yaml"
 _FOLDER_NAME = re.compile(r"^[\w-]+$")
 PROJECT_PROCVERSION = "0"  # a project processor's name carries no version
+_MAPPING = (  # what a processor file looks like, for a file that is not a mapping
+    "`key: value` lines (`procyamlversion: 3.0.0-dev.0`, `inputs:`, `command:`, ...; "
+    "docs/processors.md)"
+)
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,7 @@ def read_processor(path: Path) -> ProcessorFile:
     Raises:
         ProcessorError: with every problem found, each as file:line: field: message.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProcessorError([Issue(str(path), 1, "", f"cannot read: {exc}")]) from exc
-    data, lines = _load(text, str(path))
+    data, lines = _load(str(path), partial(read_yaml_with_lines, path))
     legacy = legacy_format(data, path.name)
     if legacy:
         raise ProcessorError([Issue(str(path), 1, "", legacy)])
@@ -103,7 +109,7 @@ def read_processor_file(path: Path) -> tuple[ProcessorSpec, str, str]:
 
 def parse_processor_text(text: str, source: str) -> ProcessorSpec:
     """Validate YAML text as a processor spec; `source` names it in errors."""
-    data, lines = _load(text, source)
+    data, lines = _load(source, partial(load_yaml_with_lines, text))
     legacy = legacy_format(data, Path(source).name)
     if legacy:
         raise ProcessorError([Issue(source, 1, "", legacy)])
@@ -116,14 +122,27 @@ def _has_subjects(data: dict[str, Any]) -> bool:
     return isinstance(xnat, dict) and "subjects" in xnat
 
 
-def _load(text: str, source: str) -> tuple[dict[str, Any], LineMap]:
+def _load(source: str, parse: Callable[[], tuple[Any, LineMap]]) -> tuple[dict[str, Any], LineMap]:
+    """
+    The document, read by `parse`, as a mapping; else one issue that says what to change
+    (a file that cannot be read, is not UTF-8 or not YAML, is empty, or is a list).
+    """
     try:
-        data, lines = load_yaml_with_lines(text)
+        data, lines = parse()
+    except OSError as exc:
+        raise ProcessorError([Issue(source, 1, "", f"cannot read: {exc}")]) from exc
     except YamlSyntaxError as exc:
-        raise ProcessorError([Issue(source, exc.line, "", f"invalid YAML: {exc}")]) from exc
+        raise ProcessorError([Issue(source, exc.line, "", str(exc))]) from exc
     if not isinstance(data, dict):
-        raise ProcessorError([Issue(source, 1, "", "a processor file is a YAML mapping")])
+        raise ProcessorError([Issue(source, lines.line_of(()), "", _not_a_mapping(data))])
     return data, lines
+
+
+def _not_a_mapping(data: Any) -> str:
+    if data is None:
+        return f"the file is empty (or only comments): write the processor as {_MAPPING}"
+    kind = "a list" if isinstance(data, list) else f"one value ({data!r:.40})"
+    return f"a processor file is a mapping, not {kind}: write it as {_MAPPING}"
 
 
 def _validate(data: dict[str, Any], lines: LineMap, source: str) -> ProcessorSpec:

@@ -25,10 +25,10 @@ from pydantic import ValidationError
 from aspider._exceptions import ConfigError
 from aspider._gc import snapshot_step
 from aspider.run.backends import JobBackend, LocalBackend, SchedulerBackend
+from aspider.run.tasks.job_templates import checked_job_template
 from aspider.settings import ENV_PREFIX, AspiderSettings
 from pbs import (
     BatchClient,
-    InvalidValue,
     JobTemplate,
     LocalTransport,
     PbsClient,
@@ -256,11 +256,12 @@ def job_template(settings: AspiderSettings) -> JobTemplate | None:
     if path is None:
         return None
     try:
-        return JobTemplate(path.expanduser().read_text(encoding="utf-8"))
+        text = path.expanduser().read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cluster.job_template: cannot read {path} ({exc.strerror})") from exc
-    except (InvalidValue, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"cluster.job_template: {path}: {exc}") from exc
+    return checked_job_template(text, f"cluster.job_template: {path}")
 
 
 def scheduler_client(

@@ -369,7 +369,8 @@ def test_dax_s_own_job_body_is_not_made_the_job_template(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "job_template" not in yaml.safe_load(out.read_text())["cluster"]
     assert "# cluster.job_template: not set from DAX's jobtemplate" in out.read_text()
-    assert "it is DAX's own job" in result.stderr
+    assert "it is DAX's own job: it uses $XNATHOST" in result.stderr
+    assert "keep its site lines (#SBATCH, module load) and ${job_cmds}" in result.stderr
 
 
 # Malformed input: exit 2, every problem as file:line with its fix, nothing written, and never

@@ -6,7 +6,9 @@ A task names its template as an absolute path (`Task.jobtemplate`, resolved besi
 file). Only an executor that renders DAX templates can honour it (the Slurm executor, through
 `pbs.JobTemplate`): `job_template(task, executor)` is its hook, reading and checking the file
 once per path. Every other executor writes its own job script, and the run says so once per
-processor, never silently.
+processor, never silently. A template that is DAX's whole job (VUIIS's `job_template_v3.txt`:
+curl downloads, `$MAINCMD`, `$DSTDIR`) is refused before any job, by the rule `aspider
+import-dax` uses to leave one out (`aspider.dax_import.dax_job_problem`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from aspider._exceptions import ConfigError
+from aspider.dax_import import dax_job_problem
 from aspider.plan import Task
 from aspider.plan.build import jobtemplate_path
 from aspider.processors import Processor
@@ -40,6 +43,25 @@ def job_template(task: Task, executor: str) -> JobTemplate | None:
     return _read(task.jobtemplate)
 
 
+def checked_job_template(text: str, source: str) -> JobTemplate:
+    """
+    A DAX job template aspider can fill; `source` names it in the error (`job template PATH`,
+    `cluster.job_template: PATH`).
+
+    Raises:
+        ConfigError: it is no template (no #! line, no ${job_cmds}), or it is DAX's whole job
+            (curl downloads, $MAINCMD, $DSTDIR), whose body would wait on XNAT under aspider.
+    """
+    try:
+        template = JobTemplate(text)
+    except InvalidValue as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    problem = dax_job_problem(text)
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem}, and name that instead")
+    return template
+
+
 @lru_cache(maxsize=64)
 def _read(path: str) -> JobTemplate | None:
     try:
@@ -48,10 +70,9 @@ def _read(path: str) -> JobTemplate | None:
         return None
     except OSError as exc:
         raise ConfigError(f"job template {path}: cannot read it ({exc.strerror})") from exc
-    try:
-        return JobTemplate(text)
-    except InvalidValue as exc:
-        raise ConfigError(f"job template {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"job template {path}: not UTF-8 text ({exc.reason})") from exc
+    return checked_job_template(text, f"job template {path}")
 
 
 def run_notices(
