@@ -87,6 +87,20 @@ class JobInfo:
     memory_used_bytes: int | None = None
     end_cause: EndCause | None = None
     exit_signal: int | None = None
+    # What the job used of its CPUs, and what it asked for, where the scheduler keeps them
+    # (sacct's TotalCPU, AllocCPUS, ReqMem and Timelimit; PBS's resources_used.cput and
+    # Resource_List): what right-sizing learns from.
+    cpu_time: timedelta | None = None
+    cpus: int | None = None
+    memory_requested_bytes: int | None = None
+    walltime_requested: timedelta | None = None
+
+    @property
+    def cpu_efficiency(self) -> float | None:
+        """CPU time over elapsed time times cores (1.0: every core busy all the time)."""
+        if not (self.cpu_time is not None and self.walltime_used and self.cpus):
+            return None
+        return self.cpu_time / (self.walltime_used * self.cpus)
 
 
 def job_rank(info: JobInfo) -> tuple[bool, int]:

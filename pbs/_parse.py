@@ -80,7 +80,54 @@ def job_info(job_id: str, attrs: Mapping[str, Any]) -> JobInfo:
         exit_status=None if exit_status is None else _int_or_none(exit_status),
         walltime_used=parse_duration(lowered.get("resources_used.walltime")),
         memory_used_bytes=parse_memory(lowered.get("resources_used.mem")),
+        cpu_time=parse_duration(lowered.get("resources_used.cput")),
+        cpus=_cpus(lowered),
+        memory_requested_bytes=_requested_memory(lowered),
+        walltime_requested=parse_duration(_text_or_none(lowered.get("resource_list.walltime"))),
     )
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+_PPN = re.compile(r"ppn=(\d+)")
+
+
+def _select(lowered: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """
+    PBS Pro's `select=2:ncpus=4:mem=8gb+1:ncpus=1`, totalled over its chunks: (cores, bytes);
+    None for what no chunk names.
+    """
+    cpus = memory = None
+    for chunk in str(lowered.get("resource_list.select", "")).split("+"):
+        count, *parts = chunk.split(":")
+        times = int(count) if count.isdigit() else 1
+        named = dict(part.partition("=")[::2] for part in parts)
+        if "ncpus" in named and named["ncpus"].isdigit():
+            cpus = (cpus or 0) + times * int(named["ncpus"])
+        found = parse_memory(named["mem"]) if "mem" in named else None
+        if found is not None:
+            memory = (memory or 0) + times * found
+    return cpus, memory
+
+
+def _requested_memory(lowered: Mapping[str, Any]) -> int | None:
+    asked = parse_memory(_text_or_none(lowered.get("resource_list.mem")))
+    return asked if asked is not None else _select(lowered)[1]
+
+
+def _cpus(lowered: Mapping[str, Any]) -> int | None:
+    """Cores of the job: PBS Pro's ncpus (used or asked) or select, else Torque's ppn."""
+    for key in ("resources_used.ncpus", "resource_list.ncpus"):
+        found = _int_or_none(lowered[key]) if key in lowered else None
+        if found:
+            return found
+    selected = _select(lowered)[0]
+    if selected:
+        return selected
+    match = _PPN.search(str(lowered.get("resource_list.nodes", "")))
+    return int(match.group(1)) if match else None
 
 
 def _text_records(text: str) -> Iterator[tuple[str, dict[str, str]]]:

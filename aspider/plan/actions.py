@@ -54,6 +54,12 @@ class JobObservation:
     walltime: str | None = None
     memory: str | None = None
     end_cause: JobEnd | None = None
+    # The same use in numbers, with the CPU time and cores where the scheduler accounts them
+    # (what the attempt record keeps, and `aspider tune` learns from).
+    memory_mb: int | None = None
+    walltime_seconds: int | None = None
+    cpu_seconds: int | None = None
+    cpus: int | None = None
     # Whether the job's directory is in this engine's work root. An engine with another work
     # root (or on another cluster) sees the tasks another engine runs: without their
     # directories it must leave them to that engine, never call them failed or lost.

@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aspider.plan.actions import JobObservation
-from aspider.plan.retry import Attempt, Attempts, first_attempt, next_attempt, read_attempts
+from aspider.plan.retry import (
+    Attempt,
+    Attempts,
+    Usage,
+    first_attempt,
+    next_attempt,
+    read_attempts,
+)
 from aspider.plan.states import IN_FLIGHT, Event, ProcStatus, Reason
 from aspider.plan.tasks import Task, TaskRequirements
 from aspider.processors import Processor, RetryPolicy, format_duration
@@ -117,9 +124,9 @@ def retried(
 ) -> tuple[Task, str]:
     """The task's next attempt (its record, its scaled request) and the reason to write."""
     assert obs.end_cause is not None
-    req = task.requirements
-    known = task.attempts or first_attempt(req.memory_mb, req.walltime_seconds)
-    attempts = known.ended(a.jobid or obs.job_id or "", obs.end_cause).then(attempt)
+    known = task.attempts or first_of(task.requirements)
+    ended = known.ended(a.jobid or obs.job_id or "", obs.end_cause, usage_of(obs))
+    attempts = ended.then(attempt)
     reason = Reason.RETRY.format(
         ended=failure_reason(task, a, obs),
         number=attempt.number,
@@ -131,10 +138,26 @@ def retried(
 
 
 def closed(task: Task, a: Assessor, obs: JobObservation | None) -> Task:
-    """A retried task whose job ended: its last attempt recorded with its job and cause."""
-    if task.attempts is None or obs is None or obs.end_cause is None:
+    """
+    A task whose job ended: its attempt recorded with its job, its cause and what it used
+    (the first attempt too, so that every result says what it asked for and used).
+    """
+    if obs is None or obs.end_cause is None:
         return task
-    return replace(task, attempts=task.attempts.ended(a.jobid or obs.job_id or "", obs.end_cause))
+    known = task.attempts or first_of(task.requirements)
+    ended = known.ended(a.jobid or obs.job_id or "", obs.end_cause, usage_of(obs))
+    return replace(task, attempts=ended)
+
+
+def first_of(req: TaskRequirements) -> Attempts:
+    """The record of a task's first job: its request as the task was built with it."""
+    return first_attempt(req.memory_mb, req.walltime_seconds)
+
+
+def usage_of(obs: JobObservation) -> Usage | None:
+    """What the observation says the job used; None when it says nothing."""
+    used = Usage(obs.memory_mb, obs.walltime_seconds, obs.cpu_seconds, obs.cpus)
+    return None if used == Usage() else used
 
 
 def failure_reason(task: Task, a: Assessor, obs: JobObservation | None) -> str:

@@ -8,11 +8,14 @@ snapshot reads and a person sees in XNAT, in one form:
     [attempt 1: 2048 MB, 01:00:00, job 4711, memory; attempt 2: 4096 MB, 01:00:00] <reason>
 
 one entry per attempt, in order: its number, the memory it asked for (`-` for none) and its
-walltime, and, once it ended, its job id and why it ended (a `pbs.EndCause` word). A note
-without a head is attempt 1, with the processor's own request. While a task's attempts count
-(submitted, queued, running, uploading), every note the engine writes for it keeps the head
-(`aspider.run.records.assessor_writes.Records.write`); a rerun (QC Rerun, or NEED_TO_RUN set by
-hand on a task with outputs or a log) writes a note without one, so its count starts afresh.
+walltime, and, once it ended, its job id and why it ended (a `pbs.EndCause` word), then what it
+used where the scheduler says (`used 150 MB in 00:12:00, cpu 00:10:00 on 2`). A request that
+right-sizing chose says so and from how many jobs (`512 MB tuned/8`, `tuning`). Every job's end
+is recorded so, and a note without a head is attempt 1, with the processor's own request. While
+a task's attempts count (submitted, queued, running, uploading), every note the engine writes
+for it keeps the head (`aspider.run.records.assessor_writes.Records.write`); a rerun (QC Rerun,
+or NEED_TO_RUN set by hand on a task with outputs or a log) writes a note without one, so its
+count starts afresh. The head of a COMPLETE or JOB_FAILED task is what `aspider tune` reads.
 """
 
 from __future__ import annotations
@@ -24,9 +27,40 @@ from dataclasses import dataclass, replace
 from aspider.processors import RetryPolicy, format_duration
 
 _HEAD = re.compile(r"^\[(attempt \d+: [^\[\]]*)\] ?")
+_CLOCK = r"(\d+):(\d\d):(\d\d)"
 _ENTRY = re.compile(
-    r"^attempt (\d+): (\d+|-) MB, (\d+):(\d\d):(\d\d)(?:, job ([^,;\s\[\]]+), ([a-z_]+))?$"
+    rf"^attempt (\d+): (\d+|-) MB(?: tuned/(\d+))?, {_CLOCK}(?: tuned/(\d+))?"
+    r"(?:, job ([^,;\s\[\]]+), ([a-z_]+))?"
+    rf"(?:, used (\d+|-) MB in {_CLOCK}(?:, cpu {_CLOCK} on (\d+))?)?$"
 )
+
+
+def _seconds(hours: str, minutes: str, seconds: str) -> int:
+    return int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What an ended job used, as the scheduler accounted it (None where it does not say)."""
+
+    memory_mb: int | None = None
+    walltime_seconds: int | None = None
+    cpu_seconds: int | None = None
+    cpus: int | None = None
+
+    @property
+    def cpu_efficiency(self) -> float | None:
+        """CPU time over elapsed time times cores (1.0: every core busy all along)."""
+        if not (self.cpu_seconds is not None and self.walltime_seconds and self.cpus):
+            return None
+        return self.cpu_seconds / (self.walltime_seconds * self.cpus)
+
+    def text(self) -> str:
+        memory = "-" if self.memory_mb is None else str(self.memory_mb)
+        used = f"used {memory} MB in {format_duration(self.walltime_seconds or 0)}"
+        if self.cpu_seconds is None or not self.cpus:
+            return used
+        return f"{used}, cpu {format_duration(self.cpu_seconds)} on {self.cpus}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +72,10 @@ class Attempt:
     walltime_seconds: int
     job_id: str = ""
     cause: str = ""  # "" while it runs (or before it is submitted)
+    used: Usage | None = None  # once it ended, where the scheduler accounted for it
+    # Right-sizing chose the memory / walltime from this many earlier jobs (0: it did not)
+    memory_tuned_from: int = 0
+    walltime_tuned_from: int = 0
 
     @property
     def memory_text(self) -> str:
@@ -49,8 +87,14 @@ class Attempt:
 
     def text(self) -> str:
         memory = str(self.memory_mb) if self.memory_mb else "-"
-        head = f"attempt {self.number}: {memory} MB, {self.walltime_text}"
-        return f"{head}, job {self.job_id or '-'}, {self.cause}" if self.cause else head
+        memory += f" MB tuned/{self.memory_tuned_from}" if self.memory_tuned_from else " MB"
+        walltime = self.walltime_text
+        walltime += f" tuned/{self.walltime_tuned_from}" if self.walltime_tuned_from else ""
+        head = f"attempt {self.number}: {memory}, {walltime}"
+        if not self.cause:
+            return head
+        ended = f"{head}, job {self.job_id or '-'}, {self.cause}"
+        return f"{ended}, {self.used.text()}" if self.used is not None else ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +116,10 @@ class Attempts:
         """The record as the note starts with it."""
         return "[" + "; ".join(a.text() for a in self.entries) + "]"
 
-    def ended(self, job_id: str, cause: str) -> Attempts:
-        """The current attempt closed with its job and its cause."""
-        return Attempts((*self.entries[:-1], replace(self.current, job_id=job_id, cause=cause)))
+    def ended(self, job_id: str, cause: str, used: Usage | None = None) -> Attempts:
+        """The current attempt closed with its job, its cause and what it used."""
+        closed = replace(self.current, job_id=job_id, cause=cause, used=used)
+        return Attempts((*self.entries[:-1], closed))
 
     def then(self, attempt: Attempt) -> Attempts:
         return Attempts((*self.entries, attempt))
@@ -95,17 +140,34 @@ def read_attempts(note: str) -> Attempts | None:
         entry = _ENTRY.match(part)
         if entry is None or int(entry.group(1)) != number:
             return None
-        n, memory, hours, minutes, seconds, job_id, cause = entry.groups()
-        entries.append(
-            Attempt(
-                number=int(n),
-                memory_mb=0 if memory == "-" else int(memory),
-                walltime_seconds=int(hours) * 3600 + int(minutes) * 60 + int(seconds),
-                job_id="" if job_id in (None, "-") else job_id,
-                cause=cause or "",
-            )
-        )
+        entries.append(_attempt(entry))
     return Attempts(tuple(entries))
+
+
+def _attempt(entry: re.Match[str]) -> Attempt:
+    (n, memory, memory_tuned, hours, minutes, seconds, walltime_tuned, job_id, cause) = (
+        entry.groups()[:9]
+    )
+    used_mb, *used_clock = entry.groups()[9:13]
+    *cpu_clock, cpus = entry.groups()[13:17]
+    used = None
+    if used_mb is not None:
+        used = Usage(
+            memory_mb=None if used_mb == "-" else int(used_mb),
+            walltime_seconds=_seconds(*used_clock),
+            cpu_seconds=_seconds(*cpu_clock) if cpus is not None else None,
+            cpus=int(cpus) if cpus is not None else None,
+        )
+    return Attempt(
+        number=int(n),
+        memory_mb=0 if memory == "-" else int(memory),
+        walltime_seconds=_seconds(hours, minutes, seconds),
+        job_id="" if job_id in (None, "-") else job_id,
+        cause=cause or "",
+        used=used,
+        memory_tuned_from=int(memory_tuned or 0),
+        walltime_tuned_from=int(walltime_tuned or 0),
+    )
 
 
 def without_head(note: str) -> str:

@@ -158,12 +158,20 @@ class SlurmClient(BatchClient):
 
 def _merge(listed: JobInfo, history: JobInfo | None) -> JobInfo:
     """
-    squeue's view (current), with what only sacct reports: the memory used, and a SIGKILL
-    that sacct's peak memory shows to be a memory kill.
+    squeue's view (current), with what only sacct reports: the memory and CPU used against
+    what was asked, and a SIGKILL that sacct's peak memory shows to be a memory kill.
     """
     if history is None:
         return listed
     cause = listed.end_cause
     if cause is EndCause.KILLED and history.end_cause is EndCause.MEMORY:
         cause = EndCause.MEMORY
-    return dataclasses.replace(listed, memory_used_bytes=history.memory_used_bytes, end_cause=cause)
+    return dataclasses.replace(
+        listed,
+        memory_used_bytes=history.memory_used_bytes,
+        end_cause=cause,
+        cpu_time=history.cpu_time,
+        cpus=history.cpus,
+        memory_requested_bytes=history.memory_requested_bytes,
+        walltime_requested=history.walltime_requested,
+    )

@@ -27,7 +27,20 @@ from .._models import EndCause, JobInfo, JobState
 SQUEUE_FIELDS = ("JobID", "State", "Reason", "exit_code", "BatchHost", "TimeUsed", "Partition")
 SQUEUE_FORMAT = ",".join(f"{field}:|" for field in (*SQUEUE_FIELDS, "Name"))
 #: The fields asked of sacct, the name last for the same reason.
-SACCT_FORMAT = "JobID,State,ExitCode,Elapsed,MaxRSS,NodeList,Partition,ReqMem,JobName"
+SACCT_FIELDS = (
+    "JobID",
+    "State",
+    "ExitCode",
+    "Elapsed",
+    "MaxRSS",
+    "NodeList",
+    "Partition",
+    "ReqMem",
+    "TotalCPU",
+    "AllocCPUS",
+    "Timelimit",
+)
+SACCT_FORMAT = ",".join((*SACCT_FIELDS, "JobName"))
 
 _ACTIVE = {
     "PENDING": JobState.QUEUED,
@@ -149,7 +162,8 @@ def _requested(text: str) -> int | None:
     return slurm_memory(text.removesuffix("n"))
 
 
-def _over_memory(info: JobInfo, peak: int | None, requested: int | None) -> JobInfo:
+def _over_memory(info: JobInfo, peak: int | None) -> JobInfo:
+    requested = info.memory_requested_bytes
     if info.end_cause is EndCause.KILLED and peak and requested and peak >= requested:
         return replace(info, end_cause=EndCause.MEMORY)
     return info
@@ -158,21 +172,28 @@ def _over_memory(info: JobInfo, peak: int | None, requested: int | None) -> JobI
 def _sacct_rows(text: str) -> Iterator[tuple[str, str, list[str], str]]:
     for line in text.splitlines():
         if line.strip():
-            fields, name = _split(line, 8, "sacct")
+            fields, name = _split(line, len(SACCT_FIELDS), "sacct")
             job_id, _, step = fields[0].partition(".")
             yield job_id, step, fields, name
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.strip().isdigit() and int(text) > 0 else None
 
 
 def parse_sacct(text: str) -> list[JobInfo]:
     """`sacct --noheader --parsable2 --format=<SACCT_FORMAT>` -> one JobInfo per job."""
     jobs: dict[str, JobInfo] = {}
     peak: dict[str, int] = {}
-    requested: dict[str, int | None] = {}
+    steps_cpu: dict[str, timedelta] = {}
     for job_id, step, fields, name in _sacct_rows(text):
         if step:
             rss = slurm_memory(fields[4])
             if rss is not None:
                 peak[job_id] = max(peak.get(job_id, 0), rss)
+            used = slurm_duration(fields[8])
+            if used is not None:
+                steps_cpu[job_id] = steps_cpu.get(job_id, timedelta(0)) + used
             continue
         word = fields[1].split(" ", 1)[0]
         code, signal = _exit_code(fields[2])
@@ -184,10 +205,19 @@ def parse_sacct(text: str) -> list[JobInfo]:
             queue=fields[6] or None,
             exec_host=first_node(fields[5]),
             walltime_used=slurm_duration(fields[3]),
+            cpu_time=slurm_duration(fields[8]),
+            cpus=_count(fields[9]),
+            memory_requested_bytes=_requested(fields[7]),
+            walltime_requested=slurm_duration(fields[10]),  # UNLIMITED: None
         )
         jobs[job_id] = _ended(info, word, code, signal)
-        requested[job_id] = _requested(fields[7])
     return [
-        _over_memory(replace(info, memory_used_bytes=peak.get(n)), peak.get(n), requested[n])
+        _over_memory(_used(info, peak.get(n), steps_cpu.get(n)), peak.get(n))
         for n, info in jobs.items()
     ]
+
+
+def _used(info: JobInfo, peak: int | None, steps_cpu: timedelta | None) -> JobInfo:
+    """The job row with its steps' peak memory, and their CPU time where its own is not kept."""
+    cpu = info.cpu_time if info.cpu_time else steps_cpu or info.cpu_time
+    return replace(info, memory_used_bytes=peak, cpu_time=cpu)

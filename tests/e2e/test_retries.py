@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.plan.retry import Attempt, read_attempts
+from aspider.plan.retry import Attempt, read_attempts, without_head
 from aspider.processors import Processor, load_processors
 from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import sweep_until_done
@@ -82,13 +82,20 @@ async def test_over_memory_job_is_resubmitted_with_twice_the_memory_and_complete
     attempts = read_attempts(a.note)
     assert attempts is not None, a.note
     first, second = attempts.entries
-    assert first == Attempt(1, 128, 300, first.job_id, "memory")
-    assert second == Attempt(2, 256, 300, a.jobid, "success")
+    assert first == Attempt(1, 128, 300, first.job_id, "memory", used=first.used)
+    assert second == Attempt(2, 256, 300, a.jobid, "success", used=second.used)
     assert first.job_id != a.jobid
-    assert a.note == (  # the record alone: COMPLETE has no reason to give
-        f"[attempt 1: 128 MB, 00:05:00, job {first.job_id}, memory; "
-        f"attempt 2: 256 MB, 00:05:00, job {a.jobid}, success]"
+    assert a.note.startswith(  # the record alone: COMPLETE has no reason to give
+        f"[attempt 1: 128 MB, 00:05:00, job {first.job_id}, memory, used "
     )
+    assert without_head(a.note) == ""
+    # What each job used, as sacct accounted it (its memory sampled once a second, so a
+    # peak shorter than that may be missed): within what it asked, on the one core it asked.
+    assert second.used is not None
+    assert second.used.memory_mb is not None
+    assert second.used.memory_mb <= 256
+    assert second.used.cpus == 1
+    assert second.used.cpu_seconds is not None
     files = await xnat.list_files(ResourceRef.assessor_output(a.session_id, a.id, "STATS"))
     assert [f.name for f in files] == ["out.txt"]
 

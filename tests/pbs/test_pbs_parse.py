@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,10 @@ FINISHED_1201 = JobInfo(
     exit_status=0,
     walltime_used=timedelta(minutes=40, seconds=12),
     memory_used_bytes=3145728 * 1024,
+    cpu_time=timedelta(hours=2, minutes=10, seconds=44),
+    cpus=4,  # nodes=1:ppn=4
+    memory_requested_bytes=8 * 1024**3,
+    walltime_requested=timedelta(hours=4),
 )
 
 
@@ -63,7 +68,8 @@ def test_torque_one_line_form() -> None:
 def test_torque_xml() -> None:
     """Torque's `qstat -x` XML yields the same JobInfo as the text form."""
     jobs = by_id(parse_xml(sample("torque_qstat_x.xml")))
-    assert jobs["1201.torque01.example.org"] == FINISHED_1201
+    # recorded without Resource_List.mem: the one field the text form has and it has not
+    assert jobs["1201.torque01.example.org"] == replace(FINISHED_1201, memory_requested_bytes=None)
     assert jobs["1203.torque01.example.org"].state is JobState.QUEUED
 
 
@@ -74,6 +80,11 @@ def test_pbspro_json() -> None:
     assert (first.state, first.exit_status, first.exec_host) == (JobState.COMPLETED, 0, "node07")
     assert first.walltime_used == timedelta(minutes=40, seconds=12)
     assert first.memory_used_bytes == 3145728 * 1024
+    # what it used of what it asked: 2:10:44 of CPU on 4 cores over 40:12 is 81 %
+    assert (first.cpu_time, first.cpus) == (timedelta(hours=2, minutes=10, seconds=44), 4)
+    assert first.walltime_requested == timedelta(hours=4)
+    assert first.cpu_efficiency is not None
+    assert round(first.cpu_efficiency, 2) == 0.81
     assert jobs["5502.pbs01"].name == "123"
     assert jobs["5502.pbs01"].exit_status == -29
     assert jobs["5502.pbs01"].memory_used_bytes == 2 * 1024**3
@@ -99,6 +110,8 @@ def test_loopback_wrapper_text() -> None:
         raw_state="C",
         queue="batch",
         exec_host="vm",
+        cpus=1,
+        walltime_requested=timedelta(minutes=1),
     )
     assert jobs["7"].state is JobState.QUEUED
 

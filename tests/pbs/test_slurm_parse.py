@@ -117,6 +117,20 @@ def test_sacct_reads_a_sampled_memory_kill_as_memory() -> None:
     assert found["31000231"].end_cause is EndCause.KILLED
 
 
+def test_sacct_usage_against_the_request() -> None:
+    """Recorded on the loopback Slurm: CPU time, cores, memory and time asked, and the share
+    of the cores the job kept busy (2 cores, one busy for 4 s of 4 s: 50 %)."""
+    found = jobs(parse_sacct, "slurm_sacct_usage.txt")
+    burn, idle = found["38000923"], found["38000924"]
+    assert (burn.cpu_time, burn.cpus) == (timedelta(seconds=4), 2)
+    assert burn.memory_requested_bytes == 200 * 1024**2
+    assert burn.walltime_requested == timedelta(minutes=5)
+    assert burn.memory_used_bytes == 170284 * 1024
+    assert burn.cpu_efficiency == 0.5
+    assert (idle.cpus, idle.memory_requested_bytes) == (1, 1024**3)
+    assert idle.cpu_efficiency == 0.0
+
+
 def test_sacct_site_jobs() -> None:
     """Peak memory over every step, in K, M and G; the first of several nodes; day-long runs."""
     found = jobs(parse_sacct, "slurm_sacct_site.txt")

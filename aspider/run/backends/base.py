@@ -12,6 +12,7 @@ exists has ended with that code, whatever the scheduler says.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -130,4 +131,22 @@ def combine(label: str, info: JobInfo | None, state: JobDirState) -> JobObservat
         memory=_memory(info),
         dir_exists=state.exists,
         end_cause=cause.value if cause is not None else None,
+        **_usage(info, state),
     )
+
+
+def _usage(info: JobInfo | None, state: JobDirState) -> dict[str, int | None]:
+    """What the job used, in numbers: its own clock, the scheduler's memory, CPU and cores."""
+    elapsed = None
+    if state.started is not None and state.finished is not None:
+        elapsed = int((state.finished - state.started).total_seconds())
+    if info is None:
+        return {"walltime_seconds": elapsed}
+    peak = info.memory_used_bytes
+    cpu = info.cpu_time
+    return {
+        "memory_mb": None if peak is None else math.ceil(peak / 1024**2),
+        "walltime_seconds": elapsed,
+        "cpu_seconds": None if cpu is None else int(cpu.total_seconds()),
+        "cpus": info.cpus,
+    }
