@@ -16,6 +16,7 @@ is read by pydantic-settings' own `YamlConfigSettingsSource`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -42,13 +43,19 @@ from pydantic_settings import (
 from aspider._config_errors import validation_problems, xnat_url_problem, yaml_problem
 from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
-from aspider.processors import OverrideValue, RetryPolicy, override_key_problem
+from aspider.processors import OverrideValue, RetryPolicy, TunePolicy, override_key_problem
 from xnat_client import XnatSettings
 
 ENV_PREFIX = "ASPIDER_"  # every setting, secrets included, may come from ASPIDER_* variables
 SETTINGS_ENV = "ASPIDER_SETTINGS"
 DEFAULT_SETTINGS_FILES = (Path("aspider.yaml"), Path("~/.config/aspider/settings.yaml"))
-_SECRET_KEYS = {("xnat", "password"), ("xnat", "secret")}
+# Secrets the settings file may not hold (a path of keys), and where each goes instead.
+_SECRET_KEYS = {
+    ("xnat", "password"): "xnat.password_file to a mounted secret, or use ~/.netrc",
+    ("xnat", "secret"): "xnat.password_file to a mounted secret, or use ~/.netrc",
+    ("notify", "email", "password"): "notify.email.password_file to a mounted secret",
+    ("notify", "webhook", "token"): "notify.webhook.token_file to a mounted secret",
+}
 
 
 # Defaults the engine's own options share with the settings (`run.sweep.SweepOptions`): stated
@@ -177,6 +184,123 @@ class ServeSection(_Section):
     xnat_link: str = ""  # base URL of XNAT's web pages for links (default: xnat.url)
 
 
+def read_secret_file(path: Path, key: str) -> SecretStr:
+    """
+    A mounted secret's content, stripped.
+
+    Raises:
+        ConfigError: naming `key` (the setting that names the file) and why it cannot be read.
+    """
+    try:
+        return SecretStr(path.read_text(encoding="utf-8").strip())
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {path} ({exc.strerror})") from exc
+
+
+def check_address(address: str) -> str:
+    """An email address as a recipient: `name@host`, one line, no spaces (no header tricks)."""
+    text = address.strip()
+    if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+", text):
+        raise ValueError(f"{address!r} is not an email address (name@host)")
+    return text
+
+
+class EmailSection(_Section):
+    """
+    `notify.email:` alerts and the digest by SMTP. The password only from the environment
+    (ASPIDER_NOTIFY__EMAIL__PASSWORD) or a mounted secret (`password_file`), never this file.
+    """
+
+    host: str = ""  # the SMTP server; "" sends no email
+    port: int | None = Field(default=None, ge=1, le=65535)  # None: 587, 465 (tls) or 25 (none)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None  # log in as this user (needs a password)
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    sender: str = ""  # the From: address; "" is aspider@<this host>
+    to: tuple[str, ...] = ()  # every project's recipients, unless a project names its own
+    ca_file: Path | None = None  # a CA bundle for a server whose certificate a private CA signed
+    timeout: float = Field(default=30.0, gt=0)  # seconds for each step of the conversation
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_address(address) for address in value)
+
+    def resolved_password(self) -> SecretStr | None:
+        if self.password is not None or self.password_file is None:
+            return self.password
+        return read_secret_file(self.password_file, "notify.email.password_file")
+
+
+class WebhookSection(_Section):
+    """
+    `notify.webhook:` alerts and the digest as JSON POSTed to a URL (Slack, Mattermost and
+    Teams incoming webhooks take it). A bearer token only from the environment
+    (ASPIDER_NOTIFY__WEBHOOK__TOKEN) or a mounted secret (`token_file`).
+    """
+
+    url: str = Field(default="", pattern=r"^$|^https?://")  # "" posts nothing
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    timeout: float = Field(default=10.0, gt=0)
+
+    def resolved_token(self) -> SecretStr | None:
+        if self.token is not None or self.token_file is None:
+            return self.token
+        return read_secret_file(self.token_file, "notify.webhook.token_file")
+
+
+class NotifySection(_Section):
+    """
+    `notify:` who hears about what needs a person: alerts (a task failed, a task blocked for
+    long, a project XNAT will not serve, the cluster unreachable, a processor file that does
+    not load), each sent once and "resolved" when it clears, and a daily digest.
+    """
+
+    enabled: bool = True  # false: nothing is sent (as `aspider run --no-notify`)
+    email: EmailSection = EmailSection()
+    webhook: WebhookSection = WebhookSection()
+    alerts_per_hour: int = Field(default=20, ge=1)  # per channel; past it, one "held back" note
+    blocked_after_days: float = Field(default=3.0, ge=0)  # NEED_INPUTS this long is an alert
+    # The service waits this long of failed sweeps before it says XNAT or the cluster is down
+    # (`aspider run` says so when it ends: it has retried already).
+    unreachable_after_minutes: float = Field(default=10.0, ge=0)
+    digest_at: str = Field(default="07:00", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$")
+    status_url: str = ""  # the status page (`aspider serve`), linked from every message
+    # Where the problems XNAT cannot keep (XNAT itself failing) are kept, on this host.
+    state_dir: Path = Path("~/.local/state/aspider/notify")
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels configured: "email" with a server, "webhook" with a URL."""
+        found = ("email",) if self.email.host else ()
+        return found + (("webhook",) if self.webhook.url else ())
+
+
+class ProjectNotify(_Section):
+    """`projects.<P>.notify:` this project's own recipients, or silence."""
+
+    enabled: bool = True  # false: no alert and no digest about this project
+    to: tuple[str, ...] = ()  # its tasks' alerts and its digest go here instead of notify.email.to
+    webhook_url: str = Field(default="", pattern=r"^$|^https?://")  # instead of notify.webhook.url
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_address(address) for address in value)
+
+
 class ProjectSection(_Section):
     """
     A project to sweep. `processors` names the processors it runs (none named: every loaded
@@ -194,6 +318,7 @@ class ProjectSection(_Section):
     """
 
     processors: dict[str, dict[str, OverrideValue]] = Field(default_factory=dict)
+    notify: ProjectNotify = ProjectNotify()
 
     @field_validator("processors", mode="before")
     @classmethod
@@ -230,7 +355,10 @@ class AspiderSettings(BaseSettings):
     limits: LimitsSection = LimitsSection()
     # The site's retry policy: a processor's own `retry:` fields win over it, field by field.
     retry: RetryPolicy = RetryPolicy()
+    # How right-sizing turns earlier jobs into a request (`aspider tune`; `requirements.tune`).
+    tune: TunePolicy = TunePolicy()
     serve: ServeSection = ServeSection()
+    notify: NotifySection = NotifySection()
 
     # The settings file these were read from; None when none was found (see `unconfigured`).
     _file: Path | None = PrivateAttr(default=None)
@@ -305,14 +433,23 @@ def yaml_source(path: Path) -> YamlConfigSettingsSource:
     data = source.init_kwargs
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the settings file must be a YAML mapping")
-    for section, key in _SECRET_KEYS:
-        if isinstance(data.get(section), dict) and key in data[section]:
-            env = f"ASPIDER_{section.upper()}__{key.upper()}"
+    for keys, instead in _SECRET_KEYS.items():
+        if _holds(data, keys):
+            env = "ASPIDER_" + "__".join(k.upper() for k in keys)
             raise ConfigError(
-                f"{path}: {section}.{key} must not be in the settings file; set {env}, "
-                f"or {section}.password_file to a mounted secret, or use ~/.netrc"
+                f"{path}: {'.'.join(keys)} must not be in the settings file; set {env}, "
+                f"or {instead}"
             )
     return source
+
+
+def _holds(data: Any, keys: tuple[str, ...]) -> bool:
+    """Whether the nested mapping `data` has the path `keys`."""
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
 
 
 def load_settings(

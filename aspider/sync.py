@@ -17,6 +17,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from aspider.api import PlanView, ProcessorChoice, StatusView, SweepView, TaskView
 from aspider.api import Spider as AsyncSpider
+from aspider.plan import ProcessorUsage
 from aspider.processors import Processor
 from aspider.run import NETWORK, Wiring
 from aspider.settings import AspiderSettings
@@ -103,3 +104,11 @@ class Spider:
 
     def status(self, project: str) -> StatusView:
         return self._call(lambda: self.spider.status(project))
+
+    def usage(
+        self,
+        projects: str | Sequence[str],
+        processor: ProcessorChoice = None,
+        since_days: int | None = None,
+    ) -> list[ProcessorUsage]:
+        return self._call(lambda: self.spider.usage(projects, processor, since_days))

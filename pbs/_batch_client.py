@@ -45,6 +45,9 @@ class BatchClient:
     #: Whether a job that ended leaves no trace but its directory (a local process does),
     #: so a job gone from the scheduler whose directory shows its end has completed.
     ended_jobs_vanish: ClassVar[bool] = False
+    #: Whether the scheduler accounts what a job used (memory, CPU time) once it closes the
+    #: job, so that an observer who sees the job's end first asks it again a moment later.
+    accounts_usage: ClassVar[bool] = True
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport

@@ -33,3 +33,10 @@ runnable_labels  # tests/api/user_script.py: a user's code, checked by mypy --st
 loop_b  # the same
 _.formatTime  # logging.Formatter calls it (aspider.cli.logs.LineFormatter)
 datefmt  # its signature, as logging calls it
+try_every_channel  # typer calls it: `aspider notify test` (aspider.cli.notify)
+_.handle_DATA  # aiosmtpd calls it (tests/notify/receivers.py)
+mechanism  # the signature of aiosmtpd's authenticator
+_.do_POST  # http.server calls it (tests/notify/receivers.py)
+_.log_message  # the same
+_.memory_asked  # a ProcessorUsage field: `aspider tune --json`, /api/v1/status, the API
+_.walltime_asked  # the same

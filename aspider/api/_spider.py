@@ -19,11 +19,12 @@ from aspider.api._views import ActionView, InputView, PlanView, StatusView, Swee
 from aspider.plan import (
     NEEDS_ATTENTION,
     ProcessorExplanation,
+    ProcessorUsage,
     explain_session,
     normalise_procstatus,
 )
 from aspider.processors import Processor, format_duration, is_named, load_processors
-from aspider.run import NETWORK, Wiring, execute_run, preview, summary_rows
+from aspider.run import NETWORK, Wiring, execute_run, preview, read_usage, summary_rows
 from aspider.settings import AspiderSettings, find_settings_file, load_settings
 from xnat_client import ProjectSnapshot
 
@@ -180,6 +181,20 @@ class Spider:
             tuple(result.refused),
             dict(result.failed),
             result.ok,
+        )
+
+    async def usage(
+        self,
+        projects: str | Sequence[str],
+        processor: ProcessorChoice = None,
+        since_days: int | None = None,
+    ) -> list[ProcessorUsage]:
+        """What each processor's jobs used against what they asked, and the request to make
+        (`aspider tune`): one snapshot per project."""
+        names = [projects] if isinstance(projects, str) else list(projects)
+        procs = self.processors(processor)
+        return await read_usage(
+            self.settings, names, procs, since_days=since_days, wiring=self._wiring
         )
 
     async def status(self, project: str) -> StatusView:

@@ -35,11 +35,13 @@ from aspider.cli import (  # noqa: E402
     explain,
     import_dax,
     init,
+    notify,
     processors,
     run,
     sandbox,
     serve,
     status,
+    tune,
 )
 from aspider.cli.common import EXIT_FAILED  # noqa: E402
 from aspider.cli.logs import error_record, setup_logging  # noqa: E402
@@ -87,10 +89,12 @@ app.command(name="run")(run.run)
 app.command(name="status")(status.status)
 app.command(name="explain")(explain.explain)
 app.command(name="rerun")(status.rerun)
+app.command(name="tune")(tune.tune)
 app.command(name="processors")(processors.processors)
 app.command(name="serve")(serve.serve)
 app.command(name="report")(serve.report)
 app.add_typer(config.config_app, name="config")
+app.add_typer(notify.notify_app, name="notify")
 app.command(name="sandbox")(sandbox.sandbox)
 app.command(name="import-dax")(import_dax.import_dax)
 

@@ -26,7 +26,7 @@ from aspider.cli.library_warnings import flush_to_log, quiet_library_warnings
 LogFormat = Literal["text", "json"]
 
 # Loggers whose INFO records are what a log collector wants: one per action, one per sweep.
-ACTION_LOGGERS = ("aspider.actions", "aspider.progress")
+ACTION_LOGGERS = ("aspider.actions", "aspider.progress", "aspider.notify")
 
 _state: dict[str, LogFormat] = {"format": "text"}
 

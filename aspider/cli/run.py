@@ -26,6 +26,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from aspider._exceptions import Issue, only_failure
 from aspider.cli import words
 from aspider.cli.common import (
     EXIT_FAILED,
@@ -47,12 +48,16 @@ from aspider.cli.common import (
     wiring_of,
 )
 from aspider.cli.logs import LogFormat, setup_logging
+from aspider.cli.notify import after_run, notifier_for_run
 from aspider.cli.progress import RunDisplay
 from aspider.cli.report import print_summary, run_summary
+from aspider.notify import Notifier, facts_of_error, facts_of_result
 from aspider.plan import Plan, plan_to_dict
 from aspider.processors import Processor
 from aspider.run import Wiring, execute_run, preview_sweep, run_notices
 from aspider.settings import AspiderSettings
+from pbs import PbsError
+from xnat_client import XnatError
 
 
 def run(
@@ -85,6 +90,9 @@ def run(
         typer.Option("--log-format", help="text for people; json for log collectors."),
     ] = "text",
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every action as it happens."),
+    no_notify: bool = typer.Option(
+        False, "--no-notify", help="Send no alert after this run (as notify.enabled: false)."
+    ),
     wide: bool = WIDE_OPTION,
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
@@ -127,7 +135,9 @@ def run(
         else:
             wait = wait or _local_jobs_die_with_us(settings, log_format)
             options = RunChoices(session or [], wait, interval, log_format, as_json, wide)
-            code = run_command(names, procs, options, settings, wiring)
+            notifier = notifier_for_run(settings, no_notify)
+            told = Telling(notifier, skipped) if notifier is not None else None
+            code = run_command(names, procs, options, settings, wiring, told)
             raise typer.Exit(code if code != EXIT_OK or not skipped else EXIT_USAGE)
     if as_json:
         print_json(plan_to_dict(the_plan))
@@ -162,6 +172,14 @@ def _local_jobs_die_with_us(settings: AspiderSettings, log_format: LogFormat) ->
 
 
 @dataclass(frozen=True)
+class Telling:
+    """Who tells what the run found (notifications), and the processor files left out."""
+
+    notifier: Notifier
+    skipped: list[Issue]
+
+
+@dataclass(frozen=True)
 class RunChoices:
     """What the command line chose for a real run."""
 
@@ -179,6 +197,7 @@ def run_command(
     choices: RunChoices,
     settings: AspiderSettings,
     wiring: Wiring,
+    told: Telling | None = None,
 ) -> int:
     """The non-dry-run `aspider run`; returns the exit status."""
     live = not choices.as_json and choices.log_format == "text" and errors.is_terminal
@@ -202,6 +221,12 @@ def run_command(
     except KeyboardInterrupt:
         display.on_notice(logging.WARNING, display.interrupted())
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # XNAT or the cluster stopped it before any sweep: said, raised
+        cause = only_failure(exc, (XnatError, PbsError))
+        if told is not None and isinstance(cause, XnatError | PbsError):
+            facts = facts_of_error(cause, projects)
+            after_run(told.notifier, settings, wiring, facts, procs, told.skipped)
+        raise
     summary = run_summary(result)
     if choices.as_json:
         print_json(summary)
@@ -209,6 +234,9 @@ def run_command(
         sys.stdout.write(json.dumps({"summary": summary}, ensure_ascii=False, default=str) + "\n")
     else:
         print_summary(wide_console if choices.wide else console, result.reports, choices.wide)
+    if told is not None:
+        facts = facts_of_result(result, projects)
+        after_run(told.notifier, settings, wiring, facts, procs, told.skipped)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

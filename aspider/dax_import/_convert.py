@@ -45,21 +45,47 @@ def _carry_processor_paths(job: ImportJob, handles: Handles) -> None:
 
 
 def _other_keys(job: ImportJob) -> None:
-    """`admin_email` as a comment; every other top-level key, a `not mapped:` line."""
+    """`admin_email` (and `smtp_host`) as notifications; every other top-level key, a line."""
     data = job.doc.data
-    email = job.text("admin_email")
-    if email is not None:
-        job.out.comments.append(
-            f"admin_email: {email}  (from DAX; aspider does not send email yet)"
-        )
-        job.out.notes.append(
-            f"admin_email {email}: kept as a comment in the settings; aspider does not send email "
-            "yet (its run summary, `aspider status` and the status page of `aspider serve` report "
-            "jobs)"
-        )
+    _carry_email(job)
     for key, why in UNMAPPED_TOP.items():
         if data.get(key):
             job.out.unmapped.append(f"{key}: {why}")
     for key in data:
         if key not in MAPPED_TOP and key not in UNMAPPED_TOP:
             job.out.unmapped.append(f"{key}: not a DAX setting aspider knows")
+
+
+def _carry_email(job: ImportJob) -> None:
+    """
+    DAX mails its errors to `admin_email` through `smtp_host`: aspider's alerts and digest go
+    there too. Without a host the block is written as a comment: recipients with no server to
+    send through would stop every run.
+    """
+    emails = job.text("admin_email")
+    if emails is None:
+        return
+    to = [e.strip() for e in emails.split(",") if e.strip()]
+    host = job.text("smtp_host")
+    secret = "ASPIDER_NOTIFY__EMAIL__PASSWORD or notify.email.password_file, never this file"
+    if host is None:
+        job.out.comments += [
+            "notify:  (from DAX's admin_email: set the SMTP server's host, then uncomment)",
+            "  email:",
+            "    host: SMTP.HOST",
+            f"    to: [{', '.join(to)}]",
+        ]
+        job.out.notes.append(
+            f"admin_email {emails}: written as a commented notify.email block (the alerts and "
+            "the daily digest); DAX's file names no smtp_host, so set notify.email.host and "
+            f"uncomment it (a password, if the server wants one: {secret})"
+        )
+        return
+    job.section("notify")["email"] = {"host": host, "to": to}
+    job.carry_from(("admin_email",), "notify.email.to", ", ".join(to))
+    job.carry_from(("smtp_host",), "notify.email.host", host)
+    job.out.notes.append(
+        f"notify.email: aspider mails its alerts (a task failed, blocked, XNAT or the cluster "
+        f"unreachable) and a daily digest to {', '.join(to)}; check it with `aspider notify "
+        f"test` (a password, if the server wants one: {secret})"
+    )

@@ -14,8 +14,8 @@ UNMAPPED_ATTRS = {
     "launch_delay_sec": "aspider submits without pauses, within its limits",
     "root_job_dir": "aspider jobs run in their job directory under cluster.work_root",
     "priority_project": "aspider orders by processor priority, then session age",
-    "job_email": "aspider sends no mail; its run summary and status page report jobs",
-    "job_email_options": "aspider sends no mail",
+    "job_email": "aspider mails problems, not each job (notify:; the status page reports jobs)",
+    "job_email_options": "aspider mails problems, not each job (notify:)",
     "cr": "not needed: aspider reads XNAT's answers as they come",
     "launcher_type": "aspider has one way to run",
     "skip_lastupdate": "aspider decides what changed from each session's state",
@@ -27,12 +27,12 @@ UNMAPPED_TOP = {
     "modulelib": "DAX modules are not processors",
     "modules": "DAX modules are not processors",
     "processors": "legacy (v1/v2) processors: aspider reads v3 processor files only",
-    "smtp_host": "aspider sends no mail",
-    "timeout_emails": "aspider sends no mail",
+    "timeout_emails": "aspider mails each problem once, then 'resolved' (notify.alerts_per_hour "
+    "bounds a burst)",
 }
 SECTIONS = ("yamlprocessors", "sgpprocessors")
 MAPPED_TOP = {*SECTIONS, "attrs", "processorlib", "singularity_imagedir", "jobtemplate"}
-MAPPED_TOP |= {"projects", "admin_email"}
+MAPPED_TOP |= {"projects", "admin_email", "smtp_host"}
 PROJECT_KEYS = {"project", *SECTIONS}
 # Only aspider's settings have these; a DAX file never does.
 ASPIDER_ONLY = sorted(set(AspiderSettings.model_fields) - MAPPED_TOP - set(UNMAPPED_TOP))

@@ -29,7 +29,7 @@ from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_
 from aspider.plan.plan_json import plan_to_dict
 from aspider.plan.planner import Finding, Plan, SessionPlan, plan, plan_projects
 from aspider.plan.queue import IN_QUEUE, PlanLimits
-from aspider.plan.retry import Attempt, Attempts, read_attempts
+from aspider.plan.retry import Attempt, Attempts, Usage, read_attempts
 from aspider.plan.scope_matching import candidate_keys, match_scope
 from aspider.plan.scopes import Scope, iter_scopes
 from aspider.plan.sessions import session_order
@@ -63,6 +63,7 @@ from aspider.plan.tasks import (
     TaskCandidate,
     TaskRequirements,
 )
+from aspider.plan.tuning import ProcessorUsage, Suggestion, processors_usage
 
 __all__ = [
     "IN_FLIGHT",
@@ -90,6 +91,7 @@ __all__ = [
     "PlanLimits",
     "ProcStatus",
     "ProcessorExplanation",
+    "ProcessorUsage",
     "QcStatus",
     "Reason",
     "RecordJob",
@@ -103,9 +105,11 @@ __all__ = [
     "SetStatus",
     "SettledMemo",
     "Submit",
+    "Suggestion",
     "Task",
     "TaskCandidate",
     "TaskRequirements",
+    "Usage",
     "assessor_label",
     "build_task",
     "candidate_keys",
@@ -122,6 +126,7 @@ __all__ = [
     "plan",
     "plan_projects",
     "plan_to_dict",
+    "processors_usage",
     "proctype_of_label",
     "read_attempts",
     "session_order",

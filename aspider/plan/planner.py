@@ -59,7 +59,8 @@ from aspider.plan.tasks import (
     TaskCandidate,
     TaskRequirements,
 )
-from aspider.processors import Processor, RetryPolicy
+from aspider.plan.tuning import Request, Suggestion, job_records, usage
+from aspider.processors import Processor, RetryPolicy, TunePolicy
 from xnat_client.models import Assessor, ProjectSnapshot
 
 
@@ -87,6 +88,9 @@ class Plan:
     deferred: tuple[str, ...] = ()  # labels whose submission waits for room in the queue
     in_queue: int = 0  # jobs queued or running before this plan
     in_queue_per_processor: tuple[tuple[str, int], ...] = ()  # the same, by proctype
+    # Right-sizing's requests this plan worked out (proctype -> suggestion, None: none yet),
+    # which a chained plan of one session uses rather than learn from that session alone
+    suggestions: tuple[tuple[str, Suggestion | None], ...] = ()
 
     def queued_after(self) -> tuple[int, dict[str, int]]:
         """This plan's jobs in the queue once its submissions are made: in all, and by proctype."""
@@ -121,6 +125,45 @@ class _Builder:
     actions: dict[str, list[Action]] = field(default_factory=lambda: defaultdict(list))
     findings: dict[str, list[Finding]] = field(default_factory=lambda: defaultdict(list))
     requests: list[SubmitRequest] = field(default_factory=list)
+    snapshots: Sequence[ProjectSnapshot] = ()
+    tune: TunePolicy = field(default_factory=TunePolicy)
+    suggestions: dict[str, Suggestion | None] = field(default_factory=dict)
+
+    def suggestion(self, proc: Processor) -> Suggestion | None:
+        """Right-sizing's request for a processor that asks for it, from these projects' jobs
+        (worked out once per plan, and only for the processors that ask)."""
+        if proc.proctype not in self.suggestions:
+            req = proc.spec.requirements
+            request = Request.of(req.memory_mb, req.walltime_seconds, policy_of(proc, self.retry))
+            records = job_records(self.snapshots, proc.proctype)
+            found = usage(proc.proctype, records, request, self.tune).suggestion
+            self.suggestions[proc.proctype] = found
+        return self.suggestions[proc.proctype]
+
+
+def tuned_attempts(b: _Builder, proc: Processor, task: Task) -> Attempts | None:
+    """
+    The first attempt of a task whose processor asks to be right-sized (`requirements.tune`),
+    with the request earlier jobs support; None while they support none. It is recorded when
+    the job is submitted, so the job's record says what it asked and from how many jobs.
+    """
+    wanted = proc.spec.requirements.tune
+    found = b.suggestion(proc) if wanted else None
+    if found is None:
+        return None
+    req = task.requirements
+    memory = found.memory_mb if "memory" in wanted else None
+    walltime = found.walltime_seconds if "walltime" in wanted else None
+    if memory is None and walltime is None:
+        return None
+    first = Attempt(
+        1,
+        memory or req.memory_mb,
+        walltime or req.walltime_seconds,
+        memory_tuned_from=found.from_jobs if memory else 0,
+        walltime_tuned_from=found.from_jobs if walltime else 0,
+    )
+    return Attempts((first,))
 
 
 def plan(
@@ -140,7 +183,14 @@ def plan(
         limits: queue limits.
         container_dir: where relative container image paths live on the cluster.
     """
-    b = _Builder({o.label: o for o in observations}, container_dir, limits.retry)
+    b = _Builder(
+        {o.label: o for o in observations},
+        container_dir,
+        limits.retry,
+        snapshots=snapshots,
+        tune=limits.tune,
+        suggestions=dict(limits.suggestions),
+    )
     with gc_paused():
         for match in matches:
             _plan_scope(b, match)
@@ -159,7 +209,7 @@ def plan(
             acts, finds = b.actions.get(s.id, ()), b.findings.get(s.id, ())
             if acts or finds:
                 sessions.append(SessionPlan(snap.project, s.id, s.label, tuple(acts), tuple(finds)))
-    return Plan(tuple(sessions), tuple(deferred), in_queue, before)
+    return Plan(tuple(sessions), tuple(deferred), in_queue, before, tuple(b.suggestions.items()))
 
 
 def _plan_scope(b: _Builder, match: ScopeMatch) -> None:
@@ -213,7 +263,10 @@ def _plan_candidate(
         b.findings[scope.anchor.id].append(Finding(proc.proctype, a.label, Reason.JOB_ELSEWHERE))
     if not row.actions:
         return
-    task = with_attempts(build_task(proc, cand, b.container_dir), attempts)
+    task = build_task(proc, cand, b.container_dir)
+    if attempts is None and status in (None, ProcStatus.NEED_TO_RUN):
+        attempts = tuned_attempts(b, proc, task)
+    task = with_attempts(task, attempts)
     reason = "; ".join(cand.reasons)  # resolved only now: most tasks never need it
     for kind in row.actions:
         if kind is ActionKind.RETRY:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from aspider.plan.actions import JobObservation, Submit
 from aspider.plan.states import ProcStatus, normalise_procstatus
-from aspider.processors import Processor, RetryPolicy
+from aspider.plan.tuning import Suggestion
+from aspider.processors import Processor, RetryPolicy, TunePolicy
 from xnat_client.models import ProjectSnapshot
 
 #: The scheduler states of a job that holds a place in the queue.
@@ -33,6 +34,10 @@ class PlanLimits:
     max_queued: int | None = None
     max_queued_per_processor: int | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # How right-sizing turns earlier jobs into a request, for the processors that ask for it,
+    # and the requests already worked out from a wider view (a chained plan takes its sweep's)
+    tune: TunePolicy = field(default_factory=TunePolicy)
+    suggestions: tuple[tuple[str, Suggestion | None], ...] = ()
     # Jobs of the same run or service that this plan does not see (other projects'), which
     # the limits cover too: a site's max_queued is one promise for everything aspider runs.
     elsewhere: int = 0

@@ -46,6 +46,7 @@ from aspider.processors._model import (
     Requirements,
     RetryCause,
     RetryPolicy,
+    TunePolicy,
 )
 from aspider.processors._overrides import OverrideValue, override_key_problem, with_overrides
 from aspider.processors._python import Processor, load_processor_class
@@ -102,6 +103,7 @@ __all__ = [
     "RetryPolicy",
     "ScanInput",
     "SessionGroup",
+    "TunePolicy",
     "XnatInputs",
     "YamlSyntaxError",
     "attr_field",

@@ -42,6 +42,17 @@ class Requirements(_Strict):
     memory: str | int = "16G"
     ppn: int = Field(default=1, ge=1)
     env: str | None = None  # DAX's `${job_env}` for its own template; see `Processor.notes`
+    # aspider's: ask what earlier jobs used rather than `memory` / `walltime` (which stay the
+    # request until enough jobs have completed; see `TunePolicy`). `memory,walltime` as one
+    # string too, as a project's override gives it.
+    tune: tuple[Literal["memory", "walltime"], ...] = ()
+
+    @field_validator("tune", mode="before")
+    @classmethod
+    def _tune(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("walltime")
     @classmethod
@@ -133,6 +144,26 @@ class RetryPolicy(_Strict):
         """This policy's fields where it sets them, the default's elsewhere."""
         mine = {name: getattr(self, name) for name in self.model_fields_set}
         return default.model_copy(update=mine)
+
+
+class TunePolicy(_Strict):
+    """
+    How right-sizing turns earlier jobs into a request (`aspider tune`, and the processors
+    whose `requirements: tune:` asks for it): the 95th percentile of what successful jobs used
+    times a margin, rounded up to a step a scheduler likes, never below the most any
+    successful job used nor at or below a request that a job was killed for exceeding, and
+    never above the retry policy's maximum. Until `min_jobs` jobs have succeeded, the
+    processor's own request stands.
+    """
+
+    min_jobs: int = Field(default=5, ge=1)
+    memory_margin: float = Field(default=1.2, ge=1.0, le=10.0)
+    walltime_margin: float = Field(default=1.5, ge=1.0, le=10.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        return _known_keys_only(cls, data)
 
 
 class OutputSpec(_Strict):

@@ -41,6 +41,7 @@ _REQUIREMENTS = {
     "attrs.walltime": "walltime",
     "memory": "memory",
     "attrs.memory": "memory",
+    "tune": "tune",  # aspider's: `memory`, `walltime` or `memory,walltime`
 }
 
 
@@ -49,7 +50,7 @@ def override_key_problem(key: str) -> str:
     if key in _REQUIREMENTS or _INPUT_KEY.match(key):
         return ""
     return (
-        f"{key!r} is not an override: use walltime, memory, "
+        f"{key!r} is not an override: use walltime, memory, tune, "
         "inputs.xnat.<scans|assessors|petscans>.<input>.<key> or "
         "inputs.xnat.<scans|assessors|petscans>.<input>.resources.<varname>.fmatch"
     )

@@ -35,8 +35,11 @@ from aspider.run.commands.runner import (
     summary_rows,
     sweep_options,
 )
+from aspider.run.commands.tune import read_usage
+from aspider.run.lease.holder import project_lease
+from aspider.run.lease.in_xnat import XnatLeaseStore
 from aspider.run.records.run_queue import RunQueue
-from aspider.run.records.workflow_history import read_history
+from aspider.run.records.workflow_history import log_tail_of, read_history, reason_of
 from aspider.run.sweep import SweepOptions, SweepReport, jobs_to_observe, sweep_project
 from aspider.run.tasks.job_templates import run_notices
 from aspider.run.wiring import NETWORK, Wiring, open_backend, read_snapshots
@@ -53,17 +56,22 @@ __all__ = [
     "SweepPreview",
     "SweepReport",
     "Wiring",
+    "XnatLeaseStore",
     "execute_run",
     "for_project",
     "jobs_to_observe",
+    "log_tail_of",
     "observe_followed_jobs",
     "open_backend",
     "plan_limits",
     "preview",
     "preview_sweep",
+    "project_lease",
     "read_history",
     "read_rerun",
     "read_snapshots",
+    "read_usage",
+    "reason_of",
     "run_ending",
     "run_notices",
     "send_back",

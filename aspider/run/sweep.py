@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import anyio
@@ -214,6 +214,7 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
                 processors=processors,
                 room=room,
                 container_dir=options.container_dir,
+                limits=replace(limits, suggestions=plan.suggestions),
             )
 
         by_id = {s.id: s for s in snapshot.sessions}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from aspider.processors import format_duration
 from aspider.serve.charts import Chart, day_bars, queue_lines
 from aspider.serve.status import NOT_CONFIGURED, ProjectStatus
 
@@ -23,6 +24,7 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters["duration"] = format_duration  # seconds as [D-]HH:MM:SS, as requests are written
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from aspider.plan import processors_usage
 from aspider.processors import Processor
 from aspider.run import NETWORK, Wiring, for_project
 from aspider.serve.history import read_steps
@@ -31,15 +32,16 @@ async def read_statuses(
         for project in projects:
             snapshot = await xnat.project_snapshot(project, subject_assessors=True)
             steps = await read_steps(xnat, snapshot) if settings.xnat.history else None
-            proctypes = [p.proctype for p in for_project(settings, project, processors)]
+            ours = for_project(settings, project, processors)
             found.append(
                 project_status(
                     snapshot,
-                    proctypes,
+                    [p.proctype for p in ours],
                     link_base=link,
                     today=date.today(),
                     taken_at=_now(),
                     steps=steps,
+                    usage=processors_usage([snapshot], ours, settings.retry, settings.tune),
                 )
             )
     return found

@@ -26,9 +26,10 @@ from datetime import date, datetime
 
 import anyio
 
-from aspider.plan import IN_QUEUE, JobObservation
+from aspider.plan import IN_QUEUE, JobObservation, processors_usage
 from aspider.processors import Processor
 from aspider.run import JobBackend, RunQueue, for_project, jobs_to_observe, sweep_options
+from aspider.serve.alerts import ServiceAlerts
 from aspider.serve.history import QueueSample
 from aspider.serve.metrics import ServiceMetrics
 from aspider.serve.page import PageInfo
@@ -60,13 +61,19 @@ class Service:
         self._backend = backend
         # One queue budget for every project the service sweeps (limits.max_queued is one promise).
         self.options = replace(sweep_options(settings), queue=RunQueue())
-        config = WorkerConfig(self.serve.poll_interval, self.serve.settle, self.options)
+        self.alerts = ServiceAlerts.wanted(settings, xnat)
+        after = self.alerts.after_sweep if self.alerts is not None else None
+        config = WorkerConfig(
+            self.serve.poll_interval, self.serve.settle, self.options, after_sweep=after
+        )
         self.workers: dict[str, ProjectWorker] = {
             p: ProjectWorker(
                 p, for_project(settings, p, processors), xnat, backend, config, self.metrics
             )
             for p in projects
         }
+        if self.alerts is not None:
+            self.alerts.workers = self.workers
         self.started = datetime.now().astimezone()
         self.next_full: datetime | None = None
         self.stopping = False
@@ -85,6 +92,8 @@ class Service:
                     tg.start_soon(worker.run)
                 tg.start_soon(self._follow_jobs)
                 tg.start_soon(self._schedule)
+                if self.alerts is not None:
+                    tg.start_soon(self.alerts.digests, self._stopped)
         finally:
             self._finished.set()
 
@@ -195,6 +204,9 @@ class Service:
                 taken_at=w.read_at,
                 observations=w.observations,
                 history=w.history,
+                usage=processors_usage(
+                    [w.snapshot], w.processors, self.settings.retry, self.settings.tune
+                ),
             )
             status.pending = len(w.watch.pending) + len(w.watch.hints)
             status.last_sweep = _last_sweep(w)

@@ -28,6 +28,7 @@ from aspider.plan import (
     IN_FLIGHT,
     NEEDS_ATTENTION,
     JobObservation,
+    ProcessorUsage,
     ProcStatus,
     normalise_procstatus,
 )
@@ -103,6 +104,8 @@ class ProjectStatus:
     scope: str = NO_SCOPE  # which processors are shown, in words
     job_counts: dict[str, int] | None = None  # configured jobs by JOB_STATES; None: not polled
     transitions_from: str = FROM_LAST_CHANGE
+    # What each configured processor's jobs used against what they asked (`aspider tune`)
+    usage: list[ProcessorUsage] = field(default_factory=list)
 
     @property
     def queued(self) -> int:
@@ -144,6 +147,7 @@ def project_status(
     steps: Mapping[str, Steps] | None = None,
     only: Sequence[str] = (),
     days: int = 14,
+    usage: Sequence[ProcessorUsage] = (),
 ) -> ProjectStatus:
     """
     The status of every task of the snapshot (of the proctypes `only` names, when it names
@@ -176,6 +180,7 @@ def project_status(
         scope=NO_SCOPE if configured is None else SCOPE,
         job_counts=None if observations is None else _job_counts(jobs),
         transitions_from=told,
+        usage=[u for u in usage if u.jobs and (not only or u.proctype in only)],
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -40,12 +40,18 @@ log = logging.getLogger("aspider.serve")
 _RETRY = 15.0  # seconds before a sweep that failed (XNAT, the cluster, the lease) is tried again
 
 
+# What a sweep is followed by (the service's notifications): the project, and the sweep's
+# error (None: it swept).
+AfterSweep = Callable[[str, Exception | None], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     poll_interval: float
     settle: float
     options: SweepOptions
     clock: Callable[[], float] = time.monotonic
+    after_sweep: AfterSweep | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,7 @@ class ProjectWorker:
         except Exception as exc:  # noqa: BLE001  (logged by _not_done; tried again later)
             self._not_done(kind, self._config.clock() - started, exc)
             self._again_later(kind, sessions)
+            await self._after(exc)
             return
         seconds = self._config.clock() - started
         service_log.sweep_ended(self.project, kind, seconds, report)
@@ -237,6 +244,16 @@ class ProjectWorker:
         )
         if acted or kind == "full" or self.snapshot is None:
             await self.refresh_quietly()
+            await self._after(None)
+
+    async def _after(self, error: Exception | None) -> None:
+        """What follows a sweep that acted or failed (notifications); never raises."""
+        if self._config.after_sweep is None:
+            return
+        try:
+            await self._config.after_sweep(self.project, error)
+        except Exception:  # a notification must never stop the project's sweeps
+            log.exception("project %s: after its sweep", self.project)
 
     def _planned(self, plan: Plan) -> None:
         """The plan's deferred tasks, with the limits it planned with (no await since)."""

@@ -101,6 +101,7 @@ class LocalClient(BatchClient):
     """
 
     ended_jobs_vanish = True
+    accounts_usage = False
 
     def __init__(
         self,

@@ -320,7 +320,8 @@ def test_per_project_variants_come_over_as_overrides(site: str, tmp_path: Path) 
 def test_a_job_template_and_admin_email_come_over_as_they_can(site: str, tmp_path: Path) -> None:
     """The site's template is cluster.job_template: DAX's placeholders are aspider's (same
     `${name}` syntax, filled alike), except ${xnat_host}, which the output names and the job
-    script leaves to the shell; admin_email is a comment, aspider sending no email yet."""
+    script leaves to the shell; admin_email and smtp_host are where aspider mails its alerts
+    and digest."""
     imported = _import_site_file("with_job_template.yaml", tmp_path, site)
     template = DAX_FILES / "slurm_job_template.txt"
     assert imported.data["cluster"] == {
@@ -329,12 +330,14 @@ def test_a_job_template_and_admin_email_come_over_as_they_can(site: str, tmp_pat
         "container_dir": "/data/dax/containers",
         "job_template": str(template),
     }
-    written = imported.settings.read_text()
-    assert "# admin_email: xnat-admin@example.org" in written
+    assert imported.data["notify"] == {
+        "email": {"host": "smtp.example.org", "to": ["xnat-admin@example.org"]}
+    }
     said = imported.result.stderr
-    assert "note: admin_email xnat-admin@example.org: kept as a comment" in said
-    assert "aspider does not send email yet" in said
+    assert "notify.email: aspider mails its alerts" in said
+    assert "ASPIDER_NOTIFY__EMAIL__PASSWORD" in said
     assert "not a DAX setting aspider knows" not in said
+    assert "smtp_host" not in said.split("not mapped", 1)[-1]
     assert "cluster.job_template: same placeholders as DAX" in said
     assert "aspider does not fill ${xnat_host}" in said
     spec = JobSpec(
@@ -346,6 +349,20 @@ def test_a_job_template_and_admin_email_come_over_as_they_can(site: str, tmp_pat
     assert "${job_cmds}" not in script
     assert "export XNAT_HOST=${xnat_host}" in script  # not filled: the shell's to expand
     assert "t1stats_v1" in _dry_run_works(imported, "PROJ3")
+
+
+def test_admin_email_without_an_smtp_host_is_a_commented_block(tmp_path: Path) -> None:
+    """No server to send through: the notify block is a comment to complete, the file loads."""
+    dax = tmp_path / "dax.yaml"
+    dax.write_text(DAX_SETTINGS.format(lib=OURS) + "admin_email: a@example.org, b@example.org\n")
+    out = tmp_path / "aspider.yaml"
+    result = runner.invoke(app, ["import-dax", str(dax), "--out", str(out)], env=_home(tmp_path))
+    assert result.exit_code == 0, result.output
+    written = out.read_text()
+    assert "notify" not in yaml.safe_load(written)
+    assert "#   email:\n#     host: SMTP.HOST\n#     to: [a@example.org, b@example.org]" in written
+    assert "set notify.email.host and uncomment it" in result.stderr
+    assert load_settings(out).notify.email.to == ()
 
 
 def test_dax_s_own_job_body_is_not_made_the_job_template(tmp_path: Path) -> None:

@@ -13,9 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
+import anyio
+
 from aspider.plan.actions import JobObservation
 from aspider.run.backends.base import combine, job_names
 from pbs import BatchClient, JobDirState, JobInfo, JobSpec, JobState, JobTemplate
+
+#: Seconds between a poll that found jobs ending and the one that asks again what they used.
+SCHEDULER_CLOSING = 2.0
 
 
 class SchedulerBackend:
@@ -45,11 +50,29 @@ class SchedulerBackend:
         named = found.by_name
         infos.update({label: named[names[label]] for label in intents if names[label] in named})
         states = await self.client.read_states(self.work_root, names.values())
+        await self._closing(infos, {label: states[names[label]] for label in jobs})
         observed = {}
         for label in jobs:
             state = states[names[label]]
             observed[label] = combine(label, self._ended(infos.get(label), state), state)
         return observed
+
+    async def _closing(self, infos: dict[str, JobInfo], states: Mapping[str, JobDirState]) -> None:
+        """
+        Jobs whose directory shows their end while the scheduler, asked a moment before, had
+        them running: asked again once, a little later, for the use it accounts only once it
+        closes a job (the task is finalised on this poll, and its record keeps what it used).
+        """
+        racing = {
+            label: info.job_id
+            for label, info in infos.items()
+            if info.state.active and states[label].ended
+        }
+        if not racing or not self.client.accounts_usage:
+            return
+        await anyio.sleep(SCHEDULER_CLOSING)
+        again = await self.client.poll(racing.values(), [])
+        infos.update({label: again.by_id[job_id] for label, job_id in racing.items()})
 
     def _ended(self, info: JobInfo | None, state: JobDirState) -> JobInfo | None:
         """A vanished job whose directory shows its end has completed, where jobs vanish so."""

@@ -72,7 +72,7 @@ def plan_limits(settings: AspiderSettings) -> PlanLimits:
     queued = limits.max_queued
     if queued is None and settings.cluster.executor == "local":
         queued = os.cpu_count() or 1
-    return PlanLimits(queued, limits.max_queued_per_processor, settings.retry)
+    return PlanLimits(queued, limits.max_queued_per_processor, settings.retry, settings.tune)
 
 
 def sweep_options(settings: AspiderSettings, sessions: Sequence[str] = ()) -> SweepOptions:

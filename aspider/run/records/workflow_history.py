@@ -147,6 +147,11 @@ def reason_of(note: str) -> str:
     return first.split(_LOG_TAIL, 1)[0].split(JOB_DIRECTORY, 1)[0].strip()
 
 
+def log_tail_of(note: str) -> str:
+    """The last lines of the job's log that a failure's note ends with ("" if it has none)."""
+    return without_head(note).split(_LOG_TAIL, 1)[1].strip() if _LOG_TAIL in note else ""
+
+
 # Why a job ended, as a resubmission's entry says it (a `pbs.EndCause` word -> words); memory
 # and walltime say with what they ended (`_ended`).
 _CAUSES = {

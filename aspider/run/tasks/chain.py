@@ -120,14 +120,20 @@ async def chain_session(
     processors: Sequence[Processor],
     room: QueueRoom,
     container_dir: str | None,
+    limits: PlanLimits,
 ) -> None:
-    """Plan the session again for what its completed tasks unblock, and do it."""
+    """
+    Plan the session again for what its completed tasks unblock, and do it. `limits` carries
+    the sweep's retry policy and right-sizing (its requests, worked out from the whole
+    project); the queue is `room`'s.
+    """
     downstream = downstream_of(executor.completed, processors)
     if not downstream:
         return
     fresh = executor.ledger.updated(before)
     snapshot = ProjectSnapshot(project=project, sessions=(fresh,))
-    plan = await plan_projects([snapshot], downstream, (), PlanLimits(), container_dir)
+    chained = PlanLimits(retry=limits.retry, tune=limits.tune, suggestions=limits.suggestions)
+    plan = await plan_projects([snapshot], downstream, (), chained, container_dir)
     actions: list[Action] = [
         a
         for a in plan.actions()
