@@ -24,7 +24,7 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from aspider.plan import IN_FLIGHT, ProcStatus, normalise_procstatus
-from aspider.run import log_tail_of, reason_of
+from aspider.run import job_directory_of, log_tail_of, reason_of
 from xnat_client import Assessor, ProjectSnapshot
 
 # A task sent back to run again (by a person, or a retry) is neither failed nor cleared yet:
@@ -150,6 +150,9 @@ def _failed(project: str, session: str, a: Assessor, rules: TaskRules) -> Proble
     reason = reason_of(a.note) or "failed (no reason recorded)"
     tail = log_tail_of(a.note)
     details = [("reason", reason), *_where(session, a, rules)]
+    directory = job_directory_of(a.note)
+    if directory:
+        details.append(("job directory", directory))
     if tail:
         lines = [line.strip() for line in tail.split(" | ") if line.strip()]
         details.append(("log tail", "\n".join(lines[-rules.log_lines :])))

@@ -39,7 +39,12 @@ from aspider.run.commands.tune import read_usage
 from aspider.run.lease.holder import project_lease
 from aspider.run.lease.in_xnat import XnatLeaseStore
 from aspider.run.records.run_queue import RunQueue
-from aspider.run.records.workflow_history import log_tail_of, read_history, reason_of
+from aspider.run.records.workflow_history import (
+    job_directory_of,
+    log_tail_of,
+    read_history,
+    reason_of,
+)
 from aspider.run.sweep import SweepOptions, SweepReport, jobs_to_observe, sweep_project
 from aspider.run.tasks.job_templates import run_notices
 from aspider.run.wiring import NETWORK, Wiring, open_backend, read_snapshots
@@ -59,6 +64,7 @@ __all__ = [
     "XnatLeaseStore",
     "execute_run",
     "for_project",
+    "job_directory_of",
     "jobs_to_observe",
     "log_tail_of",
     "observe_followed_jobs",

@@ -85,6 +85,10 @@ def test_failures_are_told_once_and_resolved_after_a_rerun_completes_them(
         assert {m.header("X-Aspider-Kind") for m in alerts} == {"alert"}
         assert all("no calibration file" in m.text() for m in alerts)
         assert all("exited with code 3" in m.text() for m in alerts)
+        for m in alerts:  # where to look on the cluster: the job's own directory
+            label = m.header("X-Aspider-Problem").removeprefix("failed:")
+            (line,) = [x for x in m.text().splitlines() if "job directory" in x]
+            assert line.rstrip().endswith(f"/work/{label}"), line
         assert len(hook.posts) == 3
         assert {p.body["aspider"]["problem"] for p in hook.posts} == {f"failed:{x}" for x in failed}
         assert "notifications: 6 alert(s) sent" in first.stderr

@@ -147,6 +147,13 @@ def reason_of(note: str) -> str:
     return first.split(_LOG_TAIL, 1)[0].split(JOB_DIRECTORY, 1)[0].strip()
 
 
+def job_directory_of(note: str) -> str:
+    """Where the failed job ran, as its note names it ("" if it does not)."""
+    if JOB_DIRECTORY not in note:
+        return ""
+    return without_head(note).split(JOB_DIRECTORY, 1)[1].split(_LOG_TAIL, 1)[0].strip()
+
+
 def log_tail_of(note: str) -> str:
     """The last lines of the job's log that a failure's note ends with ("" if it has none)."""
     return without_head(note).split(_LOG_TAIL, 1)[1].strip() if _LOG_TAIL in note else ""
