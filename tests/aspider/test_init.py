@@ -149,7 +149,7 @@ def _fields(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> set[tuple[s
 
 
 def _keys(data: dict[str, Any]) -> set[tuple[str, ...]]:
-    sections = ("xnat", "cluster", "limits", "retry", "serve", "notify")
+    sections = ("xnat", "cluster", "limits", "retry", "tune", "serve", "notify")
     keys = {(k,) for k in data if k not in sections}
     return keys | {(s, k) for s in sections for k in data.get(s, {})}
 
