@@ -222,6 +222,14 @@ class EmailSection(_Section):
     ca_file: Path | None = None  # a CA bundle for a server whose certificate a private CA signed
     timeout: float = Field(default=30.0, gt=0)  # seconds for each step of the conversation
 
+    @field_validator("host")
+    @classmethod
+    def _host_alone(cls, value: str) -> str:
+        name, colon, port = value.rpartition(":")
+        if colon and port.isdigit() and "]" not in port and ":" not in name:
+            raise ValueError(f"write the host alone and the port apart: host: {name}, port: {port}")
+        return value
+
     @field_validator("to", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:

@@ -42,11 +42,12 @@ JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document instea
 WIDE_OPTION = typer.Option(False, "--wide", help="Every column, however wide the terminal.")
 
 
-console = Console(soft_wrap=True)
+# emoji=False: rich would turn `file.yaml:100:` into a 💯; aspider prints no emoji codes.
+console = Console(soft_wrap=True, emoji=False)
 # --wide: tables laid out as wide as their content, whatever the terminal (rich would otherwise
 # never print wider than the terminal, folding or cutting cells to fit).
-wide_console = Console(soft_wrap=True, width=10_000)
-errors = Console(stderr=True, soft_wrap=True)
+wide_console = Console(soft_wrap=True, width=10_000, emoji=False)
+errors = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

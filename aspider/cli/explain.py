@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from aspider.cli.common import (
-    EXIT_FAILED,
+    EXIT_USAGE,
     JSON_OPTION,
     SETTINGS_OPTION,
     console,
@@ -28,7 +28,7 @@ from aspider.plan import (
     ProcessorExplanation,
     explain_session,
 )
-from aspider.run import preview
+from aspider.run import preview, unknown_sessions
 
 
 def explain(
@@ -54,9 +54,10 @@ def explain(
         seen = anyio.run(
             lambda: preview(settings, [project], procs, wiring=wiring, every_match=True)
         )
-    snapshot = seen.snapshots[0]
-    if snapshot.session(session) is None:
-        raise fail(f"project {project} has no session labelled {session!r}", EXIT_FAILED)
+        snapshot = seen.snapshots[0]
+        missing = unknown_sessions([snapshot], [session])
+        if missing:
+            raise fail(missing, EXIT_USAGE)
     report = explain_session(snapshot, session, seen.matches, seen.plan)
     if as_json:
         print_json([asdict(r) | {"can_run": r.can_run} for r in report])

@@ -73,7 +73,7 @@ def _text_handler() -> logging.Handler:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(LineFormatter())
         return handler
-    console = Console(stderr=True, soft_wrap=True)
+    console = Console(stderr=True, soft_wrap=True, emoji=False)
     return RichHandler(
         console=console,
         show_path=False,

@@ -227,6 +227,8 @@ def run_command(
             facts = facts_of_error(cause, projects)
             after_run(told.notifier, settings, wiring, facts, procs, told.skipped)
         raise
+    if choices.sessions and result.sessions_missing:
+        raise fail(result.sessions_missing, EXIT_USAGE)
     summary = run_summary(result)
     if choices.as_json:
         print_json(summary)
@@ -262,7 +264,10 @@ def print_plan(the_plan: Plan, wide: bool = False) -> None:
             cells += [finding.label] if wide else []
             table.add_row(*(escape(c) for c in [*cells, finding.message]))
     if not the_plan.sessions or not table.row_count:
-        console.print("Nothing to do: every task is done, running, or waiting for its inputs.")
+        console.print(
+            "Nothing to do: every task is done, running, waiting for its inputs, or failed "
+            "(`aspider status` lists the failed; `aspider rerun` sends them back)."
+        )
     else:
         (wide_console if wide else console).print(table)
     console.print(

@@ -14,6 +14,7 @@ from aspider.dax_import._import_job import DaxEnvironment, ImportJob
 from aspider.dax_import._keys import MAPPED_TOP, SECTIONS, UNMAPPED_TOP
 from aspider.dax_import._projects import carry_projects
 from aspider.dax_import._xnat import carry_xnat
+from aspider.settings import check_address
 
 
 def convert(doc: DaxDocument, env: DaxEnvironment) -> Conversion:
@@ -66,6 +67,12 @@ def _carry_email(job: ImportJob) -> None:
     if emails is None:
         return
     to = [e.strip() for e in emails.split(",") if e.strip()]
+    bad = [address for address in to if not _is_address(address)]
+    if bad or not to:
+        job.problem(
+            ("admin_email",), f"{', '.join(bad) or emails!r}: write name@host, commas between"
+        )
+        return
     host = job.text("smtp_host")
     secret = "ASPIDER_NOTIFY__EMAIL__PASSWORD or notify.email.password_file, never this file"
     if host is None:
@@ -81,11 +88,26 @@ def _carry_email(job: ImportJob) -> None:
             f"uncomment it (a password, if the server wants one: {secret})"
         )
         return
-    job.section("notify")["email"] = {"host": host, "to": to}
+    name, colon, written = host.rpartition(":")
+    port = int(written) if colon and written.isdigit() else 25  # smtplib's default, as DAX's
+    server = name if colon and written.isdigit() else host
+    if not 1 <= port <= 65535 or not server:
+        job.problem(("smtp_host",), f"{host!r}: write the mail server as host or host:port")
+        return
+    job.section("notify")["email"] = {"host": server, "port": port, "to": to}
     job.carry_from(("admin_email",), "notify.email.to", ", ".join(to))
-    job.carry_from(("smtp_host",), "notify.email.host", host)
+    job.carry_from(("smtp_host",), "notify.email.host", f"{server}, port {port}")
     job.out.notes.append(
         f"notify.email: aspider mails its alerts (a task failed, blocked, XNAT or the cluster "
-        f"unreachable) and a daily digest to {', '.join(to)}; check it with `aspider notify "
-        f"test` (a password, if the server wants one: {secret})"
+        f"unreachable) and a daily digest to {', '.join(to)} through {server}:{port} with "
+        "STARTTLS (notify.email.security: none for a relay that offers none); check it with "
+        f"`aspider notify test` (a password, if the server wants one: {secret})"
     )
+
+
+def _is_address(text: str) -> bool:
+    try:
+        check_address(text)
+    except ValueError:
+        return False
+    return True

@@ -45,7 +45,13 @@ from aspider.run.records.workflow_history import (
     read_history,
     reason_of,
 )
-from aspider.run.sweep import SweepOptions, SweepReport, jobs_to_observe, sweep_project
+from aspider.run.sweep import (
+    SweepOptions,
+    SweepReport,
+    jobs_to_observe,
+    sweep_project,
+    unknown_sessions,
+)
 from aspider.run.tasks.job_templates import run_notices
 from aspider.run.wiring import NETWORK, Wiring, open_backend, read_snapshots
 
@@ -84,4 +90,5 @@ __all__ = [
     "summary_rows",
     "sweep_options",
     "sweep_project",
+    "unknown_sessions",
 ]

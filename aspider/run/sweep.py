@@ -9,6 +9,7 @@ never stops the others.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -80,6 +81,7 @@ class SweepReport:
     requests: int = 0
     pruned: list[str] = field(default_factory=list)  # failed job directories removed
     states: dict[str, int] = field(default_factory=dict)  # our tasks by procstatus, at the start
+    sessions_missing: str = ""  # the sessions the run named that this project lacks, in words
 
     @property
     def active(self) -> int:
@@ -126,6 +128,25 @@ def restrict(snapshot: ProjectSnapshot, sessions: Sequence[str]) -> ProjectSnaps
     wanted = set(sessions)
     kept = tuple(s for s in snapshot.sessions if s.label in wanted or s.id in wanted)
     return snapshot.model_copy(update={"sessions": kept})
+
+
+def unknown_sessions(snapshots: Sequence[ProjectSnapshot], sessions: Sequence[str]) -> str:
+    """
+    The sessions named that none of the projects has, with the nearest labels they do have;
+    "" when every one is there. A misspelt `--session` must not read as "nothing to do".
+    """
+    labels = [s.label for snap in snapshots for s in snap.sessions]
+    known = set(labels) | {s.id for snap in snapshots for s in snap.sessions}
+    missing = [name for name in sessions if name not in known]
+    if not missing:
+        return ""
+    projects = ", ".join(snap.project for snap in snapshots)
+    said = []
+    for name in missing:
+        close = difflib.get_close_matches(name, labels, n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        said.append(f"session {name!r} is not in {projects}{hint}")
+    return "; ".join(said)
 
 
 def snapshot_needs(processors: Sequence[Processor]) -> dict[str, bool]:
@@ -188,7 +209,8 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
         remembered = await load_memo(backend.transport, root, project)
         memo = SettledMemo(previous=remembered)
         needs = snapshot_needs(processors)
-        snapshot = restrict(await xnat.project_snapshot(project, **needs), options.sessions)
+        whole = await xnat.project_snapshot(project, **needs)
+        snapshot = restrict(whole, options.sessions)
         followed = jobs_to_observe(snapshot, processors)
         observations = await backend.observe(followed)
         held = await settle_held_jobs(backend, followed, observations)
@@ -203,6 +225,7 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
         if on_plan is not None:
             on_plan(plan)
         report = SweepReport(project, plan, Outcome(), observations)
+        report.sessions_missing = unknown_sessions([whole], options.sessions)
         report.states = _states(snapshot, processors)
         transfers = TransferLimit(options.transfers)
         chain = None

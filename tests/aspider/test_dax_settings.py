@@ -331,7 +331,7 @@ def test_a_job_template_and_admin_email_come_over_as_they_can(site: str, tmp_pat
         "job_template": str(template),
     }
     assert imported.data["notify"] == {
-        "email": {"host": "smtp.example.org", "to": ["xnat-admin@example.org"]}
+        "email": {"host": "smtp.example.org", "port": 25, "to": ["xnat-admin@example.org"]}
     }
     said = imported.result.stderr
     assert "notify.email: aspider mails its alerts" in said
@@ -349,6 +349,22 @@ def test_a_job_template_and_admin_email_come_over_as_they_can(site: str, tmp_pat
     assert "${job_cmds}" not in script
     assert "export XNAT_HOST=${xnat_host}" in script  # not filled: the shell's to expand
     assert "t1stats_v1" in _dry_run_works(imported, "PROJ3")
+
+
+def test_an_smtp_host_with_its_port_is_split(tmp_path: Path) -> None:
+    """`smtp_host: relay.lab:2525` (smtplib's form) is host and port, as aspider's settings
+    want them; a host:port written by hand in aspider's settings is refused, naming both."""
+    dax = tmp_path / "dax.yaml"
+    extra = "admin_email: a@example.org\nsmtp_host: relay.lab:2525\n"
+    dax.write_text(DAX_SETTINGS.format(lib=OURS) + extra)
+    out = tmp_path / "aspider.yaml"
+    result = runner.invoke(app, ["import-dax", str(dax), "--out", str(out)], env=_home(tmp_path))
+    assert result.exit_code == 0, result.output
+    email = load_settings(out).notify.email
+    assert (email.host, email.port) == ("relay.lab", 2525)
+    out.write_text("notify: {email: {host: 'relay.lab:2525', to: [a@example.org]}}\n")
+    with pytest.raises(ConfigError, match=r"host: relay\.lab, port: 2525"):
+        load_settings(out)
 
 
 def test_admin_email_without_an_smtp_host_is_a_commented_block(tmp_path: Path) -> None:

@@ -69,6 +69,27 @@ def test_a_project_in_the_wrong_case_gets_did_you_mean(
     assert _writes(server) == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "DEMO", "--session", "DEMO_S0001"],
+        ["run", "DEMO", "--dry-run", "--session", "DEMO_S0001"],
+        ["explain", "DEMO", "DEMO_S0001", "--json"],
+    ],
+)
+def test_a_misspelt_session_is_named_with_the_nearest(
+    server: XnatServer, url: str, tmp_path: Path, command: list[str]
+) -> None:
+    """Not "nothing to do": the session is not in the project; did you mean DEMO_S00001? exit 2."""
+    result = run_aspider(command, _env(tmp_path, url), tmp_path)
+    assert result.returncode == 2, result.stderr
+    line = _one_error(result.stderr)
+    assert line.startswith("error: session 'DEMO_S0001' is not in DEMO (did you mean DEMO_S0000"), line
+    if "--json" in command:
+        assert json.loads(result.stdout)["exit"] == 2
+    assert [w for w in _writes(server) if "aspider_lease" not in w] == []
+
+
 def test_a_variable_is_blamed_for_its_own_value(url: str, tmp_path: Path) -> None:
     """The settings file says pbs, ASPIDER_CLUSTER__EXECUTOR says slurmm: the variable is named."""
     (tmp_path / "aspider.yaml").write_text("cluster:\n  executor: pbs\n  host: login\n")
@@ -155,3 +176,12 @@ def test_ctrl_c_on_wait_says_what_is_in_flight(
     assert int(found[1]) + int(found[2]) == 2
     assert "`aspider run DEMO` follows the jobs" in said
     assert "Traceback" not in rest
+
+
+def test_a_problem_on_line_100_is_named_as_such(tmp_path: Path) -> None:
+    """`file:100:` stays digits (rich would draw it as an emoji)."""
+    bad = tmp_path / "long_v1.0.0.yaml"
+    bad.write_text("# padding\n" * 99 + "colour: blue\n")
+    result = run_aspider(["processors", "--validate", str(bad)], clean_env(tmp_path), tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert f"{bad}:100: " in result.stderr, result.stderr

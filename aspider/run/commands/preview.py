@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aspider._exceptions import ConfigError
 from aspider.plan import JobObservation, Plan, ScopeMatch, match_snapshots, plan
 from aspider.processors import Processor
 from aspider.run.commands.runner import for_project, plan_limits
 from aspider.run.records.run_queue import RunQueue
-from aspider.run.sweep import jobs_to_observe, restrict, snapshot_needs
+from aspider.run.sweep import jobs_to_observe, restrict, snapshot_needs, unknown_sessions
 from aspider.run.wiring import NETWORK, Wiring, open_backend, read_snapshots
 from aspider.settings import AspiderSettings
 from xnat_client import ProjectSnapshot
@@ -54,6 +55,9 @@ async def preview(
     async with wiring.open_xnat(settings, projects) as xnat:
         found = await read_snapshots(xnat, projects, **snapshot_needs(procs))
         snapshots = [restrict(s, sessions) for s in found]
+    missing = unknown_sessions(found, sessions)
+    if missing:
+        raise ConfigError(missing)
     chosen = {
         snap.project: list(procs) if as_given else for_project(settings, snap.project, procs)
         for snap in snapshots

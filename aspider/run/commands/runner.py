@@ -186,6 +186,12 @@ class RunResult:
     failed: dict[str, str] = field(default_factory=dict)  # projects left unswept at the end -> why
 
     @property
+    def sessions_missing(self) -> str:
+        """The sessions the run named that none of its projects has, in words ("" if none)."""
+        said = [r.sessions_missing for r in self.reports]
+        return said[0] if said and all(said) else ""
+
+    @property
     def ending(self) -> RunEnding:
         return run_ending(self.reports)
 
