@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
+from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
 from aspider._gc import snapshot_step
 from aspider.run.backends import JobBackend, LocalBackend, SchedulerBackend
@@ -152,10 +153,13 @@ def login_refused(settings: AspiderSettings) -> str:
             f"make a new one and set xnat.alias and {ENV_PREFIX}XNAT__SECRET"
         )
     if xnat.user and (xnat.password is not None or xnat.password_file is not None):
+        from_env = "password" in taken_secrets().get("xnat", {})
         source = (
-            f"{ENV_PREFIX}XNAT__PASSWORD"
-            if xnat.password is not None
-            else f"xnat.password_file ({xnat.password_file})"
+            f"xnat.password_file ({xnat.password_file})"
+            if xnat.password is None
+            else f"{ENV_PREFIX}XNAT__PASSWORD"
+            if from_env
+            else "the settings given (xnat.password)"
         )
         return (
             f"XNAT at {xnat.url} refused user {xnat.user!r} with the password from {source}: "
