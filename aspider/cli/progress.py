@@ -139,6 +139,8 @@ class RunDisplay:
         for report in self.latest.values():
             jobs.update(self._jobs(report))
             deferred += len(report.plan.deferred)
+        if not (jobs["queued"] or jobs["running"] or deferred):
+            return f"interrupted: nothing was in flight; {again} picks up from here"
         return (
             f"interrupted: {jobs['queued']} job(s) queued and {jobs['running']} running on the "
             f"cluster go on without aspider, {deferred} submission(s) were deferred; "

@@ -97,7 +97,8 @@ def describe(u: ProcessorUsage, proc: Processor) -> list[str]:
         lines.append(
             f"  cpu       {u.cpu_efficiency:.0%} of the cores asked for kept busy (median)"
         )
-    lines.append(f"  waste     {u.wasted_gb_hours:.1f} GB-hours of memory asked and not used")
+    if u.memory_used is not None:
+        lines.append(f"  waste     {u.wasted_gb_hours:.1f} GB-hours of memory asked and not used")
     lines += _suggestion_lines(u, proc)
     return [*lines, ""]
 
@@ -106,11 +107,14 @@ def _suggestion_lines(u: ProcessorUsage, proc: Processor) -> list[str]:
     s = u.suggestion
     if s is None:
         return [f"  suggest   none: {u.why_none}"]
+    req = proc.spec.requirements
     asked = []
     if s.memory_mb is not None:
-        asked.append(f"memory {_mb(s.memory_mb)}")
+        same = " (as now)" if s.memory_mb == req.memory_mb else ""
+        asked.append(f"memory {_mb(s.memory_mb)}{same}")
     if s.walltime_seconds is not None:
-        asked.append(f"walltime {format_duration(s.walltime_seconds)}")
+        same = " (as now)" if s.walltime_seconds == req.walltime_seconds else ""
+        asked.append(f"walltime {format_duration(s.walltime_seconds)}{same}")
     tuned = proc.spec.requirements.tune
     how = f"asked by itself ({', '.join(tuned)})" if tuned else "ask it with requirements.tune"
     return [

@@ -29,7 +29,7 @@ from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_
 from aspider.plan.plan_json import plan_to_dict
 from aspider.plan.planner import Finding, Plan, SessionPlan, plan, plan_projects
 from aspider.plan.queue import IN_QUEUE, PlanLimits
-from aspider.plan.retry import Attempt, Attempts, Usage, read_attempts
+from aspider.plan.retry import Attempt, Attempts, Usage, read_attempts, without_head
 from aspider.plan.scope_matching import candidate_keys, match_scope
 from aspider.plan.scopes import Scope, iter_scopes
 from aspider.plan.sessions import session_order
@@ -131,4 +131,5 @@ __all__ = [
     "read_attempts",
     "session_order",
     "transition",
+    "without_head",
 ]

@@ -16,6 +16,7 @@ from aspider.plan.labels import InputsKey, inputs_key, normalise_inputs
 from aspider.plan.planner import Plan
 from aspider.plan.retry import Attempt, next_attempt, read_attempts
 from aspider.plan.snapshot_matching import ScopeMatch
+from aspider.plan.states import ProcStatus
 from aspider.plan.tasks import TaskCandidate
 from aspider.processors import Processor, RetryPolicy
 from xnat_client.models import Assessor, ProjectSnapshot
@@ -36,8 +37,8 @@ def retry_outlook(assessor: Assessor, processor: Processor) -> RetryOutlook | No
     records (`aspider.plan.retry`) and the processor's `retry:`; None while it records none.
     """
     attempts = read_attempts(assessor.note)
-    if attempts is None:
-        return None
+    if attempts is None or assessor.procstatus == ProcStatus.COMPLETE.value:
+        return None  # a COMPLETE task's record says what it used, not where a retry stands
     policy = policy_of(processor, RetryPolicy())
     current = attempts.current
     following = next_attempt(policy, current, current.cause) if current.cause else None

@@ -185,7 +185,9 @@ def usage(
     """The processor's jobs summed up, with the suggestion when enough of them succeeded."""
     good = [r for r in records if r.succeeded and r.used is not None]
     memory = [r.used.memory_mb for r in good if r.used and r.used.memory_mb is not None]
-    walltime = [r.used.walltime_seconds for r in good if r.used and r.used.walltime_seconds]
+    walltime = [
+        r.used.walltime_seconds for r in good if r.used and r.used.walltime_seconds is not None
+    ]
     efficiency = sorted(e for r in records if r.used and (e := r.used.cpu_efficiency) is not None)
     suggestion, why_none = _suggest(records, memory, walltime, request, policy)
     return ProcessorUsage(

@@ -31,6 +31,7 @@ from aspider.plan import (
     ProcessorUsage,
     ProcStatus,
     normalise_procstatus,
+    without_head,
 )
 from aspider.serve.history import History, QueueSample, Steps, Transition, assessors, merged, moment
 from xnat_client import Assessor, ProjectSnapshot
@@ -210,7 +211,7 @@ def _attention(
             a.label,
             a.procstatus,
             a.qcstatus,
-            a.note,
+            without_head(a.note),  # the reason; what each job asked and used is `tune`'s
             assessor_link(link_base, a),
             mine(a.proctype),
         )
