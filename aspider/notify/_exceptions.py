@@ -24,7 +24,7 @@ class DeliveryFailed(NotifyError):
     """
     A channel did not take a message: the server refused it, or could not be reached.
 
-    `channel` says which (`email to a@lab.org`, `webhook https://hooks.example.org/…`, never
+    `channel` says which (`email to a@lab.org`, `webhook`, never
     a secret), `where` the server, `reason` what went wrong and, when there is one, the fix.
     """
 

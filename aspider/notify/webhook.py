@@ -81,7 +81,7 @@ class WebhookChannel:
         self._transport = transport
         self.id = "webhook:" + hashlib.sha256(url.encode()).hexdigest()[:16]
         self.where = shown(url)
-        self.label = f"webhook {self.where}"
+        self.label = "webhook"  # its address is `where`, said beside it
 
     async def send(self, message: Message) -> None:
         headers = {"User-Agent": "aspider"}

@@ -84,7 +84,8 @@ def test_a_misspelt_session_is_named_with_the_nearest(
     result = run_aspider(command, _env(tmp_path, url), tmp_path)
     assert result.returncode == 2, result.stderr
     line = _one_error(result.stderr)
-    assert line.startswith("error: session 'DEMO_S0001' is not in DEMO (did you mean DEMO_S0000"), line
+    expected = "error: session 'DEMO_S0001' is not in DEMO (did you mean DEMO_S0000"
+    assert line.startswith(expected), line
     if "--json" in command:
         assert json.loads(result.stdout)["exit"] == 2
     assert [w for w in _writes(server) if "aspider_lease" not in w] == []

@@ -123,7 +123,7 @@ def test_the_webhook_carries_text_fields_and_the_token() -> None:
         {"title": "reason", "value": "job 7 exited with code 1", "short": True}
     ]
     assert post.body["aspider"]["problem"] == MESSAGE.key
-    assert channel.label == "webhook " + receiver.url.split("/hooks/")[0] + "/…"
+    assert (channel.label, channel.where) == ("webhook", receiver.url.split("/hooks/")[0] + "/…")
 
 
 def test_a_webhook_refusal_names_the_token_and_hides_the_path() -> None:

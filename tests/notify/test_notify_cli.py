@@ -34,7 +34,7 @@ def test_notify_test_reports_each_channel_sent(tmp_path: Path, hook: Receiver) -
     port = hook.url.split(":")[2].split("/")[0]
     assert result.stdout.splitlines() == [
         f"email to ops@lab.test, pi@lab.test via 127.0.0.1:{mail.port}: sent",
-        f"webhook http://127.0.0.1:{port}/… via http://127.0.0.1:{port}/…: sent",
+        f"webhook via http://127.0.0.1:{port}/…: sent",
     ]
     (sent,) = mail.inbox.mails
     assert sent.recipients == ["ops@lab.test", "pi@lab.test"]
