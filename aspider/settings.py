@@ -137,6 +137,11 @@ class ClusterSection(_Section):
     container_dir: str | None = None
     # then a failed job's directory goes
     keep_failed_days: float = Field(default=DEFAULT_KEEP_FAILED_DAYS, ge=0)
+    # A sweep's jobs of one processor and request as one job array (Slurm; see docs/deploy.md)
+    arrays: bool = True
+    array_max: int = Field(default=1000, ge=2)  # elements per array (Slurm's MaxArraySize - 1)
+    array_parallel: int | None = Field(default=None, ge=1)  # elements running at once (%M)
+    submit_rate: float | None = Field(default=None, gt=0)  # scheduler commands a second
 
     @field_validator("jump_host", mode="before")
     @classmethod
@@ -205,6 +210,13 @@ def check_address(address: str) -> str:
     return text
 
 
+def webhook_url(value: str) -> str:
+    """A webhook's address as written, or the fix: it needs its scheme."""
+    if value and not value.startswith(("https://", "http://")):
+        raise ValueError(f"write the URL with its scheme: https://{value.split('://')[-1]}")
+    return value
+
+
 class EmailSection(_Section):
     """
     `notify.email:` alerts and the digest by SMTP. The password only from the environment
@@ -253,10 +265,15 @@ class WebhookSection(_Section):
     (ASPIDER_NOTIFY__WEBHOOK__TOKEN) or a mounted secret (`token_file`).
     """
 
-    url: str = Field(default="", pattern=r"^$|^https?://")  # "" posts nothing
+    url: str = ""  # "" posts nothing
     token: SecretStr | None = None
     token_file: Path | None = None
     timeout: float = Field(default=10.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return webhook_url(value)
 
     def resolved_token(self) -> SecretStr | None:
         if self.token is not None or self.token_file is None:
@@ -296,7 +313,12 @@ class ProjectNotify(_Section):
 
     enabled: bool = True  # false: no alert and no digest about this project
     to: tuple[str, ...] = ()  # its tasks' alerts and its digest go here instead of notify.email.to
-    webhook_url: str = Field(default="", pattern=r"^$|^https?://")  # instead of notify.webhook.url
+    webhook_url: str = ""  # instead of notify.webhook.url
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        return webhook_url(value)
 
     @field_validator("to", mode="before")
     @classmethod

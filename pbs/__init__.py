@@ -6,10 +6,12 @@ One family keeps one job contract (`BatchClient`): `PbsClient` (qsub), `SlurmCli
 `pbs.slurm`) and `LocalClient` (processes of this machine, in `pbs.local`) say only how their
 scheduler differs. They render job scripts, submit them held or not, read job states in batches
 (a poll costs the same few commands for one job or ten thousand), tell why a job ended
-(`EndCause`), and move files to and from job directories through a `Transport` (`pbs.local`,
-`pbs.ssh`). A library on its own: it never imports `aspider` or `xnat_client`.
+(`EndCause`), submit many jobs of one request as one job array (`ArraySpec`), and move
+files to and from job directories through a `Transport` (`pbs.local`, `pbs.ssh`). A library
+on its own: it never imports `aspider` or `xnat_client`.
 """
 
+from ._arrays import ARRAYS_DIR, ArraySpec, array_of, element_ids
 from ._batch_client import BatchClient, job_dirs
 from ._batches import MAX_ARGUMENT_BYTES
 from ._causes import end_cause
@@ -58,6 +60,7 @@ from .slurm import JobTemplate, SlurmClient, parse_sacct, parse_squeue, render_s
 from .ssh import SshSettings, SshTransport
 
 __all__ = [
+    "ARRAYS_DIR",
     "HELD_MARKER",
     "HIDING_VARIABLES",
     "JOB_NAME_LIMIT",
@@ -68,6 +71,7 @@ __all__ = [
     "SCHEDULER_LOG",
     "TORQUE",
     "TORQUE_XML",
+    "ArraySpec",
     "BadSchedulerOutput",
     "BatchClient",
     "CommandFailed",
@@ -100,11 +104,13 @@ __all__ = [
     "SubmitFailed",
     "Transport",
     "TransportClosed",
+    "array_of",
     "check_job_id",
     "check_job_name",
     "check_path",
     "detect_dialect",
     "dialect_named",
+    "element_ids",
     "end_cause",
     "held_jobs",
     "job_dirs",

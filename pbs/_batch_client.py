@@ -14,11 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, ClassVar
 
-from . import _holds, _names
+from . import _arrays, _holds, _names
+from ._arrays import ArraySpec
 from ._batches import chunked, unique
 from ._exceptions import CommandFailed
 from ._jobdirs import read_states
 from ._models import JobDirState, JobInfo, JobPoll, job_rank
+from ._rate import CommandRate
 from ._spec import JobSpec
 from ._submit import submit_argv, submitted_id
 from ._transport import CommandResult, Transport
@@ -32,25 +34,35 @@ class BatchClient:
     Submit, follow, hold, release and delete jobs through a transport.
 
     Subclasses set `delete_command` and `delete_harmless`, and give `render_script`,
-    `submit_command`, `poll`, `job_ref` and `release_command`. Every method costs a fixed number
-    of commands, whatever the number of jobs (ids and names are chunked only to stay under
-    argument-length limits), because a poll that grows with the number of jobs is what brings
-    scheduler servers down.
+    `submit_command`, `poll`, `job_ref` and `release_command` (and `array_command` where the
+    scheduler has job arrays). Every method costs a fixed number of commands, whatever the
+    number of jobs (ids and names are chunked only to stay under argument-length limits),
+    because a poll that grows with the number of jobs is what brings scheduler servers down.
+
+    Every scheduler command goes through `run_scheduler`, which keeps to `submit_rate`
+    (commands a second; None: unlimited) and counts them in `scheduler_commands`.
     """
 
     #: The command that deletes jobs, before their references.
     delete_command: ClassVar[tuple[str, ...]] = ()
     #: What the delete command says (lower case) of a job that already ended: not a failure.
     delete_harmless: ClassVar[tuple[str, ...]] = ()
+    #: What the release command says (lower case), releasing a whole array, of an element
+    #: that already ended, or that it did release (Slurm reports each): not a failure there.
+    release_harmless: ClassVar[tuple[str, ...]] = ()
     #: Whether a job that ended leaves no trace but its directory (a local process does),
     #: so a job gone from the scheduler whose directory shows its end has completed.
     ended_jobs_vanish: ClassVar[bool] = False
     #: Whether the scheduler accounts what a job used (memory, CPU time) once it closes the
     #: job, so that an observer who sees the job's end first asks it again a moment later.
     accounts_usage: ClassVar[bool] = True
+    #: Whether the scheduler runs job arrays (`submit_array`).
+    supports_arrays: ClassVar[bool] = False
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, submit_rate: float | None = None) -> None:
         self.transport = transport
+        self.rate = CommandRate(submit_rate)
+        self.scheduler_commands = 0
 
     # -- what a scheduler says differently ----------------------------------------------------
 
@@ -74,7 +86,19 @@ class BatchClient:
         """The argv that lets held jobs start."""
         raise NotImplementedError
 
+    async def array_command(self, array: ArraySpec) -> list[str]:
+        """The argv that queues the array's dispatcher (`supports_arrays` schedulers)."""
+        raise NotImplementedError
+
     # -- the contract ------------------------------------------------------------------------
+
+    async def run_scheduler(
+        self, argv: Sequence[str], *, stdin: bytes | None = None, idempotent: bool = True
+    ) -> CommandResult:
+        """Run one scheduler command, in its turn under `submit_rate`, and count it."""
+        await self.rate.wait()
+        self.scheduler_commands += 1
+        return await self.transport.run(argv, stdin=stdin, idempotent=idempotent)
 
     async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
         """
@@ -93,8 +117,27 @@ class BatchClient:
         script = (await self.render_script(spec, template)).encode()
         command = await self.submit_command(spec)
         argv = submit_argv(str(spec.job_dir), command, hold=spec.hold)
-        result = await self.transport.run(argv, stdin=script, idempotent=False)
+        result = await self.run_scheduler(argv, stdin=script, idempotent=False)
         return submitted_id(result, command, str(spec.job_dir))
+
+    async def submit_array(
+        self, array: ArraySpec, template: JobTemplate | None = None
+    ) -> list[str]:
+        """
+        Queue the array's elements, each with its own job directory and job.sh as `submit`
+        writes them; return the elements' ids, in order. One command.
+
+        Raises: as `submit` (for the array as a whole).
+        """
+        if not self.supports_arrays:
+            raise NotImplementedError(f"{type(self).__name__} has no job arrays")
+        scripts = [await self.render_script(spec, template) for spec in array.elements]
+        stdin = _arrays.payload(array, scripts, _arrays.dispatcher(scripts[0], array))
+        command = await self.array_command(array)
+        argv = _arrays.array_submit_argv(array, command)
+        result = await self.run_scheduler(argv, stdin=stdin, idempotent=False)
+        answer = submitted_id(result, command, str(array.array_dir))
+        return _arrays.element_ids(answer, len(array.elements))
 
     async def status(self, job_ids: Iterable[str]) -> dict[str, JobInfo]:
         """The scheduler's view of every id; an id it no longer knows is `JobState.GONE`."""
@@ -111,7 +154,7 @@ class BatchClient:
         """Delete the jobs; ids already ended or unknown are not an error."""
         refs = unique(self.job_ref(job_id) for job_id in job_ids)
         for chunk in chunked(refs):
-            result = await self.transport.run([*self.delete_command, *chunk])
+            result = await self.run_scheduler([*self.delete_command, *chunk])
             if result.exit_status != 0 and _complaints(result, self.delete_harmless):
                 raise CommandFailed(result.argv, result.exit_status, result.stdout, result.stderr)
 
@@ -124,8 +167,42 @@ class BatchClient:
         """
         ids = [_names.check_job_id(job_id) for job_id in unique(jobs.values())]
         if ids:
-            command = self.release_command([self.job_ref(job_id) for job_id in ids])
-            await _holds.release(self.transport, command, job_dirs(work_root, jobs).values())
+            await self._release([self.job_ref(job_id) for job_id in ids], jobs, work_root)
+
+    async def release_arrays(self, jobs: Mapping[str, str], work_root: str | PurePosixPath) -> None:
+        """
+        Let whole held arrays start, every element of each array one of `jobs` (job name ->
+        element id) belongs to, then forget those elements' markers: one command. For when
+        every element of the arrays is recorded; otherwise `release` the recorded ones.
+
+        Raises:
+            CommandFailed: not released (the markers stay).
+        """
+        arrays = unique(_arrays.array_of(job_id) for job_id in jobs.values())
+        if arrays:
+            refs = [self.array_ref(array_id) for array_id in arrays]
+            await self._release(refs, jobs, work_root, self.release_harmless)
+
+    def array_ref(self, array_id: str) -> str:
+        """How the release command names a whole array (its id, as the submission gave it)."""
+        return _names.check_job_id(array_id)
+
+    async def _release(
+        self,
+        refs: Sequence[str],
+        jobs: Mapping[str, str],
+        work_root: str | PurePosixPath,
+        harmless: tuple[str, ...] | None = None,
+    ) -> None:
+        command = self.release_command(refs)
+        argv, stdin = _holds.release_argv(command, job_dirs(work_root, jobs).values())
+        result = await self.run_scheduler(argv, stdin=stdin, idempotent=False)
+        if result.exit_status == 0:
+            return
+        if harmless is None or _complaints(result, harmless):
+            raise CommandFailed(command, result.exit_status, result.stdout, result.stderr)
+        # The arrays released, but for elements that had already ended: the markers go too.
+        await self.forget_held(work_root, jobs)
 
     async def forget_held(self, work_root: str | PurePosixPath, names: Iterable[str]) -> None:
         """Forget the markers of jobs no longer held (released, ended, or gone)."""

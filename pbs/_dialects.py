@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ._arrays import ARRAY_SCRIPT, ArraySpec
 from ._causes import pbspro_cause, torque_cause
 from ._exceptions import InvalidValue
 from ._models import EndCause, JobInfo
@@ -36,15 +37,19 @@ class Dialect:
 
     `status_formats` are tried in order; a format the server rejects (non-zero exit with no
     output) is skipped for the rest of the client's life. `exit_cause` reads the server's
-    exit status of an ended job (the flavours disagree on the negative codes).
+    exit status of an ended job (the flavours disagree on the negative codes). Arrays are
+    `array_flag` (PBS Pro's `-J`, Torque's `-t`), their elements' output `array_output` in the
+    array's directory (PBS Pro substitutes `^array_index^`; Torque appends `-<index>` itself).
     """
 
     name: str
     resources: Callable[[JobSpec], list[str]]
     status_formats: tuple[StatusFormat, ...]
     exit_cause: Callable[[int], EndCause]
+    array_flag: str = "-t"
+    array_output: str = SCHEDULER_LOG
 
-    def submit_options(self, spec: JobSpec) -> list[tuple[str, str]]:
+    def submit_options(self, spec: JobSpec, output: str = SCHEDULER_LOG) -> list[tuple[str, str]]:
         """qsub options, in #PBS-line order; both the script and the command line carry them."""
         if spec.qos is not None:
             raise InvalidValue("qos", spec.qos, "is a Slurm option: PBS has no quality of service")
@@ -58,7 +63,7 @@ class Dialect:
             options.append(("-m", spec.mail_events))
         if spec.mail_users:
             options.append(("-M", ",".join(spec.mail_users)))
-        options += [("-j", "oe"), ("-o", str(spec.job_dir / SCHEDULER_LOG))]
+        options += [("-j", "oe"), ("-o", str(spec.job_dir / output))]
         return options
 
     def qsub_argv(self, spec: JobSpec) -> list[str]:
@@ -66,6 +71,15 @@ class Dialect:
         for flag, value in self.submit_options(spec):
             argv += [flag, value]
         return [*argv, str(spec.job_dir / "job.sh")]
+
+    def qsub_array_argv(self, array: ArraySpec) -> list[str]:
+        """`qsub [-h] -J|-t 0-<n-1>[%M] <options> <array dir>/array.sh`."""
+        header = array.header
+        argv = ["qsub", "-h"] if header.hold else ["qsub"]
+        argv += [self.array_flag, array.index_range]
+        for flag, value in self.submit_options(header, self.array_output):
+            argv += [flag, value]
+        return [*argv, str(array.array_dir / ARRAY_SCRIPT)]
 
 
 def _torque_resources(spec: JobSpec) -> list[str]:
@@ -107,7 +121,14 @@ TORQUE_XML = Dialect(
     "torque-xml", _torque_resources, (TORQUE_XML_FORMAT, TORQUE_TEXT), torque_cause
 )
 #: PBS Pro / OpenPBS: JSON where the server has it, `-f -w` text otherwise.
-PBSPRO = Dialect("pbspro", _pbspro_resources, (PBSPRO_JSON, PBSPRO_TEXT), pbspro_cause)
+PBSPRO = Dialect(
+    "pbspro",
+    _pbspro_resources,
+    (PBSPRO_JSON, PBSPRO_TEXT),
+    pbspro_cause,
+    array_flag="-J",
+    array_output="scheduler.^array_index^.log",
+)
 
 DIALECTS = {dialect.name: dialect for dialect in (TORQUE, TORQUE_XML, PBSPRO)}
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 from . import _names
-from ._exceptions import CommandFailed, InvalidValue
+from ._exceptions import InvalidValue
 from ._transport import Transport
 
 HELD_MARKER = ".held"
@@ -51,19 +51,14 @@ def _dirs_text(job_dirs: Iterable[PurePosixPath]) -> str:
     return "".join(f"{_names.check_path(d, 'job directory')}\n" for d in job_dirs)
 
 
-async def release(
-    transport: Transport, command: Sequence[str], job_dirs: Iterable[PurePosixPath]
-) -> None:
+def release_argv(
+    command: Sequence[str], job_dirs: Iterable[PurePosixPath]
+) -> tuple[list[str], bytes]:
     """
-    Run the release command, then forget the jobs' markers: one remote command.
-
-    Raises:
-        CommandFailed: the scheduler did not release them (their markers stay).
+    argv and stdin of one remote command that runs the release command, then forgets the
+    jobs' markers (only when it succeeded: a failed release leaves them).
     """
-    argv = ["sh", "-c", _RELEASE, "sh", *command]
-    result = await transport.run(argv, stdin=_dirs_text(job_dirs).encode(), idempotent=False)
-    if result.exit_status != 0:
-        raise CommandFailed(list(command), result.exit_status, result.stdout, result.stderr)
+    return ["sh", "-c", _RELEASE, "sh", *command], _dirs_text(job_dirs).encode()
 
 
 async def forget(transport: Transport, job_dirs: Iterable[PurePosixPath]) -> None:

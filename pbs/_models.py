@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ._names import element_rank
+
 
 class JobState(enum.Enum):
     """A scheduler state, reduced to what a caller acts on."""
@@ -103,10 +105,9 @@ class JobInfo:
         return self.cpu_time / (self.walltime_used * self.cpus)
 
 
-def job_rank(info: JobInfo) -> tuple[bool, int]:
-    """Order among jobs of one name: an active one first, then the highest sequence number."""
-    digits = "".join(ch for ch in info.job_id.split(".", 1)[0] if ch.isdigit())
-    return (info.state.active, int(digits or 0))
+def job_rank(info: JobInfo) -> tuple[bool, tuple[int, int]]:
+    """Order among jobs of one name: an active one first, then the newest (array elements too)."""
+    return (info.state.active, element_rank(info.job_id))
 
 
 @dataclass(frozen=True)

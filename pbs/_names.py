@@ -23,7 +23,9 @@ _HASH_DIGITS = 10
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 _PATH = re.compile(r"/[A-Za-z0-9_.+/-]*")
-_JOB_ID = re.compile(r"[0-9]+(\[[0-9]*\])?(\.[A-Za-z0-9_.-]+)?")
+_JOB_ID = re.compile(r"[0-9]+(\[[0-9]*\]|_[0-9]+)?(\.[A-Za-z0-9_.-]+)?")
+#: An array element's id: Slurm's `123_7`, PBS's `123[7]` (and the array, `123[]`).
+ELEMENT_ID = re.compile(r"^(?P<base>[0-9]+)(?:_(?P<index>[0-9]+)|\[(?P<bracket>[0-9]*)\])")
 _WORD = re.compile(r"[A-Za-z0-9_.@+-]+")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -70,10 +72,23 @@ def job_name(label: str, limit: int = JOB_NAME_LIMIT) -> str:
 
 
 def check_job_id(job_id: str) -> str:
-    """A job id as qsub prints it: `123`, `123.server`, `123[].server`."""
+    """
+    A job id as the schedulers print it: `123`, `123.server`, an array `123[].server`, an
+    array's element `123[7].server` (PBS) or `123_7` (Slurm).
+    """
     if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
-        raise InvalidValue("job id", job_id, "expected <number>[.<server>]")
+        raise InvalidValue("job id", job_id, "expected <number>[.<server>] or an array element")
     return job_id
+
+
+def element_rank(job_id: str) -> tuple[int, int]:
+    """(sequence number, element index or -1): the order of jobs, and of an array's elements."""
+    found = ELEMENT_ID.match(job_id)
+    if found is None:
+        digits = "".join(ch for ch in job_id.split(".", 1)[0] if ch.isdigit())
+        return (int(digits or 0), -1)
+    index = found["index"] or found["bracket"] or ""
+    return (int(found["base"]), int(index) if index else -1)
 
 
 def check_path(path: str | PurePosixPath, what: str = "path") -> PurePosixPath:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from . import _names
+from ._arrays import ArraySpec
 from ._batch_client import BatchClient, best_by_name
 from ._batches import chunked, unique
 from ._causes import exit_signal
@@ -42,6 +43,10 @@ class PbsClient(BatchClient):
         transport: where `qsub`/`qstat`/`qdel` run (an open `LocalTransport` or `SshTransport`).
         dialect: a `Dialect`, its name (`torque`, `torque-xml`, `pbspro`), or `"auto"` to ask
             the server once, on first use.
+        submit_rate: scheduler commands a second at most (None: unlimited).
+
+    Arrays are `qsub -J` (PBS Pro) or `qsub -t` (Torque); an element is `123[7].server`,
+    followed, deleted and released by that id.
 
     Ended jobs carry an `end_cause` read from the server's exit status (`Exit_status` on PBS
     Pro, `exit_status` on Torque); `pbs.end_cause` weighs it against the job directory.
@@ -49,9 +54,16 @@ class PbsClient(BatchClient):
 
     delete_command = ("qdel",)
     delete_harmless = ("unknown job id", "invalid state", "invalid for state", "has finished")
+    supports_arrays = True
 
-    def __init__(self, transport: Transport, dialect: Dialect | str = "auto") -> None:
-        super().__init__(transport)
+    def __init__(
+        self,
+        transport: Transport,
+        dialect: Dialect | str = "auto",
+        *,
+        submit_rate: float | None = None,
+    ) -> None:
+        super().__init__(transport, submit_rate=submit_rate)
         self._dialect = (
             dialect_named(dialect) if isinstance(dialect, str) and dialect != "auto" else dialect
         )
@@ -74,6 +86,9 @@ class PbsClient(BatchClient):
 
     def release_command(self, refs: Sequence[str]) -> list[str]:
         return ["qrls", *refs]
+
+    async def array_command(self, array: ArraySpec) -> list[str]:
+        return (await self.dialect()).qsub_array_argv(array)
 
     # -- scheduler state -------------------------------------------------------------------
 
@@ -111,7 +126,7 @@ class PbsClient(BatchClient):
         dialect = await self.dialect()
         while True:
             status_format = dialect.status_formats[self._format_index]
-            result = await self.transport.run(status_format.argv(ids))
+            result = await self.run_scheduler(status_format.argv(ids))
             if not self._rejected(result, status_format):
                 return [_with_cause(info, dialect) for info in status_format.parse(result.stdout)]
             if self._format_index + 1 >= len(dialect.status_formats):

@@ -33,6 +33,7 @@ from aspider.run.lease.in_xnat import XnatLeaseStore, XnatOrFilesLeaseStore
 from aspider.run.records.run_queue import RunQueue
 from aspider.run.records.settled_store import load_memo, save_memo
 from aspider.run.records.workflow_history import History
+from aspider.run.tasks.arrays import SubmissionArrays
 from aspider.run.tasks.chain import QueueRoom, chain_session, leave_to_chain
 from aspider.run.tasks.context import TaskContext
 from aspider.run.tasks.execute import JobOptions, Outcome, SessionExecutor
@@ -243,8 +244,9 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
         by_id = {s.id: s for s in snapshot.sessions}
         history = History(xnat, options.history)
 
+        arrays = SubmissionArrays.for_plan(backend, plan, options.job_options)
         tasks = TaskContext(
-            xnat, backend, report.outcome, options.job_options, transfers, history, held
+            xnat, backend, report.outcome, options.job_options, transfers, history, held, arrays
         )
 
         async def run_one(session_plan: SessionPlan) -> None:
@@ -253,9 +255,12 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
             executor = SessionExecutor(tasks)
             before = by_id.get(session_plan.session_id)
             await _run_session(executor, session_plan, report, on_session, chain, before)
+            arrays.session_done(session_plan)
 
         busy_sessions = [s for s in plan.sessions if s.actions]
-        await _each_at_most(busy_sessions, options.sessions_at_once, run_one)
+        async with arrays:  # job arrays go as their tasks are staged; all sent on leaving
+            await _each_at_most(busy_sessions, options.sessions_at_once, run_one)
+        report.session_errors += arrays.errors
         following = _next_memo(snapshot, memo, options)
         if following != remembered:  # a quiet night rewrites nothing
             await save_memo(backend.transport, root, project, following)

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
 from aspider._gc import snapshot_step
-from aspider.run.backends import JobBackend, LocalBackend, SchedulerBackend
+from aspider.run.backends import ArrayPolicy, JobBackend, LocalBackend, SchedulerBackend
 from aspider.run.tasks.job_templates import checked_job_template
 from aspider.settings import ENV_PREFIX, AspiderSettings
 from pbs import (
@@ -274,8 +274,23 @@ def scheduler_client(
     """The executor's client: PBS commands in the configured dialect, or Slurm's own."""
     c = settings.cluster
     if c.executor == "slurm":
-        return SlurmClient(transport, job_template=template, accounting=c.accounting)
-    return PbsClient(transport, dialect=c.dialect)
+        return SlurmClient(
+            transport, job_template=template, accounting=c.accounting, submit_rate=c.submit_rate
+        )
+    return PbsClient(transport, dialect=c.dialect, submit_rate=c.submit_rate)
+
+
+def array_policy(settings: AspiderSettings) -> ArrayPolicy | None:
+    """
+    How submissions are grouped into job arrays: Slurm's, unless `cluster.arrays` is off.
+    PBS arrays (`qsub -J`, `-t`) are built by `pbs` but not yet followed element by element
+    through every server (the Slurm wrappers' qstat shows an array as one job), so the PBS
+    executor sends every job alone.
+    """
+    c = settings.cluster
+    if not c.arrays or c.executor != "slurm":
+        return None
+    return ArrayPolicy(max_elements=c.array_max, parallel=c.array_parallel)
 
 
 async def _absolute_root(transport: Transport, root: str, local: bool) -> str:
@@ -304,4 +319,4 @@ async def open_backend(settings: AspiderSettings) -> AsyncIterator[JobBackend]:
             yield LocalBackend(transport, root)
         else:
             client = scheduler_client(settings, transport, template)
-            yield SchedulerBackend(client, root, c.executor)
+            yield SchedulerBackend(client, root, c.executor, arrays=array_policy(settings))

@@ -20,6 +20,7 @@ from datetime import timedelta
 from string import Template
 
 from .. import _names
+from .._arrays import ARRAY_SCRIPT, ArraySpec
 from .._dialects import SCHEDULER_LOG
 from .._exceptions import InvalidValue
 from .._script import render_wrapper
@@ -44,11 +45,11 @@ def mail_types(spec: JobSpec) -> str | None:
     return ",".join(_MAIL_TYPES[letter] for letter in spec.mail_events)
 
 
-def sbatch_options(spec: JobSpec) -> list[str]:
+def sbatch_options(spec: JobSpec, output: str = SCHEDULER_LOG) -> list[str]:
     """sbatch options for the job: one word each (`--name=value`), in #SBATCH-line order."""
     options = [
         f"--job-name={spec.name}",
-        f"--output={spec.job_dir / SCHEDULER_LOG}",
+        f"--output={spec.job_dir / output}",
         f"--chdir={spec.job_dir}",
         "--nodes=1",
         "--ntasks=1",
@@ -75,6 +76,19 @@ def sbatch_argv(spec: JobSpec) -> list[str]:
     """The submit command: `sbatch --parsable <options> <job dir>/job.sh`."""
     hold = ["--hold"] if spec.hold else []  # a user hold, lifted by `scontrol release`
     return ["sbatch", "--parsable", *hold, *sbatch_options(spec), str(spec.job_dir / "job.sh")]
+
+
+#: An array's scheduler output, one file per element (`%a`: the element's index).
+ARRAY_OUTPUT = "scheduler.%a.log"
+
+
+def sbatch_array_argv(array: ArraySpec) -> list[str]:
+    """`sbatch --parsable --array=0-<n-1>[%M] <options> <array dir>/array.sh`."""
+    header = array.header
+    hold = ["--hold"] if header.hold else []
+    options = sbatch_options(header, ARRAY_OUTPUT)
+    script = str(array.array_dir / ARRAY_SCRIPT)
+    return ["sbatch", "--parsable", *hold, f"--array={array.index_range}", *options, script]
 
 
 def _directives(spec: JobSpec) -> list[str]:

@@ -16,13 +16,14 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from .. import _names
+from .._arrays import ArraySpec
 from .._batch_client import BatchClient, best_by_name
 from .._batches import chunked, unique
 from .._exceptions import CommandFailed
 from .._models import EndCause, JobInfo, JobPoll, JobState
 from .._spec import JobSpec
 from .._transport import Transport
-from ._sbatch_script import JobTemplate, render_slurm_script, sbatch_argv
+from ._sbatch_script import JobTemplate, render_slurm_script, sbatch_argv, sbatch_array_argv
 from ._squeue_sacct import SACCT_FORMAT, SQUEUE_FORMAT, parse_sacct, parse_squeue
 
 log = logging.getLogger("pbs.slurm")
@@ -31,7 +32,10 @@ _ACCOUNTING_OFF = "accounting storage is disabled"
 
 
 def _job_number(job_id: str) -> str:
-    """`1234` from `1234` or `1234.cluster` (the PBS-style suffix some callers keep)."""
+    """
+    `1234` from `1234` or `1234.cluster` (the PBS-style suffix some callers keep); an array
+    element stays `1234_7`.
+    """
     return _names.check_job_id(job_id).split(".", 1)[0]
 
 
@@ -47,6 +51,10 @@ class SlurmClient(BatchClient):
         accounting: whether to ask sacct about jobs squeue has forgotten; None to find out on
             first use (sacct says when accounting is disabled).
         history: how far back sacct looks for a job by name (a job by id is found at any age).
+        submit_rate: scheduler commands a second at most (None: unlimited).
+
+    Arrays are `sbatch --array`; each element is followed, cancelled and released by its own
+    id (`1234_7`), as squeue (`--array`, `JobArrayID`) and sacct print it.
 
     Ended jobs carry an `end_cause` from Slurm's state (OUT_OF_MEMORY is `memory`, TIMEOUT
     `walltime`, ...); `pbs.end_cause` weighs it against the job directory.
@@ -54,6 +62,8 @@ class SlurmClient(BatchClient):
 
     delete_command = ("scancel",)
     delete_harmless = ("already completing or completed", "invalid job id")
+    release_harmless = ("job has already finished", "no error")
+    supports_arrays = True
 
     def __init__(
         self,
@@ -62,8 +72,9 @@ class SlurmClient(BatchClient):
         job_template: JobTemplate | str | None = None,
         accounting: bool | None = None,
         history: timedelta = timedelta(days=7),
+        submit_rate: float | None = None,
     ) -> None:
-        super().__init__(transport)
+        super().__init__(transport, submit_rate=submit_rate)
         self.job_template = (
             JobTemplate(job_template) if isinstance(job_template, str) else job_template
         )
@@ -85,6 +96,9 @@ class SlurmClient(BatchClient):
 
     def release_command(self, refs: Sequence[str]) -> list[str]:
         return ["scontrol", "release", ",".join(refs)]
+
+    async def array_command(self, array: ArraySpec) -> list[str]:
+        return sbatch_array_argv(array)
 
     # -- scheduler state -------------------------------------------------------------------
 
@@ -120,8 +134,15 @@ class SlurmClient(BatchClient):
         )
 
     async def _squeue(self) -> list[JobInfo]:
-        argv = ["squeue", "--me", "--states=all", "--noheader", f"--Format={SQUEUE_FORMAT}"]
-        result = await self.transport.run(argv)
+        argv = [
+            "squeue",
+            "--me",
+            "--states=all",
+            "--array",  # one line per element, even while an array waits whole
+            "--noheader",
+            f"--Format={SQUEUE_FORMAT}",
+        ]
+        result = await self.run_scheduler(argv)
         if result.exit_status != 0 and not result.stdout.strip():
             raise CommandFailed(result.argv, result.exit_status, result.stdout, result.stderr)
         return parse_squeue(result.stdout)
@@ -130,7 +151,7 @@ class SlurmClient(BatchClient):
         if self._accounting is False:
             return []
         argv = ["sacct", "--noheader", "--parsable2", f"--format={SACCT_FORMAT}", *selection]
-        result = await self.transport.run(argv)
+        result = await self.run_scheduler(argv)
         if result.exit_status != 0:
             if _ACCOUNTING_OFF in result.stderr.lower():
                 log.info("Slurm accounting is disabled: jobs squeue forgot are not looked up")

@@ -4,7 +4,8 @@ client asks for. Pure functions of the text, tested on recorded samples.
 
 `squeue` reports the exit code as a raw wait status (768 = exit 3, 9 = killed by signal 9);
 `sacct` as `code:signal`. A state such as `CANCELLED by 1000` names who cancelled. Memory used
-(`MaxRSS`) is on the step rows (`123.batch`), not the job's.
+(`MaxRSS`) is on the step rows (`123.batch`), not the job's. Array elements are `123_7` in
+both; sacct prints the elements still waiting as one row, `123_[0,2-4]`, read as one each.
 
 Where memory is enforced by sampling (`JobAcctGatherParams=OverMemoryKill`, no cgroups), an
 over-memory job is SIGKILLed and ends FAILED, not OUT_OF_MEMORY; sacct then shows a peak at or
@@ -18,13 +19,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
+from .._arrays import expand_elements
 from .._causes import slurm_cause
 from .._exceptions import BadSchedulerOutput
 from .._models import EndCause, JobInfo, JobState
 
 #: The fields asked of squeue, `|` after each; the name last, since other jobs' names may
-#: hold a `|`.
-SQUEUE_FIELDS = ("JobID", "State", "Reason", "exit_code", "BatchHost", "TimeUsed", "Partition")
+#: hold a `|`. `JobArrayID` is a job's id, and an array element's `1234_7` (`JobID` would be
+#: the element's own number once it runs, an id nobody recorded).
+SQUEUE_FIELDS = ("JobArrayID", "State", "Reason", "exit_code", "BatchHost", "TimeUsed", "Partition")
 SQUEUE_FORMAT = ",".join(f"{field}:|" for field in (*SQUEUE_FIELDS, "Name"))
 #: The fields asked of sacct, the name last for the same reason.
 SACCT_FIELDS = (
@@ -210,7 +213,8 @@ def parse_sacct(text: str) -> list[JobInfo]:
             memory_requested_bytes=_requested(fields[7]),
             walltime_requested=slurm_duration(fields[10]),  # UNLIMITED: None
         )
-        jobs[job_id] = _ended(info, word, code, signal)
+        for element in expand_elements(job_id):
+            jobs[element] = _ended(replace(info, job_id=element), word, code, signal)
     return [
         _over_memory(_used(info, peak.get(n), steps_cpu.get(n)), peak.get(n))
         for n, info in jobs.items()

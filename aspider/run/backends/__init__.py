@@ -5,12 +5,13 @@ Every backend keeps the same job directory contract (`pbs.render_job_script`) an
 `JobBackend`; the engine never asks which one it has.
 """
 
-from aspider.run.backends.base import JobBackend, combine, job_dir
+from aspider.run.backends.base import ArrayPolicy, JobBackend, combine, job_dir
 from aspider.run.backends.local import LocalBackend, job_environment
 from aspider.run.backends.prune import prune_job_dirs
 from aspider.run.backends.scheduler import SchedulerBackend
 
 __all__ = [
+    "ArrayPolicy",
     "JobBackend",
     "LocalBackend",
     "SchedulerBackend",

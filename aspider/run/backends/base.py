@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Protocol
@@ -21,6 +22,7 @@ from typing import Protocol
 from aspider.plan.actions import JobObservation, SchedulerState
 from aspider.processors import format_duration
 from pbs import (
+    ArraySpec,
     JobDirState,
     JobInfo,
     JobSpec,
@@ -44,12 +46,26 @@ _STATES: dict[JobState, SchedulerState] = {
 }
 
 
+@dataclass(frozen=True)
+class ArrayPolicy:
+    """
+    How a backend whose scheduler runs job arrays groups a sweep's submissions
+    (`cluster.arrays`, `array_max`, `array_parallel`): at most `max_elements` elements per
+    array, at most `parallel` of them running at once (None: as the scheduler pleases).
+    """
+
+    max_elements: int = 1000
+    parallel: int | None = None
+
+
 class JobBackend(Protocol):
     """What the engine needs from wherever jobs run."""
 
     transport: Transport
     work_root: PurePosixPath
     name: str
+    #: How submissions are grouped into job arrays; None: each job on its own.
+    arrays: ArrayPolicy | None
 
     async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
         """
@@ -57,6 +73,12 @@ class JobBackend(Protocol):
         processor's DAX job template: a backend that cannot render one writes its own script
         (and the run said so at its start, `jobtemplates.run_notices`).
         """
+        ...
+
+    async def submit_array(
+        self, array: ArraySpec, template: JobTemplate | None = None
+    ) -> list[str]:
+        """Queue a job array (`arrays` backends); its elements' ids, in order."""
         ...
 
     async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
@@ -69,6 +91,13 @@ class JobBackend(Protocol):
         """
         Let jobs submitted held (`JobSpec.hold`; job name -> id) start, then forget their
         markers. Raises the backend's error when they were not released (markers kept).
+        """
+        ...
+
+    async def release_arrays(self, jobs: Mapping[str, str]) -> None:
+        """
+        Let whole held arrays start (job name -> element id of every element), then forget
+        their markers; as `release`, in one command per batch of arrays.
         """
         ...
 

@@ -16,8 +16,8 @@ from pathlib import PurePosixPath
 import anyio
 
 from aspider.plan.actions import JobObservation
-from aspider.run.backends.base import combine, job_names
-from pbs import BatchClient, JobDirState, JobInfo, JobSpec, JobState, JobTemplate
+from aspider.run.backends.base import ArrayPolicy, combine, job_names
+from pbs import ArraySpec, BatchClient, JobDirState, JobInfo, JobSpec, JobState, JobTemplate
 
 #: Seconds between a poll that found jobs ending and the one that asks again what they used.
 SCHEDULER_CLOSING = 2.0
@@ -28,16 +28,31 @@ class SchedulerBackend:
     Jobs through one of the `pbs` clients.
 
     `name` says which (`pbs`, `slurm` or `local`), for messages; the engine never branches on it.
+    `arrays` groups submissions into job arrays where the client has them (None, or a client
+    without arrays, such as the local one: every job on its own).
     """
 
-    def __init__(self, client: BatchClient, work_root: str, name: str = "pbs") -> None:
+    def __init__(
+        self,
+        client: BatchClient,
+        work_root: str,
+        name: str = "pbs",
+        *,
+        arrays: ArrayPolicy | None = None,
+    ) -> None:
         self.client = client
         self.transport = client.transport
         self.work_root = PurePosixPath(work_root)
         self.name = name
+        self.arrays = arrays if client.supports_arrays else None
 
     async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
         return await self.client.submit(spec, template)  # PBS and local ignore a template
+
+    async def submit_array(
+        self, array: ArraySpec, template: JobTemplate | None = None
+    ) -> list[str]:
+        return await self.client.submit_array(array, template)
 
     async def observe(self, jobs: Mapping[str, str]) -> dict[str, JobObservation]:
         if not jobs:
@@ -87,6 +102,9 @@ class SchedulerBackend:
 
     async def release(self, jobs: Mapping[str, str]) -> None:
         await self.client.release(jobs, self.work_root)
+
+    async def release_arrays(self, jobs: Mapping[str, str]) -> None:
+        await self.client.release_arrays(jobs, self.work_root)
 
     async def forget_held(self, names: Iterable[str]) -> None:
         await self.client.forget_held(self.work_root, names)

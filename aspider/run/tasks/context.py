@@ -6,6 +6,7 @@ executor and each submission, so no collaborator is threaded through constructor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aspider.run.backends import JobBackend
 from aspider.run.records.assessor_writes import Outcome, Records
@@ -13,6 +14,9 @@ from aspider.run.records.workflow_history import History
 from aspider.run.tasks.submission import JobOptions
 from aspider.run.tasks.transfers import TransferLimit
 from xnat_client import XnatClient
+
+if TYPE_CHECKING:
+    from aspider.run.tasks.arrays import SubmissionArrays
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,8 @@ class TaskContext:
 
     `outcome` and `held` are shared and filled as the sessions run: what the sweep did, and the
     jobs an earlier run submitted held and never recorded (a submission of that name adopts its
-    job, and takes it out).
+    job, and takes it out). `arrays`: the sweep's job arrays, which its submissions join
+    (None: each job on its own).
     """
 
     xnat: XnatClient
@@ -32,6 +37,7 @@ class TaskContext:
     transfers: TransferLimit
     history: History | None = None
     held: dict[str, str] = field(default_factory=dict)
+    arrays: SubmissionArrays | None = None
 
     def records(self) -> Records:
         """A session's own record of its writes, on the sweep's shared outcome and held jobs."""

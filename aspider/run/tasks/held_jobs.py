@@ -11,6 +11,9 @@ marker names one of three things, told apart by XNAT and the observation alone (
   The marker is forgotten.
 - a job no assessor names: submitted, never recorded. It is left held for the task's next
   submission, which adopts it instead of submitting a second job.
+
+An element of a held job array (`run.tasks.arrays`) has its own marker in its own task's job
+directory, holding the element's id (`123_7`): it is settled on its own, by the same rules.
 """
 
 from __future__ import annotations

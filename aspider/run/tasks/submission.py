@@ -2,9 +2,11 @@
 Submission: stage the inputs, submit the job held, record it with its job id, release it.
 
 This is the step that must never happen twice. Its order: inputs staged; the job submitted
-held under its name, which leaves a marker in its directory (`pbs` `.held`: ours, held, not
-released); the assessor written with JOB_RUNNING and the job id (a new task's is created so,
-one PUT); the job released. No job starts before XNAT names it, and a crash anywhere leaves a
+held under its name (alone, or as an element of the sweep's job array for its processor and
+request: `run.tasks.arrays` takes the steps from here for all its elements at once), which
+leaves a marker in its directory (`pbs` `.held`: ours, held, not released); the assessor
+written with JOB_RUNNING and the job id (a new task's is created so, one PUT); the job
+released. No job starts before XNAT names it, and a crash anywhere leaves a
 state the next sweep resolves: before the submission, the task is still due; after it, the
 marker either names a job no assessor has, which the task's next submission adopts instead of
 submitting again, or the job an assessor already names, which is released
@@ -49,6 +51,7 @@ from pbs import (
     FileOperationFailed,
     InvalidValue,
     JobSpec,
+    JobTemplate,
     PbsError,
     SchedulerUnavailable,
     SubmitFailed,
@@ -135,55 +138,93 @@ class Submission:
         found = action.assessor.id if action.assessor else records.created.get(self.task.label)
         self.assessor_id: str | None = found
         self.names: dict[str, str] = {}
+        self.arrays = context.arrays
 
     async def run(self) -> None:
-        task, outcome = self.task, self.records.outcome
-        if not await self._stage():
-            return
-        name = job_name(task.label)
-        job_id = self.records.held.pop(name, None)  # held by an earlier run, never recorded
-        if job_id is None:
-            job_id = await self._submit_held()
-            if job_id is None:
+        task, arrays = self.task, self.arrays
+        try:
+            if not await self._stage():
                 return
-        if not await self._record_submitted(job_id):
+            name = job_name(task.label)
+            job_id = self.records.held.pop(name, None)  # held by an earlier run, never recorded
+            if job_id is None and arrays is not None and arrays.expects(task.label):
+                job = await self.held_job()
+                if job is not None:
+                    arrays.join(self, *job)  # its array submits, records and releases it
+                return
+            if job_id is None:
+                await self.alone()
+                return
+            if await self.recorded(job_id):
+                await self._release(job_id)
+        finally:
+            if arrays is not None:
+                arrays.leave(task.label)  # the array waits for it no longer (joined or not)
+
+    async def alone(self) -> None:
+        """Submit the task's job held on its own, record it, release it."""
+        job = await self.held_job()
+        if job is None:
             return
         try:
-            await self.backend.release({name: job_id})
+            job_id = await self.backend.submit(*job)
+        except PbsError as exc:
+            await self.not_submitted(exc)
+            return
+        if await self.recorded(job_id):
+            await self._release(job_id)
+
+    async def _release(self, job_id: str) -> None:
+        task = self.task
+        try:
+            await self.backend.release({job_name(task.label): job_id})
         except PbsError as exc:  # recorded and held: the next sweep lets it go
             log.warning("%s: job %s recorded but not released yet (%s)", task.label, job_id, exc)
-        outcome.add(task, "submitted", job_id=job_id)
+        self.submitted(job_id)
 
-    async def _submit_held(self) -> str | None:
+    def submitted(self, job_id: str) -> None:
+        """Count the task submitted (recorded; released, or left to the next sweep to)."""
+        self.records.outcome.add(self.task, "submitted", job_id=job_id)
+
+    async def held_job(self) -> tuple[JobSpec, JobTemplate | None] | None:
         """
-        Submit the job held; on failure, record why (NEED_TO_RUN when the scheduler never saw
-        it, JOB_FAILED when it refused) and return None.
+        The task's held job and its template; None when they cannot be made (a value no
+        scheduler takes, a template that does not fit), recorded as a refusal.
         """
-        task, outcome = self.task, self.records.outcome
+        task = self.task
         named = replace(task, command_script=fill_file_names(task.command_script, self.names))
         try:
             spec = job_spec(named, self.backend, self.options, hold=True)
-            return await self.backend.submit(spec, job_template(task, self.backend.name))
-        except SchedulerUnavailable as exc:  # its server never answered: nothing was submitted
+            return spec, job_template(task, self.backend.name)
+        except (InvalidValue, ConfigError) as exc:
+            await self.not_submitted(exc)
+        return None
+
+    async def not_submitted(self, exc: PbsError | ConfigError) -> None:
+        """
+        Record why the job was not submitted: NEED_TO_RUN when the scheduler never saw it,
+        JOB_FAILED when it refused it; the outcome unknown, nothing (its marker finds it).
+        """
+        task, outcome = self.task, self.records.outcome
+        if isinstance(exc, SchedulerUnavailable):  # its server never answered: no job
             reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
             await self._record_held(after(Event.SUBMIT_NOT_SENT), reason)
             outcome.retry_later(task, reason)
-        except (SubmitFailed, InvalidValue, ConfigError) as exc:  # refused: by it, or before
+        elif isinstance(exc, SubmitFailed | InvalidValue | ConfigError):  # refused
             reason = Reason.SUBMIT_FAILED.format(error=exc)
             await self._record_held(after(Event.SUBMIT_REFUSED), reason)
             outcome.fail(task, reason)
-        except (ConnectFailed, FileOperationFailed, CommandFailed) as exc:
+        elif isinstance(exc, ConnectFailed | FileOperationFailed | CommandFailed):
             # The cluster was not reached, or the job directory could not be written: the
             # scheduler never saw the job, so a later sweep simply submits it again.
             reason = Reason.SUBMIT_NOT_SENT.format(error=exc)
             await self._record_held(after(Event.SUBMIT_NOT_SENT), reason)
             outcome.retry_later(task, reason)
-        except PbsError as exc:  # lost mid-submission: a held job may exist, with its marker
+        else:  # lost mid-submission: a held job may exist, with its marker
             log.warning("%s: submission outcome unknown (%s); resolved next sweep", task.label, exc)
             outcome.retry_later(task, f"outcome of the submission unknown: {exc}")
-        return None
 
-    async def _record_submitted(self, job_id: str) -> bool:
+    async def recorded(self, job_id: str) -> bool:
         """
         The held job on the assessor: created with it (a new task, one PUT), or its status,
         job id and reason in one write. A failed write leaves the job held, never started and
