@@ -18,7 +18,7 @@ from ._exceptions import BadSchedulerOutput
 from ._models import JobDirState
 from ._transport import Transport
 
-STATUS_FILES = ("started", "exit_code", "finished", "signal")
+STATUS_FILES = ("started", "exit_code", "finished", "signal", "cpu")
 
 READ_STATES_SCRIPT = """\
 root=$1
@@ -26,7 +26,7 @@ shift
 for name in "$@"; do
     d="$root/$name"
     if [ -d "$d" ]; then line=1; else line=0; fi
-    for f in started exit_code finished signal; do
+    for f in started exit_code finished signal cpu; do
         v=
         if [ -f "$d/status/$f" ]; then IFS= read -r v < "$d/status/$f" || :; fi
         case $v in *[!0-9A-Za-z-]*) v=? ;; esac
@@ -74,13 +74,14 @@ def parse_states(output: str, names: Sequence[str]) -> dict[str, JobDirState]:
         parts = line.split(" ")
         if len(parts) != 1 + len(STATUS_FILES) or parts[0] not in ("0", "1"):
             raise BadSchedulerOutput(f"bad status line for {name}", output=line)
-        started, exit_code, finished, signal = (_field(p) for p in parts[1:])
+        started, exit_code, finished, signal, cpu = (_field(p) for p in parts[1:])
         states[name] = JobDirState(
             exists=parts[0] == "1",
             started=_time(started),
             exit_code=_int(exit_code),
             finished=_time(finished),
             signal=signal,
+            cpu_seconds=_int(cpu),
         )
     return states
 

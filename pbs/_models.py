@@ -125,6 +125,7 @@ class JobDirState:
     exit_code: int | None = None
     finished: datetime | None = None
     signal: str | None = None
+    cpu_seconds: int | None = None  # CPU the command used, as the wrapper's `times` counted it
 
     @property
     def ended(self) -> bool:

@@ -3,9 +3,12 @@ render_job_script: the job contract as a POSIX sh script. Pure: same spec, same 
 
 The wrapper records `status/started`, runs the command in the background (so a trapped signal
 is handled at once, not when the command ends) with its output in `job.log`, then writes
-`status/exit_code` atomically and `status/finished`. On SIGTERM (walltime, or a polite qdel) it
-stops the command and records `status/signal` and `status/finished` but no exit code: "ended
-without an exit code" means the job was killed. SIGKILL cannot be trapped and leaves nothing.
+`status/exit_code` atomically and `status/finished`, after `status/cpu`: the CPU seconds the
+command used (user and system, the shell's `times` for its children), the record of a job's
+use where no scheduler accounts for it (the local executor). On SIGTERM (walltime, or a
+polite qdel) it stops the command and records `status/signal` and `status/finished` but no exit
+code: "ended without an exit code" means the job was killed. SIGKILL cannot be trapped and leaves
+nothing.
 
 Only the exit code and the signal are written to a temporary name and renamed (an `mv`, one more
 process per write). A time read before it is whole reads as no time yet, and `finished` comes
@@ -54,6 +57,9 @@ _child=$!
 wait "$_child"
 _code=$?
 trap - TERM INT HUP
+times > "$_status/.times" 2>/dev/null && awk 'NR == 2 {{ split($1, u, "m"); split($2, s, "m");
+    printf "%d\\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] + 0.5 }}' "$_status/.times" > "$_status/cpu"
+rm -f "$_status/.times"
 _record exit_code "$_code"
 _stamp finished
 exit "$_code"

@@ -125,7 +125,9 @@ def retried(
     """The task's next attempt (its record, its scaled request) and the reason to write."""
     assert obs.end_cause is not None
     known = task.attempts or first_of(task.requirements)
-    ended = known.ended(a.jobid or obs.job_id or "", obs.end_cause, usage_of(obs))
+    ended = known.ended(
+        a.jobid or obs.job_id or "", obs.end_cause, usage_of(obs, task.requirements.ppn)
+    )
     attempts = ended.then(attempt)
     reason = Reason.RETRY.format(
         ended=failure_reason(task, a, obs),
@@ -145,7 +147,9 @@ def closed(task: Task, a: Assessor, obs: JobObservation | None) -> Task:
     if obs is None or obs.end_cause is None:
         return task
     known = task.attempts or first_of(task.requirements)
-    ended = known.ended(a.jobid or obs.job_id or "", obs.end_cause, usage_of(obs))
+    ended = known.ended(
+        a.jobid or obs.job_id or "", obs.end_cause, usage_of(obs, task.requirements.ppn)
+    )
     return replace(task, attempts=ended)
 
 
@@ -154,9 +158,13 @@ def first_of(req: TaskRequirements) -> Attempts:
     return first_attempt(req.memory_mb, req.walltime_seconds)
 
 
-def usage_of(obs: JobObservation) -> Usage | None:
-    """What the observation says the job used; None when it says nothing."""
-    used = Usage(obs.memory_mb, obs.walltime_seconds, obs.cpu_seconds, obs.cpus)
+def usage_of(obs: JobObservation, cores: int | None = None) -> Usage | None:
+    """
+    What the observation says the job used; None when it says nothing. `cores`: what the job
+    asked for, where the scheduler does not say what it was given (the local executor).
+    """
+    cpus = obs.cpus or (cores if obs.cpu_seconds is not None else None)
+    used = Usage(obs.memory_mb, obs.walltime_seconds, obs.cpu_seconds, cpus)
     return None if used == Usage() else used
 
 

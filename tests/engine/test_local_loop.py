@@ -10,6 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from aspider.plan.retry import read_attempts
 from aspider.processors import Processor, load_processors
 from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
@@ -91,6 +92,21 @@ async def test_failing_command_is_job_failed_with_log_tail_and_outlog(
     assert f"; job directory: {directory}; log: " in a.note  # where to look, on the cluster
     assert (directory / "job.log").is_file()
     assert a.resources == ("OUTLOG",)
+
+
+async def test_a_local_job_s_record_says_the_cpu_it_used(
+    server: XnatServer, xnat: XnatClient, tmp_path: Path
+) -> None:
+    """No scheduler accounts for a local job: its wrapper's count of CPU seconds is recorded."""
+    loop = "import time\\nt = time.process_time()\\nwhile time.process_time() - t < 2: pass"
+    script = f'\'python3 -c "exec(\\"{loop}\\")" && echo ok > "$OUTDIR/out.txt"\''
+    (a,) = await _run_one(server, xnat, tmp_path, "busy", script)
+    assert a.procstatus == "COMPLETE", a.note
+    attempts = read_attempts(a.note)
+    assert attempts is not None, a.note
+    (only,) = attempts.entries
+    assert only.used is not None
+    assert (only.used.cpu_seconds, only.used.cpus) == (2, 1)
 
 
 async def test_exit_zero_without_outputs_is_job_failed_no_outputs(

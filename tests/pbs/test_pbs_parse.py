@@ -134,9 +134,12 @@ def test_garbage_raises_bad_scheduler_output(parser: object, text: str) -> None:
 
 def test_status_lines_pair_with_names() -> None:
     """Each status line maps to its name; missing values are None, times are UTC."""
-    output = "1 1700000000. 0. 1700000060. .\n0 . . . .\n1 1700000000. . 1700000099. TERM.\n"
+    output = (
+        "1 1700000000. 0. 1700000060. . 42.\n0 . . . . .\n1 1700000000. . 1700000099. TERM. .\n"
+    )
     states = parse_states(output, ["done", "missing", "killed"])
     assert states["done"].exit_code == 0
+    assert (states["done"].cpu_seconds, states["killed"].cpu_seconds) == (42, None)
     assert states["done"].started == datetime.fromtimestamp(1700000000, tz=UTC)
     assert states["missing"].exists is False
     assert states["missing"].ended is False

@@ -79,7 +79,17 @@ def test_wrapper_records_exit_code_and_times(tmp_path: Path) -> None:
     assert (status / "exit_code").read_text() == "3\n"
     assert int((status / "started").read_text()) <= int((status / "finished").read_text())
     assert (job_dir / "job.log").read_text() == "out\nerr\n"
-    assert sorted(p.name for p in status.iterdir()) == ["exit_code", "finished", "started"]
+    assert sorted(p.name for p in status.iterdir()) == ["cpu", "exit_code", "finished", "started"]
+    assert (status / "cpu").read_text() == "0\n"  # echo uses no CPU second
+
+
+def test_wrapper_records_the_cpu_the_command_used(tmp_path: Path) -> None:
+    """Two seconds of a busy loop in a child of the command: `status/cpu` says 2."""
+    busy = (
+        "python3 -c 'import time\nt = time.process_time()\nwhile time.process_time() - t < 2: pass'"
+    )
+    status = _run_wrapper(tmp_path, busy) / "status"
+    assert (status / "cpu").read_text() == "2\n"
 
 
 def test_wrapper_exports_absolute_dirs_and_quoted_values(tmp_path: Path) -> None:

@@ -170,12 +170,13 @@ def _usage(info: JobInfo | None, state: JobDirState) -> dict[str, int | None]:
     if state.started is not None and state.finished is not None:
         elapsed = int((state.finished - state.started).total_seconds())
     if info is None:
-        return {"walltime_seconds": elapsed}
+        return {"walltime_seconds": elapsed, "cpu_seconds": state.cpu_seconds}
     peak = info.memory_used_bytes
     cpu = info.cpu_time
     return {
         "memory_mb": None if peak is None else math.ceil(peak / 1024**2),
         "walltime_seconds": elapsed,
-        "cpu_seconds": None if cpu is None else int(cpu.total_seconds()),
+        # the scheduler's account, else the wrapper's own (the local executor has no other)
+        "cpu_seconds": state.cpu_seconds if cpu is None else int(cpu.total_seconds()),
         "cpus": info.cpus,
     }

@@ -45,6 +45,9 @@ _child=$!
 wait "$_child"
 _code=$?
 trap - TERM INT HUP
+times > "$_status/.times" 2>/dev/null && awk 'NR == 2 { split($1, u, "m"); split($2, s, "m");
+    printf "%d\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] + 0.5 }' "$_status/.times" > "$_status/cpu"
+rm -f "$_status/.times"
 _record exit_code "$_code"
 _stamp finished
 exit "$_code"
