@@ -6,8 +6,21 @@ the pure planner, and users import it as `aspider.Spider` (or `aspider.sync.Spid
 `await`). docs/api.md is its guide.
 """
 
-from aspider.api._spider import ProcessorChoice, Spider
-from aspider.api._views import ActionView, InputView, PlanView, StatusView, SweepView, TaskView
+# First, before the engine imports asyncssh: a library's warning is not the user's news, in a
+# notebook as on the command line (aspider._library_warnings).
+from aspider._library_warnings import quiet_library_warnings
+
+quiet_library_warnings()
+
+from aspider.api._spider import ProcessorChoice, Spider  # noqa: E402
+from aspider.api._views import (  # noqa: E402
+    ActionView,
+    InputView,
+    PlanView,
+    StatusView,
+    SweepView,
+    TaskView,
+)
 
 __all__ = [
     "ActionView",

@@ -19,7 +19,7 @@ from aspider._environ import take_secrets
 take_secrets()
 
 # Next, before asyncssh and the rest are imported: a library's warning is not the user's news.
-from aspider.cli.library_warnings import quiet_library_warnings  # noqa: E402
+from aspider._library_warnings import quiet_library_warnings  # noqa: E402
 
 quiet_library_warnings()
 

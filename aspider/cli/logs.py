@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-from aspider.cli.library_warnings import flush_to_log, quiet_library_warnings
+from aspider._library_warnings import flush_to_log, quiet_library_warnings
 
 LogFormat = Literal["text", "json"]
 

@@ -1,6 +1,6 @@
 """
-A library's warning never reaches the terminal or a JSON log: the ones `library_warnings`
-names go to the debug log once, and every other warning is shown as before.
+A library's warning never reaches the terminal, a JSON log or a notebook: the ones
+`_library_warnings` names go to the debug log once, and every other warning is shown as before.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncssh
 import pytest
 from cryptography.utils import CryptographyDeprecationWarning
 
-from aspider.cli import library_warnings
+from aspider import _library_warnings as library_warnings
 from tests.aspider.processes import ASPIDER, clean_env
 
 ASYNCSSH_FILE = str(Path(asyncssh.__file__).resolve().parent / "crypto" / "misc.py")
@@ -39,6 +39,18 @@ def test_even_warnings_as_errors_do_not_break_the_command(tmp_path: Path) -> Non
     code = "import sys; sys.argv = ['aspider', '--version']; from aspider.cli import main; main()"
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", code],
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_the_python_api_imports_without_a_library_s_warning(tmp_path: Path) -> None:
+    """A notebook's `from aspider.sync import Spider` shows no asyncssh DSA warning either."""
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "from aspider.sync import Spider"],
         env=clean_env(tmp_path),
         capture_output=True,
         text=True,
