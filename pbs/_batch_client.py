@@ -56,6 +56,14 @@ class BatchClient:
     #: Whether the scheduler accounts what a job used (memory, CPU time) once it closes the
     #: job, so that an observer who sees the job's end first asks it again a moment later.
     accounts_usage: ClassVar[bool] = True
+    #: Whether that account is written a moment after the job ends (Slurm's slurmdbd), so that
+    #: a job seen ended with no use yet may still get one.
+    usage_lags: ClassVar[bool] = False
+
+    def reports_usage(self) -> bool:
+        """Whether asking again about a job that just ended can tell what it used."""
+        return self.accounts_usage
+
     #: Whether the scheduler runs job arrays (`submit_array`).
     supports_arrays: ClassVar[bool] = False
 

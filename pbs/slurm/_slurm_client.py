@@ -133,6 +133,12 @@ class SlurmClient(BatchClient):
             by_name={name: known[info.job_id] for name, info in {**named, **older}.items()},
         )
 
+    usage_lags = True  # slurmdbd records a job's use a moment after it ends
+
+    def reports_usage(self) -> bool:
+        """Not where accounting is off (sacct refused): squeue alone never says a job's use."""
+        return self._accounting is not False
+
     async def _squeue(self) -> list[JobInfo]:
         argv = [
             "squeue",

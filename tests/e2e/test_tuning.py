@@ -60,13 +60,19 @@ async def test_jobs_that_use_150mb_of_1gb_are_tuned_to_what_they_use(
         if rss:
             number = job_id.split(".")[0]
             peaks[number] = max(peaks.get(number, 0), math.ceil(int(rss.rstrip("K")) / 1024))
+    accounted = 0
     for job_id, a in jobs.items():
         attempts = read_attempts(a.note)
         assert attempts is not None, a.note
         (only,) = attempts.entries
         assert only.used is not None
-        assert only.used.memory_mb == peaks[job_id]
         assert only.used.cpus == 1
+        # A job finalised before slurmdbd recorded it (asked again for six seconds) keeps its
+        # elapsed and CPU time and no memory; every memory recorded is sacct's.
+        if only.used.memory_mb is not None:
+            assert only.used.memory_mb == peaks[job_id]
+            accounted += 1
+    assert accounted >= TunePolicy().min_jobs
     used = [r.used.memory_mb for r in records if r.used and r.used.memory_mb]
     assert min(used) >= 100  # the 150 MB were seen by the sampler
 

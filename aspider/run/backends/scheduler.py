@@ -19,8 +19,21 @@ from aspider.plan.actions import JobObservation
 from aspider.run.backends.base import ArrayPolicy, combine, job_names
 from pbs import ArraySpec, BatchClient, JobDirState, JobInfo, JobSpec, JobState, JobTemplate
 
-#: Seconds between a poll that found jobs ending and the one that asks again what they used.
+#: Seconds between a poll that found jobs ending and the one that asks again what they used,
+#: and how many times at most.
 SCHEDULER_CLOSING = 2.0
+CLOSING_TRIES = 3
+
+
+def _unaccounted(info: JobInfo, lags: bool) -> bool:
+    """
+    Still running for the scheduler; or, where its accounts are written after a job ends
+    (`usage_lags`: Slurm's slurmdbd), ended with nothing yet of what it used.
+    """
+    if info.state is JobState.GONE:
+        return False  # forgotten: nothing more will come
+    nothing = info.memory_used_bytes is None and info.cpu_time is None
+    return info.state.active or (lags and nothing)
 
 
 class SchedulerBackend:
@@ -74,20 +87,23 @@ class SchedulerBackend:
 
     async def _closing(self, infos: dict[str, JobInfo], states: Mapping[str, JobDirState]) -> None:
         """
-        Jobs whose directory shows their end while the scheduler, asked a moment before, had
-        them running: asked again once, a little later, for the use it accounts only once it
-        closes a job (the task is finalised on this poll, and its record keeps what it used).
+        Jobs whose directory shows their end while the scheduler has not yet accounted what
+        they used (it had them running a moment before, or has not recorded their use yet):
+        asked again, a little later, at most `CLOSING_TRIES` times, in one batch, for the use
+        it accounts only once it closes a job. The task is finalised on this poll, and its
+        record keeps what it used.
         """
-        racing = {
-            label: info.job_id
-            for label, info in infos.items()
-            if info.state.active and states[label].ended
-        }
-        if not racing or not self.client.accounts_usage:
-            return
-        await anyio.sleep(SCHEDULER_CLOSING)
-        again = await self.client.poll(racing.values(), [])
-        infos.update({label: again.by_id[job_id] for label, job_id in racing.items()})
+        for _ in range(CLOSING_TRIES):
+            racing = {
+                label: info.job_id
+                for label, info in infos.items()
+                if states[label].ended and _unaccounted(info, self.client.usage_lags)
+            }
+            if not racing or not self.client.reports_usage():
+                return
+            await anyio.sleep(SCHEDULER_CLOSING)
+            again = await self.client.poll(racing.values(), [])
+            infos.update({label: again.by_id[job_id] for label, job_id in racing.items()})
 
     def _ended(self, info: JobInfo | None, state: JobDirState) -> JobInfo | None:
         """A vanished job whose directory shows its end has completed, where jobs vanish so."""
