@@ -12,6 +12,7 @@ on its own: it never imports `aspider` or `xnat_client`.
 """
 
 from ._arrays import ARRAYS_DIR, ArraySpec, array_of, element_ids
+from ._arrays import MANIFEST as ARRAY_MANIFEST
 from ._batch_client import BatchClient, job_dirs
 from ._batches import MAX_ARGUMENT_BYTES
 from ._causes import end_cause
@@ -61,6 +62,7 @@ from .ssh import SshSettings, SshTransport
 
 __all__ = [
     "ARRAYS_DIR",
+    "ARRAY_MANIFEST",
     "HELD_MARKER",
     "HIDING_VARIABLES",
     "JOB_NAME_LIMIT",

@@ -46,7 +46,10 @@ class PbsClient(BatchClient):
         submit_rate: scheduler commands a second at most (None: unlimited).
 
     Arrays are `qsub -J` (PBS Pro) or `qsub -t` (Torque); an element is `123[7].server`,
-    followed, deleted and released by that id.
+    followed, deleted and released by that id. Only Slurm's Torque wrappers ran them here, and
+    they stop after the submission (tests/pbs/test_arrays_cluster.py): their qstat lists no
+    element (`qstat -t` is an unknown option), and their qrls and qdel read `123_7` as 123,
+    acting on the whole array. So no server has confirmed the rest.
 
     Ended jobs carry an `end_cause` read from the server's exit status (`Exit_status` on PBS
     Pro, `exit_status` on Torque); `pbs.end_cause` weighs it against the job directory.

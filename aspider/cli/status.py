@@ -163,6 +163,12 @@ def rerun(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="List what would go back; change nothing."
     ),
+    cancel: bool = typer.Option(
+        False,
+        "--cancel",
+        help="Also send back tasks whose job is queued or running (JOB_RUNNING), cancelling "
+        "that job first (an array's element alone).",
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
@@ -171,8 +177,10 @@ def rerun(
     Send tasks back to run again (shows them and asks first).
 
     The tasks chosen go back to NEED_TO_RUN; the next `aspider run` removes their outputs and
-    submits them again. Tasks whose job may still run are left alone. --yes skips the
-    question, --dry-run only lists.
+    submits them again. Tasks whose job may still run are left alone, unless --cancel: then a
+    task whose job is queued or running has that job cancelled first (the job recorded on it;
+    of a job array, only its element), and its history says so. Tasks whose outputs are being
+    uploaded are still left alone. --yes skips the question, --dry-run only lists.
     """
     statuses = [s.upper() for s in status_filter or []]
     for s in statuses:
@@ -182,30 +190,39 @@ def rerun(
         settings = settings_from(settings_file)
         proctypes = {p.proctype for p in processors_from(settings, only=processor or [])}
         args = (settings, project, proctypes, statuses, session or [])
-        preview = anyio.run(lambda: read_rerun(*args, wiring=wiring_of(ctx)))
+        preview = anyio.run(lambda: read_rerun(*args, cancel=cancel, wiring=wiring_of(ctx)))
     if dry_run or not preview.chosen:
         _show_rerun(preview, as_json, done=False)
         return
     if not yes:
         _confirm(preview, as_json)
     with user_errors(as_json):
-        only = set(preview.sent_back)
-        result = anyio.run(lambda: send_back(*args, only=only, wiring=wiring_of(ctx)))
+        only = preview.confirmed  # with the jobs shown: none other is cancelled
+        result = anyio.run(
+            lambda: send_back(*args, only=only, cancel=cancel, wiring=wiring_of(ctx))
+        )
     _show_rerun(result, as_json, done=True)
 
 
 def _confirm(preview: RerunResult, as_json: bool) -> None:
     """Ask a person at a terminal; anyone else must have said --yes."""
     n = len(preview.chosen)
+    jobs = _cancels(preview)
     if as_json or not sys.stdin.isatty():
         raise fail(
-            f"{n} task(s) would be sent back; pass --yes to send them back "
+            f"{n} task(s) would be sent back{jobs}; pass --yes to send them back "
             "(or --dry-run to list them)",
             EXIT_USAGE,
         )
     _rerun_table(preview)
-    if not typer.confirm(f"Send these {n} task(s) back to run again?", default=False):
+    if not typer.confirm(f"Send these {n} task(s) back to run again{jobs}?", default=False):
         raise fail("nothing sent back", EXIT_FAILED)
+
+
+def _cancels(result: RerunResult) -> str:
+    """`, cancelling N job(s) first` when --cancel chose tasks whose job may still run."""
+    n = len(result.cancelled_jobs)
+    return f", cancelling {n} job(s) first" if n else ""
 
 
 def _show_rerun(result: RerunResult, as_json: bool, *, done: bool) -> None:
@@ -213,18 +230,21 @@ def _show_rerun(result: RerunResult, as_json: bool, *, done: bool) -> None:
         data: dict[str, Any] = {
             "sent_back" if done else "would_send_back": result.sent_back,
             "left_running": result.left_running,
+            "cancelled" if done else "would_cancel": result.cancelled_jobs,
         }
         print_json(data)
         return
     _rerun_table(result)
     for label in result.left_running:
         console.print(f"left alone (its job may still run): {label}", highlight=False, markup=False)
-    n = len(result.chosen)
+    n, jobs = len(result.chosen), len(result.cancelled_jobs)
     said = (
         f"{n} task(s) sent back; the next `aspider run` runs them again"
         if done
         else f"{n} task(s) would be sent back; nothing changed"
     )
+    if jobs:
+        said += f" ({jobs} job(s) {'cancelled' if done else 'to cancel first'})"
     console.print(said, highlight=False)
 
 
@@ -232,8 +252,12 @@ def _rerun_table(result: RerunResult) -> None:
     if not result.chosen:
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    cancels = bool(result.cancelled_jobs)
     for column in ("processor", "session", "status now"):
         table.add_column(column, overflow="fold")
+    if cancels:
+        table.add_column("job (cancelled first)", overflow="fold")
     for t in result.chosen:
-        table.add_row(escape(t.proctype), escape(t.session), escape(t.procstatus))
+        job = (escape(t.job_id or "-"),) if cancels else ()
+        table.add_row(escape(t.proctype), escape(t.session), escape(t.procstatus), *job)
     console.print(table)

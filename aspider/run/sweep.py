@@ -37,7 +37,7 @@ from aspider.run.tasks.arrays import SubmissionArrays
 from aspider.run.tasks.chain import QueueRoom, chain_session, leave_to_chain
 from aspider.run.tasks.context import TaskContext
 from aspider.run.tasks.execute import JobOptions, Outcome, SessionExecutor
-from aspider.run.tasks.held_jobs import settle_held_jobs
+from aspider.run.tasks.held_jobs import jobs_recorded, settle_held_jobs
 from aspider.run.tasks.transfers import TransferLimit
 from aspider.settings import (
     DEFAULT_KEEP_FAILED_DAYS,
@@ -214,7 +214,8 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
         snapshot = restrict(whole, options.sessions)
         followed = jobs_to_observe(snapshot, processors)
         observations = await backend.observe(followed)
-        held = await settle_held_jobs(backend, followed, observations)
+        recorded = jobs_recorded(snapshot, [p.proctype for p in processors])
+        held = await settle_held_jobs(backend, followed, observations, recorded)
         matches = await match_snapshots([snapshot], processors, skip_settled=True, memo=memo)
         # From here to the record, no await: the run's other projects cannot plan in between.
         limits = options.limits

@@ -283,9 +283,16 @@ def scheduler_client(
 def array_policy(settings: AspiderSettings) -> ArrayPolicy | None:
     """
     How submissions are grouped into job arrays: Slurm's, unless `cluster.arrays` is off.
-    PBS arrays (`qsub -J`, `-t`) are built by `pbs` but not yet followed element by element
-    through every server (the Slurm wrappers' qstat shows an array as one job), so the PBS
-    executor sends every job alone.
+
+    The `pbs` executor sends every job alone. `pbs` builds PBS Pro (`qsub -J`) and Torque
+    (`qsub -t`) arrays and reads their elements (`123[7].server`), tested on outputs written
+    from the manuals; but no PBS Pro or Torque server is at hand to run them, and the loopback
+    cluster's Torque wrappers over Slurm stop right after the submission
+    (tests/pbs/test_arrays_cluster.py): `qsub -t` queues the array and each element runs its
+    own job directory, but their qstat lists no element (`qstat -f 123_7` finds nothing, and
+    `-t` is an unknown option), so an element could not be followed; and their qrls and qdel
+    read `123_7` as the number 123, so releasing or cancelling one element would release or
+    cancel the whole array, where crash safety, retries and `rerun --cancel` act on one.
     """
     c = settings.cluster
     if not c.arrays or c.executor != "slurm":

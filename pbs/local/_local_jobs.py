@@ -146,10 +146,14 @@ class LocalClient(BatchClient):
         )
 
     async def delete(self, job_ids: Iterable[str]) -> None:
-        """SIGTERM each job's process group; one already ended is not an error."""
+        """
+        SIGTERM each job's process group, then SIGCONT: a held job is stopped, and a stopped
+        process acts on no signal but SIGKILL until continued. One already ended is no error.
+        """
         for pid in filter(None, (_pid(job_id) for job_id in job_ids)):
             try:
                 os.killpg(int(pid), signal.SIGTERM)
+                os.killpg(int(pid), signal.SIGCONT)
             except (ProcessLookupError, PermissionError):
                 log.info("local job %s already ended", pid)
 

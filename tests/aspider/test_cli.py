@@ -171,6 +171,36 @@ def test_rerun_sends_back_only_our_finished_tasks(
             assert status == before[label], label
 
 
+def test_rerun_cancel_shows_the_jobs_it_would_cancel_and_asks_for_yes(
+    server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--cancel --dry-run: running tasks with a job id would go back, their jobs listed to be
+    cancelled; uploads stay left alone. Without --yes off a terminal: the jobs are named, no
+    write, no cancel."""
+    shell_processor(tmp_path / "procs", "fs7", "'true'")
+    monkeypatch.setenv("ASPIDER_PROCESSOR_PATHS", json.dumps([str(tmp_path / "procs")]))
+    ours = [a for a in server.store.assessors_of("DEMO") if "-x-fs7_v1" in a.label]
+    status = {a.label: normalise_procstatus(a.fields.get("procstatus", "")) for a in ours}
+    running = {
+        a.label: a.fields["jobid"]
+        for a in ours
+        if status[a.label] is ProcStatus.JOB_RUNNING and a.fields.get("jobid")
+    }
+    assert running  # the synthetic project has some
+    before = {a.label: dict(a.fields) for a in ours}
+    result = runner.invoke(app, ["rerun", "DEMO", "--cancel", "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert sorted(answer["would_cancel"]) == sorted(running.values())
+    assert set(running) <= set(answer["would_send_back"])
+    uploading = (ProcStatus.READY_TO_UPLOAD, ProcStatus.UPLOADING)
+    assert {label for label, s in status.items() if s in uploading} <= set(answer["left_running"])
+    asked = runner.invoke(app, ["rerun", "DEMO", "--cancel"])
+    assert asked.exit_code == 2
+    assert f"cancelling {len(running)} job(s) first; pass --yes" in asked.stderr
+    assert before == {a.label: dict(a.fields) for a in ours}
+
+
 def test_an_unknown_project_is_a_usage_error_before_any_write(
     server: XnatServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -87,3 +87,23 @@ async def test_a_marker_left_on_a_released_job_is_forgotten(tmp_path: Path) -> N
         adoptable = await settle_held_jobs(backend, followed, await backend.observe(followed))
         assert adoptable == {}
         assert not marker.exists()
+
+
+async def test_a_held_job_whose_task_left_flight_is_cancelled_not_adopted(tmp_path: Path) -> None:
+    """Recorded, then sent back (`rerun --cancel`, or NEED_TO_RUN set by hand) before its
+    release: no longer followed, the job is cancelled alone and its marker forgotten (the
+    task's next submission sends its own); a job no assessor names is still left to adopt."""
+    async with LocalTransport() as transport:
+        backend = LocalBackend(transport, str(tmp_path))
+        job_id = await backend.submit(_spec(tmp_path))
+        unrecorded = _spec(tmp_path).model_copy(
+            update={"name": "other", "job_dir": tmp_path / "other"}
+        )
+        other = await backend.submit(unrecorded)
+        adoptable = await settle_held_jobs(backend, {}, {}, {LABEL: job_id})
+        assert adoptable == {"other": other}
+        (seen,) = (await backend.observe({LABEL: job_id})).values()
+        assert seen.scheduler_state == "gone"
+        assert await backend.held_jobs() == {"other": other}
+        assert not (tmp_path / LABEL / "ran.txt").exists()
+        await backend.cancel([other])

@@ -1,8 +1,10 @@
 """
 Job arrays on the real loopback cluster, over both transports: Slurm's `sbatch --array` held,
 each element marked, followed, released and cancelled by its own id; and the Slurm wrappers'
-`qsub -t`, as far as they go (submitted held and released whole; their qstat shows the array
-as one job, so elements are followed by their job directories alone there).
+`qsub -t`, as far as they go: submitted held and released whole, each element in its own job
+directory. There they stop (which is why the `pbs` executor sends every job alone): their qstat
+lists no element (`qstat -f 123_1` finds nothing, `qstat -t` is an unknown option), and their
+qrls and qdel read `123_1` as the number 123 (Perl), so they release or delete the whole array.
 """
 
 from __future__ import annotations
@@ -117,3 +119,29 @@ async def test_the_slurm_wrappers_qsub_t_submits_and_releases_a_whole_array(
         assert {i.state for i in poll.by_id.values()} == {JobState.GONE}
     finally:
         await client.delete([ids[0].split("_")[0]])
+
+
+async def test_the_slurm_wrappers_know_no_element_and_act_on_the_whole_array(
+    client: PbsClient, job_root: Path
+) -> None:
+    """Where the wrappers stop: a held element is unknown to their qstat (GONE; `qstat -t` is
+    refused), `qrls 123_1` releases every element, and `qdel 123_0` deletes every element."""
+    released = _array(job_root, "rl", ["true", "true", "true"])
+    ids = await client.submit_array(released)
+    deleted = _array(job_root, "dl", ["sleep 60", "sleep 60"])
+    gone = await client.submit_array(deleted)
+    slurm = SlurmClient(client.transport)
+    try:
+        assert {i.state for i in (await client.poll(ids, [])).by_id.values()} == {JobState.GONE}
+        t = await client.transport.run(["qstat", "-t"])
+        assert (t.exit_status, "Unknown option: t" in t.stderr) == (2, True)
+        await client.release({"rl1": ids[1]}, job_root)  # element 1 alone, as asked
+        names = ["rl0", "rl1", "rl2"]
+        assert await _exit_codes(client, job_root, names) == dict.fromkeys(names, 0)
+        assert {i.state for i in (await slurm.poll(gone, [])).by_id.values()} == {JobState.HELD}
+        await client.delete([gone[0]])  # element 0 alone, as asked
+        with anyio.fail_after(30):
+            while any(i.state.active for i in (await slurm.poll(gone, [])).by_id.values()):  # noqa: ASYNC110
+                await anyio.sleep(0.5)
+    finally:
+        await slurm.delete([*ids, *gone])

@@ -5,12 +5,16 @@ Each task's history says who sent it back and when (`asker`, the request's own e
 In two steps, so a person sees what will go back before anything does: `choose_rerun` reads
 the project and picks the tasks (changing nothing), `send_back` writes exactly the chosen ones
 that are still eligible when it runs.
+
+A task whose job may still run is left alone unless asked (`cancel`, `aspider rerun --cancel`):
+then its job is cancelled first, all such jobs in one scheduler command, an array's element
+alone (`scancel 123_7`, `qdel 123[7]`), and its history says so.
 """
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,9 +26,16 @@ from aspider.run.records.workflow_history import (
     rerun_requested,
     sent_back_note,
 )
-from aspider.run.wiring import NETWORK, Wiring
+from aspider.run.wiring import NETWORK, Wiring, open_backend
 from aspider.settings import AspiderSettings
-from xnat_client import AssessorFields, Credentials, ProjectSnapshot, XnatClient, XnatError
+from xnat_client import (
+    Assessor,
+    AssessorFields,
+    Credentials,
+    ProjectSnapshot,
+    XnatClient,
+    XnatError,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class RerunTask:
     procstatus: str
     session_id: str
     assessor_id: str
+    job_id: str = ""  # the job cancelled before it goes back (`cancel`); "" for none
 
 
 @dataclass
@@ -48,12 +60,24 @@ class RerunResult:
     def sent_back(self) -> list[str]:
         return [t.label for t in self.chosen]
 
+    @property
+    def cancelled_jobs(self) -> list[str]:
+        """The jobs cancelled (or, in a preview, to be cancelled) before their tasks go back."""
+        return [t.job_id for t in self.chosen if t.job_id]
+
+    @property
+    def confirmed(self) -> dict[str, str]:
+        """label -> the job shown to be cancelled ("" none): what a person says yes to."""
+        return {t.label: t.job_id for t in self.chosen}
+
 
 def choose_rerun(
     snapshot: ProjectSnapshot,
     proctypes: Collection[str],
     statuses: Sequence[str],
     sessions: Sequence[str],
+    *,
+    cancel: bool = False,
 ) -> RerunResult:
     """
     The tasks of our processors that match, and those left alone because their job may run.
@@ -61,7 +85,8 @@ def choose_rerun(
     Only assessors of the loaded processors are touched: another pipeline's records are not
     ours to reset. A task whose job may still run (JOB_RUNNING, or its outputs on their way)
     is left alone: sent back, it would be submitted again beside the job still running, and
-    the older job's outputs could then be taken for the new run's.
+    the older job's outputs could then be taken for the new run's. With `cancel`, a task whose
+    job is queued or running is chosen too, its job to be cancelled first (`_job_to_cancel`).
     """
     result = RerunResult()
     for where, a in snapshot.every_assessor():
@@ -71,13 +96,26 @@ def choose_rerun(
             continue
         if statuses and a.procstatus.upper() not in statuses:
             continue
-        if normalise_procstatus(a.procstatus) in IN_FLIGHT:
+        job_id = _job_to_cancel(a, cancel)
+        if normalise_procstatus(a.procstatus) in IN_FLIGHT and not job_id:
             result.left_running.append(a.label)
             continue
         result.chosen.append(
-            RerunTask(a.label, a.proctype, where, a.procstatus, a.session_id, a.id)
+            RerunTask(a.label, a.proctype, where, a.procstatus, a.session_id, a.id, job_id)
         )
     return result
+
+
+def _job_to_cancel(a: Assessor, cancel: bool) -> str:
+    """
+    The job `cancel` stops before the task goes back: a JOB_RUNNING task's recorded job (an
+    array's element, `123_7`, is its own job: only it is cancelled). "" (the task is left
+    alone) for one whose outputs are on their way (READY_TO_UPLOAD, UPLOADING: its job has
+    ended, and no cancel stops an upload), and for an older engine's intent with no job id.
+    """
+    if cancel and normalise_procstatus(a.procstatus) is ProcStatus.JOB_RUNNING:
+        return a.jobid
+    return ""
 
 
 async def read_rerun(
@@ -87,12 +125,13 @@ async def read_rerun(
     statuses: Sequence[str],
     sessions: Sequence[str],
     *,
+    cancel: bool = False,
     wiring: Wiring = NETWORK,
 ) -> RerunResult:
-    """What `send_back` would send back now; changes nothing."""
+    """What `send_back` would send back now (and which jobs it would cancel); changes nothing."""
     async with wiring.open_xnat(settings, [project]) as xnat:
         snapshot = await xnat.project_snapshot(project, subject_assessors=True)
-    return choose_rerun(snapshot, proctypes, statuses, sessions)
+    return choose_rerun(snapshot, proctypes, statuses, sessions, cancel=cancel)
 
 
 async def send_back(
@@ -103,24 +142,55 @@ async def send_back(
     sessions: Sequence[str],
     *,
     only: Collection[str] | None = None,
+    cancel: bool = False,
     wiring: Wiring = NETWORK,
 ) -> RerunResult:
     """
     Send back the tasks that match (and are in `only`, the labels a person confirmed).
 
     The project is read again first: a task whose job started since it was shown is left
-    alone, and a task that appeared since is not sent back unasked.
+    alone, and a task that appeared since is not sent back unasked. With `cancel`, the jobs of
+    the tasks whose job may still run are cancelled first (`_cancel_jobs`); `only` as a
+    mapping (`RerunResult.confirmed`) cancels no job but the one shown for each task.
+
+    Raises:
+        PbsError: the jobs could not be cancelled; nothing was sent back.
     """
     async with wiring.open_xnat(settings, [project]) as xnat:
         who = asker(settings)  # once the client opened: its settings were good
         snapshot = await xnat.project_snapshot(project, subject_assessors=True)
-        result = choose_rerun(snapshot, proctypes, statuses, sessions)
+        result = choose_rerun(snapshot, proctypes, statuses, sessions, cancel=cancel)
         if only is not None:
             result.chosen = [t for t in result.chosen if t.label in only]
+        _leave_unshown_jobs(result, only)
+        await _cancel_jobs(settings, result.cancelled_jobs)
         history = History(xnat, enabled=settings.xnat.history)
         for task in result.chosen:
             await _send_back_one(xnat, history, project, task, who)
     return result
+
+
+def _leave_unshown_jobs(result: RerunResult, only: Collection[str] | None) -> None:
+    """
+    A task whose job is not the one a person was shown (one started, or was resubmitted,
+    since) is left alone: no job is cancelled unseen.
+    """
+    if not isinstance(only, Mapping):
+        return
+    changed = [t for t in result.chosen if t.job_id != only[t.label]]
+    result.chosen = [t for t in result.chosen if t not in changed]
+    result.left_running += [t.label for t in changed]
+
+
+async def _cancel_jobs(settings: AspiderSettings, job_ids: list[str]) -> None:
+    """
+    The jobs, in one batched command through the configured executor (`scancel 123_7`,
+    `qdel 123[7]`): an array's element by its own id, so its array's other elements run on.
+    A job that already ended is no error. No connection to the cluster when there are none.
+    """
+    if job_ids:
+        async with open_backend(settings) as backend:
+            await backend.cancel(job_ids)
 
 
 async def _send_back_one(
@@ -135,10 +205,17 @@ async def _send_back_one(
     said = sent_back_note(who, moment)
     fields = AssessorFields(procstatus=ProcStatus.NEED_TO_RUN.value, note=said)
     await xnat.update_assessor(task.session_id, task.assessor_id, fields)
-    why = rerun_requested(f"aspider rerun (was {task.procstatus or 'no status'})", who)
+    why = rerun_requested(_asked(task), who)
     where = (task.proctype, project, task.assessor_id)
     status = ProcStatus.NEED_TO_RUN
     await history.write(entry(*where, Step.RERUN, status, note=said, when=moment, said=why))
+
+
+def _asked(task: RerunTask) -> str:
+    """What the person asked, for the history: from which status, and the job cancelled."""
+    if task.job_id:
+        return f"aspider rerun --cancel (was {task.procstatus}; job {task.job_id} cancelled)"
+    return f"aspider rerun (was {task.procstatus or 'no status'})"
 
 
 def asker(settings: AspiderSettings) -> str:
