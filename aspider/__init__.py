@@ -22,6 +22,7 @@ from aspider._exceptions import (
     ProcessorCycleError,
     ProcessorError,
     StagingError,
+    TrialInTheWay,
     UploadMismatch,
 )
 
@@ -34,13 +35,23 @@ if TYPE_CHECKING:
         StatusView,
         SweepView,
         TaskView,
+        TrialView,
     )
     from aspider.plan import MatchResult, Scope
     from aspider.processors import Processor
 
 __version__ = "0.1.0"
 
-_API = ("ActionView", "InputView", "PlanView", "Spider", "StatusView", "SweepView", "TaskView")
+_API = (
+    "ActionView",
+    "InputView",
+    "PlanView",
+    "Spider",
+    "StatusView",
+    "SweepView",
+    "TaskView",
+    "TrialView",
+)
 # What a Python processor is written with (docs/api.md, "Python processors").
 _PROCESSORS = {
     "Processor": "aspider.processors",
@@ -82,6 +93,8 @@ __all__ = [
     "StatusView",
     "SweepView",
     "TaskView",
+    "TrialInTheWay",
+    "TrialView",
     "UploadMismatch",
     "__version__",
 ]

@@ -8,6 +8,7 @@ AspiderError
 │   └── ProcessorCycleError    processors depend on each other's assessors in a cycle (.cycle)
 ├── LeaseHeld              another sweep holds the project's lease (.project, .owner, .expires)
 ├── LeaseLost              our lease vanished or changed hands while we held it
+├── TrialInTheWay          an earlier trial of the processor on the session is still there (.label)
 ├── StagingError           an input cannot be staged (the sentence says what and why)
 │   └── InputsMissing          the task's declared inputs are not all there
 ├── OutputsMissing         a job ended 0 without its declared outputs (.missing, .none_present)
@@ -85,6 +86,20 @@ class LeaseHeld(AspiderError):
 
 class LeaseLost(AspiderError):
     """Our lease disappeared or changed hands while we held it: stop touching the project."""
+
+
+class TrialInTheWay(AspiderError):
+    """
+    An earlier trial of the processor on the session is still there (`aspider trial`): its job
+    is under way, or it could not be removed. A new trial would take its label, and its job
+    directory, from under it.
+    """
+
+    def __init__(self, label: str, why: str) -> None:
+        super().__init__(
+            f"an earlier trial of this processor on this session is in the way: {label} {why}"
+        )
+        self.label = label
 
 
 class StagingError(AspiderError):

@@ -43,7 +43,14 @@ from pydantic_settings import (
 from aspider._config_errors import validation_problems, xnat_url_problem, yaml_problem
 from aspider._environ import taken_secrets
 from aspider._exceptions import ConfigError
-from aspider.processors import OverrideValue, RetryPolicy, TunePolicy, override_key_problem
+from aspider.processors import (
+    OverrideValue,
+    RetryPolicy,
+    StaleKind,
+    TunePolicy,
+    override_key_problem,
+    stale_kinds,
+)
 from xnat_client import XnatSettings
 
 ENV_PREFIX = "ASPIDER_"  # every setting, secrets included, may come from ASPIDER_* variables
@@ -349,6 +356,13 @@ class ProjectSection(_Section):
 
     processors: dict[str, dict[str, OverrideValue]] = Field(default_factory=dict)
     notify: ProjectNotify = ProjectNotify()
+    # which stale results a sweep sends back by itself here (None: the site's `rerun_stale`)
+    rerun_stale: tuple[StaleKind, ...] | None = None
+
+    @field_validator("rerun_stale", mode="before")
+    @classmethod
+    def _stale_kinds(cls, value: Any) -> Any:
+        return stale_kinds(value)
 
     @field_validator("processors", mode="before")
     @classmethod
@@ -387,6 +401,9 @@ class AspiderSettings(BaseSettings):
     retry: RetryPolicy = RetryPolicy()
     # How right-sizing turns earlier jobs into a request (`aspider tune`; `requirements.tune`).
     tune: TunePolicy = TunePolicy()
+    # Which stale results a sweep sends back by itself (`inputs`, `upstream`, `processor`);
+    # none: stale results are reported only. A project's, or a processor's, own wins.
+    rerun_stale: tuple[StaleKind, ...] = ()
     serve: ServeSection = ServeSection()
     notify: NotifySection = NotifySection()
 
@@ -425,6 +442,17 @@ class AspiderSettings(BaseSettings):
         """The proctypes a project names (none: it runs every processor)."""
         section = self.projects.get(project)
         return tuple(section.processors) if section is not None else ()
+
+    def rerun_stale_for(self, project: str) -> tuple[StaleKind, ...]:
+        """The project's `rerun_stale`, else the site's."""
+        section = self.projects.get(project)
+        own = section.rerun_stale if section is not None else None
+        return self.rerun_stale if own is None else own
+
+    @field_validator("rerun_stale", mode="before")
+    @classmethod
+    def _stale_kinds(cls, value: Any) -> Any:
+        return stale_kinds(value)
 
     def overrides_for(self, project: str) -> dict[str, dict[str, OverrideValue]]:
         """proctype -> this project's overrides of it (only those that have some)."""

@@ -15,7 +15,7 @@ from typing import Any, Self, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from aspider.api import PlanView, ProcessorChoice, StatusView, SweepView, TaskView
+from aspider.api import PlanView, ProcessorChoice, StatusView, SweepView, TaskView, TrialView
 from aspider.api import Spider as AsyncSpider
 from aspider.plan import ProcessorUsage
 from aspider.processors import Processor
@@ -100,6 +100,21 @@ class Spider:
     ) -> SweepView:
         return self._call(
             lambda: self.spider.sweep(projects, processors, sessions, wait=wait, interval=interval)
+        )
+
+    def trial(
+        self,
+        processor_file: str | Path,
+        project: str,
+        session: str,
+        *,
+        keep: bool = False,
+        interval: float = 15.0,
+    ) -> TrialView:
+        return self._call(
+            lambda: self.spider.trial(
+                processor_file, project, session, keep=keep, interval=interval
+            )
         )
 
     def status(self, project: str) -> StatusView:

@@ -246,9 +246,16 @@ class XnatClient:
         name: str = "upload.zip",
         extract: bool = True,
         overwrite: bool = False,
+        verify: bool = True,
     ) -> list[FileEntry]:
         return await _files.upload_zip(
-            self._core, ref, source, name=name, extract=extract, overwrite=overwrite
+            self._core,
+            ref,
+            source,
+            name=name,
+            extract=extract,
+            overwrite=overwrite,
+            verify=verify,
         )
 
     async def download_file(self, ref: ResourceRef, path: str, sink: Sink) -> int:

@@ -174,8 +174,12 @@ async def upload_zip(
     name: str = "upload.zip",
     extract: bool = True,
     overwrite: bool = False,
+    verify: bool = True,
 ) -> list[FileEntry]:
-    """Upload a zip; with `extract` XNAT unpacks it into the resource. Returns the listing."""
+    """
+    Upload a zip; with `extract` XNAT unpacks it into the resource. Returns the resource's
+    listing (one request more), or nothing with `verify=False` (the caller lists once for all).
+    """
     if not name.lower().endswith(".zip"):
         raise ValueError(f"zip upload name must end in .zip, got {name!r}")
     url = ref.file(name)
@@ -189,7 +193,7 @@ async def upload_zip(
         "PUT", url, params=params, body=_body(source, _Meter()), headers=headers
     )
     _check_upload_answer(core, url, response)
-    return await list_files(core, ref)
+    return await list_files(core, ref) if verify else []
 
 
 def _writer(sink: Sink) -> Callable[[bytes], Awaitable[object]]:

@@ -20,6 +20,7 @@ from aspider.api._views import (  # noqa: E402
     StatusView,
     SweepView,
     TaskView,
+    TrialView,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "StatusView",
     "SweepView",
     "TaskView",
+    "TrialView",
 ]

@@ -15,7 +15,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from aspider._exceptions import ConfigError
-from aspider.api._views import ActionView, InputView, PlanView, StatusView, SweepView, TaskView
+from aspider.api._views import (
+    ActionView,
+    InputView,
+    PlanView,
+    StatusView,
+    SweepView,
+    TaskView,
+    TrialView,
+)
 from aspider.plan import (
     NEEDS_ATTENTION,
     ProcessorExplanation,
@@ -23,8 +31,16 @@ from aspider.plan import (
     explain_session,
     normalise_procstatus,
 )
-from aspider.processors import Processor, format_duration, is_named, load_processors
-from aspider.run import NETWORK, Wiring, execute_run, preview, read_usage, summary_rows
+from aspider.processors import Processor, format_duration, is_named, is_trial, load_processors
+from aspider.run import (
+    NETWORK,
+    Wiring,
+    execute_run,
+    preview,
+    read_usage,
+    summary_rows,
+    try_processor,
+)
 from aspider.settings import AspiderSettings, find_settings_file, load_settings
 from xnat_client import ProjectSnapshot
 
@@ -197,6 +213,41 @@ class Spider:
             self.settings, names, procs, since_days=since_days, wiring=self._wiring
         )
 
+    async def trial(
+        self,
+        processor_file: str | Path,
+        project: str,
+        session: str,
+        *,
+        keep: bool = False,
+        interval: float = 15.0,
+    ) -> TrialView:
+        """
+        Try a processor file on one session, end to end on the cluster (`aspider trial`): its
+        assessor, typed `TRIAL_<proctype>`, is taken for a result by no sweep, count or
+        processor, and is removed at the end unless `keep`. Waits for the job.
+        """
+        done = await try_processor(
+            self.settings,
+            processor_file,
+            project,
+            session,
+            keep=keep,
+            interval=interval,
+            wiring=self._wiring,
+        )
+        data = done.to_dict()
+        return TrialView(
+            **{k: data[k] for k in ("project", "session", "processor", "proctype", "source")},
+            ok=done.ok,
+            tasks=tuple(data["tasks"]),
+            sweep=data["sweep"],
+            kept=done.kept,
+            removed=done.removed,
+            not_removed=done.not_removed,
+            errors=done.errors,
+        )
+
     async def status(self, project: str) -> StatusView:
         """How the project's tasks stand in XNAT (`aspider status --xnat-only`)."""
         async with self._wiring.open_xnat(self.settings, [project]) as xnat:
@@ -277,6 +328,8 @@ def _status(snapshot: ProjectSnapshot) -> StatusView:
     counts: dict[str, Counter[str]] = {}
     attention: list[dict[str, Any]] = []
     for where, a in snapshot.every_assessor():
+        if is_trial(a.proctype):
+            continue  # a trial (`aspider trial`) is no task of the project's
         counts.setdefault(a.proctype, Counter())[a.procstatus or "(none)"] += 1
         if normalise_procstatus(a.procstatus) in NEEDS_ATTENTION:
             attention.append(

@@ -97,3 +97,26 @@ class StatusView(_Plain):
     project: str
     counts: dict[str, dict[str, int]]
     attention: tuple[dict[str, Any], ...]  # failed or blocked tasks with their reasons
+
+
+@dataclass(frozen=True)
+class TrialView(_Plain):
+    """
+    A trial (`aspider trial`): each of its tasks as it ended, and what a real sweep does for
+    the processor on the session. `tasks`: label, procstatus, job_id, reason, log_tail and
+    outputs (resource, name, size as XNAT lists them); `sweep`: the processor as `explain`
+    sees it there. `to_dict()` is the document `aspider trial --json` prints.
+    """
+
+    project: str
+    session: str
+    processor: str  # the proctype a sweep runs it as
+    proctype: str  # the trial's: TRIAL_<processor>
+    source: str
+    ok: bool  # a task ran and completed, none failed
+    tasks: tuple[dict[str, Any], ...]
+    sweep: dict[str, Any]
+    kept: bool
+    removed: tuple[str, ...]
+    not_removed: tuple[str, ...]
+    errors: tuple[str, ...]

@@ -41,6 +41,7 @@ from aspider.cli import (  # noqa: E402
     sandbox,
     serve,
     status,
+    trial,
     tune,
 )
 from aspider.cli.common import EXIT_FAILED  # noqa: E402
@@ -90,6 +91,7 @@ app.command(name="status")(status.status)
 app.command(name="explain")(explain.explain)
 app.command(name="rerun")(status.rerun)
 app.command(name="tune")(tune.tune)
+app.command(name="trial")(trial.trial)
 app.command(name="processors")(processors.processors)
 app.command(name="serve")(serve.serve)
 app.command(name="report")(serve.report)

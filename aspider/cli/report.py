@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aspider.plan import JobObservation
+from aspider.plan import JobObservation, Staleness
 from aspider.plan.states import IN_FLIGHT, ProcStatus, normalise_procstatus
 from aspider.run import SUMMARY_COLUMNS, RunResult, SweepReport, run_ending, summary_rows
 from aspider.serve.status import (
@@ -124,6 +124,7 @@ def build_status(
     only: Sequence[str] = (),
     observations: Sequence[JobObservation] | None = None,
     link_base: str = "",
+    staleness: Staleness | None = None,
 ) -> ProjectStatus:
     """
     The project's status model (`aspider.serve.status`), the one `report` and the service
@@ -137,6 +138,7 @@ def build_status(
         taken_at=datetime.now().astimezone().isoformat(timespec="seconds"),
         observations=None if observations is None else {o.label: o for o in observations},
         only=only,
+        staleness=staleness,
     )
 
 
@@ -203,6 +205,40 @@ def print_project_status(console: Console, status: ProjectStatus, wide: bool = F
             cells = [t.session, *([t.label] if wide else []), t.procstatus, reason]
             detail.add_row(_processor(t.proctype, t.configured), *(escape(c) for c in cells))
         console.print(detail)
+
+    stale = sum(status.stale_counts.values())
+    if stale:
+        console.print(
+            f"{stale} result(s) stale: `aspider status {status.project} --stale` lists them",
+            highlight=False,
+            soft_wrap=False,
+        )
+
+
+def print_stale(console: Console, status: ProjectStatus) -> None:
+    """`status --stale`: each stale result in one line, then the counts by processor."""
+    lines = status.stale or []
+    for line in lines:
+        console.print(
+            f"{escape(line.label)}  {escape(line.reason)}", highlight=False, soft_wrap=True
+        )
+    checked = ", ".join(f"{p} {n}" for p, n in sorted(status.stale_counts.items()))
+    console.print(f"{len(lines)} stale result(s) in {escape(status.project)}", highlight=False)
+    if checked:
+        console.print(f"stale by processor: {escape(checked)}", highlight=False)
+    unknown = ", ".join(f"{p} {n}" for p, n in sorted(status.provenance_unknown.items()))
+    if unknown:
+        console.print(
+            f"provenance unknown (made before aspider recorded it, or by DAX): {escape(unknown)}",
+            highlight=False,
+        )
+
+
+def stale_json(status: ProjectStatus) -> dict[str, object]:
+    """`status --stale --json`: the stale results and the counts, as the page's JSON has them."""
+    data = status.to_json()
+    keys = ("project", "taken_at", "stale", "stale_counts", "provenance_unknown")
+    return {k: data[k] for k in keys}
 
 
 _MARK = "*"  # after a processor not configured for the project

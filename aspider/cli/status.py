@@ -29,8 +29,15 @@ from aspider.cli.common import (
     wiring_of,
 )
 from aspider.cli.history import show_history
-from aspider.cli.report import build_status, print_jobs, print_project_status, status_json
-from aspider.plan import JobObservation, ProcStatus, normalise_procstatus
+from aspider.cli.report import (
+    build_status,
+    print_jobs,
+    print_project_status,
+    print_stale,
+    stale_json,
+    status_json,
+)
+from aspider.plan import JobObservation, ProcStatus, find_stale, normalise_procstatus
 from aspider.processors import Processor
 from aspider.run import (
     RerunResult,
@@ -61,6 +68,12 @@ def status(
         metavar="LABEL",
         help="One task's transitions instead (assessor label), from XNAT's history.",
     ),
+    stale: bool = typer.Option(
+        False,
+        "--stale",
+        help="Only the stale results: COMPLETE, but made from inputs, an upstream result or "
+        "a processor that changed since; one line each, with the reason.",
+    ),
     wide: bool = WIDE_OPTION,
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
@@ -85,6 +98,22 @@ def status(
         ours = for_project(settings, project, procs) if procs else None
         snapshot = anyio.run(_snapshot, settings, project, wiring_of(ctx))
     proctypes = chosen_proctypes(processor or [], procs, snapshot)
+    if stale and not ours:
+        raise fail("--stale compares results with their processors: none is configured")
+    staleness = find_stale([snapshot], ours) if ours else None
+    if stale:
+        model = build_status(
+            snapshot,
+            [p.proctype for p in ours or ()],
+            only=proctypes,
+            link_base=settings.serve.xnat_link or settings.xnat.url,
+            staleness=staleness,
+        )
+        if as_json:
+            print_json(stale_json(model))
+        else:
+            print_stale(wide_console if wide else console, model)
+        return
     observed, problem = (None, None) if xnat_only or not ours else _jobs(settings, snapshot, ours)
     model = build_status(
         snapshot,
@@ -92,6 +121,7 @@ def status(
         only=proctypes,
         observations=observed,
         link_base=settings.serve.xnat_link or settings.xnat.url,
+        staleness=staleness,
     )
     if as_json:
         print_json(status_json(model))
@@ -169,6 +199,12 @@ def rerun(
         help="Also send back tasks whose job is queued or running (JOB_RUNNING), cancelling "
         "that job first (an array's element alone).",
     ),
+    stale: bool = typer.Option(
+        False,
+        "--stale",
+        help="Only the stale results (as `status --stale` lists them), each one's history "
+        "saying why.",
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = JSON_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
@@ -188,9 +224,13 @@ def rerun(
             raise fail(f"unknown status {s!r}; one of {', '.join(p.value for p in ProcStatus)}")
     with user_errors(as_json):
         settings = settings_from(settings_file)
-        proctypes = {p.proctype for p in processors_from(settings, only=processor or [])}
+        loaded = processors_from(settings, only=processor or [])
+        proctypes = {p.proctype for p in loaded}
         args = (settings, project, proctypes, statuses, session or [])
-        preview = anyio.run(lambda: read_rerun(*args, cancel=cancel, wiring=wiring_of(ctx)))
+        judged = for_project(settings, project, loaded) if stale else None
+        preview = anyio.run(
+            lambda: read_rerun(*args, cancel=cancel, stale=judged, wiring=wiring_of(ctx))
+        )
     if dry_run or not preview.chosen:
         _show_rerun(preview, as_json, done=False)
         return
@@ -199,7 +239,7 @@ def rerun(
     with user_errors(as_json):
         only = preview.confirmed  # with the jobs shown: none other is cancelled
         result = anyio.run(
-            lambda: send_back(*args, only=only, cancel=cancel, wiring=wiring_of(ctx))
+            lambda: send_back(*args, only=only, cancel=cancel, stale=judged, wiring=wiring_of(ctx))
         )
     _show_rerun(result, as_json, done=True)
 
@@ -232,6 +272,9 @@ def _show_rerun(result: RerunResult, as_json: bool, *, done: bool) -> None:
             "left_running": result.left_running,
             "cancelled" if done else "would_cancel": result.cancelled_jobs,
         }
+        stale = {t.label: t.stale for t in result.chosen if t.stale}
+        if stale:
+            data["stale"] = stale
         print_json(data)
         return
     _rerun_table(result)
@@ -253,11 +296,15 @@ def _rerun_table(result: RerunResult) -> None:
         return
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     cancels = bool(result.cancelled_jobs)
+    stale = any(t.stale for t in result.chosen)
     for column in ("processor", "session", "status now"):
         table.add_column(column, overflow="fold")
     if cancels:
         table.add_column("job (cancelled first)", overflow="fold")
+    if stale:
+        table.add_column("stale because", overflow="fold")
     for t in result.chosen:
         job = (escape(t.job_id or "-"),) if cancels else ()
-        table.add_row(escape(t.proctype), escape(t.session), escape(t.procstatus), *job)
+        why = (escape(t.stale),) if stale else ()
+        table.add_row(escape(t.proctype), escape(t.session), escape(t.procstatus), *job, *why)
     console.print(table)

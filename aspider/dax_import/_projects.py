@@ -47,7 +47,8 @@ def carry_projects(job: ImportJob, handles: Handles) -> None:
 def _project_name(job: ImportJob, where: KeyPath, entry: Any) -> str | None:
     """The entry's `project:`; None, and the problem reported, when it has none."""
     if not isinstance(entry, dict):
-        example = entry if isinstance(entry, str | int) else "NAME"
+        plain = isinstance(entry, int) or (isinstance(entry, str) and entry.isprintable())
+        example = entry if plain else "NAME"  # a control character would break the line
         job.problem(
             where,
             f"{shown(entry)} is not a project entry: DAX reads `- project: {example}` "

@@ -26,6 +26,7 @@ from aspider.plan.actions import (
 from aspider.plan.build import build_task, fill_file_names, placeholder_values
 from aspider.plan.explain import ProcessorExplanation, explain_session
 from aspider.plan.labels import InputsKey, assessor_label, inputs_key, proctype_of_label
+from aspider.plan.made_from import MadeFrom, made_from, note_text, read_made_from
 from aspider.plan.plan_json import plan_to_dict
 from aspider.plan.planner import Finding, Plan, SessionPlan, plan, plan_projects
 from aspider.plan.queue import IN_QUEUE, PlanLimits
@@ -40,6 +41,7 @@ from aspider.plan.snapshot_matching import (
     match_snapshots_sync,
     not_applicable,
 )
+from aspider.plan.staleness import Staleness, StaleReason, StaleResult, find_stale
 from aspider.plan.states import (
     IN_FLIGHT,
     NEEDS_ATTENTION,
@@ -83,6 +85,7 @@ __all__ = [
     "InputsKey",
     "JobEnd",
     "JobObservation",
+    "MadeFrom",
     "MarkFailed",
     "MatchResult",
     "NotApplicable",
@@ -104,6 +107,9 @@ __all__ = [
     "SessionPlan",
     "SetStatus",
     "SettledMemo",
+    "StaleReason",
+    "StaleResult",
+    "Staleness",
     "Submit",
     "Suggestion",
     "Task",
@@ -115,13 +121,16 @@ __all__ = [
     "candidate_keys",
     "explain_session",
     "fill_file_names",
+    "find_stale",
     "inputs_key",
     "iter_scopes",
+    "made_from",
     "match_scope",
     "match_snapshots",
     "match_snapshots_sync",
     "normalise_procstatus",
     "not_applicable",
+    "note_text",
     "placeholder_values",
     "plan",
     "plan_projects",
@@ -129,6 +138,7 @@ __all__ = [
     "processors_usage",
     "proctype_of_label",
     "read_attempts",
+    "read_made_from",
     "session_order",
     "transition",
     "without_head",

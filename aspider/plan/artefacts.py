@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aspider.plan.labels import assessor_inputs_key, normalise_inputs
+from aspider.processors import is_trial
 from xnat_client.models import Assessor, Scan, Session
 
 if TYPE_CHECKING:
@@ -61,37 +62,51 @@ class ScopeIndex:
     """
     A scope's assessors as artefacts, by session and by proctype, and its sessions' paths.
 
-    Scan artefacts are made by the inputs that match them (most scans match no input).
+    Scan artefacts are made by the inputs that match them (most scans match no input). A
+    trial's assessor (`TRIAL_...`, `aspider trial`) is found by its own proctype only, for the
+    trial that follows it; it is never among the inputs a processor may take.
     """
 
     __slots__ = ("_by_proctype", "assessors", "prefixes")
 
     def __init__(self, scope: Scope) -> None:
         self.prefixes: dict[str, str] = {}  # session ID -> DAX path prefix
-        self.assessors: dict[str, list[AssessorArtefact]] = {}
+        every: dict[str, list[AssessorArtefact]] = {}
         by_proctype: dict[str, list[AssessorArtefact]] = {}
         for s in scope.sessions:
             prefix = dax_path(scope.project, s)
             self.prefixes[s.id] = prefix
-            self.assessors[s.id] = [
+            every[s.id] = [
                 AssessorArtefact(s, f"{prefix}/assessors/{a.label}", None, a) for a in s.assessors
             ]
         subject = f"/projects/{scope.project}/subjects/{scope.subject_label}/experiments"
-        self.assessors[""] = [  # the subject's own, on no session: the anchor stands in
+        every[""] = [  # the subject's own, on no session: the anchor stands in
             AssessorArtefact(scope.anchor, f"{subject}/{a.label}", None, a) for a in scope.own
         ]
-        for arts in self.assessors.values():
+        trials = False
+        for arts in every.values():
             for art in arts:
                 found = by_proctype.get(art.assessor.proctype)
                 if found is None:
                     by_proctype[art.assessor.proctype] = [art]
+                    trials = trials or is_trial(art.assessor.proctype)
                 else:
                     found.append(art)
         self._by_proctype = by_proctype
+        self.assessors = _without_trials(every) if trials else every
 
     def of_proctype(self, proctype: str) -> list[AssessorArtefact]:
         """The assessors of one proctype in all the scope's sessions, in session order."""
         return self._by_proctype.get(proctype, [])
+
+
+def _without_trials(
+    every: dict[str, list[AssessorArtefact]],
+) -> dict[str, list[AssessorArtefact]]:
+    return {
+        where: [art for art in arts if not is_trial(art.assessor.proctype)]
+        for where, arts in every.items()
+    }
 
 
 def scope_index(scope: Scope) -> ScopeIndex:

@@ -180,4 +180,7 @@ def build_task(
         vars=vars_,
         jobtemplate=jobtemplate_path(processor),
         edits=tuple((e.fpref, e.varname) for e in spec.inputs.xnat.edits),
+        processor_digest=processor.definition_digest,
+        processor_file=processor.source,
+        processor_file_digest=processor.file_digest,
     )

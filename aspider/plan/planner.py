@@ -18,6 +18,7 @@ from aspider._gc import gc_paused
 from aspider.plan.actions import (
     Action,
     JobObservation,
+    Rerun,
     Submit,
 )
 from aspider.plan.adoption import pair
@@ -43,6 +44,7 @@ from aspider.plan.row_actions import BUILD, ActionInputs
 from aspider.plan.scopes import Scope, session_order
 from aspider.plan.settled import SettledMemo
 from aspider.plan.snapshot_matching import ScopeMatch, match_snapshots
+from aspider.plan.staleness import Staleness, StaleResult, find_stale, reruns
 from aspider.plan.states import (
     IN_FLIGHT,
     QC_RERUN,
@@ -61,7 +63,7 @@ from aspider.plan.tasks import (
 )
 from aspider.plan.tuning import Request, Suggestion, job_records, usage
 from aspider.processors import Processor, RetryPolicy, TunePolicy
-from xnat_client.models import Assessor, ProjectSnapshot
+from xnat_client.models import Assessor, ProjectSnapshot, Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,9 @@ class Plan:
     # Right-sizing's requests this plan worked out (proctype -> suggestion, None: none yet),
     # which a chained plan of one session uses rather than learn from that session alone
     suggestions: tuple[tuple[str, Suggestion | None], ...] = ()
+    # The stale results of these projects (reported; those the processors' `rerun_stale`
+    # names are sent back by this plan's Rerun actions)
+    staleness: Staleness = field(default_factory=Staleness)
 
     def queued_after(self) -> tuple[int, dict[str, int]]:
         """This plan's jobs in the queue once its submissions are made: in all, and by proctype."""
@@ -114,7 +119,7 @@ async def plan_projects(
 ) -> Plan:
     """Match (awaiting custom hooks, skipping settled pairs) and plan: what a sweep calls."""
     matches = await match_snapshots(snapshots, processors, skip_settled=True, memo=memo)
-    return plan(snapshots, matches, observations, limits, container_dir)
+    return plan(snapshots, matches, observations, limits, container_dir, processors)
 
 
 @dataclass
@@ -172,6 +177,7 @@ def plan(
     observations: Iterable[JobObservation] = (),
     limits: PlanLimits = PlanLimits(),
     container_dir: str | None = None,
+    processors: Sequence[Processor] = (),
 ) -> Plan:
     """
     The actions of one sweep (pure: no I/O, same inputs -> same plan).
@@ -182,6 +188,8 @@ def plan(
         observations: the executor's view of the jobs, by assessor label.
         limits: queue limits.
         container_dir: where relative container image paths live on the cluster.
+        processors: every processor planned (settled pairs have no match); by default,
+            those of `matches`.
     """
     b = _Builder(
         {o.label: o for o in observations},
@@ -191,9 +199,12 @@ def plan(
         tune=limits.tune,
         suggestions=dict(limits.suggestions),
     )
+    procs = list(processors) or list({m.processor.proctype: m.processor for m in matches}.values())
     with gc_paused():
         for match in matches:
             _plan_scope(b, match)
+        staleness = find_stale(snapshots, procs)
+    _send_back_stale(b, staleness, procs)
     ours = {m.processor.proctype for m in matches}
     in_queue, per_proctype = count_in_queue(snapshots, b.observations, ours)
     before = tuple(sorted(per_proctype.items()))
@@ -209,7 +220,47 @@ def plan(
             acts, finds = b.actions.get(s.id, ()), b.findings.get(s.id, ())
             if acts or finds:
                 sessions.append(SessionPlan(snap.project, s.id, s.label, tuple(acts), tuple(finds)))
-    return Plan(tuple(sessions), tuple(deferred), in_queue, before, tuple(b.suggestions.items()))
+    return Plan(
+        tuple(sessions),
+        tuple(deferred),
+        in_queue,
+        before,
+        tuple(b.suggestions.items()),
+        staleness,
+    )
+
+
+def _send_back_stale(b: _Builder, staleness: Staleness, procs: Sequence[Processor]) -> None:
+    """A Rerun for each stale result its processor's `rerun_stale` names, saying why."""
+    by_proctype = {p.proctype: p for p in procs}
+
+    def policy(proctype: str) -> frozenset[str]:
+        return frozenset(by_proctype[proctype].spec.rerun_stale or ())
+
+    if not any(p.spec.rerun_stale for p in procs):
+        return
+    sessions = {s.id: s for snap in b.snapshots for s in snap.sessions}
+    for result in reruns(staleness, policy):
+        anchor = _anchor_of(result, b.snapshots)
+        if anchor is None:
+            continue
+        proc = by_proctype[result.proctype]
+        session = sessions.get(result.session_id, anchor)
+        task = task_of_assessor(proc, result.assessor, result.project, session)
+        reason = f"stale ({result.text()}); sent back by rerun_stale"
+        b.actions[anchor.id].append(Rerun(task, result.assessor, reason))
+
+
+def _anchor_of(result: StaleResult, snapshots: Sequence[ProjectSnapshot]) -> Session | None:
+    """The session a result's actions run on: its own, or its subject's first (subject level)."""
+    for snap in snapshots:
+        if snap.project != result.project:
+            continue
+        if result.session_id:
+            return next((s for s in snap.sessions if s.id == result.session_id), None)
+        mine = [s for s in snap.sessions if s.subject_id == result.subject_id]
+        return min(mine, key=session_order) if mine else None
+    return None
 
 
 def _plan_scope(b: _Builder, match: ScopeMatch) -> None:
@@ -365,6 +416,11 @@ def _follow_job_only(b: _Builder, proc: Processor, scope: Scope, a: Assessor) ->
 def _task_from_assessor(proc: Processor, a: Assessor, scope: Scope) -> Task:
     """A task for following an assessor's job when its inputs cannot be re-resolved."""
     session = next((s for s in scope.sessions if s.id == a.session_id), scope.anchor)
+    return task_of_assessor(proc, a, scope.project, session)
+
+
+def task_of_assessor(proc: Processor, a: Assessor, project: str, session: Session) -> Task:
+    """A task for an assessor whose inputs are not resolved again (its job, a rerun)."""
     req = proc.spec.requirements
     return Task(
         label=a.label,
@@ -372,7 +428,7 @@ def _task_from_assessor(proc: Processor, a: Assessor, scope: Scope) -> Task:
         procversion=a.procversion or proc.procversion,
         level=proc.level,
         priority=proc.priority,
-        project=scope.project,
+        project=project,
         subject_id=session.subject_id,
         subject_label=session.subject_label,
         session_id=session.id if a.session_id else "",  # "": a subject's own assessor

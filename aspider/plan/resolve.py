@@ -115,6 +115,7 @@ def _resolve_assessor(
         assessor_id=assr.id,
         assessor_label=assr.label,
         resources=tuple(resources),
+        job_id=assr.jobid,
     )
     return resolved, reasons
 

@@ -63,6 +63,7 @@ class ResolvedInput:
     assessor_id: str | None = None
     assessor_label: str | None = None
     resources: tuple[InputResource, ...] = ()
+    job_id: str = ""  # an upstream assessor's job, as the snapshot shows it (its provenance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +273,11 @@ class Task:
     # DAX's `edits`: (file name prefix, varname), read from the assessor's own EDITS resource
     # when it has one (`run.tasks.staging.stage_edits`); the command's placeholder is filled then.
     edits: tuple[tuple[str, str], ...] = ()
+    # What its result will have been made by, for its provenance: the processor's definition
+    # digest (`Processor.definition_digest`), and its file with that file's digest
+    processor_digest: str = ""
+    processor_file: str = ""
+    processor_file_digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,9 +46,16 @@ from aspider.processors._model import (
     Requirements,
     RetryCause,
     RetryPolicy,
+    StaleKind,
     TunePolicy,
+    stale_kinds,
 )
-from aspider.processors._overrides import OverrideValue, override_key_problem, with_overrides
+from aspider.processors._overrides import (
+    OverrideValue,
+    override_key_problem,
+    with_overrides,
+    with_stale_policy,
+)
 from aspider.processors._python import Processor, load_processor_class
 from aspider.processors._read import (
     ProcessorFile,
@@ -64,6 +71,7 @@ from aspider.processors._render import (
     render_command,
     render_script,
 )
+from aspider.processors._trial import is_trial, trial_of
 from aspider.processors._units import format_duration
 from aspider.processors._yaml import (
     KeyPath,
@@ -103,6 +111,7 @@ __all__ = [
     "RetryPolicy",
     "ScanInput",
     "SessionGroup",
+    "StaleKind",
     "TunePolicy",
     "XnatInputs",
     "YamlSyntaxError",
@@ -115,6 +124,7 @@ __all__ = [
     "expand_paths",
     "format_duration",
     "is_named",
+    "is_trial",
     "iter_inputs",
     "load_processor",
     "load_processor_class",
@@ -129,5 +139,8 @@ __all__ = [
     "read_yaml_with_lines",
     "render_command",
     "render_script",
+    "stale_kinds",
+    "trial_of",
     "with_overrides",
+    "with_stale_policy",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from aspider.processors._attrs import attr_names
 from aspider.processors._inputs import AssessorInput, PetScanInput, ScanInput
 from aspider.processors._model import CommandSpec, ProcessorSpec
+from aspider.processors._trial import TRIAL_NAME_TAKEN, is_trial
 
 Finding = tuple[tuple[str | int, ...], str]
 InputSpec = ScanInput | PetScanInput | AssessorInput
@@ -57,6 +58,7 @@ def check_spec(spec: ProcessorSpec) -> list[Finding]:
     """All cross-reference problems of one processor; empty when it is consistent."""
     findings: list[Finding] = []
     findings += _check_names(spec)
+    findings += _check_trial_inputs(spec)
     findings += _check_level(spec)
     findings += _check_filters(spec)
     findings += _check_attrs(spec)
@@ -74,6 +76,19 @@ def _check_names(spec: ProcessorSpec) -> list[Finding]:
         if item.name in seen:
             findings.append(((*path, "name"), f"input name {item.name!r} is used twice"))
         seen.add(item.name)
+    return findings
+
+
+def _check_trial_inputs(spec: ProcessorSpec) -> list[Finding]:
+    """A trial's assessor is never an input: naming its proctype could only ever block."""
+    findings: list[Finding] = []
+    for path, item in iter_inputs(spec):
+        if not isinstance(item, AssessorInput):
+            continue
+        for proctype in item.proctype_list:
+            if is_trial(proctype):
+                key = "proctypes" if item.proctypes else "types"
+                findings.append(((*path, key), f"{proctype}: {TRIAL_NAME_TAKEN}"))
     return findings
 
 

@@ -35,6 +35,18 @@ def inferred_level(data: dict[str, Any]) -> Level:
     return "session"
 
 
+#: The kinds of stale result a policy may send back: an input resource changed, an upstream
+#: result was rerun (or is stale itself), the processor's definition changed.
+StaleKind = Literal["inputs", "upstream", "processor"]
+
+
+def stale_kinds(value: Any) -> Any:
+    """`inputs,upstream` as a project's override gives it, as the list it stands for."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
 class Requirements(_Strict):
     """Resources the job asks the scheduler for (DAX defaults: 2 hours, 16 GB, 1 core)."""
 
@@ -245,6 +257,14 @@ class ProcessorSpec(_Strict):
     jobtemplate: str | None = None
     retry: RetryPolicy | None = None  # None: the site's default (settings `retry:`)
     jobdir: str | None = None  # a DAX v2 key some v3 files keep; DAX v3 reads nothing of it
+    # aspider's: which kinds of stale result a sweep sends back by itself (see
+    # `aspider.plan.staleness`); None: the project's, else the site's `rerun_stale`
+    rerun_stale: tuple[StaleKind, ...] | None = None
+
+    @field_validator("rerun_stale", mode="before")
+    @classmethod
+    def _rerun_stale(cls, value: Any) -> Any:
+        return stale_kinds(value)
 
     @model_validator(mode="before")
     @classmethod

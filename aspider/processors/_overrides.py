@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from aspider._exceptions import ConfigError
 from aspider.processors._checks import check_spec
-from aspider.processors._model import ProcessorSpec
+from aspider.processors._model import ProcessorSpec, StaleKind
 from aspider.processors._python import Processor
 
 OverrideValue = str | int | float | bool
@@ -47,10 +47,10 @@ _REQUIREMENTS = {
 
 def override_key_problem(key: str) -> str:
     """Why `key` is not one of DAX's `arguments` keys ("" when it is)."""
-    if key in _REQUIREMENTS or _INPUT_KEY.match(key):
+    if key in _REQUIREMENTS or key == "rerun_stale" or _INPUT_KEY.match(key):
         return ""
     return (
-        f"{key!r} is not an override: use walltime, memory, tune, "
+        f"{key!r} is not an override: use walltime, memory, tune, rerun_stale, "
         "inputs.xnat.<scans|assessors|petscans>.<input>.<key> or "
         "inputs.xnat.<scans|assessors|petscans>.<input>.resources.<varname>.fmatch"
     )
@@ -91,10 +91,30 @@ def with_overrides(
     )
 
 
+def with_stale_policy(processor: Processor, kinds: Sequence[StaleKind]) -> Processor:
+    """
+    `processor` with a project's (or the site's) `rerun_stale` where neither its file nor an
+    override set its own; itself when there is nothing to add.
+    """
+    if processor.spec.rerun_stale is not None or not kinds:
+        return processor
+    spec = processor.spec.model_copy(update={"rerun_stale": tuple(kinds)})
+    return Processor(
+        spec,
+        proctype=processor.proctype,
+        procversion=processor.procversion,
+        source=processor.source,
+        notes=processor.notes,
+    )
+
+
 def _apply(data: dict[str, Any], key: str, value: OverrideValue, where: str) -> None:
     problem = override_key_problem(key)
     if problem:
         raise ConfigError(f"{where}: {problem}")
+    if key == "rerun_stale":
+        data["rerun_stale"] = value
+        return
     if key in _REQUIREMENTS:
         data.setdefault("requirements", {})[_REQUIREMENTS[key]] = value
         return

@@ -9,8 +9,11 @@ processor file, relative to the subclass's module) or `SPEC` + `PROCTYPE` + `PRO
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
+import json
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -20,6 +23,12 @@ from aspider.processors._compiled import compile_processor
 from aspider.processors._inputs import AssessorInput
 from aspider.processors._model import Level, ProcessorSpec
 from aspider.processors._read import read_processor_file
+from aspider.processors._trial import TRIAL_NAME_TAKEN, is_trial
+
+#: What a result depends on: a change to any of these makes the processor's earlier results
+#: stale. What it asks the scheduler for, its priority, queue limits, retries, job template,
+#: description and the file's comments and layout do not change a result, and are left out.
+DEFINITION_KEYS = frozenset({"level", "inputs", "outputs", "containers", "pre", "command", "post"})
 
 if TYPE_CHECKING:  # the planner's types, for annotations only: the planner imports this module
     from aspider.plan import MatchResult, Scope
@@ -98,6 +107,29 @@ class Processor:
         """
         return self.default_match(scope)
 
+    @cached_property
+    def definition_digest(self) -> str:
+        """
+        SHA-256 of what its results depend on (`DEFINITION_KEYS`, with the project's overrides
+        applied, and its name and version), as canonical JSON: equal definitions give equal
+        digests whatever the file's layout. Values left at their defaults are left out, so a
+        later aspider that adds a setting does not make every result look stale.
+        """
+        data = self.spec.model_dump(
+            mode="json", include=set(DEFINITION_KEYS), by_alias=True, exclude_defaults=True
+        )
+        data["proctype"], data["procversion"] = self.proctype, self.procversion
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @cached_property
+    def file_digest(self) -> str:
+        """SHA-256 of its file's bytes as read now ("" for a processor with no file)."""
+        try:
+            return hashlib.sha256(Path(self.source).read_bytes()).hexdigest()
+        except (OSError, ValueError):
+            return ""
+
     def __repr__(self) -> str:
         return f"<Processor {self.proctype} {self.procversion} ({self.level})>"
 
@@ -145,4 +177,8 @@ def load_processor_class(reference: str) -> Processor:
         raise ProcessorError([Issue(reference, 1, "", f"cannot import: {exc}")]) from exc
     if not (isinstance(obj, type) and issubclass(obj, Processor)):
         raise ProcessorError([Issue(reference, 1, "", "is not a subclass of aspider Processor")])
-    return obj()
+    processor = obj()
+    if is_trial(processor.proctype):
+        message = f"proctype {processor.proctype}: {TRIAL_NAME_TAKEN}"
+        raise ProcessorError([Issue(reference, 1, "", message)])
+    return processor

@@ -22,6 +22,7 @@ from aspider._exceptions import Issue, ProcessorError
 from aspider.processors._checks import check_spec
 from aspider.processors._model import ProcessorSpec
 from aspider.processors._notes import legacy_format, name_notes, spec_notes
+from aspider.processors._trial import TRIAL_NAME_TAKEN, TRIAL_PREFIX, is_trial
 from aspider.processors._yaml import (
     LineMap,
     YamlSyntaxError,
@@ -68,6 +69,9 @@ def parse_file_name(path: Path) -> tuple[str, str]:
                 " (`*_processor.yaml` is how DAX's v1/v2 files are named; a DAX v3 project"
                 " processor is `processor.yaml` in a folder named for it)"
             )
+        raise ProcessorError([Issue(str(path), 1, "", message)])
+    if is_trial(match["name"]):
+        message = f"{TRIAL_NAME_TAKEN}: rename the file without the {TRIAL_PREFIX} prefix"
         raise ProcessorError([Issue(str(path), 1, "", message)])
     return f"{match['name']}_v{match['major']}", match["version"]
 

@@ -10,7 +10,7 @@ never raised past a session.
 
 The folders, by concern: `sweep` (one project, once) and `wiring` (the XNAT client and the job
 backend, built from the settings) at the top; `commands/` (a run of many projects, its dry run,
-a rerun); `tasks/` (what a sweep does to one task: submission, staging, outputs, finalize);
+a rerun, a trial); `tasks/` (what a sweep does to one task: submission, staging, outputs, finalize);
 `records/` (what it writes to XNAT and remembers: assessor writes, the ledger, workflow history,
 the action log, the settled memo); `lease/` (one sweep at a time per project); `backends/`
 (where jobs run).
@@ -35,6 +35,8 @@ from aspider.run.commands.runner import (
     summary_rows,
     sweep_options,
 )
+from aspider.run.commands.trial import ProcessorTrial, TrialTask, try_processor
+from aspider.run.commands.trial_ends import TrialOutput
 from aspider.run.commands.tune import read_usage
 from aspider.run.lease.holder import project_lease
 from aspider.run.lease.in_xnat import XnatLeaseStore
@@ -59,6 +61,7 @@ __all__ = [
     "NETWORK",
     "SUMMARY_COLUMNS",
     "JobBackend",
+    "ProcessorTrial",
     "RerunResult",
     "RunProgress",
     "RunQueue",
@@ -66,6 +69,8 @@ __all__ = [
     "SweepOptions",
     "SweepPreview",
     "SweepReport",
+    "TrialOutput",
+    "TrialTask",
     "Wiring",
     "XnatLeaseStore",
     "execute_run",
@@ -90,5 +95,6 @@ __all__ = [
     "summary_rows",
     "sweep_options",
     "sweep_project",
+    "try_processor",
     "unknown_sessions",
 ]

@@ -221,7 +221,9 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
         limits = options.limits
         if options.queue is not None:
             limits = options.queue.limits_for(project, limits)
-        plan = plan_sweep([snapshot], matches, observations.values(), limits, options.container_dir)
+        plan = plan_sweep(
+            [snapshot], matches, observations.values(), limits, options.container_dir, processors
+        )
         if options.queue is not None:
             options.queue.record(project, plan)
         if on_plan is not None:

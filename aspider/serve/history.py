@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 import anyio
 
+from aspider.processors import is_trial
 from aspider.run import read_history
 from xnat_client import Assessor, Forbidden, ProjectSnapshot, Workflow, XnatClient, XnatError
 
@@ -66,8 +67,12 @@ class Steps:
 
 
 def assessors(snapshot: ProjectSnapshot) -> Iterator[tuple[str, Assessor]]:
-    """(session or subject label, assessor) for every assessor of the snapshot."""
-    yield from snapshot.every_assessor()
+    """
+    (session or subject label, assessor) for every assessor of the snapshot but trials'
+    (`aspider trial`, kept for review): a trial is no task of the project's, and no view
+    counts, lists or follows it.
+    """
+    return ((where, a) for where, a in snapshot.every_assessor() if not is_trial(a.proctype))
 
 
 def transitions(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from aspider.plan import processors_usage
+from aspider.plan import find_stale, processors_usage
 from aspider.processors import Processor
 from aspider.run import NETWORK, Wiring, for_project
 from aspider.serve.history import read_steps
@@ -42,6 +42,7 @@ async def read_statuses(
                     taken_at=_now(),
                     steps=steps,
                     usage=processors_usage([snapshot], ours, settings.retry, settings.tune),
+                    staleness=find_stale([snapshot], ours),
                 )
             )
     return found

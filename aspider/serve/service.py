@@ -26,7 +26,7 @@ from datetime import date, datetime
 
 import anyio
 
-from aspider.plan import IN_QUEUE, JobObservation, processors_usage
+from aspider.plan import IN_QUEUE, JobObservation, find_stale, processors_usage
 from aspider.processors import Processor
 from aspider.run import JobBackend, RunQueue, for_project, jobs_to_observe, sweep_options
 from aspider.serve.alerts import ServiceAlerts
@@ -207,6 +207,7 @@ class Service:
                 usage=processors_usage(
                     [w.snapshot], w.processors, self.settings.retry, self.settings.tune
                 ),
+                staleness=find_stale([w.snapshot], w.processors),
             )
             status.pending = len(w.watch.pending) + len(w.watch.hints)
             status.last_sweep = _last_sweep(w)

@@ -30,8 +30,9 @@ from aspider.plan import (
     JobObservation,
     ProcessorUsage,
     ProcStatus,
+    Staleness,
     normalise_procstatus,
-    without_head,
+    note_text,
 )
 from aspider.serve.history import History, QueueSample, Steps, Transition, assessors, merged, moment
 from xnat_client import Assessor, ProjectSnapshot
@@ -81,6 +82,18 @@ class JobLine:
 
 
 @dataclass(frozen=True)
+class StaleLine:
+    """A COMPLETE result made from what has changed since (`aspider.plan.staleness`)."""
+
+    proctype: str
+    session: str
+    label: str
+    kinds: list[str]  # inputs, upstream, processor, gone
+    reason: str  # every reason, in one line
+    link: str
+
+
+@dataclass(frozen=True)
 class DayCount:
     day: str
     count: int
@@ -107,6 +120,11 @@ class ProjectStatus:
     transitions_from: str = FROM_LAST_CHANGE
     # What each configured processor's jobs used against what they asked (`aspider tune`)
     usage: list[ProcessorUsage] = field(default_factory=list)
+    # Stale results (None: not looked for: no processors to compare with), and by processor
+    # the results checked and those with no record of what made them ("provenance unknown")
+    stale: list[StaleLine] | None = None
+    stale_counts: dict[str, int] = field(default_factory=dict)
+    provenance_unknown: dict[str, int] = field(default_factory=dict)
 
     @property
     def queued(self) -> int:
@@ -149,6 +167,7 @@ def project_status(
     only: Sequence[str] = (),
     days: int = 14,
     usage: Sequence[ProcessorUsage] = (),
+    staleness: Staleness | None = None,
 ) -> ProjectStatus:
     """
     The status of every task of the snapshot (of the proctypes `only` names, when it names
@@ -157,7 +176,8 @@ def project_status(
 
     `observations` are the job poll's (label -> observation; None: no poll). The transitions
     are XNAT's steps (`steps`, else those `history` read) with the service's comparisons
-    (`history`); with neither, each task's last change.
+    (`history`); with neither, each task's last change. `staleness` is what
+    `aspider.plan.find_stale` found in the snapshot (None: not looked for).
     """
     ours = [(s, a) for s, a in assessors(snapshot) if not only or a.proctype in only]
     configured = None if proctypes is None else set(proctypes)
@@ -182,7 +202,32 @@ def project_status(
         job_counts=None if observations is None else _job_counts(jobs),
         transitions_from=told,
         usage=[u for u in usage if u.jobs and (not only or u.proctype in only)],
+        **_stale(staleness, link_base, only),
     )
+
+
+def _stale(staleness: Staleness | None, link_base: str, only: Sequence[str]) -> dict[str, Any]:
+    if staleness is None:
+        return {}
+    lines = [
+        StaleLine(
+            r.proctype,
+            r.session,
+            r.label,
+            sorted(r.kinds),
+            r.text(),
+            assessor_link(link_base, r.assessor),
+        )
+        for r in staleness.stale
+        if not only or r.proctype in only
+    ]
+    counts = Counter(line.proctype for line in lines)
+    return {
+        "stale": lines,
+        "stale_counts": {p: counts.get(p, 0) for p, _ in staleness.checked if not only or p in only}
+        | dict(counts),
+        "provenance_unknown": {p: n for p, n in staleness.unknown if not only or p in only},
+    }
 
 
 def _is_configured(configured: set[str] | None) -> Callable[[str], bool]:
@@ -211,7 +256,7 @@ def _attention(
             a.label,
             a.procstatus,
             a.qcstatus,
-            without_head(a.note),  # the reason; what each job asked and used is `tune`'s
+            note_text(a.note),  # the reason; what each job asked and used is `tune`'s
             assessor_link(link_base, a),
             mine(a.proctype),
         )

@@ -29,5 +29,10 @@ def loop_b(spider: BlockingSpider, project: str, processor: str) -> bool:
     return done.ok and all(set(c) <= {"COMPLETE"} for c in status.counts.values())
 
 
+def try_first(spider: BlockingSpider, path: str, project: str, session: str) -> list[str]:
+    tried: aspider.TrialView = spider.trial(path, project, session, keep=True)
+    return [line for t in tried.tasks for line in t["log_tail"]] if tried.ok else []
+
+
 if __name__ == "__main__":
     print(anyio.run(why_not, "DEMO", "DEMO_S00001_MR1"))

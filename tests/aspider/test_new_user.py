@@ -58,7 +58,17 @@ def test_version_and_short_help(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     version = run_aspider(["--version"], env, tmp_path)
     assert (version.returncode, version.stdout) == (0, f"aspider {__version__}\n")
-    commands = ["run", "status", "rerun", "init", "sandbox", "processors", "serve", "import-dax"]
+    commands = [
+        "run",
+        "status",
+        "rerun",
+        "init",
+        "sandbox",
+        "processors",
+        "serve",
+        "import-dax",
+        "trial",
+    ]
     for args in (["-h"], *([c, "-h"] for c in commands)):
         shown = run_aspider(args, env, tmp_path)
         assert shown.returncode == 0, (args, shown.stderr)

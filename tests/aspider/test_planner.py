@@ -30,10 +30,10 @@ def run_plan(
     snap_list = [snaps] if isinstance(snaps, ProjectSnapshot) else list(snaps)
     processors = list(procs) if procs is not None else [t1_processor()]
     matches = match_snapshots_sync(snap_list, processors)
-    result = plan(snap_list, matches, observations, limits or PlanLimits())
+    result = plan(snap_list, matches, observations, limits or PlanLimits(), None, processors)
     # Every scenario also checks that skipping settled pairs (what a sweep does) changes nothing.
     quick = match_snapshots_sync(snap_list, processors, skip_settled=True)
-    skipped = plan(snap_list, quick, observations, limits or PlanLimits())
+    skipped = plan(snap_list, quick, observations, limits or PlanLimits(), None, processors)
     assert plan_to_dict(skipped) == plan_to_dict(result)
     return result
 

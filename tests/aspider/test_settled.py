@@ -44,7 +44,8 @@ def _plan(
     skip: bool,
     memo: SettledMemo | None = None,
 ) -> Plan:
-    return plan([snap], match_snapshots_sync([snap], processors, skip_settled=skip, memo=memo))
+    matches = match_snapshots_sync([snap], processors, skip_settled=skip, memo=memo)
+    return plan([snap], matches, processors=processors)
 
 
 def _settled_project() -> dict[str, list[Assessor]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.plan.retry import without_head
+from aspider.plan import note_text, read_made_from
 from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
 from tests.engine.conftest import shell_processor
@@ -88,7 +88,8 @@ async def test_upload_cut_half_way_over_ssh_is_not_complete_then_completes(
         assert "upload of outputs failed" in a.note
         await sweep_project(xnat, pbs_backend, "P1", [counting], SweepOptions())
     (a,) = _ours((await xnat.project_snapshot("P1")).sessions, "counting_v1")
-    assert (a.procstatus, without_head(a.note)) == ("COMPLETE", "")  # the record alone
-    assert a.resources == ("STATS",)
+    assert (a.procstatus, note_text(a.note)) == ("COMPLETE", "")  # the records alone
+    assert read_made_from(a.note) is not None
+    assert sorted(a.resources) == ["OUTLOG", "STATS"]  # OUTLOG: the provenance record
     runs_log = Path(str(pbs_backend.work_root)) / "runs.log"
     assert Counter(runs_log.read_text().split()) == Counter({a.label: 1})

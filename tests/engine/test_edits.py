@@ -90,7 +90,7 @@ async def test_edits_reach_the_rerun_job_and_survive_the_rerun(
 
     again = await _swept(xnat, root, procs)
     assert (again.procstatus, again.qcstatus) == ("COMPLETE", "Needs QA"), again.note
-    assert sorted(again.resources) == ["EDITS", "STATS"]
+    assert sorted(again.resources) == ["EDITS", "OUTLOG", "STATS"]  # OUTLOG: the provenance
     assert await _out(xnat, again, tmp_path) == "/INPUTS/brainmask second wm=[]\n"
     kept = {f.name for f in await xnat.list_files(edits)}
     assert kept == {"brainmask_1.mgz", "brainmask_2.mgz", "notes.txt"}

@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from aspider import LeaseHeld
-from aspider.plan.retry import without_head
+from aspider.plan import note_text, read_made_from
 from aspider.processors import Processor
 from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_project, sweep_until_done
@@ -89,8 +89,9 @@ async def test_upload_cut_half_way_is_not_complete_then_completes_next_sweep(
         assert "upload of outputs failed" in a.note
         await sweep_project(xnat, backend, "P1", [counting], SweepOptions())
     (a,) = _assessors((await xnat.project_snapshot("P1")).sessions)
-    assert (a.procstatus, without_head(a.note)) == ("COMPLETE", "")  # the record alone
-    assert a.resources == ("STATS",)
+    assert (a.procstatus, note_text(a.note)) == ("COMPLETE", "")  # the records alone
+    assert read_made_from(a.note) is not None
+    assert sorted(a.resources) == ["OUTLOG", "STATS"]  # OUTLOG: the provenance record
     assert _runs(root) == Counter({a.label: 1})
 
 
@@ -162,7 +163,7 @@ async def test_qc_rerun_removes_the_outputs_and_runs_the_task_again(
     with anyio.fail_after(60):
         await _loop(xnat, root, [counting])
     (done,) = _assessors((await xnat.project_snapshot("P1")).sessions)
-    assert (done.procstatus, done.resources) == ("COMPLETE", ("STATS",))
+    assert (done.procstatus, sorted(done.resources)) == ("COMPLETE", ["OUTLOG", "STATS"])
     await xnat.update_assessor(done.session_id, done.id, AssessorFields(qcstatus="Rerun"))
     async with LocalTransport() as transport:
         backend = LocalBackend(transport, str(root))
@@ -175,7 +176,7 @@ async def test_qc_rerun_removes_the_outputs_and_runs_the_task_again(
         await _loop(xnat, root, [counting])
     (again,) = _assessors((await xnat.project_snapshot("P1")).sessions)
     assert (again.procstatus, again.qcstatus) == ("COMPLETE", "Needs QA")
-    assert again.resources == ("STATS",)
+    assert sorted(again.resources) == ["OUTLOG", "STATS"]
     assert _runs(root) == Counter({again.label: 2})
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.plan.retry import without_head
+from aspider.plan import note_text, read_made_from
 from aspider.processors import Processor
 from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, sweep_until_done
@@ -65,7 +65,8 @@ async def test_a_300_character_session_label_runs_under_a_short_job_name(
     await _sweep(tcp_xnat, [lister], root)
     (a,) = await _ours(tcp_xnat)
     assert len(a.label) > 300
-    assert (a.procstatus, without_head(a.note)) == ("COMPLETE", "")  # the record alone
+    assert (a.procstatus, note_text(a.note)) == ("COMPLETE", "")  # the records alone
+    assert read_made_from(a.note) is not None
     assert a.jobid.endswith(".local")
 
 
@@ -85,7 +86,8 @@ async def test_a_file_name_with_a_backslash_is_staged(
     _project(server, "S1_MR1", {"a\\b.nii.gz": b"image", "plain.nii.gz": b"image"})
     await _sweep(tcp_xnat, procs, tmp_path / "work")
     (a,) = await _ours(tcp_xnat)
-    assert (a.procstatus, without_head(a.note)) == ("COMPLETE", "")  # the record alone
+    assert (a.procstatus, note_text(a.note)) == ("COMPLETE", "")  # the records alone
+    assert read_made_from(a.note) is not None
 
 
 async def test_a_file_name_with_a_control_character_is_refused_with_the_true_reason(
@@ -153,6 +155,7 @@ async def test_a_listing_hung_past_the_read_timeout_is_retried_and_the_run_count
                     client, backend, "P1", [lister], SweepOptions(), interval=0.2
                 )
             (a,) = [x for s in (await client.project_snapshot("P1")).sessions for x in s.assessors]
-    assert (a.procstatus, without_head(a.note)) == ("COMPLETE", "")  # the record alone
+    assert (a.procstatus, note_text(a.note)) == ("COMPLETE", "")  # the records alone
+    assert read_made_from(a.note) is not None
     assert any(r.fault == "timeout" for r in server.requests)
     assert sum(r.outcome.counts[("lister_v1", "completed")] for r in reports) == 1

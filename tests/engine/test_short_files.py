@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.plan.retry import without_head
+from aspider.plan import note_text, read_made_from
 from aspider.processors import Processor
 from aspider.run.backends import LocalBackend
 from aspider.run.sweep import SweepOptions, SweepReport, sweep_project
@@ -96,4 +96,5 @@ async def test_an_output_read_short_is_not_complete_and_completes_when_read_whol
         backend = LocalBackend(transport, root)
         await sweep_project(xnat, backend, "P1", [counting], SweepOptions())
     a = await _the_task(xnat)
-    assert (a.procstatus, without_head(a.note)) == ("COMPLETE", "")  # the record alone
+    assert (a.procstatus, note_text(a.note)) == ("COMPLETE", "")  # the records alone
+    assert read_made_from(a.note) is not None

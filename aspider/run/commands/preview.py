@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aspider._exceptions import ConfigError
-from aspider.plan import JobObservation, Plan, ScopeMatch, match_snapshots, plan
+from aspider.plan import JobObservation, Plan, ScopeMatch, Staleness, match_snapshots, plan
 from aspider.processors import Processor
 from aspider.run.commands.runner import for_project, plan_limits
 from aspider.run.records.run_queue import RunQueue
@@ -69,7 +69,9 @@ async def preview(
     for snap in snapshots:
         scoped = await match_snapshots([snap], chosen[snap.project], skip_settled=not every_match)
         limits = queue.limits_for(snap.project, plan_limits(settings))
-        plans.append(plan([snap], scoped, observations, limits, settings.cluster.container_dir))
+        container_dir = settings.cluster.container_dir
+        procs_here = chosen[snap.project]
+        plans.append(plan([snap], scoped, observations, limits, container_dir, procs_here))
         queue.record(snap.project, plans[-1])
         matches += scoped
     return SweepPreview(snapshots, matches, _together(plans))
@@ -86,6 +88,7 @@ def _together(plans: Sequence[Plan]) -> Plan:
         tuple(label for p in plans for label in p.deferred),
         sum(p.in_queue for p in plans),
         tuple(sorted(per.items())),
+        staleness=Staleness.joined(p.staleness for p in plans),
     )
 
 

@@ -9,6 +9,9 @@ that are still eligible when it runs.
 A task whose job may still run is left alone unless asked (`cancel`, `aspider rerun --cancel`):
 then its job is cancelled first, all such jobs in one scheduler command, an array's element
 alone (`scancel 123_7`, `qdel 123[7]`), and its history says so.
+
+`stale` (`aspider rerun --stale`) chooses only the stale results (`aspider.plan.find_stale`,
+from the same snapshot, no request more), and each one's history says why it was stale.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aspider.plan import IN_FLIGHT, ProcStatus, normalise_procstatus
+from aspider.plan import IN_FLIGHT, ProcStatus, find_stale, normalise_procstatus
+from aspider.processors import Processor
 from aspider.run.records.workflow_history import (
     History,
     Step,
@@ -49,6 +53,7 @@ class RerunTask:
     session_id: str
     assessor_id: str
     job_id: str = ""  # the job cancelled before it goes back (`cancel`); "" for none
+    stale: str = ""  # why it is stale, when chosen as stale (`stale`)
 
 
 @dataclass
@@ -78,9 +83,11 @@ def choose_rerun(
     sessions: Sequence[str],
     *,
     cancel: bool = False,
+    stale: Sequence[Processor] | None = None,
 ) -> RerunResult:
     """
     The tasks of our processors that match, and those left alone because their job may run.
+    With `stale` (the project's processors as it runs them), only their stale results.
 
     Only assessors of the loaded processors are touched: another pipeline's records are not
     ours to reset. A task whose job may still run (JOB_RUNNING, or its outputs on their way)
@@ -89,7 +96,10 @@ def choose_rerun(
     job is queued or running is chosen too, its job to be cancelled first (`_job_to_cancel`).
     """
     result = RerunResult()
+    why = {r.assessor.id: r.text() for r in find_stale([snapshot], stale).stale} if stale else {}
     for where, a in snapshot.every_assessor():
+        if stale is not None and a.id not in why:
+            continue
         if sessions and (not a.session_id or where not in sessions):
             continue  # a subject's own assessor belongs to no session
         if a.proctype not in proctypes:
@@ -101,7 +111,16 @@ def choose_rerun(
             result.left_running.append(a.label)
             continue
         result.chosen.append(
-            RerunTask(a.label, a.proctype, where, a.procstatus, a.session_id, a.id, job_id)
+            RerunTask(
+                a.label,
+                a.proctype,
+                where,
+                a.procstatus,
+                a.session_id,
+                a.id,
+                job_id,
+                why.get(a.id, ""),
+            )
         )
     return result
 
@@ -126,12 +145,13 @@ async def read_rerun(
     sessions: Sequence[str],
     *,
     cancel: bool = False,
+    stale: Sequence[Processor] | None = None,
     wiring: Wiring = NETWORK,
 ) -> RerunResult:
     """What `send_back` would send back now (and which jobs it would cancel); changes nothing."""
     async with wiring.open_xnat(settings, [project]) as xnat:
         snapshot = await xnat.project_snapshot(project, subject_assessors=True)
-    return choose_rerun(snapshot, proctypes, statuses, sessions, cancel=cancel)
+    return choose_rerun(snapshot, proctypes, statuses, sessions, cancel=cancel, stale=stale)
 
 
 async def send_back(
@@ -143,6 +163,7 @@ async def send_back(
     *,
     only: Collection[str] | None = None,
     cancel: bool = False,
+    stale: Sequence[Processor] | None = None,
     wiring: Wiring = NETWORK,
 ) -> RerunResult:
     """
@@ -159,7 +180,7 @@ async def send_back(
     async with wiring.open_xnat(settings, [project]) as xnat:
         who = asker(settings)  # once the client opened: its settings were good
         snapshot = await xnat.project_snapshot(project, subject_assessors=True)
-        result = choose_rerun(snapshot, proctypes, statuses, sessions, cancel=cancel)
+        result = choose_rerun(snapshot, proctypes, statuses, sessions, cancel=cancel, stale=stale)
         if only is not None:
             result.chosen = [t for t in result.chosen if t.label in only]
         _leave_unshown_jobs(result, only)
@@ -213,6 +234,8 @@ async def _send_back_one(
 
 def _asked(task: RerunTask) -> str:
     """What the person asked, for the history: from which status, and the job cancelled."""
+    if task.stale:
+        return f"aspider rerun --stale (was {task.procstatus}; stale: {task.stale})"
     if task.job_id:
         return f"aspider rerun --cancel (was {task.procstatus}; job {task.job_id} cancelled)"
     return f"aspider rerun (was {task.procstatus or 'no status'})"

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from aspider._exceptions import LeaseHeld
 from aspider.plan import Plan, PlanLimits, SessionPlan
-from aspider.processors import Processor, with_overrides
+from aspider.processors import Processor, with_overrides, with_stale_policy
 from aspider.run.records.run_queue import RunQueue
 from aspider.run.sweep import SweepOptions, SweepReport, SweepsFailed, sweep_until_done
 from aspider.run.tasks.execute import JobOptions
@@ -100,14 +100,24 @@ def for_project(
         ConfigError: an override does not fit its processor.
     """
     wanted = settings.processors_for(project)
-    overrides = settings.overrides_for(project)
     return [
-        with_overrides(
-            p, overrides.get(p.proctype, {}), f"projects.{project}.processors.{p.proctype}"
-        )
-        for p in procs
-        if not wanted or p.proctype in wanted
+        as_configured(settings, project, p) for p in procs if not wanted or p.proctype in wanted
     ]
+
+
+def as_configured(settings: AspiderSettings, project: str, processor: Processor) -> Processor:
+    """
+    One processor as the project runs it, whether its settings name it or not (`aspider trial`
+    tries a file from anywhere): the project's overrides applied, and its `rerun_stale`.
+
+    Raises:
+        ConfigError: an override does not fit the processor.
+    """
+    overrides = settings.overrides_for(project).get(processor.proctype, {})
+    where = f"projects.{project}.processors.{processor.proctype}"
+    return with_stale_policy(
+        with_overrides(processor, overrides, where), settings.rerun_stale_for(project)
+    )
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from aspider.run.tasks.outputs import (
     upload_log,
     upload_outputs,
 )
+from aspider.run.tasks.provenance import PROVENANCE_FILE, finished, read_begun, record_bytes
 from aspider.run.tasks.transfers import TransferLimit
 from pbs import PbsError
 from xnat_client import AssessorFields, ResourceRef, XnatError
@@ -70,20 +71,27 @@ async def finalize(
         return False
     log_output = await log_file(transport, directory)
     uploads = [*files, log_output] if log_output is not None else files
+    record = await read_begun(transport, directory)  # None: begun before records were kept
+    beside: dict[str, bytes] = {}
+    if record is not None:
+        done = finished(record, task, action.observation, backend.name)
+        beside[PROVENANCE_FILE] = record_bytes(done)
     try:
         listed = await upload_outputs(
-            records.xnat, transport, task.session_id, a.id, uploads, transfers
+            records.xnat, transport, task.session_id, a.id, uploads, transfers, beside
         )
-        records.ledger.uploaded(a.id, a.resources, {f.resource for f in uploads}, listed)
+        sent = {f.resource for f in uploads} | ({LOG_RESOURCE} if beside else set())
+        records.ledger.uploaded(a.id, a.resources, sent, listed)
     except (UploadMismatch, PbsError, XnatError, OSError, ValueError) as exc:
         reason = Reason.UPLOAD_FAILED.format(error=exc)
         failed = job_ended(after(Event.UPLOAD_FAILED), reason, action.observation)
         await records.write(task, a.id, failed)
         outcome.retry_later(task, reason)
         return False
-    # One write for the end: COMPLETE, QC, and what the job used (no UPLOADING write first:
+    # One write for the end: COMPLETE, QC, what the job used and was made from (no UPLOADING write:
     # an upload cut short leaves the task where a finalize is tried again, as UPLOADING did).
-    ended = job_ended(after(Event.UPLOAD_VERIFIED), "", action.observation)
+    made = str(record.get("made_from") or "") if record is not None else ""
+    ended = job_ended(after(Event.UPLOAD_VERIFIED), made, action.observation)
     complete = ended.model_copy(update={"qcstatus": QcStatus.NEEDS_QA.value})
     await records.write(task, a.id, complete, details=how_it_ran(action.observation))
     outcome.add(task, "completed", job_id=a.jobid)

@@ -11,6 +11,9 @@ to be tried again next sweep.
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -22,6 +25,9 @@ from xnat_client import FileEntry, ResourceRef, XnatClient
 
 LOG_RESOURCE = "OUTLOG"
 LOG_TAIL_BYTES = 4096
+#: A log larger than this goes up on its own (one request more) rather than read whole into
+#: the zip that carries it with the files beside it (`upload_outputs`' `beside_log`)
+LOG_IN_ZIP_LIMIT = 64 * 2**20
 _UNLIMITED = TransferLimit(1, small=2**63)
 
 
@@ -79,6 +85,7 @@ async def upload_outputs(
     assessor_id: str,
     files: list[OutputFile],
     limit: TransferLimit | None = None,
+    beside_log: Mapping[str, bytes] | None = None,
 ) -> list[FileEntry]:
     """
     Stream every file to its resource (replacing an earlier partial upload), then verify;
@@ -86,7 +93,13 @@ async def upload_outputs(
 
     Verification is one listing of the assessor's output files after every file is in
     (`verify=False` on each upload): N files cost N + 1 requests, whatever their resources.
+    `beside_log` (name -> bytes: the provenance record) goes into OUTLOG with the job's log,
+    both in one zip XNAT unpacks, so it costs no request of its own.
     """
+    sent = {(f.resource, f.name): f.size for f in files}
+    if beside_log:
+        files = await _upload_with_log(xnat, transport, session_id, assessor_id, files, beside_log)
+        sent |= {(LOG_RESOURCE, name): len(data) for name, data in beside_log.items()}
     for f in files:
         ref = ResourceRef.assessor_output(session_id, assessor_id, f.resource)
         async with (limit or _UNLIMITED).moving_file(f.size):
@@ -94,11 +107,40 @@ async def upload_outputs(
             await xnat.upload_file(ref, f.name, source, overwrite=True, verify=False)
     entries = await xnat.list_output_files(session_id, assessor_id)
     listed = {(e.resource, e.name): e.size for e in entries}
-    for f in files:
-        if listed.get((f.resource, f.name)) != f.size:
-            got = listed.get((f.resource, f.name))
-            raise UploadMismatch(f"{f.resource}/{f.name}: XNAT lists {got} bytes, sent {f.size}")
+    for (resource, name), size in sent.items():
+        if listed.get((resource, name)) != size:
+            got = listed.get((resource, name))
+            raise UploadMismatch(f"{resource}/{name}: XNAT lists {got} bytes, sent {size}")
     return entries
+
+
+async def _upload_with_log(
+    xnat: XnatClient,
+    transport: Transport,
+    session_id: str,
+    assessor_id: str,
+    files: list[OutputFile],
+    beside_log: Mapping[str, bytes],
+) -> list[OutputFile]:
+    """Send the job's log (when not too big) and `beside_log` as one zip; the files left."""
+    log = next((f for f in files if f.resource == LOG_RESOURCE), None)
+    members = dict(beside_log)
+    if log is not None and log.size <= LOG_IN_ZIP_LIMIT:
+        members = {log.name: await transport.read_bytes(str(log.source)), **members}
+        files = [f for f in files if f is not log]
+    ref = ResourceRef.assessor_output(session_id, assessor_id, LOG_RESOURCE)
+    archive = zipped(members)
+    await xnat.upload_zip(ref, archive, name="outlog.zip", overwrite=True, verify=False)
+    return files
+
+
+def zipped(members: Mapping[str, bytes]) -> bytes:
+    """A zip of these files (name -> bytes), for XNAT to unpack into one resource."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 async def log_file(transport: Transport, job_dir: PurePosixPath) -> OutputFile | None:

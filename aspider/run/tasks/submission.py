@@ -44,6 +44,7 @@ from aspider.run.backends import JobBackend, job_dir
 from aspider.run.records.assessor_writes import Records, note, status_note, today
 from aspider.run.records.workflow_history import Step, resubmission
 from aspider.run.tasks.job_templates import job_template
+from aspider.run.tasks.provenance import begun, write_begun
 from aspider.run.tasks.staging import stage_edits, stage_inputs, staged_names
 from pbs import (
     CommandFailed,
@@ -291,6 +292,8 @@ class Submission:
                 self.records.xnat, self.backend.transport, inputs, task, self._edits(), staged
             )
             self.names = staged_names(staged) | edits  # what the placeholders hold
+            record = begun(task, staged, {"path": task.container})
+            await write_begun(self.backend.transport, directory, record)
         except InputsMissing as exc:
             created = await self._record_held(after(Event.STAGING_INPUTS_MISSING), str(exc))
             if not created:  # creating it NEED_INPUTS counted it waiting already
