@@ -15,7 +15,15 @@ from typing import Any, Self, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from aspider.api import PlanView, ProcessorChoice, StatusView, SweepView, TaskView, TrialView
+from aspider.api import (
+    PlanView,
+    ProcessorChoice,
+    StaleView,
+    StatusView,
+    SweepView,
+    TaskView,
+    TrialView,
+)
 from aspider.api import Spider as AsyncSpider
 from aspider.plan import ProcessorUsage
 from aspider.processors import Processor
@@ -119,6 +127,9 @@ class Spider:
 
     def status(self, project: str) -> StatusView:
         return self._call(lambda: self.spider.status(project))
+
+    def stale(self, project: str, processor: ProcessorChoice = None) -> list[StaleView]:
+        return self._call(lambda: self.spider.stale(project, processor))
 
     def usage(
         self,

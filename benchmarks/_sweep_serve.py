@@ -34,8 +34,9 @@ from pathlib import Path
 import anyio
 import httpx
 
-from aspider.plan import plan_projects
+from aspider.plan import Task, Usage, made_from, plan_projects
 from aspider.plan.actions import CreateAssessor
+from aspider.plan.retry import first_attempt, with_head
 from aspider.plan.states import QcStatus
 from aspider.processors import Processor, load_processors
 from xnat_client import AssessorFields, Credentials, XnatClient
@@ -113,6 +114,7 @@ def add_complete(server: XnatServer, action: CreateAssessor) -> None:
         inputs=task.inputs_json,
         jobid="1.local",
         date="2024-01-01",
+        note=completed_note(task),
     )
     values = {
         key.partition("/")[2].lower(): escape_xml(value)
@@ -125,6 +127,15 @@ def add_complete(server: XnatServer, action: CreateAssessor) -> None:
     for out in task.outputs:
         store.add_resource(assessor.out, out.resource, files={out.path: OUTPUT_BYTES})
     store.add_resource(assessor.out, "OUTLOG", files={"job.log": b"done\n"})
+
+
+def completed_note(task: Task) -> str:
+    """The note a completed job leaves: its attempt record and what it was made from."""
+    req = task.requirements
+    used = Usage(memory_mb=150, walltime_seconds=60, cpu_seconds=50, cpus=1)
+    attempts = first_attempt(req.memory_mb, req.walltime_seconds).ended("1.local", "success", used)
+    made = made_from(task)
+    return with_head(attempts, made.text() if made is not None else "")
 
 
 async def answer_commands(server: XnatServer) -> None:

@@ -63,8 +63,11 @@ class Server:
 
     def __init__(self, *args: str) -> None:
         command = [sys.executable, "-m", "benchmarks._sweep_serve", *args]
+        # Another checkout's server (ASPIDER_BENCH_SERVER_TREE): two engines, measured side by
+        # side, then sweep the very same data, built by one version of the server.
+        tree = os.environ.get("ASPIDER_BENCH_SERVER_TREE") or None
         self.proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tree
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()

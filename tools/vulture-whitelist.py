@@ -32,6 +32,8 @@ sandbox_folder  # a fixture argument: the test needs the sandbox and its folder
 runnable_labels  # tests/api/user_script.py: a user's code, checked by mypy --strict
 loop_b  # the same
 try_first  # the same
+stale_reasons  # the same
+stale_ids  # the same
 _.formatTime  # logging.Formatter calls it (aspider.cli.logs.LineFormatter)
 datefmt  # its signature, as logging calls it
 try_every_channel  # typer calls it: `aspider notify test` (aspider.cli.notify)

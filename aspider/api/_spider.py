@@ -2,8 +2,9 @@
 Spider: aspider from Python, for notebooks and scripts, on the engine's one planning path.
 
 Every answer comes from what the commands use: `tasks` and `explain` from the plan that
-`explain` filters, `plan` from the dry run, `sweep` from `run`, `status` from `status`. So the
-API and the command line cannot disagree, and `tests/doors` checks that they do not.
+`explain` filters, `plan` from the dry run, `sweep` from `run`, `status` from `status`, `stale`
+from `status --stale` (the same judge over the same processors). So the API and the command
+line cannot disagree, and `tests/doors` checks that they do not.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aspider.api._views import (
     ActionView,
     InputView,
     PlanView,
+    StaleView,
     StatusView,
     SweepView,
     TaskView,
@@ -28,7 +30,9 @@ from aspider.plan import (
     NEEDS_ATTENTION,
     ProcessorExplanation,
     ProcessorUsage,
+    StaleResult,
     explain_session,
+    find_stale,
     normalise_procstatus,
 )
 from aspider.processors import Processor, format_duration, is_named, is_trial, load_processors
@@ -36,6 +40,7 @@ from aspider.run import (
     NETWORK,
     Wiring,
     execute_run,
+    for_project,
     preview,
     read_usage,
     summary_rows,
@@ -253,6 +258,45 @@ class Spider:
         async with self._wiring.open_xnat(self.settings, [project]) as xnat:
             snapshot = await xnat.project_snapshot(project)
         return _status(snapshot)
+
+    async def stale(self, project: str, processor: ProcessorChoice = None) -> list[StaleView]:
+        """
+        The project's stale results, upstream before downstream (`aspider status --stale`):
+        COMPLETE, but made from inputs, an upstream result or a processor definition that
+        changed since, each with why. One snapshot; no job poll, nothing changed.
+
+        They are judged by every processor of the project as its sweep runs them (its list and
+        overrides), so a result stale only through its upstream is found whichever processor
+        `processor` narrows the answer to (names, or objects by their proctype). A result with
+        no record of what made it (DAX's) is never stale: "provenance unknown".
+
+        Raises:
+            ConfigError: the project has no processor to judge by, or a name none has.
+        """
+        ours = for_project(self.settings, project, self.processors())
+        if not ours:
+            raise ConfigError(
+                f"project {project} has no processor configured, and a result is stale only "
+                "against its processor: add one to processor_paths (or to "
+                f"projects.{project}.processors)"
+            )
+        wanted = None if processor is None else {p.proctype for p in self.processors(processor)}
+        async with self._wiring.open_xnat(self.settings, [project]) as xnat:
+            snapshot = await xnat.project_snapshot(project, subject_assessors=True)
+        found = find_stale([snapshot], ours).stale
+        return [_stale_view(r) for r in found if wanted is None or r.proctype in wanted]
+
+
+def _stale_view(result: StaleResult) -> StaleView:
+    return StaleView(
+        project=result.project,
+        session=result.session,
+        label=result.label,
+        proctype=result.proctype,
+        kinds=tuple(sorted(result.kinds)),
+        reason=result.text(),
+        assessor_id=result.assessor.id,
+    )
 
 
 def _task_views(

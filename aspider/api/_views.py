@@ -100,6 +100,27 @@ class StatusView(_Plain):
 
 
 @dataclass(frozen=True)
+class StaleView(_Plain):
+    """
+    A result still COMPLETE in XNAT but made from what has changed since (`aspider status
+    --stale`): an input resource's files, an upstream result (rerun, or stale itself), the
+    processor's definition, or an input gone. `aspider rerun --stale` sends it back.
+
+    `kinds` are those of its reasons (inputs, upstream, processor, gone), `reason` every reason
+    in one line as `status --stale` prints it. `session` is the session's label (a subject's
+    own result: the subject's); `assessor_id` is XNAT's ID, for a link or a request.
+    """
+
+    project: str
+    session: str
+    label: str
+    proctype: str
+    kinds: tuple[str, ...]
+    reason: str
+    assessor_id: str
+
+
+@dataclass(frozen=True)
 class TrialView(_Plain):
     """
     A trial (`aspider trial`): each of its tasks as it ended, and what a real sweep does for

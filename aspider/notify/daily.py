@@ -24,7 +24,7 @@ from aspider.notify.ledger import DigestRecord, Ledger
 from aspider.notify.passes import LEASE_TTL, Notifier, now
 from aspider.notify.problems import moment
 from aspider.notify.stores import XnatLedgerStore
-from aspider.plan import JobObservation
+from aspider.plan import JobObservation, find_stale
 from aspider.processors import Processor
 from aspider.run import XnatLeaseStore, project_lease
 from xnat_client import XnatClient, XnatError
@@ -116,6 +116,7 @@ async def _claim_held(
             since=since,
             link_base=settings.serve.xnat_link or settings.xnat.url,
             observations=jobs,
+            staleness=find_stale([snapshot], procs),
         )
         before = ledger.digest
         ledger.digest = DigestRecord(slot, started.isoformat(timespec="seconds"), _me())

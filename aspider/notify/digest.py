@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from aspider.notify.messages import PREFIX, Message
 from aspider.notify.problems import assessor_link, moment
-from aspider.plan import JobObservation, ProcStatus, normalise_procstatus
+from aspider.plan import JobObservation, ProcStatus, Staleness, normalise_procstatus
 from aspider.run import reason_of
 from xnat_client import Assessor, ProjectSnapshot
 
@@ -53,14 +53,14 @@ class ProjectDigest:
     failed: list[DigestTask] = field(default_factory=list)
     blocked: list[DigestTask] = field(default_factory=list)
     uploading: list[DigestTask] = field(default_factory=list)  # an upload cut short
+    stale: list[DigestTask] = field(default_factory=list)  # COMPLETE, made from what changed
     queue: dict[str, int] = field(default_factory=dict)  # what is on its way, by step
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # proctype -> status -> n
 
     @property
     def quiet(self) -> bool:
-        return not (self.completed or self.failed or self.blocked or self.uploading) and not any(
-            self.queue.values()
-        )
+        busy = self.completed or self.failed or self.blocked or self.uploading or self.stale
+        return not busy and not any(self.queue.values())
 
 
 def project_digest(
@@ -70,8 +70,12 @@ def project_digest(
     since: datetime,
     link_base: str = "",
     observations: Mapping[str, JobObservation] | None = None,
+    staleness: Staleness | None = None,
 ) -> ProjectDigest:
-    """The digest of one project's tasks of these processors, as the snapshot holds them."""
+    """
+    The digest of one project's tasks of these processors, as the snapshot holds them, with
+    the stale results `aspider.plan.find_stale` found in it (None: not looked for).
+    """
     wanted = set(proctypes)
     found = [(w, a) for w, a in snapshot.every_assessor() if a.proctype in wanted]
     lists: dict[ProcStatus, list[DigestTask]] = {s: [] for s in ProcStatus}
@@ -91,6 +95,18 @@ def project_digest(
         failed=lists[ProcStatus.JOB_FAILED],
         blocked=lists[ProcStatus.NEED_INPUTS],
         uploading=lists[ProcStatus.UPLOADING],
+        stale=[
+            DigestTask(
+                r.proctype,
+                r.session,
+                r.label,
+                ProcStatus.COMPLETE.value,
+                r.text(),
+                assessor_link(link_base, r.assessor) if link_base else "",
+            )
+            for r in (staleness.stale if staleness is not None else ())
+            if r.proctype in wanted
+        ],
         queue=_queue(found, observations),
         counts=_counts(a for _, a in found),
     )

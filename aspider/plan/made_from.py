@@ -25,22 +25,26 @@ from aspider.plan.retry import without_head
 from aspider.plan.tasks import Task
 
 DIGEST_CHARS = 12  # of the processor's digest kept in the note: 48 bits
+_OPEN = "[made from "
 _MADE = re.compile(r"^\[made from ([^\[\]]*)\] ?")
-_SCAN = re.compile(r"^(\S+)/(\S+) (\d+|-) files (\d+|-) bytes$")
-_UPSTREAM = re.compile(r"^(\S+) job (\S+)$")
-_PROCESSOR = re.compile(r"^processor ([0-9a-f]+)$")
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def _name(text: str) -> str:
     return quote(text, safe="")
 
 
-def _number(value: int | None) -> str:
+def number_text(value: int | None) -> str:
+    """A count or size as the record writes it ("-": not known)."""
     return "-" if value is None else str(value)
 
 
 def _read_number(text: str) -> int | None:
-    return None if text == "-" else int(text)
+    if text == "-":
+        return None
+    if not text.isdigit():
+        raise ValueError(text)
+    return int(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ class InputMark:
         if self.upstream:
             job = "%2D" if self.job == "-" else _name(self.job) or "-"  # "-": it had none
             return f"{_name(self.name)} job {job}"
-        files, size = _number(self.files), _number(self.size)
+        files, size = number_text(self.files), number_text(self.size)
         return f"{_name(self.name)}/{_name(self.resource)} {files} files {size} bytes"
 
 
@@ -90,31 +94,61 @@ def made_from(task: Task) -> MadeFrom | None:
     return MadeFrom(task.processor_digest[:DIGEST_CHARS], tuple(marks))
 
 
+def record_text(note: str) -> str | None:
+    """
+    The inside of a note's record (`processor ...; ...`), unread; None without one. A sweep
+    looks at every COMPLETE result's: it finds, and compares, without building anything.
+    """
+    start = note.find(_OPEN)
+    if start < 0 or (start and not _only_head(note[:start])):
+        return None
+    end = note.find("]", start)
+    return None if end < 0 else note[start + len(_OPEN) : end]
+
+
 def read_made_from(note: str) -> MadeFrom | None:
     """The record in a note (after its attempt record); None without one it can read."""
-    found = _MADE.match(without_head(note))
-    if found is None:
+    inside = record_text(note)
+    if inside is None:
         return None
-    parts = found.group(1).split("; ")
-    processor = _PROCESSOR.match(parts[0])
-    if processor is None:
+    parts = inside.split("; ")
+    kind, _, processor = parts[0].partition(" ")
+    if kind != "processor" or not _HEX.fullmatch(processor):
         return None
     marks: list[InputMark] = []
     for part in parts[1:]:
-        scan, upstream = _SCAN.match(part), _UPSTREAM.match(part)
-        if scan is not None:
-            name, resource, files, size = scan.groups()
-            marks.append(
-                InputMark(unquote(name), unquote(resource), _read_number(files), _read_number(size))
-            )
-        elif upstream is not None:
-            job = upstream.group(2)
-            marks.append(
-                InputMark(unquote(upstream.group(1)), job=unquote(job) if job != "-" else "")
-            )
-        else:
+        mark = _mark(part)
+        if mark is None:
             return None
-    return MadeFrom(processor.group(1), tuple(marks))
+        marks.append(mark)
+    return MadeFrom(processor, tuple(marks))
+
+
+def _only_head(before: str) -> bool:
+    """Whether what comes before the record is the attempt record alone."""
+    head = before.rstrip()
+    return head.startswith("[attempt ") and head.endswith("]") and head.count("[") == 1
+
+
+def _mark(part: str) -> InputMark | None:
+    words = part.split(" ")
+    try:
+        if len(words) == 5 and words[2] == "files" and words[4] == "bytes":
+            name, slash, resource = words[0].partition("/")
+            if not slash:
+                return None
+            files, size = _read_number(words[1]), _read_number(words[3])
+            return InputMark(_unquoted(name), _unquoted(resource), files, size)
+        if len(words) == 3 and words[1] == "job":
+            job = "" if words[2] == "-" else _unquoted(words[2])
+            return InputMark(_unquoted(words[0]), job=job)
+    except ValueError:  # a count that is no number
+        return None
+    return None
+
+
+def _unquoted(text: str) -> str:
+    return unquote(text) if "%" in text else text
 
 
 def note_text(note: str) -> str:

@@ -119,7 +119,7 @@ async def plan_projects(
 ) -> Plan:
     """Match (awaiting custom hooks, skipping settled pairs) and plan: what a sweep calls."""
     matches = await match_snapshots(snapshots, processors, skip_settled=True, memo=memo)
-    return plan(snapshots, matches, observations, limits, container_dir, processors)
+    return plan(snapshots, matches, observations, limits, container_dir, processors, memo)
 
 
 @dataclass
@@ -178,6 +178,7 @@ def plan(
     limits: PlanLimits = PlanLimits(),
     container_dir: str | None = None,
     processors: Sequence[Processor] = (),
+    memo: SettledMemo | None = None,
 ) -> Plan:
     """
     The actions of one sweep (pure: no I/O, same inputs -> same plan).
@@ -190,6 +191,9 @@ def plan(
         container_dir: where relative container image paths live on the cluster.
         processors: every processor planned (settled pairs have no match); by default,
             those of `matches`.
+        memo: the settled memo `matches` were found with: the sessions it proves unchanged
+            are not looked at for stale results, and a session with a stale result is not
+            remembered as settled.
     """
     b = _Builder(
         {o.label: o for o in observations},
@@ -203,7 +207,7 @@ def plan(
     with gc_paused():
         for match in matches:
             _plan_scope(b, match)
-        staleness = find_stale(snapshots, procs)
+        staleness = find_stale(snapshots, procs, memo)
     _send_back_stale(b, staleness, procs)
     ours = {m.processor.proctype for m in matches}
     in_queue, per_proctype = count_in_queue(snapshots, b.observations, ours)

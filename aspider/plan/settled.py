@@ -73,13 +73,18 @@ class SettledMemo:
     Sessions found settled by the last sweep, by fingerprint; and those this sweep finds.
 
     Most nights the same sessions are settled again. A session whose fingerprint (everything
-    `is_settled` reads of it, and the processors' definitions) equals the one remembered is
-    settled for every session- and scan-level processor without matching any of them. The
-    planner fills `found`; the sweep keeps it in the work root for the next one.
+    `is_settled` and `aspider.plan.staleness` read of it, and the processors' definitions)
+    equals the one remembered is settled, and its results fresh, for every session- and
+    scan-level processor (`unchanged_proctypes`) without matching or checking any of them
+    (`unchanged`: those sessions this sweep). The planner fills `found` (a session with a
+    stale result is left out: it is looked at again); the sweep keeps it in the work root for
+    the next one.
     """
 
     previous: Mapping[str, str] = field(default_factory=dict)
     found: dict[str, str] = field(default_factory=dict)
+    unchanged: set[str] = field(default_factory=set)
+    unchanged_proctypes: frozenset[str] = frozenset()
 
 
 def processors_digest(processors: Sequence[Processor]) -> str:
@@ -93,17 +98,20 @@ def processors_digest(processors: Sequence[Processor]) -> str:
 
 def session_fingerprint(project: str, session: Session, digest: str) -> str:
     """
-    A digest of what settling a session's pairs depends on: the artefact paths (project,
-    subject and session labels, scan IDs, assessor labels), the scans' types and quality, and
-    the assessors' proctypes, statuses, QC and inputs (as XNAT holds them: any change of the
+    A digest of what settling a session's pairs, and telling its results stale, depends on:
+    the artefact paths (project, subject and session labels, scan IDs, assessor labels), the
+    scans' types and quality and their resources' file counts and sizes, and the assessors'
+    proctypes, statuses, QC, inputs, job ids and notes (as XNAT holds them: any change of the
     text is a change); plus the processors' digest.
     """
     fields = [digest, project, session.subject_label, session.label, session.id]
     fields += [str(len(session.scans)), str(len(session.assessors))]
     for c in session.scans:
-        fields += (c.id, c.type, c.quality)
+        fields += (c.id, c.type, c.quality, str(len(c.resources)))
+        for r in c.resources:  # their counts and sizes: what staleness compares
+            fields += (r.label, str(r.file_count), str(r.file_size))
     for a in session.assessors:
-        fields += (a.label, a.proctype, a.procstatus, a.qcstatus, a.inputs_raw)
+        fields += (a.label, a.proctype, a.procstatus, a.qcstatus, a.inputs_raw, a.jobid, a.note)
     text = _SEP.join(fields)
     if text.count(_SEP) != len(fields) - 1:  # a value holding the separator: no ambiguity
         text = repr(fields)

@@ -99,6 +99,9 @@ def _due_pairs(
         remembered = {
             sid for sid, fp in fingerprints.items() if memo and memo.previous.get(sid) == fp
         }
+        if memo is not None:
+            memo.unchanged |= remembered
+            memo.unchanged_proctypes = frozenset(p.proctype for p in per_session)
         scopes = _scopes_by_level(snap, processors, remembered if memo_decides else set())
         unsettled: set[str] = set()
         for p in processors:

@@ -21,13 +21,24 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
-from aspider.plan.made_from import DIGEST_CHARS, InputMark, MadeFrom, read_made_from
+from aspider.plan.made_from import (
+    DIGEST_CHARS,
+    InputMark,
+    MadeFrom,
+    number_text,
+    read_made_from,
+    record_text,
+)
+from aspider.plan.settled import SettledMemo
 from aspider.plan.states import ProcStatus, normalise_procstatus
 from aspider.processors import Processor
 from xnat_client.models import Assessor, ProjectSnapshot, Scan, Session
+
+COMPLETE = ProcStatus.COMPLETE
 
 StaleKindOrGone = Literal["inputs", "upstream", "processor", "gone"]
 
@@ -92,22 +103,23 @@ class Staleness:
         return cls(tuple(stale), tuple(sorted(checked.items())), tuple(sorted(unknown.items())))
 
 
-@dataclass
 class _Project:
     """One snapshot's inputs by their DAX path, for looking up what a result was made from."""
 
-    snapshot: ProjectSnapshot
-    sessions: dict[str, Session] = field(default_factory=dict)  # label -> session
-    subject_results: dict[str, Assessor] = field(default_factory=dict)  # label -> assessor
+    def __init__(self, snapshot: ProjectSnapshot) -> None:
+        self.snapshot = snapshot
 
-    def __post_init__(self) -> None:
-        snap = self.snapshot
-        self.sessions = {s.label: s for s in snap.sessions}
-        self.subject_results = {a.label: a for a in snap.subject_assessors}
+    @cached_property
+    def sessions(self) -> dict[str, Session]:  # label -> session; built when first asked
+        return {s.label: s for s in self.snapshot.sessions}
+
+    @cached_property
+    def subject_results(self) -> dict[str, Assessor]:  # label -> a subject's own result
+        return {a.label: a for a in self.snapshot.subject_assessors}
 
     def find(self, path: str) -> Scan | Assessor | None:
         """The scan or assessor a DAX input path names in this project; None: not here."""
-        parts = path.strip("/").split("/")
+        parts = path.split("/")[1:]
         if len(parts) == 6 and parts[0] == "projects" and parts[4] == "experiments":
             return self.subject_results.get(parts[5])  # a subject's own result
         if len(parts) != 8 or parts[0] != "projects" or parts[4] != "experiments":
@@ -130,7 +142,6 @@ class _Checker:
         self.order: list[StaleResult] = []
         self.checked: Counter[str] = Counter()
         self.unknown: Counter[str] = Counter()
-        self.places: dict[str, tuple[str, str, str]] = {}  # ID -> (session, session ID, subject)
 
     def reasons(self, a: Assessor) -> tuple[StaleReason, ...] | None:
         """Why `a` is stale (empty: it is not); None: it is not ours, or not COMPLETE."""
@@ -138,9 +149,16 @@ class _Checker:
             return self.done[a.id]
         self.done[a.id] = None  # a cycle reads as "not stale", never loops
         digest = self.digests.get(a.proctype)
-        if digest is None or normalise_procstatus(a.procstatus) is not ProcStatus.COMPLETE:
+        if digest is None:
             return None
-        made = read_made_from(a.note)
+        if a.procstatus != "COMPLETE" and normalise_procstatus(a.procstatus) is not COMPLETE:
+            return None
+        inside = record_text(a.note)
+        if inside is not None and self._unchanged(a, inside, digest):
+            self.checked[a.proctype] += 1  # most nights, every result: nothing built
+            self.done[a.id] = ()
+            return ()
+        made = None if inside is None else read_made_from(a.note)
         if made is None:
             self.unknown[a.proctype] += 1
             return None
@@ -148,11 +166,54 @@ class _Checker:
         found = self._reasons(a, made, digest)
         self.done[a.id] = found
         if found:
-            session, session_id, subject = self.places.get(a.id, ("", a.session_id, ""))
-            self.order.append(
-                StaleResult(self.project.snapshot.project, session, session_id, subject, a, found)
-            )
+            self.order.append(StaleResult(self.project.snapshot.project, "", "", "", a, found))
         return found
+
+    def placed(self, results: list[StaleResult]) -> list[StaleResult]:
+        """The results with their session (or subject) named: looked up for the few only."""
+        if not results:
+            return []
+        snap = self.project.snapshot
+        sessions = {s.id: s for s in snap.sessions}
+        subjects = {s.id: s.label for s in snap.subjects}
+        placed = []
+        for r in results:
+            a = r.assessor
+            session = sessions.get(a.session_id) if a.session_id else None
+            if session is not None:
+                where = (session.label, session.id, session.subject_id)
+            else:
+                where = (subjects.get(a.subject_id, a.subject_id), "", a.subject_id)
+            placed.append(StaleResult(r.project, *where, a, r.reasons))
+        return placed
+
+    def _unchanged(self, a: Assessor, inside: str, digest: str) -> bool:
+        """
+        Whether everything the record names is as the snapshot shows it now, compared as text
+        (False also when in doubt: the full reading then says why, or finds nothing).
+        """
+        parts = inside.split("; ")
+        if parts[0] != "processor " + digest:
+            return False
+        paths = a.inputs or {}
+        for part in parts[1:]:
+            words = part.split(" ")
+            name = words[0].partition("/")[0] if len(words) == 5 else words[0]
+            path = paths.get(name)
+            now = self.project.find(path) if isinstance(path, str) and "%" not in part else None
+            if len(words) == 5 and isinstance(now, Scan):
+                res = now.resource(words[0].partition("/")[2])
+                if res is None or (words[1], words[3]) != (
+                    number_text(res.file_count),
+                    number_text(res.file_size),
+                ):
+                    return False
+            elif len(words) == 3 and isinstance(now, Assessor):
+                if words[2] != (now.jobid or "-") or self.reasons(now):
+                    return False
+            else:
+                return False
+        return True
 
     def _reasons(self, a: Assessor, made: MadeFrom, digest: str) -> tuple[StaleReason, ...]:
         found: list[StaleReason] = []
@@ -203,24 +264,39 @@ def _files(count: int | None, size: int | None) -> str:
     return f"{files} files, {'?' if size is None else size} bytes"
 
 
-def find_stale(snapshots: Iterable[ProjectSnapshot], processors: Sequence[Processor]) -> Staleness:
-    """Every stale result of these processors in these projects, upstream first."""
+def find_stale(
+    snapshots: Iterable[ProjectSnapshot],
+    processors: Sequence[Processor],
+    memo: SettledMemo | None = None,
+) -> Staleness:
+    """
+    Every stale result of these processors in these projects, upstream first. With a sweep's
+    settled `memo`: the results of its unchanged sessions were fresh at the last sweep and
+    nothing they depend on has changed, so they are not read again; a session with a stale
+    result is taken out of what the memo will remember.
+    """
+    skip = memo.unchanged if memo is not None else set()
+    skipped = memo.unchanged_proctypes if memo is not None else frozenset()
     digests = {p.proctype: p.definition_digest[:DIGEST_CHARS] for p in processors}
     stale: list[StaleResult] = []
     checked: Counter[str] = Counter()
     unknown: Counter[str] = Counter()
+    every_skipped = set(digests) <= skipped
     for snap in snapshots:
         checker = _Checker(_Project(snap), digests)
-        subjects = {s.id: s.label for s in snap.subjects}
         for s in snap.sessions:
+            if s.id in skip and every_skipped:
+                continue  # a quiet night: most sessions, not even their assessors walked
             for a in s.assessors:
-                checker.places[a.id] = (s.label, s.id, s.subject_id)
+                if a.proctype in digests and not (s.id in skip and a.proctype in skipped):
+                    checker.reasons(a)
         for a in snap.subject_assessors:
-            checker.places[a.id] = (subjects.get(a.subject_id, a.subject_id), "", a.subject_id)
-        for _, a in snap.every_assessor():
             if a.proctype in digests:
                 checker.reasons(a)
-        stale += checker.order
+        stale += checker.placed(checker.order)
+        if memo is not None:
+            for r in checker.order:
+                memo.found.pop(r.session_id, None)
         checked.update(checker.checked)
         unknown.update(checker.unknown)
     return Staleness(tuple(stale), tuple(sorted(checked.items())), tuple(sorted(unknown.items())))

@@ -222,7 +222,13 @@ async def _sweep_held(ctx: SweepContext) -> SweepReport:
         if options.queue is not None:
             limits = options.queue.limits_for(project, limits)
         plan = plan_sweep(
-            [snapshot], matches, observations.values(), limits, options.container_dir, processors
+            [snapshot],
+            matches,
+            observations.values(),
+            limits,
+            options.container_dir,
+            processors,
+            memo,
         )
         if options.queue is not None:
             options.queue.record(project, plan)

@@ -41,6 +41,9 @@ class _Shown:
     status: ProjectStatus
     completed: Chart
     queue: Chart
+    # The matrix's "stale" and "provenance unknown" columns: only when a result is either, so
+    # a project with nothing to say about staleness keeps the table it had.
+    staleness: bool
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,16 @@ class Page:
 
 def render_page(page: Page) -> str:
     """The whole page as one HTML string."""
-    shown = [_Shown(p, day_bars(p.completed_per_day), queue_lines(p.queue)) for p in page.projects]
+    shown = [
+        _Shown(p, day_bars(p.completed_per_day), queue_lines(p.queue), _has_staleness(p))
+        for p in page.projects
+    ]
     template = _ENV.get_template("status.html.j2")
     return template.render(
         service=page.info, projects=shown, refresh=page.refresh, not_configured=NOT_CONFIGURED
     )
+
+
+def _has_staleness(status: ProjectStatus) -> bool:
+    """Whether a result of the project is stale, or has no record to tell it by."""
+    return any(status.stale_counts.values()) or any(status.provenance_unknown.values())

@@ -34,5 +34,15 @@ def try_first(spider: BlockingSpider, path: str, project: str, session: str) -> 
     return [line for t in tried.tasks for line in t["log_tail"]] if tried.ok else []
 
 
+def stale_reasons(spider: BlockingSpider, project: str) -> dict[str, str]:
+    found: list[aspider.StaleView] = spider.stale(project, processor="fs7")
+    return {s.label: s.reason for s in found if "inputs" in s.kinds}
+
+
+async def stale_ids(project: str) -> list[str]:
+    async with aspider.Spider.from_settings() as spider:
+        return [s.assessor_id for s in await spider.stale(project)]
+
+
 if __name__ == "__main__":
     print(anyio.run(why_not, "DEMO", "DEMO_S00001_MR1"))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aspider.notify.digest import digest_message, project_digest
 from aspider.plan import (
     MadeFrom,
+    Plan,
     PlanLimits,
     Rerun,
+    SettledMemo,
     Submit,
     Task,
     find_stale,
@@ -182,3 +186,42 @@ def test_any_record_reads_back_as_written(
     note = with_head(first_attempt(1024, 3600).ended("7", "success"), made.text())
     assert read_made_from(note) == made
     assert note_text(note) == ""
+
+
+def test_the_digest_lists_the_stale_results_with_why() -> None:
+    fs, down = _complete_chain()
+    snap = _project(_scan(size=2000), fs, down)
+    staleness = find_stale([snap], [FS, DOWN])
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    part = project_digest(snap, ["fs_v7", "down_v1"], since=since, staleness=staleness)
+    assert [t.label for t in part.stale] == [fs.label, down.label]
+    message = digest_message([part], now=datetime(2030, 1, 1, tzinfo=UTC))
+    assert "stale (made from what changed since; aspider status P --stale): 2" in message.text
+    assert "1 files, 1000 bytes -> 1 files, 2000 bytes" in message.text
+    assert fs.label in (message.html or "")
+    fresh = project_digest(snap, ["fs_v7"], since=since, staleness=None)
+    assert fresh.stale == []
+
+
+def test_the_settled_memo_skips_only_what_has_not_changed() -> None:
+    """A quiet night reads no result again; a changed input is seen the next sweep all the
+    same, and a session with a stale result is never remembered as settled."""
+    fs, down = _complete_chain()
+
+    def swept(snap: ProjectSnapshot, previous: dict[str, str]) -> tuple[Plan, SettledMemo]:
+        memo = SettledMemo(previous=previous)
+        matches = match_snapshots_sync([snap], [FS, DOWN], skip_settled=True, memo=memo)
+        return plan([snap], matches, (), PlanLimits(), None, [FS, DOWN], memo), memo
+
+    quiet = _project(_scan(), fs, down)
+    first, memo = swept(quiet, {})
+    assert (first.staleness.stale, list(memo.found)) == ((), ["E1"])
+    second, again = swept(quiet, memo.found)
+    assert again.unchanged == {"E1"}
+    assert second.staleness.checked == ()  # nothing read again
+    changed = _project(_scan(size=2000), fs, down)
+    third, after = swept(changed, again.found)
+    assert [r.label for r in third.staleness.stale] == [fs.label, down.label]
+    assert after.found == {}
+    fourth, _ = swept(changed, after.found)
+    assert [r.label for r in fourth.staleness.stale] == [fs.label, down.label]

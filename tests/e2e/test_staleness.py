@@ -175,6 +175,11 @@ async def test_a_changed_input_makes_exactly_its_results_stale_and_the_policy_re
     assert new_nifti["file_size"] == new_nifti["files"][0]["size"] == 2 + 500
     assert new_nifti["file_size"] != nifti["file_size"]
     assert find_stale([await xnat.project_snapshot("P1")], procs).stale == ()
+    # Its history says why it ran again.
+    rerun_up = after[(changed, "up_v1")]
+    steps = await xnat.list_workflows("up_v1", rerun_up.id)
+    said = [f"{w.step_description} {w.comments} {w.details}" for w in steps]
+    assert any("stale (inputs:" in line and "rerun_stale" in line for line in said), said
 
     # The processor file changed: every result of it is stale, for that reason.
     changed_procs = _processors(tmp_path / "procs", script=COUNTS_BYTES + " && echo v2 >> x")

@@ -6,11 +6,13 @@ executor and each submission, so no collaborator is threaded through constructor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from aspider.run.backends import JobBackend
 from aspider.run.records.assessor_writes import Outcome, Records
 from aspider.run.records.workflow_history import History
+from aspider.run.tasks.containers import ContainerDigests
 from aspider.run.tasks.submission import JobOptions
 from aspider.run.tasks.transfers import TransferLimit
 from xnat_client import XnatClient
@@ -38,6 +40,11 @@ class TaskContext:
     history: History | None = None
     held: dict[str, str] = field(default_factory=dict)
     arrays: SubmissionArrays | None = None
+    containers: ContainerDigests = field(init=False)
+
+    def __post_init__(self) -> None:
+        root = PurePosixPath(str(self.backend.work_root))
+        object.__setattr__(self, "containers", ContainerDigests(self.backend.transport, root))
 
     def records(self) -> Records:
         """A session's own record of its writes, on the sweep's shared outcome and held jobs."""

@@ -140,6 +140,7 @@ class Submission:
         self.assessor_id: str | None = found
         self.names: dict[str, str] = {}
         self.arrays = context.arrays
+        self.containers = context.containers
 
     async def run(self) -> None:
         task, arrays = self.task, self.arrays
@@ -292,7 +293,7 @@ class Submission:
                 self.records.xnat, self.backend.transport, inputs, task, self._edits(), staged
             )
             self.names = staged_names(staged) | edits  # what the placeholders hold
-            record = begun(task, staged, {"path": task.container})
+            record = begun(task, staged, await self.containers.describe(task.container))
             await write_begun(self.backend.transport, directory, record)
         except InputsMissing as exc:
             created = await self._record_held(after(Event.STAGING_INPUTS_MISSING), str(exc))
