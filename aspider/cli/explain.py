@@ -80,6 +80,8 @@ def _print(item: ProcessorExplanation) -> None:
         retry = (task["assessor"] or {}).get("retry")
         if retry:
             _line(f"    {attempts(retry)}")
+        for why in (task["assessor"] or {}).get("stale", []):
+            _line(f"    stale: {why}")
         for inp in task["inputs"]:
             _line(f"    input {inp['name']}: {_source(inp)}")
             for res in inp["resources"]:

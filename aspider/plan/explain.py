@@ -8,6 +8,7 @@ where it stands in its processor's retry policy), and the actions the planner wo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from aspider.plan.labels import InputsKey, inputs_key, normalise_inputs
 from aspider.plan.planner import Plan
 from aspider.plan.retry import Attempt, next_attempt, read_attempts
 from aspider.plan.snapshot_matching import ScopeMatch
+from aspider.plan.staleness import StaleResult
 from aspider.plan.states import ProcStatus
 from aspider.plan.tasks import TaskCandidate
 from aspider.processors import Processor, RetryPolicy
@@ -82,6 +84,7 @@ def explain_session(
         actions = anchor_plan.actions if anchor_plan else ()
         findings = anchor_plan.findings if anchor_plan else ()
         proc = match.processor
+        stale = {r.assessor.id: r for r in plan.staleness.stale}
         existing = [
             a for s in match.scope.sessions for a in s.assessors if a.proctype == proc.proctype
         ]
@@ -91,6 +94,7 @@ def explain_session(
                 _existing(c, existing),
                 [a.kind for a in actions if a.task.label in _labels(c, existing)],
                 proc,
+                stale,
             )
             for c in match.result.candidates
         )
@@ -125,9 +129,14 @@ def _key(a: Assessor) -> InputsKey | None:
 
 
 def _task(
-    cand: TaskCandidate, a: Assessor | None, planned: list[str], proc: Processor
+    cand: TaskCandidate,
+    a: Assessor | None,
+    planned: list[str],
+    proc: Processor,
+    stale: Mapping[str, StaleResult],
 ) -> dict[str, Any]:
     retry = retry_outlook(a, proc) if a is not None else None
+    found = stale.get(a.id) if a is not None else None
     return {
         "label": a.label if a else cand.label,
         "ready": cand.ready,
@@ -160,6 +169,8 @@ def _task(
             "note": a.note,
             "jobid": a.jobid,
             "retry": None if retry is None else asdict(retry),
+            # why its result is stale ([]: it is not, or it is not COMPLETE)
+            "stale": [] if found is None else [f"{r.kind}: {r.text}" for r in found.reasons],
         },
         "planned": planned,
     }

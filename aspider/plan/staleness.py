@@ -293,9 +293,10 @@ def find_stale(
         for a in snap.subject_assessors:
             if a.proctype in digests:
                 checker.reasons(a)
-        stale += checker.placed(checker.order)
+        found = checker.placed(checker.order)
+        stale += found
         if memo is not None:
-            for r in checker.order:
+            for r in found:
                 memo.found.pop(r.session_id, None)
         checked.update(checker.checked)
         unknown.update(checker.unknown)

@@ -141,6 +141,8 @@ async def test_a_changed_input_makes_exactly_its_results_stale_and_the_policy_re
         text = run_aspider(["status", "P1", "--stale"], env, tmp_path)
         page = run_aspider(["report", "P1"], env, tmp_path)  # /api/v1/status's document
         would = run_aspider(["rerun", "P1", "--stale", "--dry-run", "--json"], env, tmp_path)
+        explained = run_aspider(["explain", "P1", changed], env, tmp_path)
+        dry = run_aspider(["run", "P1", "--dry-run", "--json"], env, tmp_path)
     assert listed.returncode == 0, listed.stderr
     stale = json.loads(listed.stdout)["stale"]
     expected = {before[(changed, "up_v1")].label, before[(changed, "down_v1")].label}
@@ -159,6 +161,11 @@ async def test_a_changed_input_makes_exactly_its_results_stale_and_the_policy_re
     assert {line["label"] for line in status["stale"]} == expected
     assert would.returncode == 0, would.stderr
     assert set(json.loads(would.stdout)["would_send_back"]) == expected
+    assert explained.returncode == 0, explained.stderr
+    assert f"stale: {by_label[up.label]['reason']}" in explained.stdout
+    assert dry.returncode == 0, dry.stderr
+    planned = json.loads(dry.stdout)["staleness"]["stale"]
+    assert {r["assessor"]["label"] for r in planned} == expected
 
     # The policy reruns exactly those two; their records show the new input.
     policy = [with_stale_policy(p, ["inputs", "upstream"]) for p in procs]
