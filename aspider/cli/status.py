@@ -101,20 +101,8 @@ def status(
     if stale and not ours:
         raise fail("--stale compares results with their processors: none is configured")
     staleness = find_stale([snapshot], ours) if ours else None
-    if stale:
-        model = build_status(
-            snapshot,
-            [p.proctype for p in ours or ()],
-            only=proctypes,
-            link_base=settings.serve.xnat_link or settings.xnat.url,
-            staleness=staleness,
-        )
-        if as_json:
-            print_json(stale_json(model))
-        else:
-            print_stale(wide_console if wide else console, model)
-        return
-    observed, problem = (None, None) if xnat_only or not ours else _jobs(settings, snapshot, ours)
+    asked_jobs = not (stale or xnat_only or not ours)  # --stale asks XNAT only
+    observed, problem = _jobs(settings, snapshot, ours or []) if asked_jobs else (None, None)
     model = build_status(
         snapshot,
         None if ours is None else [p.proctype for p in ours],
@@ -123,6 +111,12 @@ def status(
         link_base=settings.serve.xnat_link or settings.xnat.url,
         staleness=staleness,
     )
+    if stale:
+        if as_json:
+            print_json(stale_json(model))
+        else:
+            print_stale(wide_console if wide else console, model)
+        return
     if as_json:
         print_json(status_json(model))
     else:

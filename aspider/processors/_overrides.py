@@ -82,6 +82,11 @@ def with_overrides(
     findings = check_spec(spec)
     if findings:
         raise ConfigError(f"{where}: the overrides make an invalid processor: {findings[0][1]}")
+    return _with_spec(processor, spec)
+
+
+def _with_spec(processor: Processor, spec: ProcessorSpec) -> Processor:
+    """The same processor (name, version, file, notes) with another spec."""
     return Processor(
         spec,
         proctype=processor.proctype,
@@ -98,14 +103,7 @@ def with_stale_policy(processor: Processor, kinds: Sequence[StaleKind]) -> Proce
     """
     if processor.spec.rerun_stale is not None or not kinds:
         return processor
-    spec = processor.spec.model_copy(update={"rerun_stale": tuple(kinds)})
-    return Processor(
-        spec,
-        proctype=processor.proctype,
-        procversion=processor.procversion,
-        source=processor.source,
-        notes=processor.notes,
-    )
+    return _with_spec(processor, processor.spec.model_copy(update={"rerun_stale": tuple(kinds)}))
 
 
 def _apply(data: dict[str, Any], key: str, value: OverrideValue, where: str) -> None:

@@ -23,45 +23,10 @@ from aspider._exceptions import ConfigError
 from aspider.cli import app
 from aspider.sync import Spider
 from tests.aspider.processes import xnat_over_tcp
+from tests.aspider.procs import write_two_steps
 from xnat_client.sandbox import XnatServer, generate_project
 
 PROJECT = "P1"
-UPSTREAM = """\
-level: session
-requirements: {walltime: '0-00:05', memory: 128M}
-inputs:
-  xnat:
-    scans:
-      - name: scan_t1
-        types: T1w
-        keep_multis: first
-        resources:
-          - {resource: NIFTI, fmatch: '*.nii.gz', fdest: t1.nii.gz}
-outputs:
-  - stats: out.txt
-command:
-  type: shell
-  script: |
-    wc -c < "$INDIR/t1.nii.gz" > "$OUTDIR/out.txt"
-"""
-DOWNSTREAM = """\
-level: session
-requirements: {walltime: '0-00:05', memory: 128M}
-inputs:
-  xnat:
-    assessors:
-      - name: assr_up
-        proctypes: up_v1
-        needs_qc: false
-        resources:
-          - {resource: STATS, fmatch: out.txt, fdest: up.txt}
-outputs:
-  - stats: out.txt
-command:
-  type: shell
-  script: |
-    cat "$INDIR/up.txt" > "$OUTDIR/out.txt"
-"""
 
 
 @dataclass(frozen=True)
@@ -84,10 +49,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     monkeypatch.chdir(tmp_path)
     server = XnatServer()
     generate_project(server, PROJECT, sessions=2, scans_per_session=1, assessors_per_session=0)
-    procs = tmp_path / "procs"
-    procs.mkdir()
-    (procs / "up_v1.0.0.yaml").write_text(UPSTREAM)
-    (procs / "down_v1.0.0.yaml").write_text(DOWNSTREAM)
+    procs = write_two_steps(tmp_path / "procs")
     with xnat_over_tcp(server) as url:
         settings = tmp_path / "aspider.yaml"
         written = {

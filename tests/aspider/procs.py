@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aspider.processors import Processor, parse_processor_text
 
 _T1 = """\
@@ -80,3 +82,52 @@ def t1_processor(
 def downstream_processor(*, needs_qc: bool = True) -> Processor:
     spec = parse_processor_text(_DOWNSTREAM.format(needs_qc=str(needs_qc).lower()), "down.yaml")
     return Processor(spec, proctype="down_v1", procversion="1.0.0")
+
+
+# A two-step pipeline of files on disk, for staleness end to end: `up_v1` reads a T1w scan's
+# NIFTI, `down_v1` reads up_v1's STATS.
+TWO_STEP_UPSTREAM = """\
+level: session
+requirements: {{walltime: '0-00:05', memory: 128M}}
+inputs:
+  xnat:
+    scans:
+      - name: scan_t1
+        types: T1w
+        keep_multis: first
+        resources:
+          - {{resource: NIFTI, fmatch: '*.nii.gz', fdest: t1.nii.gz}}
+outputs:
+  - stats: out.txt
+command:
+  type: shell
+  script: |
+    {script}
+"""
+TWO_STEP_DOWNSTREAM = """\
+level: session
+requirements: {walltime: '0-00:05', memory: 128M}
+inputs:
+  xnat:
+    assessors:
+      - name: assr_up
+        proctypes: up_v1
+        needs_qc: false
+        resources:
+          - {resource: STATS, fmatch: out.txt, fdest: up.txt}
+outputs:
+  - stats: out.txt
+command:
+  type: shell
+  script: |
+    cat "$INDIR/up.txt" > "$OUTDIR/out.txt"
+"""
+COUNTS_BYTES = 'wc -c < "$INDIR/t1.nii.gz" > "$OUTDIR/out.txt"'
+
+
+def write_two_steps(folder: Path, script: str = COUNTS_BYTES) -> Path:
+    """The pipeline's two files in `folder` (up_v1's command `script`); the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "up_v1.0.0.yaml").write_text(TWO_STEP_UPSTREAM.format(script=script))
+    (folder / "down_v1.0.0.yaml").write_text(TWO_STEP_DOWNSTREAM)
+    return folder

@@ -20,55 +20,15 @@ from aspider.processors import Processor, load_processors, with_stale_policy
 from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import sweep_until_done
 from tests.aspider.processes import clean_env, run_aspider, xnat_over_tcp
+from tests.aspider.procs import COUNTS_BYTES, write_two_steps
 from xnat_client import Assessor, ResourceRef, XnatClient
 from xnat_client.sandbox import XnatServer, generate_project
 
 pytestmark = [pytest.mark.anyio, pytest.mark.cluster]
 
-UPSTREAM = """\
-level: session
-requirements: {{walltime: '0-00:05', memory: 128M}}
-inputs:
-  xnat:
-    scans:
-      - name: scan_t1
-        types: T1w
-        keep_multis: first
-        resources:
-          - {{resource: NIFTI, fmatch: '*.nii.gz', fdest: t1.nii.gz}}
-outputs:
-  - stats: out.txt
-command:
-  type: shell
-  script: |
-    {script}
-"""
-DOWNSTREAM = """\
-level: session
-requirements: {walltime: '0-00:05', memory: 128M}
-inputs:
-  xnat:
-    assessors:
-      - name: assr_up
-        proctypes: up_v1
-        needs_qc: false
-        resources:
-          - {resource: STATS, fmatch: out.txt, fdest: up.txt}
-outputs:
-  - stats: out.txt
-command:
-  type: shell
-  script: |
-    cat "$INDIR/up.txt" > "$OUTDIR/out.txt"
-"""
-COUNTS_BYTES = 'wc -c < "$INDIR/t1.nii.gz" > "$OUTDIR/out.txt"'
-
 
 def _processors(folder: Path, script: str = COUNTS_BYTES) -> list[Processor]:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "up_v1.0.0.yaml").write_text(UPSTREAM.format(script=script))
-    (folder / "down_v1.0.0.yaml").write_text(DOWNSTREAM)
-    return load_processors([folder])
+    return load_processors([write_two_steps(folder, script)])
 
 
 def _results(snapshot: Any) -> dict[tuple[str, str], Assessor]:
