@@ -234,16 +234,11 @@ class _Checker:
             if not isinstance(now, Assessor):
                 return [StaleReason("gone", f"{name}: its upstream result is gone")]
             if now.jobid != mark.job:
-                was = mark.job or "none"
-                return [
-                    StaleReason(
-                        "upstream",
-                        f"{name}: {now.label} was rerun (job {was} -> {now.jobid or 'none yet'})",
-                    )
-                ]
+                jobs = f"job {mark.job or 'none'} -> {now.jobid or 'none yet'}"
+                return [StaleReason("upstream", f"{name}: upstream rerun ({now.label}: {jobs})")]
             upstream = self.reasons(now)
             if upstream:
-                return [StaleReason("upstream", f"{name}: {now.label} is stale", now.id)]
+                return [StaleReason("upstream", f"{name}: upstream stale ({now.label})", now.id)]
             return []
         if not isinstance(now, Scan):
             return [StaleReason("gone", f"{name}: its scan is gone")]

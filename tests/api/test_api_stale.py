@@ -99,7 +99,7 @@ def test_the_changed_session_s_result_and_its_downstream_are_stale_with_why(
     ]
     up, down = found
     assert "NIFTI changed" in up.reason
-    assert f"{up.label} is stale" in down.reason
+    assert f"upstream stale ({up.label})" in down.reason
     assert all(s.project == PROJECT and s.assessor_id for s in found)
     cli = CliRunner().invoke(
         app,

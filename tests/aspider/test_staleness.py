@@ -94,7 +94,7 @@ def test_a_changed_input_makes_its_result_and_the_downstream_stale() -> None:
         (down.label, ["inputs", "upstream"]),  # it reads the scan too, and fs_v7's outputs
     ]
     assert "1 files, 1000 bytes -> 1 files, 2000 bytes" in found.stale[0].text()
-    assert f"{fs.label} is stale" in found.stale[1].text()
+    assert f"upstream stale ({fs.label})" in found.stale[1].text()
     assert found.per_processor() == {"fs_v7": 1, "down_v1": 1}
 
 
@@ -103,7 +103,7 @@ def test_a_rerun_upstream_makes_the_downstream_stale() -> None:
     rerun = fs.model_copy(update={"jobid": "99"})
     (stale,) = find_stale([_project(_scan(), rerun, down)], [FS, DOWN]).stale
     assert stale.label == down.label
-    assert "was rerun (job 11 -> 99)" in stale.text()
+    assert f"upstream rerun ({fs.label}: job 11 -> 99)" in stale.text()
 
 
 def test_a_changed_processor_makes_every_result_of_it_stale_and_only_those() -> None:

@@ -111,7 +111,7 @@ async def test_a_changed_input_makes_exactly_its_results_stale_and_the_policy_re
     assert by_label[up.label]["kinds"] == ["inputs"]
     assert "NIFTI changed" in by_label[up.label]["reason"]
     assert by_label[before[(changed, "down_v1")].label]["kinds"] == ["upstream"]
-    assert f"{up.label} is stale" in by_label[before[(changed, "down_v1")].label]["reason"]
+    assert f"upstream stale ({up.label})" in by_label[before[(changed, "down_v1")].label]["reason"]
     assert text.returncode == 0, text.stderr
     for label in expected:  # one line each, with its reason
         (line,) = [x for x in text.stdout.splitlines() if x.startswith(label)]
