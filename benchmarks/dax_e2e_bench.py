@@ -307,7 +307,11 @@ def run_aspider(
     measured = Measured("aspider")
     try:
         settings = root / "aspider.yaml"
-        cluster = {"executor": "slurm", "work_root": str(root / "aspider-work")}
+        cluster = {
+            "executor": "slurm",
+            "work_root": str(root / "aspider-work"),
+            "arrays": not args.no_arrays,
+        }
         settings.write_text(
             json.dumps(
                 {
@@ -329,6 +333,7 @@ def run_aspider(
             argv, env=run_env, capture_output=True, text=True, timeout=args.timeout, check=False
         )
         measured.seconds = time.perf_counter() - started
+        (root / "aspider.log").write_text(done.stderr)  # its JSON log, kept with --keep
         if done.returncode != 0:
             raise SystemExit(f"aspider run failed ({done.returncode}):\n{done.stderr[-3000:]}")
         measured.requests = sum(server.ask("count")["kinds"].values())
@@ -356,6 +361,9 @@ def main() -> None:
     parser.add_argument("--cluster-profile", type=Path, default=REPO / ".cluster" / "profile.json")
     parser.add_argument("--only", choices=("dax", "aspider"), default=None)
     parser.add_argument("--keep", type=Path, default=None, help="work here, and keep it (logs)")
+    parser.add_argument(
+        "--no-arrays", action="store_true", help="aspider submits each job on its own"
+    )
     args = parser.parse_args()
     if args.only != "aspider" and not Path(args.dax).exists():
         raise SystemExit(f"no dax at {args.dax}: run tests/tools/client-venvs (or pass --dax)")
