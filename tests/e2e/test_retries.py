@@ -11,7 +11,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aspider.plan.retry import Attempt, read_attempts, without_head
+from aspider.plan import note_text, read_made_from
+from aspider.plan.retry import Attempt, read_attempts
 from aspider.processors import Processor, load_processors
 from aspider.run.backends import SchedulerBackend
 from aspider.run.sweep import sweep_until_done
@@ -88,7 +89,8 @@ async def test_over_memory_job_is_resubmitted_with_twice_the_memory_and_complete
     assert a.note.startswith(  # the record alone: COMPLETE has no reason to give
         f"[attempt 1: 128 MB, 00:05:00, job {first.job_id}, memory, used "
     )
-    assert without_head(a.note) == ""
+    assert note_text(a.note) == ""  # the attempt record and what it was made from, alone
+    assert read_made_from(a.note) is not None
     # What each job used, as sacct accounted it (its memory sampled once a second, so a
     # peak shorter than that may be missed): within what it asked, on the one core it asked.
     assert second.used is not None

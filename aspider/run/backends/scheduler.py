@@ -25,15 +25,20 @@ SCHEDULER_CLOSING = 2.0
 CLOSING_TRIES = 3
 
 
-def _unaccounted(info: JobInfo, lags: bool) -> bool:
+def _unaccounted(info: JobInfo, lags: bool, memory: bool) -> bool:
     """
     Still running for the scheduler; or, where its accounts are written after a job ends
-    (`usage_lags`: Slurm's slurmdbd), ended with nothing yet of what it used.
+    (`usage_lags`: Slurm's slurmdbd), ended with nothing yet of what it used: no peak memory
+    where the scheduler accounts memory (`memory`; its job row comes before its steps', which
+    hold the memory), else nothing at all.
     """
     if info.state is JobState.GONE:
         return False  # forgotten: nothing more will come
-    nothing = info.memory_used_bytes is None and info.cpu_time is None
-    return info.state.active or (lags and nothing)
+    if info.state.active:
+        return True
+    if memory:
+        return lags and info.memory_used_bytes is None
+    return lags and info.memory_used_bytes is None and info.cpu_time is None
 
 
 class SchedulerBackend:
@@ -58,6 +63,9 @@ class SchedulerBackend:
         self.work_root = PurePosixPath(work_root)
         self.name = name
         self.arrays = arrays if client.supports_arrays else None
+        # Whether the scheduler accounts jobs' peak memory: None until a closing poll tells
+        # (a site may account CPU time and no memory: then no poll waits for it again)
+        self.memory_accounted: bool | None = None
 
     async def submit(self, spec: JobSpec, template: JobTemplate | None = None) -> str:
         return await self.client.submit(spec, template)  # PBS and local ignore a template
@@ -93,17 +101,24 @@ class SchedulerBackend:
         it accounts only once it closes a job. The task is finalised on this poll, and its
         record keeps what it used.
         """
+        memory = self.memory_accounted is not False
+        racing: dict[str, str] = {}
         for _ in range(CLOSING_TRIES):
             racing = {
                 label: info.job_id
                 for label, info in infos.items()
-                if states[label].ended and _unaccounted(info, self.client.usage_lags)
+                if states[label].ended and _unaccounted(info, self.client.usage_lags, memory)
             }
             if not racing or not self.client.reports_usage():
-                return
+                break
             await anyio.sleep(SCHEDULER_CLOSING)
             again = await self.client.poll(racing.values(), [])
             infos.update({label: again.by_id[job_id] for label, job_id in racing.items()})
+        ended = [info for label, info in infos.items() if states[label].ended]
+        if any(info.memory_used_bytes is not None for info in ended):
+            self.memory_accounted = True
+        elif racing and memory and self.memory_accounted is None:
+            self.memory_accounted = False  # asked three times, and never a memory: none kept
 
     def _ended(self, info: JobInfo | None, state: JobDirState) -> JobInfo | None:
         """A vanished job whose directory shows its end has completed, where jobs vanish so."""
