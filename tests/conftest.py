@@ -37,6 +37,20 @@ class ClusterProfile:
     slurm_conf: Path
     cluster_dir: Path
 
+    def cluster_settings(self, executor: str, work_root: Path, **more: Any) -> dict[str, Any]:
+        """The `cluster:` settings of a site that uses this cluster over SSH, as a user writes
+        them (host key verified against its known_hosts); `more` adds or replaces keys."""
+        return {
+            "executor": executor,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "key_path": str(self.key_path),
+            "known_hosts": str(self.known_hosts),
+            "work_root": str(work_root),
+            **more,
+        }
+
     def ssh_settings(self) -> SshSettings:
         """How the tests reach the cluster's sshd: its key, its known_hosts, verified."""
         return SshSettings(

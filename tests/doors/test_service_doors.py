@@ -91,15 +91,7 @@ async def test_deferred_work_moves_on_the_loopback_slurm(
     for n, label in enumerate(SESSIONS):
         await archive_session(xnat_url, f"S{n}", label)
     proc = shell_processor(tmp_path / "procs", "quick", QUICK)
-    on_slurm = {
-        "executor": "slurm",
-        "host": cluster.host,
-        "port": cluster.port,
-        "user": cluster.user,
-        "key_path": str(cluster.key_path),
-        "known_hosts": str(cluster.known_hosts),
-        "work_root": str(cluster.work_root / f"doors-{tmp_path.name}"),
-    }
+    on_slurm = cluster.cluster_settings("slurm", cluster.work_root / f"doors-{tmp_path.name}")
     settings = _settings(xnat_url, tmp_path / "work", cluster=on_slurm)
     async with running_service(settings, [proc]):
         await until(lambda: _all_complete(server), limit=120)

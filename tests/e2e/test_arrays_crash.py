@@ -77,15 +77,7 @@ def _settings(tmp: Path, url: str, cluster: ClusterProfile, project: str) -> tup
         "processor_paths": [str(folder)],
         "projects": {project: {}},
         "xnat": {"url": url, "user": "admin"},
-        "cluster": {
-            "executor": "slurm",
-            "host": cluster.host,
-            "port": cluster.port,
-            "user": cluster.user,
-            "key_path": str(cluster.key_path),
-            "known_hosts": str(cluster.known_hosts),
-            "work_root": str(root),
-        },
+        "cluster": cluster.cluster_settings("slurm", root),
     }
     path.write_text(json.dumps(settings))
     return path, root

@@ -55,15 +55,7 @@ def _settings(tmp: Path, url: str, cluster: ClusterProfile, project: str) -> Pat
                 "processor_paths": [str(DEMO_PROCESSORS / "imgstats_v1.0.0.yaml")],
                 "projects": {project: {}},
                 "xnat": {"url": url, "user": "admin"},
-                "cluster": {
-                    "executor": "pbs",
-                    "host": cluster.host,
-                    "port": cluster.port,
-                    "user": cluster.user,
-                    "key_path": str(cluster.key_path),
-                    "known_hosts": str(cluster.known_hosts),
-                    "work_root": str(cluster.work_root / f"crash-{project}"),
-                },
+                "cluster": cluster.cluster_settings("pbs", cluster.work_root / f"crash-{project}"),
             }
         )
     )

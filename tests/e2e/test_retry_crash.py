@@ -90,17 +90,14 @@ def _settings(
         "processor_paths": [str(folder)],
         "projects": {project: {}},
         "xnat": {"url": url, "user": "admin"},
-        "cluster": {
-            "executor": "slurm",
-            "host": behind.host,
-            "port": behind.port,
-            "user": cluster.user,
-            "key_path": str(cluster.key_path),
-            "known_hosts": str(cluster.known_hosts),
-            "ssh_config": str(extras.ssh_config),
-            "jump_host": [extras.bastion.alias],
-            "work_root": str(cluster.work_root / f"retry-{project}"),
-        },
+        "cluster": cluster.cluster_settings(
+            "slurm",
+            cluster.work_root / f"retry-{project}",
+            host=behind.host,
+            port=behind.port,
+            ssh_config=str(extras.ssh_config),
+            jump_host=[extras.bastion.alias],
+        ),
     }
     path.write_text(json.dumps(settings))
     return path

@@ -54,15 +54,7 @@ def _write_settings(path: Path, url: str, cluster: ClusterProfile, project: str)
         "processor_paths": [str(DEMO_PROCESSORS)],
         "projects": {project: {}},
         "xnat": {"url": url, "user": "admin"},
-        "cluster": {
-            "executor": "slurm",
-            "host": cluster.host,
-            "port": cluster.port,
-            "user": cluster.user,
-            "key_path": str(cluster.key_path),
-            "known_hosts": str(cluster.known_hosts),
-            "work_root": str(cluster.work_root / f"trial-{project}"),
-        },
+        "cluster": cluster.cluster_settings("slurm", cluster.work_root / f"trial-{project}"),
     }
     path.write_text(json.dumps(settings))
 
