@@ -86,8 +86,11 @@ def with_overrides(
 
 
 def _with_spec(processor: Processor, spec: ProcessorSpec) -> Processor:
-    """The same processor (name, version, file, notes) with another spec."""
-    return Processor(
+    """
+    The same processor (name, version, file, notes) with another spec; of the same class, so
+    a Python processor's own `match` still runs under a project's overrides or stale policy.
+    """
+    return type(processor)(
         spec,
         proctype=processor.proctype,
         procversion=processor.procversion,

@@ -8,7 +8,12 @@ import pytest
 
 from aspider._exceptions import ProcessorError
 from aspider.plan import plan_projects
-from aspider.processors import load_processor_class, load_processors
+from aspider.processors import (
+    load_processor_class,
+    load_processors,
+    with_overrides,
+    with_stale_policy,
+)
 from tests.aspider.snapshots import scan, session, snapshot
 
 
@@ -50,3 +55,12 @@ def test_a_class_defined_in_a_notebook_finds_its_yaml_in_the_current_folder(
     exec(compile(code, "<cell>", "exec"), cell)  # noqa: S102
     made = cell["FromACell"]()  # type: ignore[operator]
     assert made.proctype == "imgstats_v1"
+
+
+def test_a_project_s_overrides_and_stale_policy_keep_a_python_processor_s_match() -> None:
+    """Its own `match` still decides under the project's variant of it."""
+    proc = load_processor_class("tests.aspider.custom_processor:BaselineOnly")
+    varied = with_stale_policy(with_overrides(proc, {"walltime": "0-03"}, "projects.P"), ["inputs"])
+    assert type(varied) is type(proc)
+    assert varied.spec.requirements.walltime == "0-03"
+    assert varied.spec.rerun_stale == ("inputs",)

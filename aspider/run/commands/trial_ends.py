@@ -54,7 +54,7 @@ async def task_end(xnat: XnatClient, a: Assessor) -> TrialTask:
     status = normalise_procstatus(a.procstatus)
     ran = status in (ProcStatus.COMPLETE, ProcStatus.JOB_FAILED, ProcStatus.NO_DATA)
     outputs = await xnat.list_output_files(a.session_id, a.id) if ran else []
-    logged = any(f.resource == LOG_RESOURCE for f in outputs)
+    logged = any(f.resource == LOG_RESOURCE and f.name == "job.log" for f in outputs)
     tail = await log_tail(xnat, a) if logged else tuple(_noted_tail(a.note))
     return TrialTask(
         label=a.label,
